@@ -1,0 +1,317 @@
+"""Slide: open a whole-slide image, answer geometry questions, read regions at a level or MPP."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from os import PathLike, fspath
+from types import TracebackType
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from slidepatch.errors import (
+    InvalidRegionError,
+    LevelOutOfRangeError,
+    MppUnavailableError,
+    ResamplingRequiredError,
+    SlideIsDirectoryError,
+    SlideNotFoundError,
+)
+from slidepatch.locations.patchset import LevelOrMpp, check_level_or_mpp
+from slidepatch.slide.backends.base import Backend
+
+BackendName = Literal["auto", "openslide", "tiffslide", "pillow"]
+ResamplingMode = Literal["tile", "wsi"] | None
+MppSource = Literal["metadata", "override", "missing"]
+
+DEFAULT_MPP_TOLERANCE = 0.02
+WHITE = (255, 255, 255)
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """How a ``level_or_mpp`` request is served.
+
+    ``level`` is the native level the pixels come from; ``scale`` is how many of that
+    level's pixels make one output pixel (1.0 for a native read); ``mpp`` is the output
+    resolution in µm/px when known.
+    """
+
+    level: int
+    scale: float
+    level0_per_pixel: float
+    mpp: float | None
+
+    @property
+    def is_native(self) -> bool:
+        return self.scale == 1.0
+
+
+class Slide:
+    """A whole-slide image opened through a backend.
+
+    Use :meth:`Slide.open`; a Slide is a context manager and may be read from many threads.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        backend: Backend,
+        mpp: float | None = None,
+        mpp_tolerance: float = DEFAULT_MPP_TOLERANCE,
+        fill: tuple[int, int, int] = WHITE,
+    ) -> None:
+        self._path = path
+        self._backend = backend
+        self._mpp_tolerance = float(mpp_tolerance)
+        self._fill = tuple(int(c) for c in fill)
+        if mpp is not None:
+            if not (isinstance(mpp, (int, float)) and math.isfinite(mpp) and mpp > 0):
+                raise ValueError(f"{path}: mpp override must be a positive number, got {mpp!r}")
+            self._mpp: tuple[float, float] | None = (float(mpp), float(mpp))
+            self._mpp_source: MppSource = "override"
+        else:
+            self._mpp = backend.mpp
+            self._mpp_source = "metadata" if self._mpp is not None else "missing"
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(
+        cls,
+        path: str | PathLike[str],
+        *,
+        backend: BackendName = "auto",
+        mpp: float | None = None,
+        mpp_tolerance: float = DEFAULT_MPP_TOLERANCE,
+        fill: tuple[int, int, int] = WHITE,
+    ) -> Slide:
+        """Open ``path``; ``mpp`` overrides missing or wrong MPP metadata (µm/px)."""
+        from slidepatch.slide.backends import open_backend
+
+        spath = fspath(path)
+        if not os.path.exists(spath):
+            raise SlideNotFoundError(spath, "no such file")
+        if os.path.isdir(spath):
+            raise SlideIsDirectoryError(spath, "is a directory, not a slide file")
+        return cls(
+            path=spath,
+            backend=open_backend(spath, backend),
+            mpp=mpp,
+            mpp_tolerance=mpp_tolerance,
+            fill=fill,
+        )
+
+    def close(self) -> None:
+        self._backend.close()
+
+    def __enter__(self) -> Slide:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Slide({self._path!r}, backend={self._backend.name!r})"
+
+    # ------------------------------------------------------------------ geometry
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def backend_name(self) -> str:
+        return self._backend.name
+
+    @property
+    def dimensions(self) -> tuple[int, int]:
+        return self._backend.level_dimensions[0]
+
+    @property
+    def level_count(self) -> int:
+        return len(self._backend.level_dimensions)
+
+    @property
+    def level_dimensions(self) -> tuple[tuple[int, int], ...]:
+        return self._backend.level_dimensions
+
+    @property
+    def level_downsamples(self) -> tuple[float, ...]:
+        return self._backend.level_downsamples
+
+    @property
+    def properties(self) -> Mapping[str, str]:
+        return self._backend.properties
+
+    @property
+    def vendor(self) -> str | None:
+        return self._backend.vendor
+
+    @property
+    def mpp(self) -> tuple[float, float] | None:
+        """(x, y) µm per level-0 pixel, or None when unknown."""
+        return self._mpp
+
+    @property
+    def mpp_source(self) -> MppSource:
+        return self._mpp_source
+
+    @property
+    def level_mpps(self) -> tuple[float, ...] | None:
+        if self._mpp is None:
+            return None
+        return tuple(self._mpp[0] * ds for ds in self.level_downsamples)
+
+    @property
+    def fill(self) -> tuple[int, int, int]:
+        return self._fill  # type: ignore[return-value]
+
+    @property
+    def mpp_tolerance(self) -> float:
+        return self._mpp_tolerance
+
+    def check_level(self, level: int) -> int:
+        if not 0 <= level < self.level_count:
+            raise LevelOutOfRangeError(
+                self._path, f"level {level} out of range: the slide has levels 0..{self.level_count - 1}"
+            )
+        return level
+
+    def require_mpp(self, what: str) -> tuple[float, float]:
+        if self._mpp is None:
+            raise MppUnavailableError(
+                self._path,
+                f"{what} needs the slide's MPP, but it has no MPP metadata; pass "
+                "mpp=<µm per pixel> to Slide.open (or slide_mpp= to the location class)",
+            )
+        return self._mpp
+
+    def native_level_for_mpp(self, mpp: float) -> int | None:
+        """The native level whose MPP is within the tolerance of ``mpp``, if any."""
+        base = self.require_mpp(f"MPP {mpp}")[0]
+        for level, ds in enumerate(self.level_downsamples):
+            if abs(base * ds - mpp) <= self._mpp_tolerance * mpp:
+                return level
+        return None
+
+    def plan(self, level_or_mpp: LevelOrMpp, *, resampling_mode: ResamplingMode = None) -> ReadPlan:
+        """Resolve ``level_or_mpp`` into the native level and scale that serve it."""
+        value = check_level_or_mpp(level_or_mpp)
+        if isinstance(value, int):
+            level = self.check_level(value)
+            ds = self.level_downsamples[level]
+            mpp = None if self._mpp is None else self._mpp[0] * ds
+            return ReadPlan(level=level, scale=1.0, level0_per_pixel=ds, mpp=mpp)
+        base = self.require_mpp(f"reading at MPP {value}")[0]
+        native = self.native_level_for_mpp(value)
+        if native is not None:
+            ds = self.level_downsamples[native]
+            return ReadPlan(level=native, scale=1.0, level0_per_pixel=ds, mpp=base * ds)
+        if resampling_mode is None:
+            natives = ", ".join(f"{m:.4g}" for m in self.level_mpps or ())
+            raise ResamplingRequiredError(
+                self._path,
+                f"MPP {value} matches no native level (native MPPs: {natives}); pass "
+                "resampling_mode='tile' or 'wsi' to resample",
+            )
+        wanted = value / base  # level-0 pixels per output pixel
+        level = 0
+        for i, ds in enumerate(self.level_downsamples):
+            if ds <= wanted * (1 + 1e-9):
+                level = i
+        scale = wanted / self.level_downsamples[level]
+        return ReadPlan(level=level, scale=scale, level0_per_pixel=wanted, mpp=value)
+
+    # ------------------------------------------------------------------ reading
+    def read_region(
+        self,
+        location: tuple[int, int],
+        level_or_mpp: LevelOrMpp,
+        size: tuple[int, int],
+        *,
+        resampling_mode: ResamplingMode = None,
+        out: npt.NDArray[np.uint8] | None = None,
+    ) -> npt.NDArray[np.uint8]:
+        """Read a (h, w, 3) uint8 RGB region whose top-left is level-0 ``location``.
+
+        ``size`` is (w, h) at the requested resolution. Parts beyond the slide are filled
+        with the fill colour. With ``out`` the pixels are written into that buffer.
+        """
+        w, h = int(size[0]), int(size[1])
+        if w <= 0 or h <= 0:
+            raise InvalidRegionError(self._path, f"region size must be positive, got {size!r}")
+        out = self._check_out(out, w, h)
+        plan = self.plan(level_or_mpp, resampling_mode=resampling_mode)
+        if plan.is_native:
+            self._read_level(plan.level, location, w, h, out)
+            return out
+        from slidepatch.slide.resample import read_resampled
+
+        read_resampled(self, plan, location, (w, h), out, resampling_mode)
+        return out
+
+    def _check_out(
+        self, out: npt.NDArray[np.uint8] | None, w: int, h: int
+    ) -> npt.NDArray[np.uint8]:
+        if out is None:
+            return np.empty((h, w, 3), dtype=np.uint8)
+        if out.dtype != np.uint8 or out.shape != (h, w, 3) or not out.flags.c_contiguous:
+            raise ValueError(
+                f"{self._path}: out must be a C-contiguous uint8 array of shape {(h, w, 3)}, "
+                f"got {out.dtype} {out.shape}"
+            )
+        return out
+
+    def _read_level(
+        self, level: int, location: tuple[int, int], w: int, h: int, out: npt.NDArray[np.uint8]
+    ) -> None:
+        """Fill ``out`` with level pixels whose top-left is level-0 ``location`` (padded)."""
+        ds = self.level_downsamples[level]
+        xl = math.floor(location[0] / ds + 1e-9)
+        yl = math.floor(location[1] / ds + 1e-9)
+        self.read_level_window(level=level, x=xl, y=yl, out=out)
+
+    def read_level_window(
+        self, *, level: int, x: int, y: int, out: npt.NDArray[np.uint8]
+    ) -> None:
+        """Fill ``out`` (h, w, 3) from level coordinates ``(x, y)``; outside pixels get the fill."""
+        h, w = out.shape[:2]
+        lw, lh = self.level_dimensions[level]
+        x1, y1 = max(x, 0), max(y, 0)
+        x2, y2 = min(x + w, lw), min(y + h, lh)
+        if x2 <= x1 or y2 <= y1:
+            raise InvalidRegionError(
+                self._path,
+                f"region at level {level} ({x}, {y}) size {w}x{h} lies entirely outside the "
+                f"level ({lw}x{lh})",
+            )
+        inside = (x1 - x, y1 - y, x2 - x, y2 - y)
+        if inside != (0, 0, w, h):
+            out[...] = self._fill
+        view = out[inside[1] : inside[3], inside[0] : inside[2]]
+        self._backend.read_window(level=level, x=x1, y=y1, out=view, fill=self.fill)
+
+    def read_level(self, level: int) -> npt.NDArray[np.uint8]:
+        """The whole of one (low-resolution) level as an (h, w, 3) array."""
+        self.check_level(level)
+        lw, lh = self.level_dimensions[level]
+        out = np.empty((lh, lw, 3), dtype=np.uint8)
+        self.read_level_window(level=level, x=0, y=0, out=out)
+        return out
+
+    def best_level_for_downsample(self, downsample: float) -> int:
+        """The lowest-resolution level whose downsample does not exceed ``downsample``."""
+        best = 0
+        for i, ds in enumerate(self.level_downsamples):
+            if ds <= downsample * (1 + 1e-9):
+                best = i
+        return best
