@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike, fspath
@@ -20,6 +21,7 @@ from slidepatch.errors import (
     ResamplingRequiredError,
     SlideIsDirectoryError,
     SlideNotFoundError,
+    SlideReadError,
 )
 from slidepatch.locations.patchset import LevelOrMpp, check_level_or_mpp
 from slidepatch.slide.backends.base import Backend
@@ -70,6 +72,10 @@ class Slide:
         self._backend = backend
         self._mpp_tolerance = float(mpp_tolerance)
         self._fill = tuple(int(c) for c in fill)
+        if len(self._fill) != 3 or not all(0 <= c <= 255 for c in self._fill):
+            raise ValueError(f"{path}: fill must be an (r, g, b) tuple of 0..255, got {fill!r}")
+        self._copies: dict[float, npt.NDArray[np.uint8]] = {}
+        self._copies_lock = threading.Lock()
         if mpp is not None:
             if not (isinstance(mpp, (int, float)) and math.isfinite(mpp) and mpp > 0):
                 raise ValueError(f"{path}: mpp override must be a positive number, got {mpp!r}")
@@ -129,6 +135,16 @@ class Slide:
         return self._path
 
     @property
+    def slide_name(self) -> str:
+        """The file name (basename)."""
+        return os.path.basename(self._path)
+
+    @property
+    def slide_id(self) -> str:
+        """The file name without its extension; double extensions such as '.ome.tiff' go too."""
+        return slide_id_from_path(self._path)
+
+    @property
     def backend_name(self) -> str:
         return self._backend.name
 
@@ -182,7 +198,8 @@ class Slide:
     def check_level(self, level: int) -> int:
         if not 0 <= level < self.level_count:
             raise LevelOutOfRangeError(
-                self._path, f"level {level} out of range: the slide has levels 0..{self.level_count - 1}"
+                self._path,
+                f"level {level} out of range: the slide has levels 0..{self.level_count - 1}",
             )
         return level
 
@@ -249,15 +266,115 @@ class Slide:
         w, h = int(size[0]), int(size[1])
         if w <= 0 or h <= 0:
             raise InvalidRegionError(self._path, f"region size must be positive, got {size!r}")
+        if resampling_mode not in (None, "tile", "wsi"):
+            raise ValueError(
+                f"{self._path}: resampling_mode must be None, 'tile' or 'wsi', "
+                f"got {resampling_mode!r}"
+            )
         out = self._check_out(out, w, h)
         plan = self.plan(level_or_mpp, resampling_mode=resampling_mode)
-        if plan.is_native:
-            self._read_level(plan.level, location, w, h, out)
-            return out
-        from slidepatch.slide.resample import read_resampled
+        x, y = int(location[0]), int(location[1])
+        self._check_footprint(x, y, w, h, plan, level_or_mpp)
+        try:
+            if plan.is_native:
+                self._read_level(plan.level, (x, y), w, h, out)
+            elif resampling_mode == "wsi":
+                self._read_from_copy(plan, (x, y), out)
+            else:
+                from slidepatch.slide.resample import read_tile_mode
 
-        read_resampled(self, plan, location, (w, h), out, resampling_mode)
+                read_tile_mode(self, plan, (x, y), (w, h), out)
+        except SlideReadError as exc:
+            raise SlideReadError(
+                self._path,
+                f"region at level-0 ({x}, {y}) size {w}x{h} at {level_or_mpp!r}: {exc.message}",
+            ) from exc
         return out
+
+    def _check_footprint(
+        self, x: int, y: int, w: int, h: int, plan: ReadPlan, level_or_mpp: LevelOrMpp
+    ) -> None:
+        """Refuse a region whose level-0 footprint does not touch the slide."""
+        z = plan.level0_per_pixel
+        width, height = self.dimensions
+        if x >= width or y >= height or x + w * z <= 0 or y + h * z <= 0:
+            raise InvalidRegionError(
+                self._path,
+                f"region at level-0 ({x}, {y}) size {w}x{h} at {level_or_mpp!r} lies entirely "
+                f"outside the slide ({width}x{height})",
+            )
+
+    def _read_from_copy(
+        self, plan: ReadPlan, location: tuple[int, int], out: npt.NDArray[np.uint8]
+    ) -> None:
+        from slidepatch.slide.resample import read_from_copy
+
+        copy = self.resampled_copy(plan)
+        if not read_from_copy(
+            copy,
+            location=location,
+            level0_per_pixel=plan.level0_per_pixel,
+            out=out,
+            fill=self.fill,
+        ):
+            h, w = out.shape[:2]
+            raise InvalidRegionError(
+                self._path,
+                f"region at level-0 {location} size {w}x{h} at MPP {plan.mpp} lies outside the "
+                "resampled slide",
+            )
+
+    def resampled_copy(self, plan: ReadPlan) -> npt.NDArray[np.uint8]:
+        """The whole slide resampled as ``plan`` says ("wsi" mode), built once and cached.
+
+        Built from the nearest finer native level strip by strip. Only coarser-than-level-0
+        resolutions are allowed: a finer copy would be larger than the full-resolution slide.
+        The array is read-only and shared by every thread reading this Slide.
+        """
+        if plan.level0_per_pixel < 1.0:
+            raise ResamplingRequiredError(
+                self._path,
+                f"MPP {plan.mpp} is finer than the slide's level 0 ({self.level_mpps or ()}); "
+                "resampling_mode='wsi' only makes coarser copies, use resampling_mode='tile'",
+            )
+        key = plan.level0_per_pixel
+        with self._copies_lock:
+            copy = self._copies.get(key)
+            if copy is None:
+                from slidepatch.slide.resample import resample_whole_slide, resampled_size
+
+                copy = resample_whole_slide(
+                    self,
+                    level=plan.level,
+                    level0_per_pixel=key,
+                    size=resampled_size(self.dimensions, key),
+                )
+                copy.setflags(write=False)
+                self._copies[key] = copy
+        return copy
+
+    def get_thumbnail(self, *, max_size: tuple[int, int] = (800, 800)) -> npt.NDArray[np.uint8]:
+        """The whole slide as an (h, w, 3) array fitting in ``max_size`` (w, h), aspect kept.
+
+        Read from the lowest-resolution level that is still at least as fine as the
+        thumbnail, then downscaled with Lanczos strip by strip; never upscaled.
+        """
+        mw, mh = int(max_size[0]), int(max_size[1])
+        if mw <= 0 or mh <= 0:
+            raise InvalidRegionError(self._path, f"max_size must be positive, got {max_size!r}")
+        from slidepatch.slide.resample import resample_whole_slide
+
+        width, height = self.dimensions
+        z = max(width / mw, height / mh, 1.0)
+        size = (
+            min(mw, max(1, round(width / z))),
+            min(mh, max(1, round(height / z))),
+        )
+        z = max(width / size[0], height / size[1])
+        level = self.best_level_for_downsample(z)
+        if z == 1.0:
+            return self.read_level(0)
+        return resample_whole_slide(self, level=level, level0_per_pixel=z, size=size)
 
     def _check_out(
         self, out: npt.NDArray[np.uint8] | None, w: int, h: int
@@ -280,9 +397,7 @@ class Slide:
         yl = math.floor(location[1] / ds + 1e-9)
         self.read_level_window(level=level, x=xl, y=yl, out=out)
 
-    def read_level_window(
-        self, *, level: int, x: int, y: int, out: npt.NDArray[np.uint8]
-    ) -> None:
+    def read_level_window(self, *, level: int, x: int, y: int, out: npt.NDArray[np.uint8]) -> None:
         """Fill ``out`` (h, w, 3) from level coordinates ``(x, y)``; outside pixels get the fill."""
         h, w = out.shape[:2]
         lw, lh = self.level_dimensions[level]
@@ -315,3 +430,17 @@ class Slide:
             if ds <= downsample * (1 + 1e-9):
                 best = i
         return best
+
+
+DOUBLE_EXTENSIONS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".nii.gz", ".tar.gz")
+
+
+def slide_id_from_path(path: str | PathLike[str]) -> str:
+    """The basename without extension, treating '.ome.tiff'-style double extensions as one."""
+    name = os.path.basename(fspath(path))
+    lower = name.lower()
+    for ext in DOUBLE_EXTENSIONS:
+        if lower.endswith(ext) and len(name) > len(ext):
+            return name[: -len(ext)]
+    stem, _ = os.path.splitext(name)
+    return stem or name

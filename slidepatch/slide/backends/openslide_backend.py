@@ -64,14 +64,15 @@ class OpenSlideBackend:
     ) -> None:
         h, w = out.shape[:2]
         ds = self._downsamples[level]
-        x0 = int(round(x * ds))
-        y0 = int(round(y * ds))
+        ax, x0 = _aligned_anchor(x, ds)
+        ay, y0 = _aligned_anchor(y, ds)
         try:
-            rgba = np.asarray(self._slide.read_region((x0, y0), level, (w, h)))
+            image = self._slide.read_region((x0, y0), level, (w + x - ax, h + y - ay))
         except openslide.OpenSlideError as exc:
             raise SlideReadError(
                 self._path, f"cannot read level {level} window at ({x}, {y}) size {w}x{h}: {exc}"
             ) from exc
+        rgba = np.asarray(image)[y - ay :, x - ax :]
         out[...] = rgba[..., :3]
         transparent = rgba[..., 3] == 0
         if transparent.any():
@@ -79,3 +80,29 @@ class OpenSlideBackend:
 
     def close(self) -> None:
         self._slide.close()
+
+
+ALIGNMENT_TOLERANCE = 1e-3
+"""Largest fraction of a level pixel at which OpenSlide still returns unblended pixels."""
+MAX_ANCHOR_DISTANCE = 4096
+
+
+def _aligned_anchor(x: int, downsample: float) -> tuple[int, int]:
+    """A level coordinate ``a <= x`` and the level-0 coordinate OpenSlide maps exactly to it.
+
+    OpenSlide divides the level-0 coordinate by the level's downsample and, when that
+    lands between two level pixels, blends them (bilinear). With an integer downsample
+    ``x * downsample`` lands exactly. Otherwise the nearest ``a`` at or before ``x`` whose
+    level-0 coordinate lands within ``ALIGNMENT_TOLERANCE`` of a pixel is used, and the caller
+    reads from ``a`` and crops; ``a = 0`` always qualifies. Beyond ``MAX_ANCHOR_DISTANCE``
+    pixels without such an ``a`` the nearest level-0 coordinate is used (slight blending).
+    """
+    if downsample == round(downsample):
+        return x, x * round(downsample)
+    candidates = np.arange(x, max(-1, x - MAX_ANCHOR_DISTANCE), -1, dtype=np.int64)
+    level0 = np.rint(candidates * downsample)
+    aligned = np.flatnonzero(np.abs(level0 / downsample - candidates) < ALIGNMENT_TOLERANCE)
+    if aligned.size == 0:
+        return x, round(x * downsample)
+    i = int(aligned[0])
+    return int(candidates[i]), int(level0[i])
