@@ -1,5 +1,67 @@
 """Patch locations: sampling classes, their pools, and the PatchSet value."""
 
+from slidepatch.locations.base import LocationsBase
+from slidepatch.locations.classes import (
+    PolygonRegionCustomPatches,
+    PolygonRegionGridPatches,
+    PolygonRegionPoissonDiskPatches,
+    PolygonRegionRandomPatches,
+    WholeImageCustomPatches,
+    WholeImageGridPatches,
+    WholeImageInvertedCustomPatches,
+    WholeImageInvertedGridPatches,
+    WholeImageInvertedPoissonDiskPatches,
+    WholeImageInvertedRandomPatches,
+    WholeImagePoissonDiskPatches,
+    WholeImageRandomPatches,
+)
+from slidepatch.locations.custom import CustomPatches, PatchesMock
 from slidepatch.locations.patchset import PatchSet, as_patchset
+from slidepatch.locations.pools import (
+    LocationsPool,
+    PolygonRegionCustomPatchesPool,
+    PolygonRegionGridPatchesPool,
+    PolygonRegionPoissonDiskPatchesPool,
+    PolygonRegionRandomPatchesPool,
+    WholeImageCustomPatchesPool,
+    WholeImageGridPatchesPool,
+    WholeImageInvertedCustomPatchesPool,
+    WholeImageInvertedGridPatchesPool,
+    WholeImageInvertedPoissonDiskPatchesPool,
+    WholeImageInvertedRandomPatchesPool,
+    WholeImagePoissonDiskPatchesPool,
+    WholeImageRandomPatchesPool,
+)
 
-__all__ = ["PatchSet", "as_patchset"]
+__all__ = [
+    "CustomPatches",
+    "LocationsBase",
+    "LocationsPool",
+    "PatchSet",
+    "PatchesMock",
+    "PolygonRegionCustomPatches",
+    "PolygonRegionCustomPatchesPool",
+    "PolygonRegionGridPatches",
+    "PolygonRegionGridPatchesPool",
+    "PolygonRegionPoissonDiskPatches",
+    "PolygonRegionPoissonDiskPatchesPool",
+    "PolygonRegionRandomPatches",
+    "PolygonRegionRandomPatchesPool",
+    "WholeImageCustomPatches",
+    "WholeImageCustomPatchesPool",
+    "WholeImageGridPatches",
+    "WholeImageGridPatchesPool",
+    "WholeImageInvertedCustomPatches",
+    "WholeImageInvertedCustomPatchesPool",
+    "WholeImageInvertedGridPatches",
+    "WholeImageInvertedGridPatchesPool",
+    "WholeImageInvertedPoissonDiskPatches",
+    "WholeImageInvertedPoissonDiskPatchesPool",
+    "WholeImageInvertedRandomPatches",
+    "WholeImageInvertedRandomPatchesPool",
+    "WholeImagePoissonDiskPatches",
+    "WholeImagePoissonDiskPatchesPool",
+    "WholeImageRandomPatches",
+    "WholeImageRandomPatchesPool",
+    "as_patchset",
+]

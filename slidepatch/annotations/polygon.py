@@ -1,0 +1,116 @@
+"""AnnotationPolygon: one annotated region (exterior, holes, label) in level-0 coordinates."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from slidepatch.errors import AnnotationError
+
+Point = tuple[float, float]
+Ring = tuple[Point, ...]
+
+
+def _ring(points: Iterable[Sequence[Any]], what: str) -> Ring:
+    """Validate and freeze a ring of (x, y) vertices (floats kept, closing vertex dropped)."""
+    ring: list[Point] = []
+    for i, point in enumerate(points):
+        try:
+            x, y = point
+            fx, fy = float(x), float(y)
+        except (TypeError, ValueError) as exc:
+            raise AnnotationError(
+                None, f"{what}: vertex {i} must be (x, y), got {point!r}"
+            ) from exc
+        if not (math.isfinite(fx) and math.isfinite(fy)):
+            raise AnnotationError(None, f"{what}: vertex {i} is not finite: {point!r}")
+        ring.append((fx, fy))
+    if len(ring) > 1 and ring[0] == ring[-1]:
+        ring.pop()
+    if len(ring) < 3:
+        raise AnnotationError(None, f"{what}: a polygon needs at least 3 vertices, got {len(ring)}")
+    return tuple(ring)
+
+
+class AnnotationPolygon:
+    """A labelled polygon with optional holes; vertices are level-0 ``(x, y)`` floats.
+
+    Equality compares label, vertices and holes (tuples and lists alike), like the reference.
+    """
+
+    __slots__ = ("_holes", "_label", "_points")
+
+    def __init__(
+        self,
+        *,
+        points: Iterable[Sequence[Any]],
+        label: Any = "",
+        holes: Iterable[Iterable[Sequence[Any]]] = (),
+    ) -> None:
+        self._label = "" if label is None else str(label)
+        self._points = _ring(points, f"polygon {self._label!r}")
+        self._holes = tuple(
+            _ring(hole, f"polygon {self._label!r} hole {i}") for i, hole in enumerate(holes)
+        )
+
+    @property
+    def points(self) -> list[Point]:
+        return list(self._points)
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    @property
+    def holes(self) -> list[list[Point]]:
+        return [list(hole) for hole in self._holes]
+
+    @property
+    def data_dict(self) -> dict[str, Any]:
+        """JSON form: ``{"points": [[x, y]...], "label": str, "holes": [[[x, y]...]...]}``."""
+        return {
+            "points": [list(p) for p in self._points],
+            "label": self._label,
+            "holes": [[list(p) for p in hole] for hole in self._holes],
+        }
+
+    def to_shapely(self) -> Any:
+        """The polygon as a shapely geometry (repaired with ``make_valid`` if needed)."""
+        import shapely
+
+        geom = shapely.Polygon(self._points, self._holes)
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+            polys = [
+                g
+                for g in getattr(geom, "geoms", [geom])
+                if isinstance(g, (shapely.Polygon, shapely.MultiPolygon))
+            ]
+            geom = shapely.unary_union(polys) if polys else shapely.Polygon()
+        return geom
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AnnotationPolygon):
+            return NotImplemented
+        return (self._label, self._points, self._holes) == (
+            other._label,
+            other._points,
+            other._holes,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._label, self._points, self._holes))
+
+    def __repr__(self) -> str:
+        return (
+            f"AnnotationPolygon(label={self._label!r}, points={len(self._points)} vertices, "
+            f"holes={len(self._holes)})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self._points, self._label, self._holes))
+
+
+def _rebuild(points: Ring, label: str, holes: tuple[Ring, ...]) -> AnnotationPolygon:
+    return AnnotationPolygon(points=points, label=label, holes=holes)

@@ -1,0 +1,400 @@
+"""The location computation shared by every sampling class.
+
+Units: ``patch_size`` and ``poisson_spacing`` and ``polygon_buffer`` are pixels at the
+target ``level_or_mpp`` (the reference used mask pixels, so results changed with the mask
+level). Everything else is level-0: sampling runs on level-0 coordinates and only the
+foreground test looks at the mask (through its summed-area table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from os import PathLike, fspath
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from slidepatch.annotations import AnnotationPolygon, load_polygon_data
+from slidepatch.errors import LocationError
+from slidepatch.locations import regions as rg
+from slidepatch.locations import sampling
+from slidepatch.locations.params import check_positive, check_ratio, expand_param
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet, PatchTuple, check_level_or_mpp
+from slidepatch.masks import Mask, load_mask
+
+MAX_GRID_STRIDE = 5
+RANDOM_DRAW_FACTOR = 100
+RANDOM_MIN_DRAWS = 10_000
+# Poisson points are generated this much further apart (level-0 px) so that rounding the
+# corners to integers never brings two closer than the requested spacing.
+POISSON_ROUNDING_MARGIN = 1.5
+
+
+def _describe(value: object) -> object:
+    if isinstance(value, (str, PathLike)):
+        return fspath(value)
+    if isinstance(value, np.ndarray):
+        return f"array {value.shape} {value.dtype}"
+    if isinstance(value, Mask):
+        return repr(value)
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], AnnotationPolygon):
+        return f"{len(value)} AnnotationPolygon"
+    return value if isinstance(value, (int, float, bool, type(None), list, tuple)) else repr(value)
+
+
+class LocationsBase:
+    """Computes patch locations eagerly at construction; see the concrete classes."""
+
+    _region_kind = "whole"
+    _sampling_kind = "grid"
+
+    def __init__(
+        self,
+        *,
+        wsi_file: str | PathLike[str],
+        mask_data: Any,
+        patch_size: int,
+        level_or_mpp: LevelOrMpp,
+        foreground_ratio: Any,
+        overlap_ratio: Any,
+        polygon_buffer: Any,
+        seed: int | None,
+        slide_mpp: float | None,
+        region_args: dict[str, Any],
+        sampling_args: dict[str, Any],
+    ) -> None:
+        from slidepatch.slide import Slide
+
+        path = fspath(wsi_file)
+        self._wsi_file = path
+        self._level_or_mpp = check_level_or_mpp(level_or_mpp)
+        if (
+            isinstance(patch_size, bool)
+            or not isinstance(patch_size, (int, np.integer))
+            or (patch_size <= 0)
+        ):
+            raise LocationError(path, f"patch_size must be a positive int, got {patch_size!r}")
+        self._patch_size = int(patch_size)
+        self._seed = seed
+        self._slide_mpp = slide_mpp
+        with Slide.open(path, mpp=slide_mpp) as slide:
+            if isinstance(self._level_or_mpp, int):
+                factor = float(slide.plan(self._level_or_mpp).level0_per_pixel)
+            else:
+                factor = (
+                    self._level_or_mpp
+                    / slide.require_mpp(f"patches at MPP {self._level_or_mpp}")[0]
+                )
+            dims = slide.dimensions
+        self._factor = factor
+        self._slide_dimensions = dims
+        self._mask = load_mask(mask_data, slide_dimensions=dims, wsi_file=path)
+        self._footprint = self._patch_size * factor
+        self._param_info: dict[str, Any] = {
+            "wsi_file": path,
+            "mask_data": self._mask.source if isinstance(mask_data, Mask) else _describe(mask_data),
+            "patch_size": self._patch_size,
+            "level_or_mpp": self._level_or_mpp,
+            "foreground_ratio": foreground_ratio,
+            "overlap_ratio": overlap_ratio,
+            "polygon_buffer": polygon_buffer,
+            "seed": seed,
+            "slide_mpp": slide_mpp,
+        }
+        self._param_info.update({k: _describe(v) for k, v in region_args.items()})
+        self._param_info.update(sampling_args)
+        self._regions = self._build_regions(region_args, polygon_buffer)
+        labels = [r.label for r in self._regions]
+        fg = [
+            check_ratio("foreground_ratio", v, path=path)
+            for v in expand_param("foreground_ratio", foreground_ratio, labels, path=path)
+        ]
+        ov = [
+            check_ratio("overlap_ratio", v, path=path)
+            for v in expand_param("overlap_ratio", overlap_ratio, labels, path=path)
+        ]
+        ((name, value),) = sampling_args.items()
+        if self._sampling_kind == "custom":
+            per_region = [value] * len(labels)
+            self._param_info[name] = f"{len(value)} points"
+        else:
+            per_region = expand_param(name, value, labels, path=path)
+        rng = np.random.default_rng(seed)
+        xs: list[npt.NDArray[np.int64]] = []
+        ys: list[npt.NDArray[np.int64]] = []
+        out_labels: list[str] = []
+        for region, f, o, v in zip(self._regions, fg, ov, per_region, strict=True):
+            x, y = self._sample(region, f, o, v, rng)
+            xs.append(x)
+            ys.append(y)
+            out_labels.extend([region.label] * x.shape[0])
+        x_all = np.concatenate(xs) if xs else np.zeros(0, np.int64)
+        y_all = np.concatenate(ys) if ys else np.zeros(0, np.int64)
+        keep = _first_unique(x_all, y_all, out_labels)
+        n = int(keep.shape[0])
+        self._patch_set = PatchSet(
+            slide_path=path,
+            level_or_mpp=self._level_or_mpp,
+            x=x_all[keep],
+            y=y_all[keep],
+            width=np.full(n, self._patch_size, np.int64),
+            height=np.full(n, self._patch_size, np.int64),
+            labels=tuple(out_labels[i] for i in keep),
+            class_name=type(self).__name__,
+            param_info=self._param_info,
+            label_names=tuple(labels),
+            slide_mpp=slide_mpp,
+        )
+
+    # ------------------------------------------------------------------ regions
+    def _build_regions(self, args: dict[str, Any], polygon_buffer: Any) -> list[rg.Region]:
+        import shapely
+
+        path = self._wsi_file
+        bbox = self._mask.foreground_bbox()
+        if self._region_kind in ("whole", "inverted"):
+            label = str(args.get("weak_label", "") or "")
+            if bbox is None:
+                return []
+            (buf,) = expand_param("polygon_buffer", polygon_buffer, [label], path=path)
+            box = shapely.box(*bbox)
+            supplied: list[AnnotationPolygon] = []
+            geometry = None
+            if self._region_kind == "inverted":
+                supplied = rg.filter_polygons(
+                    load_polygon_data(args["polygon_data"]),
+                    args.get("included_labels") or (),
+                    args.get("excluded_labels") or (),
+                    path=path,
+                )
+                excluded = shapely.unary_union([p.to_shapely() for p in supplied])
+                geometry = rg._polygonal(box.difference(excluded))
+            distance = float(buf) * self._factor
+            buffered = None
+            if distance:
+                geometry = rg.buffer_geometry(
+                    box if geometry is None else geometry, distance, label=label, path=path
+                )
+                buffered = geometry
+            elif geometry is not None and geometry.is_empty:
+                return []
+            region_box = bbox if geometry is None else rg.bbox_of(geometry)
+            return [rg.Region(label, region_box, geometry, supplied, buffered)]
+        polygons = rg.filter_polygons(
+            load_polygon_data(args["polygon_data"]),
+            args.get("included_labels") or (),
+            args.get("excluded_labels") or (),
+            path=path,
+        )
+        labels = [p.label for p in polygons]
+        buffers = expand_param("polygon_buffer", polygon_buffer, labels, path=path)
+        geoms = []
+        buffered_list = []
+        for p, buf in zip(polygons, buffers, strict=True):
+            distance = float(buf) * self._factor
+            g = rg.buffer_geometry(p.to_shapely(), distance, label=p.label, path=path)
+            geoms.append(g)
+            buffered_list.append(g if distance else None)
+        if args.get("check_polygons", True):
+            geoms = rg.resolve_containment(
+                geoms, labels, path=path, overlap_area=self._footprint**2
+            )
+        return [
+            rg.Region(p.label, rg.bbox_of(g) if not g.is_empty else (0, 0, 0, 0), g, [p], b)
+            for p, g, b in zip(polygons, geoms, buffered_list, strict=True)
+        ]
+
+    # ------------------------------------------------------------------ sampling
+    def _sample(
+        self, region: rg.Region, fg: float, ov: float, value: Any, rng: np.random.Generator
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        path = self._wsi_file
+        fp = self._footprint
+        empty = np.zeros(0, np.int64)
+        if region.geometry is not None and region.geometry.is_empty:
+            return empty, empty
+
+        def validate(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> Any:
+            xi, yi = np.rint(x).astype(np.int64), np.rint(y).astype(np.int64)
+            ok = rg.valid_candidates(
+                region,
+                xi.astype(np.float64),
+                yi.astype(np.float64),
+                footprint=fp,
+                mask=self._mask,
+                foreground_ratio=fg,
+                overlap_ratio=ov,
+            )
+            return xi[ok], yi[ok]
+
+        kind = self._sampling_kind
+        if kind == "grid":
+            stride = check_positive("patch_stride", value, path=path)
+            if stride > MAX_GRID_STRIDE:
+                raise LocationError(path, f"patch_stride must be <= {MAX_GRID_STRIDE}, got {value}")
+            step = stride * fp
+            if step < self._factor - 1e-9:
+                raise LocationError(
+                    path, f"patch_stride {value} gives a step under one pixel at the target level"
+                )
+            return validate(*sampling.grid_candidates(region.bbox, step))  # type: ignore[no-any-return]
+        if kind == "custom":
+            pts = np.asarray(value, dtype=np.float64).reshape(-1, 2)
+            return validate(pts[:, 0], pts[:, 1])  # type: ignore[no-any-return]
+        if kind == "poisson":
+            spacing = check_positive("poisson_spacing", value, path=path)
+            radius = spacing * self._factor + POISSON_ROUNDING_MARGIN
+            return validate(*sampling.poisson_disk(region.bbox, radius, rng))  # type: ignore[no-any-return]
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise LocationError(path, f"num_patches must be an int >= 0, got {value!r}")
+        return self._random(region, int(value), validate, rng)
+
+    def _random(
+        self, region: rg.Region, wanted: int, validate: Any, rng: np.random.Generator
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        xs = np.zeros(0, np.int64)
+        ys = np.zeros(0, np.int64)
+        limit = max(RANDOM_DRAW_FACTOR * wanted, RANDOM_MIN_DRAWS)
+        drawn = 0
+        batch = max(4 * wanted, 1024)
+        while xs.shape[0] < wanted and drawn < limit:
+            x, y = validate(*sampling.random_candidates(region.bbox, batch, rng))
+            drawn += batch
+            xs = np.concatenate([xs, x])
+            ys = np.concatenate([ys, y])
+            keep = _first_unique(xs, ys, None)
+            xs, ys = xs[keep], ys[keep]
+        if xs.shape[0] < wanted:
+            raise LocationError(
+                self._wsi_file,
+                f"region {region.label!r}: found only {xs.shape[0]} of {wanted} valid random "
+                f"patches in {drawn} draws; lower num_patches, foreground_ratio or overlap_ratio",
+            )
+        return xs[:wanted], ys[:wanted]
+
+    # ------------------------------------------------------------------ outputs
+    @property
+    def patch_set(self) -> PatchSet:
+        """The plain value that extractors consume."""
+        return self._patch_set
+
+    @property
+    def patch_data(self) -> list[PatchTuple]:
+        return self._patch_set.patch_data
+
+    @property
+    def patch_count(self) -> int:
+        return self._patch_set.patch_count
+
+    @property
+    def patch_info(self) -> dict[str, int]:
+        return self._patch_set.patch_info
+
+    @property
+    def patch_labels(self) -> list[str]:
+        return self._patch_set.patch_labels
+
+    @property
+    def polygon_labels(self) -> list[str]:
+        return [r.label for r in self._regions]
+
+    @property
+    def param_info(self) -> dict[str, Any]:
+        return dict(self._param_info)
+
+    @property
+    def class_name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def wsi_file(self) -> str:
+        return self._wsi_file
+
+    @property
+    def level_or_mpp(self) -> LevelOrMpp:
+        return self._level_or_mpp
+
+    @property
+    def patch_size(self) -> int:
+        return self._patch_size
+
+    @property
+    def slide_mpp(self) -> float | None:
+        return self._slide_mpp
+
+    @property
+    def mask(self) -> Mask:
+        return self._mask
+
+    @property
+    def mask_shape(self) -> tuple[int, int]:
+        """Mask array shape (height, width)."""
+        return (int(self._mask.array.shape[0]), int(self._mask.array.shape[1]))
+
+    @property
+    def level0_footprint(self) -> float:
+        """Patch side in level-0 pixels."""
+        return self._footprint
+
+    @property
+    def shapely_polygons(self) -> list[Any]:
+        import shapely
+
+        return [shapely.box(*r.bbox) if r.geometry is None else r.geometry for r in self._regions]
+
+    @property
+    def regions(self) -> list[rg.Region]:
+        return list(self._regions)
+
+    def save_preview_image(
+        self,
+        image_file: str | PathLike[str],
+        *,
+        patch_color: str | None = "red",
+        bbox_color: str | None = "lime",
+        polygon_color: str | None = "blue",
+        holes_color: str | None = "teal",
+        buffer_color: str | None = "black",
+        thickness: int = 2,
+        patch_markers: bool = False,
+        level_or_minsize: int | None = None,
+        drawn_labels: Sequence[str] = (),
+        drawn_patches_labels: Sequence[str] = (),
+    ) -> None:
+        """Save the slide at a low level with patches, boxes, polygons, holes and buffers."""
+        from slidepatch.locations.preview import draw_preview
+
+        draw_preview(
+            self,
+            image_file,
+            patch_color=patch_color,
+            bbox_color=bbox_color,
+            polygon_color=polygon_color,
+            holes_color=holes_color,
+            buffer_color=buffer_color,
+            thickness=thickness,
+            patch_markers=patch_markers,
+            level_or_minsize=level_or_minsize,
+            drawn_labels=drawn_labels,
+            drawn_patches_labels=drawn_patches_labels,
+        )
+
+    def __repr__(self) -> str:
+        return f"{self.class_name}({self._wsi_file!r}, {self.patch_count} patches)"
+
+
+def _first_unique(
+    x: npt.NDArray[np.int64], y: npt.NDArray[np.int64], labels: Sequence[str] | None
+) -> npt.NDArray[np.int64]:
+    """Indices of the first occurrence of each (x, y[, label]), in their original order."""
+    if x.shape[0] == 0:
+        return np.zeros(0, np.int64)
+    if labels is None:
+        codes = np.zeros(x.shape[0], np.int64)
+    else:
+        _, codes = np.unique(np.asarray(labels, dtype=object).astype(str), return_inverse=True)
+    keys = np.stack([x, y, codes.astype(np.int64)], axis=1)
+    _, first = np.unique(keys, axis=0, return_index=True)
+    return np.sort(first).astype(np.int64)
+

@@ -1,0 +1,540 @@
+"""Masks: tissue masks, polygon masks, and ``mask_data`` inputs, each aware of its scale.
+
+A mask is a boolean numpy array in image orientation, shape ``(height, width)``, plus the
+level-0 size of its slide. Its scale is ``slide size / mask size`` on each axis, so a mask
+made from any thumbnail works, not only one the size of a pyramid level; mask pixel
+``(row, col)`` covers level-0 ``[col*sx, (col+1)*sx) x [row*sy, (row+1)*sy)``.
+
+Connected-component clean-up (small objects, small holes) is done here with numpy only
+(run-length labelling with a vectorised union-find), so scipy/scikit-image are not needed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from os import PathLike, fspath
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from slidepatch.errors import MaskError
+
+BoolArray = npt.NDArray[np.bool_]
+TissueMode = Literal["saturation_otsu", "hsv", "otsu"]
+
+# Size of the reference's "level factor": 256 x 256 level-0 pixels.
+REFERENCE_AREA_LEVEL0 = 256 * 256
+ASPECT_TOLERANCE_PX = 1.5
+
+
+# --------------------------------------------------------------------------- components
+def _runs(mask: BoolArray) -> tuple[npt.NDArray[np.int64], ...]:
+    """Horizontal runs of True pixels: (rows, starts, ends) with ``end`` exclusive."""
+    h, w = mask.shape
+    padded = np.zeros((h, w + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    diff = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(diff == 1)
+    _, ends = np.nonzero(diff == -1)
+    return rows.astype(np.int64), starts.astype(np.int64), ends.astype(np.int64)
+
+
+def _run_components(
+    rows: npt.NDArray[np.int64], starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], w: int
+) -> npt.NDArray[np.int64]:
+    """Component id (smallest run index) of every run, with 4-connectivity."""
+    n = rows.shape[0]
+    parent = np.arange(n, dtype=np.int64)
+    if n == 0:
+        return parent
+    stride = w + 2
+    key_start = rows * stride + starts
+    key_end = rows * stride + ends
+    prev = rows - 1
+    lo = np.searchsorted(key_end, prev * stride + starts, side="right")
+    hi = np.searchsorted(key_start, prev * stride + ends, side="left")
+    counts = np.maximum(hi - lo, 0)
+    b = np.repeat(np.arange(n, dtype=np.int64), counts)
+    offsets = np.arange(b.shape[0], dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    a = np.repeat(lo, counts) + offsets
+    while a.shape[0]:
+        low = np.minimum(parent[a], parent[b])
+        np.minimum.at(parent, parent[a], low)
+        np.minimum.at(parent, parent[b], low)
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+        if np.array_equal(parent[a], parent[b]):
+            break
+    return parent
+
+
+def _paint_runs(
+    mask: BoolArray,
+    rows: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    value: bool,
+) -> BoolArray:
+    h, w = mask.shape
+    delta = np.zeros((h, w + 1), dtype=np.int32)
+    np.add.at(delta, (rows, starts), 1)
+    np.add.at(delta, (rows, ends), -1)
+    painted = np.cumsum(delta, axis=1)[:, :w] > 0
+    return (mask | painted) if value else (mask & ~painted)
+
+
+def remove_small_objects(mask: BoolArray, *, min_size: float) -> BoolArray:
+    """Remove 4-connected True components with fewer than ``min_size`` pixels."""
+    rows, starts, ends = _runs(mask)
+    comp = _run_components(rows, starts, ends, mask.shape[1])
+    sizes = np.bincount(comp, weights=ends - starts, minlength=comp.shape[0])
+    small = sizes[comp] < min_size
+    return _paint_runs(mask, rows[small], starts[small], ends[small], False)
+
+
+def fill_holes(mask: BoolArray, *, max_size: float | None = None) -> BoolArray:
+    """Fill holes (background components not touching the border), all or up to ``max_size``."""
+    h, w = mask.shape
+    rows, starts, ends = _runs(~mask)
+    comp = _run_components(rows, starts, ends, w)
+    n = comp.shape[0]
+    sizes = np.bincount(comp, weights=ends - starts, minlength=n)
+    border = (rows == 0) | (rows == h - 1) | (starts == 0) | (ends == w)
+    touches = np.bincount(comp, weights=border, minlength=n) > 0
+    fill = ~touches[comp]
+    if max_size is not None:
+        fill &= sizes[comp] <= max_size
+    return _paint_runs(mask, rows[fill], starts[fill], ends[fill], True)
+
+
+def _box_count(mask: BoolArray, k: int) -> npt.NDArray[np.int64]:
+    """Number of True pixels in the k x k window centred on each pixel (zero outside)."""
+    h, w = mask.shape
+    before = k // 2
+    after = k - 1 - before
+    padded = np.pad(mask.astype(np.int64), ((before + 1, after), (before + 1, after)))
+    s = padded.cumsum(0).cumsum(1)
+    out = s[k:, k:] - s[:-k, k:][:h] - s[k:, :-k][:, :w] + s[:h, :w]
+    return np.asarray(out, dtype=np.int64)
+
+
+def close_mask(mask: BoolArray, *, kernel_size: int) -> BoolArray:
+    """Morphological closing with a ``kernel_size`` square (dilation, then erosion)."""
+    dilated = _box_count(mask, kernel_size) > 0
+    return np.asarray(_box_count(dilated, kernel_size) == kernel_size * kernel_size)
+
+
+def otsu_threshold(values: npt.NDArray[Any], *, bins: int = 256) -> float:
+    """Otsu's threshold of ``values`` (any range)."""
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    lo, hi = float(flat.min()), float(flat.max())
+    if hi <= lo:
+        return lo
+    hist, edges = np.histogram(flat, bins=bins, range=(lo, hi))
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(hist).astype(np.float64)
+    w1 = w0[-1] - w0
+    m0 = np.cumsum(hist * centres)
+    mean0 = np.divide(m0, w0, out=np.zeros_like(m0), where=w0 > 0)
+    mean1 = np.divide(m0[-1] - m0, w1, out=np.zeros_like(m0), where=w1 > 0)
+    between = w0 * w1 * (mean0 - mean1) ** 2
+    return float(centres[int(np.argmax(between))])
+
+
+def saturation(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """HSV saturation in [0, 1] of an (h, w, 3) uint8 image."""
+    mx = rgb.max(axis=2).astype(np.float32)
+    mn = rgb.min(axis=2).astype(np.float32)
+    return np.asarray(np.divide(mx - mn, mx, out=np.zeros_like(mx), where=mx > 0))
+
+
+# --------------------------------------------------------------------------- Mask
+def _fits(mask_size: tuple[int, int], slide_size: tuple[int, int]) -> bool:
+    w, h = mask_size
+    w0, h0 = slide_size
+    return (
+        abs(h - h0 * w / w0) <= ASPECT_TOLERANCE_PX or abs(w - w0 * h / h0) <= ASPECT_TOLERANCE_PX
+    )
+
+
+class Mask:
+    """A boolean mask in image orientation ``(height, width)`` for a slide of a given size."""
+
+    def __init__(
+        self,
+        *,
+        array: npt.ArrayLike,
+        slide_dimensions: tuple[int, int],
+        level: int | None = None,
+        wsi_file: str | PathLike[str] | None = None,
+        source: str = "array",
+    ) -> None:
+        arr = np.asarray(array)
+        path = None if wsi_file is None else fspath(wsi_file)
+        if arr.ndim != 2:
+            raise MaskError(
+                path, f"{source}: a mask must be 2-D (height, width), got shape {arr.shape}"
+            )
+        if arr.shape[0] == 0 or arr.shape[1] == 0:
+            raise MaskError(path, f"{source}: the mask is empty (shape {arr.shape})")
+        w0, h0 = int(slide_dimensions[0]), int(slide_dimensions[1])
+        mask_size = (int(arr.shape[1]), int(arr.shape[0]))
+        if not _fits(mask_size, (w0, h0)):
+            hint = ""
+            if _fits((mask_size[1], mask_size[0]), (w0, h0)):
+                hint = (
+                    "; its transpose fits: arrays are (height, width) — pass mask.T "
+                    "(the reference used (width, height))"
+                )
+            raise MaskError(
+                path,
+                f"{source}: mask size {mask_size[0]}x{mask_size[1]} (width x height, array "
+                f"shape {arr.shape}) does not match the aspect ratio of the slide "
+                f"{w0}x{h0}{hint}",
+            )
+        boolean = np.ascontiguousarray(arr != 0)
+        boolean.setflags(write=False)
+        self._array = boolean
+        self._slide_dimensions = (w0, h0)
+        self._level = level
+        self._wsi_file = path
+        self._source = source
+        self._integral: npt.NDArray[np.int64] | None = None
+
+    @property
+    def array(self) -> BoolArray:
+        """The mask, (height, width), read-only."""
+        return self._array
+
+    @property
+    def dimensions(self) -> tuple[int, int]:
+        """Mask size (width, height)."""
+        return (int(self._array.shape[1]), int(self._array.shape[0]))
+
+    @property
+    def slide_dimensions(self) -> tuple[int, int]:
+        return self._slide_dimensions
+
+    @property
+    def downsample(self) -> tuple[float, float]:
+        """Level-0 pixels per mask pixel, (x, y)."""
+        w, h = self.dimensions
+        return (self._slide_dimensions[0] / w, self._slide_dimensions[1] / h)
+
+    @property
+    def level(self) -> int | None:
+        """The pyramid level the mask was made at, when known."""
+        return self._level
+
+    @property
+    def wsi_file(self) -> str | None:
+        return self._wsi_file
+
+    @property
+    def source(self) -> str:
+        """Short description of where the mask came from (for ``param_info``)."""
+        return self._source
+
+    def integral(self) -> npt.NDArray[np.int64]:
+        """Summed-area table, shape (h+1, w+1): ``I[r, c]`` = True pixels above-left."""
+        if self._integral is None:
+            h, w = self._array.shape
+            table = np.zeros((h + 1, w + 1), dtype=np.int64)
+            np.cumsum(self._array, axis=0, out=table[1:, 1:])
+            np.cumsum(table[1:, 1:], axis=1, out=table[1:, 1:])
+            table.setflags(write=False)
+            self._integral = table
+        return self._integral
+
+    def foreground_fraction(
+        self,
+        *,
+        x: npt.NDArray[np.float64],
+        y: npt.NDArray[np.float64],
+        width: float,
+        height: float,
+    ) -> npt.NDArray[np.float64]:
+        """Fraction of each level-0 box ``(x, y, width, height)`` covered by the mask.
+
+        Exact area weighting (the summed-area table is bilinear inside each pixel); the
+        parts of a box outside the mask count as background.
+        """
+        sx, sy = self.downsample
+        x = np.asarray(x, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        u0, u1 = x / sx, (x + width) / sx
+        v0, v1 = y / sy, (y + height) / sy
+        total = (u1 - u0) * (v1 - v0)
+        area = (
+            self._area_to(u1, v1)
+            - self._area_to(u0, v1)
+            - self._area_to(u1, v0)
+            + self._area_to(u0, v0)
+        )
+        return np.asarray(np.divide(area, total, out=np.zeros_like(area), where=total > 0))
+
+    def _area_to(self, u: npt.NDArray[np.float64], v: npt.NDArray[np.float64]) -> Any:
+        table = self.integral()
+        h, w = self._array.shape
+        u = np.clip(u, 0.0, float(w))
+        v = np.clip(v, 0.0, float(h))
+        c0 = np.minimum(np.floor(u).astype(np.int64), w - 1)
+        r0 = np.minimum(np.floor(v).astype(np.int64), h - 1)
+        fu = u - c0
+        fv = v - r0
+        t00 = table[r0, c0]
+        t01 = table[r0, c0 + 1]
+        t10 = table[r0 + 1, c0]
+        t11 = table[r0 + 1, c0 + 1]
+        return (t00 * (1 - fu) + t01 * fu) * (1 - fv) + (t10 * (1 - fu) + t11 * fu) * fv
+
+    def foreground_bbox(self) -> tuple[float, float, float, float] | None:
+        """Level-0 bounding box ``(xmin, ymin, xmax, ymax)`` of the True pixels, or None."""
+        cols = np.flatnonzero(self._array.any(axis=0))
+        if cols.size == 0:
+            return None
+        rows = np.flatnonzero(self._array.any(axis=1))
+        sx, sy = self.downsample
+        return (
+            float(cols[0] * sx),
+            float(rows[0] * sy),
+            float((cols[-1] + 1) * sx),
+            float((rows[-1] + 1) * sy),
+        )
+
+    def save_png(self, path: str | PathLike[str]) -> None:
+        """Save as a 1-bit PNG in image orientation."""
+        from PIL import Image
+
+        Image.fromarray(self._array).save(fspath(path), format="PNG")
+
+    def save_array(self, path: str | PathLike[str]) -> None:
+        """Save as compressed NPZ (key ``"data"``, shape (height, width))."""
+        np.savez_compressed(fspath(path), data=self._array)
+
+    def __repr__(self) -> str:
+        w, h = self.dimensions
+        return f"{type(self).__name__}({w}x{h} for slide {self._slide_dimensions}, {self._source})"
+
+
+# --------------------------------------------------------------------------- slide helpers
+def resolve_level_or_minsize(
+    level_or_minsize: int, level_dimensions: Sequence[tuple[int, int]], *, path: str | None
+) -> int:
+    """An int <= 99 is a level; larger is a minimum size (smallest level at least that big)."""
+    if isinstance(level_or_minsize, bool) or not isinstance(level_or_minsize, (int, np.integer)):
+        raise MaskError(path, f"level_or_minsize must be an int, got {level_or_minsize!r}")
+    value = int(level_or_minsize)
+    if value < 0:
+        raise MaskError(path, f"level_or_minsize must be >= 0, got {value}")
+    if value <= 99:
+        if value >= len(level_dimensions):
+            raise MaskError(
+                path,
+                f"level {value} out of range: the slide has levels 0..{len(level_dimensions) - 1}",
+            )
+        return value
+    chosen = 0
+    for level, (w, h) in enumerate(level_dimensions):
+        if w >= value and h >= value:
+            chosen = level
+    return chosen
+
+
+class WSITissueMask(Mask):
+    """Tissue mask of a slide computed from one low-resolution level.
+
+    Modes: ``"saturation_otsu"`` (default; tissue = saturation above its Otsu threshold,
+    never below ``color_threshold``), ``"hsv"`` (the reference's rule: saturation above
+    ``(1 + color_threshold) * mean``) and ``"otsu"`` (grey level at or below Otsu).
+    Clean-up sizes are fractions of a 256x256 level-0 area, scaled by the real downsample.
+    """
+
+    def __init__(
+        self,
+        *,
+        wsi_file: str | PathLike[str],
+        level_or_minsize: int,
+        mode: TissueMode = "saturation_otsu",
+        color_threshold: float = 0.1,
+        remove_small_holes_ratio: float = 0.1,
+        remove_small_objects_ratio: float = 0.1,
+        remove_all_holes: bool = False,
+        close_fill_kernel_size: int = 0,
+        slide_mpp: float | None = None,
+    ) -> None:
+        from slidepatch.slide import Slide
+
+        path = fspath(wsi_file)
+        with Slide.open(path, mpp=slide_mpp) as slide:
+            level = resolve_level_or_minsize(level_or_minsize, slide.level_dimensions, path=path)
+            rgb = slide.read_level(level)
+            dims = slide.dimensions
+        if mode == "saturation_otsu":
+            sat = saturation(rgb)
+            tissue = sat > max(otsu_threshold(sat), float(color_threshold))
+        elif mode == "hsv":
+            sat = saturation(rgb)
+            tissue = sat > (1.0 + float(color_threshold)) * float(sat.mean())
+        elif mode == "otsu":
+            grey = rgb.mean(axis=2)
+            tissue = grey <= otsu_threshold(grey)
+        else:
+            raise MaskError(path, f"mode must be 'saturation_otsu', 'hsv' or 'otsu', got {mode!r}")
+        ds = (dims[0] / rgb.shape[1]) * (dims[1] / rgb.shape[0])
+        area = REFERENCE_AREA_LEVEL0 / ds
+        if remove_all_holes:
+            tissue = fill_holes(tissue)
+        if remove_small_holes_ratio:
+            tissue = fill_holes(tissue, max_size=math.ceil(remove_small_holes_ratio * area))
+        if close_fill_kernel_size and close_fill_kernel_size > 0:
+            tissue = close_mask(tissue, kernel_size=int(close_fill_kernel_size))
+        if remove_small_objects_ratio:
+            tissue = remove_small_objects(
+                tissue, min_size=math.ceil(remove_small_objects_ratio * area)
+            )
+        super().__init__(
+            array=tissue,
+            slide_dimensions=dims,
+            level=level,
+            wsi_file=path,
+            source=f"tissue mask level {level}",
+        )
+
+
+def rasterize_polygons(
+    polygons: Sequence[Any], *, mask_size: tuple[int, int], slide_dimensions: tuple[int, int]
+) -> BoolArray:
+    """Rasterise level-0 AnnotationPolygons (holes honoured) onto a ``mask_size`` grid.
+
+    A pixel is set when its centre lies inside the union of the polygons.
+    """
+    import shapely
+    from PIL import Image, ImageDraw
+
+    w, h = mask_size
+    sx, sy = slide_dimensions[0] / w, slide_dimensions[1] / h
+    union = shapely.unary_union([p.to_shapely() for p in polygons])
+    image = Image.new("L", (w, h), 0)
+    draw = ImageDraw.Draw(image)
+    parts = getattr(union, "geoms", [union])
+    for part in parts:
+        if not isinstance(part, shapely.Polygon) or part.is_empty:
+            continue
+        draw.polygon(_to_pixels(part.exterior.coords, sx, sy), fill=1)
+        for ring in part.interiors:
+            draw.polygon(_to_pixels(ring.coords, sx, sy), fill=0)
+    return np.asarray(image, dtype=bool)
+
+
+def _to_pixels(coords: Any, sx: float, sy: float) -> list[tuple[float, float]]:
+    return [(x / sx - 0.5, y / sy - 0.5) for x, y in coords]
+
+
+class WSIPolygonMask(Mask):
+    """Mask of annotation polygons (level-0 coordinates, holes honoured) at one level."""
+
+    def __init__(
+        self,
+        *,
+        polygons: Any,
+        wsi_file: str | PathLike[str],
+        level_or_minsize: int,
+        slide_mpp: float | None = None,
+    ) -> None:
+        from slidepatch.annotations import load_polygon_data
+        from slidepatch.slide import Slide
+
+        path = fspath(wsi_file)
+        with Slide.open(path, mpp=slide_mpp) as slide:
+            level = resolve_level_or_minsize(level_or_minsize, slide.level_dimensions, path=path)
+            size = slide.level_dimensions[level]
+            dims = slide.dimensions
+        array = rasterize_polygons(
+            load_polygon_data(polygons), mask_size=size, slide_dimensions=dims
+        )
+        super().__init__(
+            array=array,
+            slide_dimensions=dims,
+            level=level,
+            wsi_file=path,
+            source=f"polygon mask level {level}",
+        )
+
+
+# --------------------------------------------------------------------------- mask_data
+def load_mask(
+    mask_data: object, *, slide_dimensions: tuple[int, int], wsi_file: str | None = None
+) -> Mask:
+    """Turn ``mask_data`` (Mask, PNG/NPY/NPZ path, numpy array or PIL image) into a Mask."""
+    from PIL import Image
+
+    if isinstance(mask_data, Mask):
+        if tuple(mask_data.slide_dimensions) != tuple(slide_dimensions):
+            raise MaskError(
+                wsi_file,
+                f"mask object was made for a slide of {mask_data.slide_dimensions}, this slide "
+                f"is {tuple(slide_dimensions)}",
+            )
+        return mask_data
+    if isinstance(mask_data, (str, PathLike)):
+        mpath = Path(fspath(mask_data))
+        if not mpath.is_file():
+            raise MaskError(wsi_file, f"mask file not found: {mpath}")
+        suffix = mpath.suffix.lower()
+        try:
+            if suffix == ".npy":
+                array = np.load(mpath, allow_pickle=False)
+            elif suffix == ".npz":
+                with np.load(mpath, allow_pickle=False) as npz:
+                    keys = list(npz.keys())
+                    if "data" in keys:
+                        array = npz["data"]
+                    elif len(keys) == 1:
+                        array = npz[keys[0]]
+                    else:
+                        raise MaskError(
+                            wsi_file, f"mask file {mpath}: NPZ needs a 'data' array, has {keys}"
+                        )
+            else:
+                with Image.open(mpath) as image:
+                    array = _image_array(image, wsi_file, str(mpath))
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, MaskError):
+                raise
+            raise MaskError(wsi_file, f"cannot read mask file {mpath}: {exc}") from exc
+        return Mask(
+            array=array, slide_dimensions=slide_dimensions, wsi_file=wsi_file, source=str(mpath)
+        )
+    if isinstance(mask_data, np.ndarray):
+        return Mask(
+            array=mask_data,
+            slide_dimensions=slide_dimensions,
+            wsi_file=wsi_file,
+            source=f"array {mask_data.shape}",
+        )
+    if isinstance(mask_data, Image.Image):
+        return Mask(
+            array=_image_array(mask_data, wsi_file, "PIL image"),
+            slide_dimensions=slide_dimensions,
+            wsi_file=wsi_file,
+            source=f"PIL image {mask_data.size}",
+        )
+    raise TypeError(
+        "mask_data must be a mask object, a PNG/NPY/NPZ path, a numpy array or a PIL image, "
+        f"got {type(mask_data).__name__}"
+    )
+
+
+def _image_array(image: Any, wsi_file: str | None, source: str) -> npt.NDArray[Any]:
+    if image.mode in ("RGB", "RGBA", "CMYK", "YCbCr", "LAB", "HSV", "LA", "PA", "RGBX"):
+        raise MaskError(
+            wsi_file, f"mask {source} has mode {image.mode}: a mask must be one channel"
+        )
+    return np.asarray(image)
