@@ -82,3 +82,8 @@ class ExtractionError(SlideError, RuntimeError):
 
 class WorkerDiedError(ExtractionError):
     """A worker process died (segfault, OOM kill) while it was extracting a slide."""
+
+
+class UnsafeOutputNameError(OutputError, ValueError):
+    """A label, comment or separator that cannot be used in an output path (also a
+    ``ValueError``, which the reference raised for empty label directories)."""

@@ -1,0 +1,488 @@
+"""Disk extractors: write one slide's patches as image files plus its manifests.
+
+Everything that can be checked is checked before the first byte is written: the output
+directory, the image type, labels/comments/separator (nothing may land outside
+``output_dir``), unique output paths, and set directories that must not exist yet. Each
+image is written under a temporary name and renamed when complete; the manifests are
+written last, so a crash never leaves a truncated image under a final name nor a manifest
+listing files that do not exist.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from os import PathLike, fspath
+from typing import Any
+
+import numpy as np
+
+from slidepatch.errors import ExtractionError, OutputError, SlideError
+from slidepatch.extract.base import PatchExtractorBase
+from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
+from slidepatch.extract.manifest import (
+    WrittenPatch,
+    format_csv_manifest,
+    format_text_manifest,
+    manifest_base_name,
+    write_atomically,
+)
+from slidepatch.extract.multires import check_levels_or_mpps, multires_locations
+from slidepatch.extract.naming import (
+    check_directory_name,
+    check_name_part,
+    check_separator,
+    ensure_inside,
+    level_comment,
+    new_manifest_id,
+    patch_file_name,
+    relative_dir,
+    set_dir_name,
+    wsi_id_of,
+)
+from slidepatch.extract.reader import read_one_patch
+from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.slide.slide import ReadPlan, ResamplingMode, Slide
+
+MANIFEST_DIR = "manifests"
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One file to write: which patch, where it is read, where it goes."""
+
+    rel_path: str
+    patch_index: int
+    x: int
+    y: int
+    level_or_mpp: LevelOrMpp
+    set_id: str
+
+
+def check_output_dir(output_dir: object) -> str:
+    if not isinstance(output_dir, (str, PathLike)):
+        raise TypeError(f"output_dir must be a path, got {output_dir!r}")
+    path = fspath(output_dir)
+    if not isinstance(path, str):
+        raise TypeError(f"output_dir must be a str path, got {output_dir!r}")
+    if not os.path.exists(path):
+        raise OutputError(f"output_dir {path} does not exist")
+    if not os.path.isdir(path):
+        raise OutputError(f"output_dir {path} is not a directory")
+    return path
+
+
+def check_global_counter(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"global_counter must be an int >= 0 or None, got {value!r}")
+    if int(value) < 0:
+        raise ValueError(f"global_counter must be >= 0, got {value!r}")
+    return int(value)
+
+
+class _DiskBase(PatchExtractorBase):
+    """Shared run sequence of the disk extractors; subclasses say which files to write."""
+
+    def __init__(
+        self,
+        *,
+        patches: object,
+        num_workers: int,
+        output_dir: str | PathLike[str],
+        image_type: str,
+        mp_chunksize: int = 1,
+        resampling_mode: ResamplingMode = None,
+        included_labels: Sequence[str] | None = None,
+        excluded_labels: Sequence[str] | None = None,
+        filename_comment: str = "",
+        filename_separator: str = "_",
+        create_subdirs: bool = False,
+        pool_mode: bool = False,
+        jpeg_quality: int = DEFAULT_JPEG_QUALITY,
+        png_compression: int | None = None,
+    ) -> None:
+        super().__init__(
+            patches=patches,
+            num_workers=num_workers,
+            mp_chunksize=mp_chunksize,
+            resampling_mode=resampling_mode,
+            included_labels=included_labels,
+            excluded_labels=excluded_labels,
+        )
+        self._output_dir = check_output_dir(output_dir)
+        self._encoder = PatchEncoder.create(
+            image_type=image_type, jpeg_quality=jpeg_quality, png_compression=png_compression
+        )
+        self._image_type = image_type
+        self._comment = check_name_part(filename_comment, what="filename_comment")
+        self._separator = check_separator(filename_separator)
+        self._create_subdirs = bool(create_subdirs)
+        self._pool_mode = bool(pool_mode)
+        self._manifest_id = new_manifest_id()
+        self._wsi_id = wsi_id_of(self._patch_set.slide_path)
+        self._written: list[WrittenPatch] = []
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def manifest_id(self) -> str:
+        return self._manifest_id
+
+    @property
+    def output_dir(self) -> str:
+        return self._output_dir
+
+    @property
+    def written_paths(self) -> list[str]:
+        """Paths (relative to ``output_dir``) of the files written, in patch order."""
+        return [w.path for w in self._written]
+
+    @property
+    def manifest_paths(self) -> tuple[str, str]:
+        """The text and CSV manifest paths."""
+        base = os.path.join(
+            self._output_dir, MANIFEST_DIR, manifest_base_name(self._manifest_id, self._wsi_id)
+        )
+        return base + ".txt", base + ".csv"
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _extractor_params(self) -> dict[str, Any]:
+        return {
+            "create_subdirs": self._create_subdirs,
+            "excluded_labels": self._excluded_labels,
+            "filename_comment": self._comment,
+            "filename_separator": self._separator,
+            "image_type": self._image_type,
+            "included_labels": self._included_labels,
+            "jpeg_quality": self._encoder.jpeg_quality,
+            "mp_chunksize": self._mp_chunksize,
+            "num_workers": self._num_workers,
+            "output_dir": self._output_dir,
+            "png_compression": self._encoder.png_compression,
+            "pool_mode": self._pool_mode,
+            "resampling_mode": self._resampling_mode,
+        }
+
+    def _resolutions(self) -> list[LevelOrMpp]:
+        raise NotImplementedError
+
+    def _plan_jobs(self, slide: Slide) -> list[list[_Job]]:
+        """Jobs grouped in units of work (one patch, or one multi-resolution set)."""
+        raise NotImplementedError
+
+    def _set_dirs(self, groups: Sequence[Sequence[_Job]]) -> list[str]:
+        return []
+
+    # ------------------------------------------------------------------ run
+    def _check_labels(self) -> None:
+        path = self._patch_set.slide_path
+        used = set(self._patch_set.labels)
+        for label in sorted(used | set(self.patch_labels)):
+            check_name_part(label, what="label", slide_path=path)
+        if self._create_subdirs:
+            for label in self.patch_labels:
+                check_directory_name(label, what="label", slide_path=path)
+
+    def _run(self) -> None:
+        ps = self._patch_set
+        self._check_labels()
+        with self._open_slide() as slide:
+            plans = {
+                repr(r): slide.plan(r, resampling_mode=self._resampling_mode)
+                for r in self._resolutions()
+            }
+            groups = self._plan_jobs(slide)
+            rel_paths = [job.rel_path for group in groups for job in group]
+            self._check_paths(rel_paths)
+            set_dirs = self._set_dirs(groups)
+            txt_path, csv_path = self.manifest_paths
+            for p in (txt_path, csv_path):
+                if os.path.exists(p):
+                    raise OutputError(f"{ps.slide_path}: manifest {p} already exists")
+            if not self._pool_mode:
+                for rel in set_dirs:
+                    if os.path.exists(os.path.join(self._output_dir, rel)):
+                        raise OutputError(
+                            f"{ps.slide_path}: patch-set directory {rel} already exists in "
+                            f"{self._output_dir} (set numbers must be unique); nothing written"
+                        )
+            self._make_dirs(set_dirs)
+
+            def work(chunk: list[int]) -> list[WrittenPatch]:
+                done: list[WrittenPatch] = []
+                for g in chunk:
+                    for job in groups[g]:
+                        done.append(self._write_job(slide, job, plans[repr(job.level_or_mpp)]))
+                return done
+
+            for written in self._run_chunks(range(len(groups)), work):
+                self._written.extend(written)
+        self._check_written(len(rel_paths))
+        self._write_manifests(txt_path, csv_path)
+
+    def _check_paths(self, rel_paths: Sequence[str]) -> None:
+        path = self._patch_set.slide_path
+        seen: dict[str, int] = {}
+        for k, rel in enumerate(rel_paths):
+            if rel in seen:
+                raise OutputError(
+                    f"{path}: two patches would be written to the same file {rel!r} (output "
+                    f"files {seen[rel]} and {k}): repeated location and label; nothing written"
+                )
+            seen[rel] = k
+        ensure_inside(self._output_dir, rel_paths, slide_path=path)
+
+    def _make_dirs(self, set_dirs: Sequence[str]) -> None:
+        os.makedirs(os.path.join(self._output_dir, MANIFEST_DIR), exist_ok=True)
+        if self._create_subdirs:
+            for label in self.patch_labels:
+                os.makedirs(os.path.join(self._output_dir, label), exist_ok=True)
+        for rel in set_dirs:
+            full = os.path.join(self._output_dir, rel)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            try:
+                os.mkdir(full)
+            except FileExistsError:
+                if not self._pool_mode:
+                    raise OutputError(
+                        f"{self._patch_set.slide_path}: patch-set directory {full} already "
+                        "exists (set numbers must be unique in an output directory)"
+                    ) from None
+
+    def _write_job(self, slide: Slide, job: _Job, plan: ReadPlan) -> WrittenPatch:
+        ps = self._patch_set
+        i = job.patch_index
+        size = (int(ps.width[i]), int(ps.height[i]))
+        image = read_one_patch(
+            slide=slide,
+            index=i,
+            location=(job.x, job.y),
+            size=size,
+            level_or_mpp=job.level_or_mpp,
+            resampling_mode=self._resampling_mode,
+        )
+        full = os.path.join(self._output_dir, job.rel_path)
+        try:
+            write_atomically(full, self._encoder.encode(image), exclusive=False)
+        except Exception as exc:
+            detail = exc.message if isinstance(exc, SlideError) else f"{type(exc).__name__}: {exc}"
+            raise ExtractionError(
+                ps.slide_path, f"patch {i} at level-0 {(job.x, job.y)}: writing {full}: {detail}"
+            ) from exc
+        return WrittenPatch(
+            path=job.rel_path,
+            patch_index=i,
+            label=ps.labels[i],
+            level_or_mpp=job.level_or_mpp,
+            x_level0=job.x,
+            y_level0=job.y,
+            width_read_px=size[0],
+            height_read_px=size[1],
+            level0_per_pixel=plan.level0_per_pixel,
+            mpp_read=plan.mpp,
+            set_id=job.set_id,
+        )
+
+    def _check_written(self, expected: int) -> None:
+        missing = [
+            w.path
+            for w in self._written
+            if not os.path.isfile(os.path.join(self._output_dir, w.path))
+        ]
+        if len(self._written) != expected or missing:
+            raise OutputError(
+                f"{self._patch_set.slide_path}: expected {expected} files, wrote "
+                f"{len(self._written)}; missing after writing: {missing[:5]}"
+            )
+
+    def _write_manifests(self, txt_path: str, csv_path: str) -> None:
+        ps = self._patch_set
+        csv_text = format_csv_manifest(
+            rows=self._written,
+            slide_path=ps.slide_path,
+            wsi_id=self._wsi_id,
+            manifest_id=self._manifest_id,
+        )
+        write_atomically(csv_path, csv_text.encode("utf-8"))
+        text = format_text_manifest(
+            manifest_id=self._manifest_id,
+            manifest_path=txt_path,
+            patch_class=self._source.class_name,
+            patch_params=self._source.param_info,
+            patch_count=len(self._source),
+            patch_info=self._source.patch_info,
+            extractor_class=type(self).__name__,
+            extractor_params=self._extractor_params(),
+            saved_paths=[os.path.join(self._output_dir, w.path) for w in self._written],
+        )
+        write_atomically(txt_path, text.encode("utf-8"))
+
+    def _file_name(self, *, comment: str, label: str, x: int, y: int) -> str:
+        return patch_file_name(
+            wsi_id=self._wsi_id,
+            manifest_id=self._manifest_id,
+            comment=comment,
+            label=label,
+            x=x,
+            y=y,
+            separator=self._separator,
+            extension=self._encoder.extension,
+        )
+
+
+class DiskPatchExtractor(_DiskBase):
+    """Writes one slide's patches to ``output_dir`` as image files, plus manifests.
+
+    Files are named ``<wsi_id>_<manifest_id>[_<comment>][_<label>]_x<X>_y<Y>.<ext>``
+    (``_`` being ``filename_separator``), inside a per-label directory with
+    ``create_subdirs``. All work happens in the constructor, like the reference.
+    """
+
+    def __init__(
+        self,
+        *,
+        patches: object,
+        num_workers: int,
+        output_dir: str | PathLike[str],
+        image_type: str,
+        mp_chunksize: int = 1,
+        resampling_mode: ResamplingMode = None,
+        included_labels: Sequence[str] | None = None,
+        excluded_labels: Sequence[str] | None = None,
+        filename_comment: str = "",
+        filename_separator: str = "_",
+        create_subdirs: bool = False,
+        pool_mode: bool = False,
+        jpeg_quality: int = DEFAULT_JPEG_QUALITY,
+        png_compression: int | None = None,
+    ) -> None:
+        super().__init__(
+            patches=patches,
+            num_workers=num_workers,
+            output_dir=output_dir,
+            image_type=image_type,
+            mp_chunksize=mp_chunksize,
+            resampling_mode=resampling_mode,
+            included_labels=included_labels,
+            excluded_labels=excluded_labels,
+            filename_comment=filename_comment,
+            filename_separator=filename_separator,
+            create_subdirs=create_subdirs,
+            pool_mode=pool_mode,
+            jpeg_quality=jpeg_quality,
+            png_compression=png_compression,
+        )
+        self._run()
+
+    def _resolutions(self) -> list[LevelOrMpp]:
+        return [self._patch_set.level_or_mpp]
+
+    def _plan_jobs(self, slide: Slide) -> list[list[_Job]]:
+        ps = self._patch_set
+        groups = []
+        for i in range(len(ps)):
+            label = ps.labels[i]
+            x, y = int(ps.x[i]), int(ps.y[i])
+            name = self._file_name(comment=self._comment, label=label, x=x, y=y)
+            folder = relative_dir(label=label, create_subdirs=self._create_subdirs)
+            rel = f"{folder}/{name}" if folder else name
+            groups.append([_Job(rel, i, x, y, ps.level_or_mpp, "")])
+        return groups
+
+
+class MultiResDiskPatchExtractor(_DiskBase):
+    """Writes, for each base patch, one file per entry of ``levels_or_mpps`` into a set
+    directory: ``set<N>`` numbered from ``global_counter`` (default 1) in patch order, or
+    ``<wsi_id>__set<N>`` from 1 with ``global_counter=None``. Numbering belongs to this
+    object; ``patchset_counter`` is the last number used.
+    """
+
+    def __init__(
+        self,
+        *,
+        patches: object,
+        levels_or_mpps: Sequence[LevelOrMpp],
+        num_workers: int,
+        output_dir: str | PathLike[str],
+        image_type: str,
+        mp_chunksize: int = 1,
+        resampling_mode: ResamplingMode = None,
+        included_labels: Sequence[str] | None = None,
+        excluded_labels: Sequence[str] | None = None,
+        filename_comment: str = "",
+        filename_separator: str = "_",
+        create_subdirs: bool = False,
+        pool_mode: bool = False,
+        global_counter: int | None = 1,
+        jpeg_quality: int = DEFAULT_JPEG_QUALITY,
+        png_compression: int | None = None,
+    ) -> None:
+        self._levels_or_mpps = check_levels_or_mpps(levels_or_mpps)
+        self._global_counter = check_global_counter(global_counter)
+        super().__init__(
+            patches=patches,
+            num_workers=num_workers,
+            output_dir=output_dir,
+            image_type=image_type,
+            mp_chunksize=mp_chunksize,
+            resampling_mode=resampling_mode,
+            included_labels=included_labels,
+            excluded_labels=excluded_labels,
+            filename_comment=filename_comment,
+            filename_separator=filename_separator,
+            create_subdirs=create_subdirs,
+            pool_mode=pool_mode,
+            jpeg_quality=jpeg_quality,
+            png_compression=png_compression,
+        )
+        first = 1 if self._global_counter is None else self._global_counter
+        self._patchset_counter = first - 1 + len(self._patch_set)
+        self._run()
+
+    @property
+    def levels_or_mpps(self) -> list[LevelOrMpp]:
+        return list(self._levels_or_mpps)
+
+    @property
+    def patch_count(self) -> int:
+        return len(self._patch_set) * len(self._levels_or_mpps)
+
+    @property
+    def patchset_counter(self) -> int:
+        """The last set number used (``first - 1`` when there were no patches)."""
+        return self._patchset_counter
+
+    def _extractor_params(self) -> dict[str, Any]:
+        params = super()._extractor_params()
+        params["global_counter"] = self._global_counter
+        params["levels_or_mpps"] = self._levels_or_mpps
+        return params
+
+    def _resolutions(self) -> list[LevelOrMpp]:
+        return list(self._levels_or_mpps)
+
+    def _plan_jobs(self, slide: Slide) -> list[list[_Job]]:
+        ps = self._patch_set
+        entries = self._levels_or_mpps
+        locs = multires_locations(slide=slide, patch_set=ps, levels_or_mpps=entries)
+        first = 1 if self._global_counter is None else self._global_counter
+        wsi_id = self._wsi_id if self._global_counter is None else None
+        groups = []
+        for i in range(len(ps)):
+            label = ps.labels[i]
+            set_id = set_dir_name(number=first + i, wsi_id=wsi_id)
+            folder = relative_dir(label=label, create_subdirs=self._create_subdirs, set_dir=set_id)
+            group = []
+            for j, entry in enumerate(entries):
+                slot = level_comment(entry)
+                comment = f"{self._comment}{self._separator}{slot}" if self._comment else slot
+                x, y = int(locs[i, j, 0]), int(locs[i, j, 1])
+                name = self._file_name(comment=comment, label=label, x=x, y=y)
+                group.append(_Job(f"{folder}/{name}", i, x, y, entry, set_id))
+            groups.append(group)
+        return groups
+
+    def _set_dirs(self, groups: Sequence[Sequence[_Job]]) -> list[str]:
+        return [os.path.dirname(group[0].rel_path) for group in groups if group]

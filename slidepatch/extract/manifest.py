@@ -1,0 +1,171 @@
+"""Per-slide manifests: the reference's text layout plus a self-describing CSV.
+
+``manifests/manifest__<id>__<wsi_id>.txt`` keeps the reference layout line for line, so
+scripts that read it keep working. Its "Patch count" and "Patch labels" describe the
+patches object *before* label filtering (as the reference wrote them); the files really
+written are listed under "Saved patches" and counted in "Disk file count".
+
+``manifests/manifest__<id>__<wsi_id>.csv`` has one row per written file. Column names say
+their coordinate space: ``x_level0``/``y_level0`` are the level-0 top-left,
+``width_read_px``/``height_read_px`` the size in pixels at the resolution read
+(``level_or_mpp``), ``width_level0``/``height_level0`` the footprint in level-0 pixels.
+
+Both files are written under a temporary name and renamed, after every image is on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import platform
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slidepatch.errors import OutputError
+from slidepatch.locations.patchset import LevelOrMpp
+
+LABEL_WIDTH = 24
+SEPARATOR_LINE = "-" * 50
+
+CSV_COLUMNS = (
+    "path",
+    "slide_path",
+    "wsi_id",
+    "manifest_id",
+    "set_id",
+    "patch_index",
+    "label",
+    "level_or_mpp",
+    "resolution_kind",
+    "mpp_read",
+    "x_level0",
+    "y_level0",
+    "width_read_px",
+    "height_read_px",
+    "width_level0",
+    "height_level0",
+)
+
+
+@dataclass(frozen=True)
+class WrittenPatch:
+    """One image file that was written; ``path`` is relative to ``output_dir`` ('/'-joined)."""
+
+    path: str
+    patch_index: int
+    label: str
+    level_or_mpp: LevelOrMpp
+    x_level0: int
+    y_level0: int
+    width_read_px: int
+    height_read_px: int
+    level0_per_pixel: float
+    mpp_read: float | None
+    set_id: str = ""
+
+
+def manifest_base_name(manifest_id: str, wsi_id: str) -> str:
+    return f"manifest__{manifest_id}__{wsi_id}"
+
+
+def _line(label: str, value: object = "") -> str:
+    return f"{label:<{LABEL_WIDTH}}{value}".rstrip()
+
+
+def _params(params: Mapping[str, Any]) -> list[str]:
+    return [" " * LABEL_WIDTH + f"{key}: {params[key]}" for key in sorted(params)]
+
+
+def format_text_manifest(
+    *,
+    manifest_id: str,
+    manifest_path: str,
+    patch_class: str,
+    patch_params: Mapping[str, Any],
+    patch_count: int,
+    patch_info: Mapping[str, int],
+    extractor_class: str,
+    extractor_params: Mapping[str, Any],
+    saved_paths: Sequence[str],
+    created: float | None = None,
+) -> str:
+    """The reference text layout (labels padded to 24 columns)."""
+    stamp = time.strftime("%Y-%b-%d %H:%M:%S", time.localtime(created))
+    lines = [
+        _line("Manifest ID:", manifest_id),
+        _line("Manifest file path:", os.path.realpath(manifest_path)),
+        _line("Date created:", stamp),
+        _line("Hostname:", platform.node()),
+        SEPARATOR_LINE,
+        _line("Patch class:", patch_class),
+        _line("Patch class params:"),
+        *_params(patch_params),
+        _line("Patch count:", patch_count),
+        _line("Patch labels:", dict(patch_info)),
+        _line("Extractor class:", extractor_class),
+        _line("Extractor class params:"),
+        *_params(extractor_params),
+        _line("Saved patches:"),
+        *(" " * LABEL_WIDTH + p for p in saved_paths),
+        _line("Disk file count:", len(saved_paths)),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: float) -> str:
+    rounded = round(value)
+    return str(int(rounded)) if abs(value - rounded) < 1e-6 else f"{value:.4f}".rstrip("0")
+
+
+def format_csv_manifest(
+    *, rows: Sequence[WrittenPatch], slide_path: str, wsi_id: str, manifest_id: str
+) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [
+                r.path,
+                slide_path,
+                wsi_id,
+                manifest_id,
+                r.set_id,
+                r.patch_index,
+                r.label,
+                repr(r.level_or_mpp),
+                "level" if isinstance(r.level_or_mpp, int) else "mpp",
+                "" if r.mpp_read is None else f"{r.mpp_read:.6g}",
+                r.x_level0,
+                r.y_level0,
+                r.width_read_px,
+                r.height_read_px,
+                _number(r.width_read_px * r.level0_per_pixel),
+                _number(r.height_read_px * r.level0_per_pixel),
+            ]
+        )
+    return buf.getvalue()
+
+
+def write_atomically(path: str, data: bytes, *, exclusive: bool = True) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place.
+
+    With ``exclusive`` an existing ``path`` is an error (manifests are never overwritten).
+    """
+    if exclusive and os.path.exists(path):
+        raise OutputError(f"{path} already exists")
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

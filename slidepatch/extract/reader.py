@@ -1,0 +1,150 @@
+"""Read the patches of one PatchSet with a thread pool, straight into caller-owned buffers.
+
+One :class:`Slide` is shared by all threads (slide backends are thread-safe and release
+the GIL while decoding). Each patch is written by ``Slide.read_region(..., out=...)``
+directly into its destination, so no pixel is copied twice. The first failure stops the
+read and is raised as an :class:`ExtractionError` naming the slide and the patch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+
+import numpy as np
+import numpy.typing as npt
+
+from slidepatch.errors import ExtractionError, SlideError
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet, check_level_or_mpp
+from slidepatch.slide.slide import ResamplingMode, Slide
+
+Buffer = npt.NDArray[np.uint8]
+
+
+def check_chunksize(value: object, *, name: str = "mp_chunksize") -> int:
+    """Validate a chunk size: an int >= 1 (``None`` -> ``TypeError``, like the reference)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int >= 1, got {value!r}")
+    if int(value) < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}")
+    return int(value)
+
+
+def check_num_workers(value: object, *, name: str = "num_workers") -> int:
+    """Validate a worker count: an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int >= 1, got {value!r}")
+    if int(value) < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}")
+    return int(value)
+
+
+def read_one_patch(
+    *,
+    slide: Slide,
+    index: int,
+    location: tuple[int, int],
+    size: tuple[int, int],
+    level_or_mpp: LevelOrMpp,
+    resampling_mode: ResamplingMode,
+    out: Buffer | None = None,
+) -> Buffer:
+    """Read one patch; any failure becomes an ExtractionError naming slide and patch."""
+    try:
+        return slide.read_region(
+            location, level_or_mpp, size, resampling_mode=resampling_mode, out=out
+        )
+    except Exception as exc:
+        detail = exc.message if isinstance(exc, SlideError) else f"{type(exc).__name__}: {exc}"
+        raise ExtractionError(
+            slide.path,
+            f"patch {index} at level-0 {location} size {size} ({level_or_mpp=}): {detail}",
+        ) from exc
+
+
+def read_patches_into(
+    *,
+    slide: Slide,
+    patch_set: PatchSet,
+    out: Buffer | Sequence[Buffer],
+    indices: Sequence[int] | npt.NDArray[np.integer] | None = None,
+    locations: npt.NDArray[np.integer] | None = None,
+    level_or_mpp: LevelOrMpp | None = None,
+    resampling_mode: ResamplingMode = None,
+    num_workers: int = 1,
+    chunksize: int = 1,
+) -> None:
+    """Read patches of ``patch_set`` from ``slide`` into ``out``.
+
+    ``out[k]`` receives patch ``indices[k]`` (all patches in order when ``indices`` is
+    None); each ``out[k]`` must be a C-contiguous ``(h, w, 3)`` uint8 array matching that
+    patch's size. ``locations`` optionally replaces the set's level-0 top-lefts: an
+    ``(len(patch_set), 2)`` array indexed by *patch index* like ``patch_set.x``/``y``
+    (multi-resolution reads pass one column of :func:`multires_locations`).
+    ``level_or_mpp`` overrides the set's resolution. Resolution problems (no MPP, an MPP
+    that needs a resampling mode, a bad level) are raised before any read as the slide's
+    own error; a failing patch raises :class:`ExtractionError`.
+    """
+    num_workers = check_num_workers(num_workers)
+    chunksize = check_chunksize(chunksize, name="chunksize")
+    target = patch_set.level_or_mpp if level_or_mpp is None else check_level_or_mpp(level_or_mpp)
+    n_set = len(patch_set)
+    idx = (
+        np.arange(n_set, dtype=np.int64)
+        if indices is None
+        else np.asarray(indices, dtype=np.int64).reshape(-1)
+    )
+    if len(out) != idx.shape[0]:
+        raise ValueError(
+            f"{slide.path}: out holds {len(out)} patches but {idx.shape[0]} were requested"
+        )
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n_set):
+        raise IndexError(f"{slide.path}: patch indices must be in 0..{n_set - 1}")
+    if locations is None:
+        xs, ys = patch_set.x, patch_set.y
+    else:
+        locs = np.asarray(locations)
+        if locs.shape != (n_set, 2):
+            raise ValueError(
+                f"{slide.path}: locations must have shape ({n_set}, 2), got {locs.shape}"
+            )
+        xs, ys = locs[:, 0].astype(np.int64), locs[:, 1].astype(np.int64)
+    for k in range(idx.shape[0]):
+        i = int(idx[k])
+        shape = (int(patch_set.height[i]), int(patch_set.width[i]), 3)
+        buf = out[k]
+        if buf.dtype != np.uint8 or buf.shape != shape or not buf.flags.c_contiguous:
+            raise ValueError(
+                f"{slide.path}: out[{k}] (patch {i}) must be a C-contiguous uint8 array of "
+                f"shape {shape}, got {buf.dtype} {buf.shape}"
+            )
+    slide.plan(target, resampling_mode=resampling_mode)  # fail fast, unwrapped
+
+    def read_chunk(start: int) -> None:
+        for k in range(start, min(start + chunksize, idx.shape[0])):
+            i = int(idx[k])
+            read_one_patch(
+                slide=slide,
+                index=i,
+                location=(int(xs[i]), int(ys[i])),
+                size=(int(patch_set.width[i]), int(patch_set.height[i])),
+                level_or_mpp=target,
+                resampling_mode=resampling_mode,
+                out=out[k],
+            )
+
+    starts = range(0, idx.shape[0], chunksize)
+    if num_workers == 1 or len(starts) <= 1:
+        for start in starts:
+            read_chunk(start)
+        return
+    with ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="slidepatch-read") as ex:
+        futures: list[Future[None]] = [ex.submit(read_chunk, s) for s in starts]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [f for f in futures if f in done and f.exception() is not None]
+        if failed:
+            for f in futures:
+                f.cancel()
+            exc = failed[0].exception()
+            assert exc is not None
+            raise exc
