@@ -1,5 +1,13 @@
 """slidepatch: fast patch extraction from whole-slide images."""
 
+from slidepatch.annotations import (
+    AnnotationPolygon,
+    load_polygon_data,
+    read_asap_xml,
+    read_geojson,
+    read_sedeen_xml,
+    save_polygons_json,
+)
 from slidepatch.errors import (
     AnnotationError,
     ExtractionError,
@@ -18,12 +26,51 @@ from slidepatch.errors import (
     UnsupportedSlideError,
     WorkerDiedError,
 )
-from slidepatch.locations.patchset import PatchSet, as_patchset
+from slidepatch.extract import (
+    DiskPatchExtractor,
+    MemPatchExtractor,
+    MultiResDiskPatchExtractor,
+    MultiResMemPatchExtractor,
+    multires_locations,
+    read_patches_into,
+)
+from slidepatch.locations import *  # noqa: F403  (the location classes and their pools)
+from slidepatch.locations import __all__ as _locations_all
+from slidepatch.masks import Mask, WSIPolygonMask, WSITissueMask, load_mask
+from slidepatch.pools import (
+    DiskPatchExtractorPool,
+    MemPatchExtractorPool,
+    MultiResDiskPatchExtractorPool,
+    MultiResMemPatchExtractorPool,
+    PatchList,
+)
 from slidepatch.slide import ReadPlan, Slide
 
 __version__ = "0.1.0"
 
 __all__ = [
+    *_locations_all,
+    "AnnotationPolygon",
+    "DiskPatchExtractor",
+    "DiskPatchExtractorPool",
+    "Mask",
+    "MemPatchExtractor",
+    "MemPatchExtractorPool",
+    "MultiResDiskPatchExtractor",
+    "MultiResDiskPatchExtractorPool",
+    "MultiResMemPatchExtractor",
+    "MultiResMemPatchExtractorPool",
+    "PatchList",
+    "WSIPolygonMask",
+    "WSITissueMask",
+    "load_mask",
+    "load_polygon_data",
+    "multires_locations",
+    "read_asap_xml",
+    "read_geojson",
+    "read_patches_into",
+    "read_sedeen_xml",
+    "save_polygons_json",
     "AnnotationError",
     "ExtractionError",
     "InvalidRegionError",
@@ -32,7 +79,6 @@ __all__ = [
     "MaskError",
     "MppUnavailableError",
     "OutputError",
-    "PatchSet",
     "ReadPlan",
     "ResamplingRequiredError",
     "Slide",
@@ -44,5 +90,4 @@ __all__ = [
     "UnsupportedSlideError",
     "WorkerDiedError",
     "__version__",
-    "as_patchset",
 ]
