@@ -1,0 +1,65 @@
+"""Checking and normalising what every extractor pool receives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from slidepatch.extract.base import check_labels, check_resampling_mode
+from slidepatch.extract.reader import check_chunksize, check_num_workers
+from slidepatch.locations.patchset import PatchSet, as_patchset
+from slidepatch.pools._runner import START_METHODS, OnError
+
+
+def collect_patch_sets(patches_pool: object) -> list[PatchSet]:
+    """Turn a locations pool or any iterable of location objects / PatchSets into a list."""
+    if isinstance(patches_pool, (str, bytes, PatchSet)) or not isinstance(patches_pool, Iterable):
+        raise TypeError(
+            "patches_pool must be a locations pool or an iterable of location objects / "
+            f"PatchSets, got {type(patches_pool).__name__}"
+        )
+    sets = []
+    for i, item in enumerate(patches_pool):
+        try:
+            sets.append(as_patchset(item))
+        except TypeError as exc:
+            raise TypeError(f"patches_pool item {i}: {exc}") from exc
+    if not sets:
+        raise ValueError("patches_pool is empty: there is no slide to extract")
+    return sets
+
+
+def label_filters(
+    included_labels: Sequence[str] | None, excluded_labels: Sequence[str] | None
+) -> tuple[list[str], list[str]]:
+    """Validate the label filters (both non-empty -> ValueError, like the reference)."""
+    included = check_labels(included_labels, name="included_labels")
+    excluded = check_labels(excluded_labels, name="excluded_labels")
+    if included and excluded:
+        raise ValueError("give included_labels or excluded_labels, not both")
+    return included, excluded
+
+
+def check_pool_args(
+    *,
+    proc_num_workers: Any,
+    thread_num_workers: Any,
+    proc_mp_chunksize: Any,
+    thread_mp_chunksize: Any,
+    start_method: Any,
+    on_error: Any,
+    resampling_mode: Any,
+) -> tuple[int, int, int, int, str | None, OnError]:
+    """Validate the worker counts, chunk sizes, start method, error policy and mode."""
+    check_resampling_mode(resampling_mode)
+    procs = check_num_workers(proc_num_workers, name="proc_num_workers")
+    threads = check_num_workers(thread_num_workers, name="thread_num_workers")
+    proc_chunk = check_chunksize(proc_mp_chunksize, name="proc_mp_chunksize")
+    thread_chunk = check_chunksize(thread_mp_chunksize, name="thread_mp_chunksize")
+    if start_method is not None and start_method not in START_METHODS:
+        raise ValueError(
+            f"start_method must be one of {START_METHODS} or None, got {start_method!r}"
+        )
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    return procs, threads, proc_chunk, thread_chunk, start_method, on_error

@@ -1,0 +1,281 @@
+"""Run one task per slide (or chunk of slides) over worker processes, knowing who runs what.
+
+A small hand-rolled pool instead of ``concurrent.futures``: each worker has its own pipe,
+and the parent hands a task only to an idle worker, so when a worker process dies
+(segfault, SIGKILL, OOM kill) the parent knows exactly which slides it held and says so
+within moments, instead of a ``BrokenProcessPool`` that names nothing. Workers ignore
+SIGINT (the parent owns Ctrl-C and terminates them) and exit when the parent dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import signal
+import traceback
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from slidepatch.errors import ExtractionError, SlideError, WorkerDiedError
+
+OnError = Literal["raise", "skip"]
+START_METHODS = ("fork", "forkserver", "spawn")
+
+#: Test-only hook, read by the parent when a run starts and applied by workers:
+#: ``"kill:<text>"`` makes a worker SIGKILL itself, and ``"sleep:<text>"`` makes it sleep
+#: 30 s, before running a task whose slide path contains ``<text>``. Used by the test suite
+#: to simulate a crashed or hung worker; never set it.
+TEST_HOOK_ENV = "SLIDEPATCH_TEST_WORKER_HOOK"
+
+
+@dataclass(frozen=True)
+class Task:
+    """A unit of work: ``func(payload)`` in a worker; ``slide_paths`` name it in errors."""
+
+    index: int
+    slide_paths: tuple[str, ...]
+    func: Callable[[Any], Any]
+    payload: Any
+    test_hook: str = ""
+
+
+class _RemoteTraceback(Exception):
+    """Carries a worker's formatted traceback as the ``__cause__`` of the re-raised error."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _apply_test_hook(task: Task) -> None:
+    """Honour :data:`TEST_HOOK_ENV` (test-only; see there)."""
+    action, _, text = task.test_hook.partition(":")
+    if not text or not any(text in path for path in task.slide_paths):
+        return
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif action == "sleep":
+        import time
+
+        time.sleep(30)
+
+
+def _portable_error(exc: BaseException) -> tuple[str, Any]:
+    """An exception in a form that survives pickling (SlideError's init takes two args)."""
+    if isinstance(exc, SlideError):
+        return ("slide", (type(exc), exc.path, exc.message))
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return ("text", f"{type(exc).__name__}: {exc}")
+    return ("exc", exc)
+
+
+def _rebuild_error(kind: str, data: Any) -> BaseException:
+    if kind == "slide":
+        cls, path, message = data
+        try:
+            return cls(path, message)  # type: ignore[no-any-return]
+        except Exception:
+            return SlideError(path, message)
+    if kind == "text":
+        return RuntimeError(data)
+    return data  # type: ignore[no-any-return]
+
+
+def _worker_main(conn: multiprocessing.connection.Connection) -> None:
+    """Worker loop: receive a task, run it, send back ('ok', result) or ('error', ...)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    waitables: list[Any] = [conn]
+    if parent is not None and parent.sentinel is not None:
+        waitables.append(parent.sentinel)
+    while True:
+        ready = multiprocessing.connection.wait(waitables)
+        if conn not in ready:
+            return  # parent died
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        try:
+            _apply_test_hook(task)
+            result = task.func(task.payload)
+            message: tuple[Any, ...] = ("ok", result)
+        except BaseException as exc:
+            kind, data = _portable_error(exc)
+            message = ("error", kind, data, traceback.format_exc())
+        try:
+            conn.send(message)
+        except (OSError, EOFError):
+            return
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: multiprocessing.connection.Connection
+    task: Task | None = None
+
+
+def _describe_exit(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "died"
+    if exitcode < 0:
+        try:
+            return f"was killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"was killed by signal {-exitcode}"
+    return f"exited with code {exitcode}"
+
+
+class ProcessRunner:
+    """Run tasks over ``num_processes`` worker processes of the given start method."""
+
+    def __init__(self, *, num_processes: int, start_method: str | None, on_error: OnError) -> None:
+        self._ctx = multiprocessing.get_context(start_method)
+        self._num_processes = num_processes
+        self._on_error = on_error
+        self._workers: list[_Worker] = []
+
+    def _start_worker(self) -> _Worker:
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(  # type: ignore[attr-defined]
+            target=_worker_main, args=(child_conn,), daemon=True, name="slidepatch-worker"
+        )
+        process.start()
+        child_conn.close()
+        worker = _Worker(process=process, conn=parent_conn)
+        self._workers.append(worker)
+        return worker
+
+    def run(self, tasks: Sequence[Task]) -> tuple[dict[int, Any], dict[int, BaseException]]:
+        """Run every task; return (results by task index, errors by task index).
+
+        With ``on_error="raise"`` the first failure terminates the workers and is raised.
+        """
+        results: dict[int, Any] = {}
+        failures: dict[int, BaseException] = {}
+        if not tasks:
+            return results, failures
+        pending = deque(tasks)
+        try:
+            for _ in range(min(self._num_processes, len(tasks))):
+                self._start_worker()
+            for worker in self._workers:
+                self._assign(worker, pending)
+            while any(w.task is not None for w in self._workers):
+                self._step(pending, results, failures)
+        finally:
+            self._shutdown()
+        return results, failures
+
+    def _assign(self, worker: _Worker, pending: deque[Task]) -> None:
+        if pending:
+            task = pending.popleft()
+            hook = os.environ.get(TEST_HOOK_ENV, "")
+            worker.task = dataclasses.replace(task, test_hook=hook) if hook else task
+            # If the worker died, its sentinel fires next and _worker_died names the task.
+            with contextlib.suppress(OSError):
+                worker.conn.send(worker.task)
+
+    def _step(
+        self,
+        pending: deque[Task],
+        results: dict[int, Any],
+        failures: dict[int, BaseException],
+    ) -> None:
+        busy = [w for w in self._workers if w.task is not None]
+        by_handle: dict[Any, _Worker] = {}
+        for w in busy:
+            by_handle[w.conn] = w
+            by_handle[w.process.sentinel] = w
+        ready = multiprocessing.connection.wait(list(by_handle))
+        handled: set[int] = set()
+        for handle in ready:
+            worker = by_handle[handle]
+            if id(worker) in handled or worker.task is None:
+                continue
+            handled.add(id(worker))
+            task = worker.task
+            message = None
+            if worker.conn.poll():
+                try:
+                    message = worker.conn.recv()
+                except (EOFError, OSError):
+                    message = None
+            if message is None:
+                self._worker_died(worker, task, pending, failures)
+                continue
+            worker.task = None
+            if message[0] == "ok":
+                results[task.index] = message[1]
+            else:
+                _, kind, data, tb = message
+                error = _wrap_error(task, _rebuild_error(kind, data), tb)
+                if self._on_error == "raise":
+                    raise error
+                failures[task.index] = error
+            self._assign(worker, pending)
+
+    def _worker_died(
+        self,
+        worker: _Worker,
+        task: Task,
+        pending: deque[Task],
+        failures: dict[int, BaseException],
+    ) -> None:
+        worker.process.join(timeout=5)
+        how = _describe_exit(worker.process.exitcode)
+        names = ", ".join(task.slide_paths)
+        error = WorkerDiedError(
+            task.slide_paths[0] if len(task.slide_paths) == 1 else names,
+            f"the worker process (pid {worker.process.pid}) {how} while extracting "
+            + ("this slide" if len(task.slide_paths) == 1 else "these slides")
+            + " (a crashing decoder, the OOM killer, or a full /dev/shm can cause this)",
+        )
+        worker.task = None
+        worker.conn.close()
+        self._workers.remove(worker)
+        if self._on_error == "raise":
+            raise error
+        failures[task.index] = error
+        if pending:
+            self._assign(self._start_worker(), pending)
+
+    def _shutdown(self) -> None:
+        """Stop every worker: politely when idle, by force when still busy."""
+        for w in self._workers:
+            try:
+                if w.task is None:
+                    w.conn.send(None)
+                else:
+                    w.process.terminate()
+            except (OSError, ValueError):
+                pass
+        for w in self._workers:
+            w.process.join(timeout=5)
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join(timeout=5)
+            w.conn.close()
+        self._workers = []
+
+
+def _wrap_error(task: Task, error: BaseException, tb: str) -> BaseException:
+    """Errors that name their slide pass unchanged; others are wrapped in ExtractionError."""
+    error.__cause__ = _RemoteTraceback(tb)
+    if isinstance(error, SlideError):
+        return error
+    wrapped = ExtractionError(
+        ", ".join(task.slide_paths), f"extraction failed: {type(error).__name__}: {error}"
+    )
+    wrapped.__cause__ = error
+    return wrapped

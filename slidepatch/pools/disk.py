@@ -1,0 +1,324 @@
+"""Disk extractor pools: many slides over processes, each written by the single-slide extractor.
+
+Each worker opens its slide and runs :class:`DiskPatchExtractor` (or the multi-resolution
+one) with ``pool_mode=True``; only the PatchSet goes in and ``(pid, manifest_id,
+patch_count)`` comes back. Results are reported in input order, one entry per slide.
+For the multi-resolution pool the parent numbers the ``set<N>`` directories before any
+work starts: slide ``i`` gets the contiguous range starting at ``global_counter`` plus the
+(label-filtered) set counts of slides ``0..i-1``. The numbering belongs to the pool object,
+so it is deterministic, does not depend on scheduling, and two pools never interfere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from os import PathLike
+from types import TracebackType
+from typing import Any
+
+from slidepatch.extract.base import filter_patch_set
+from slidepatch.extract.disk import (
+    DiskPatchExtractor,
+    MultiResDiskPatchExtractor,
+    check_global_counter,
+    check_output_dir,
+)
+from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
+from slidepatch.extract.multires import check_levels_or_mpps
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.pools._inputs import check_pool_args, collect_patch_sets, label_filters
+from slidepatch.pools._runner import OnError, ProcessRunner, Task
+from slidepatch.slide.slide import ResamplingMode
+
+
+@dataclass(frozen=True)
+class DiskJob:
+    """One slide for a worker: its (unfiltered) PatchSet and the extractor's keywords."""
+
+    patch_set: PatchSet
+    options: dict[str, Any]
+    multires: bool
+
+
+def run_disk_jobs(jobs: Sequence[DiskJob]) -> list[tuple[int, str, int]]:
+    """Run a chunk of slides; return ``(pid, manifest_id, patch_count)`` per slide."""
+    done = []
+    for job in jobs:
+        cls = MultiResDiskPatchExtractor if job.multires else DiskPatchExtractor
+        extractor = cls(patches=job.patch_set, pool_mode=True, **job.options)
+        done.append((os.getpid(), extractor.manifest_id, extractor.patch_count))
+    return done
+
+
+class _DiskPool:
+    """Shared machinery of the two disk pools."""
+
+    _multires = False
+
+    def __init__(
+        self,
+        *,
+        patches_pool: object,
+        proc_num_workers: int,
+        thread_num_workers: int,
+        output_dir: str | PathLike[str],
+        image_type: str,
+        proc_mp_chunksize: int = 1,
+        thread_mp_chunksize: int = 1,
+        resampling_mode: ResamplingMode = None,
+        included_labels: Sequence[str] | None = None,
+        excluded_labels: Sequence[str] | None = None,
+        filename_comment: str = "",
+        filename_separator: str = "_",
+        create_subdirs: bool = False,
+        jpeg_quality: int = DEFAULT_JPEG_QUALITY,
+        png_compression: int | None = None,
+        levels_or_mpps: Sequence[LevelOrMpp] | None = None,
+        global_counter: int | None = 1,
+        start_method: str | None = None,
+        on_error: OnError = "raise",
+    ) -> None:
+        procs, threads, proc_chunk, thread_chunk, method, policy = check_pool_args(
+            proc_num_workers=proc_num_workers,
+            thread_num_workers=thread_num_workers,
+            proc_mp_chunksize=proc_mp_chunksize,
+            thread_mp_chunksize=thread_mp_chunksize,
+            start_method=start_method,
+            on_error=on_error,
+            resampling_mode=resampling_mode,
+        )
+        included, excluded = label_filters(included_labels, excluded_labels)
+        out_dir = check_output_dir(output_dir)
+        # Fail in the parent, before any process starts, on a bad type or option.
+        PatchEncoder.create(
+            image_type=image_type, jpeg_quality=jpeg_quality, png_compression=png_compression
+        )
+        levels = check_levels_or_mpps(levels_or_mpps) if self._multires else None
+        counter = check_global_counter(global_counter)
+        sets = collect_patch_sets(patches_pool)
+        self._slide_paths = [ps.slide_path for ps in sets]
+        options: dict[str, Any] = {
+            "num_workers": threads,
+            "mp_chunksize": thread_chunk,
+            "output_dir": out_dir,
+            "image_type": image_type,
+            "resampling_mode": resampling_mode,
+            "included_labels": included,
+            "excluded_labels": excluded,
+            "filename_comment": filename_comment,
+            "filename_separator": filename_separator,
+            "create_subdirs": create_subdirs,
+            "jpeg_quality": jpeg_quality,
+            "png_compression": png_compression,
+        }
+        jobs = []
+        planned: list[int] = []  # sets per slide after label filtering (multi-res)
+        next_set = counter
+        for ps in sets:
+            slide_options = dict(options)
+            if levels is not None:
+                planned.append(len(filter_patch_set(ps, included=included, excluded=excluded)))
+                slide_options["levels_or_mpps"] = levels
+                slide_options["global_counter"] = next_set
+                if next_set is not None:
+                    next_set += planned[-1]
+            jobs.append(DiskJob(patch_set=ps, options=slide_options, multires=levels is not None))
+        self._first_set = counter
+        self._planned_sets = planned
+        self._levels = levels
+
+        tasks, task_slides = [], []
+        for t, first in enumerate(range(0, len(jobs), proc_chunk)):
+            chunk = list(range(first, min(first + proc_chunk, len(jobs))))
+            paths = tuple(self._slide_paths[s] for s in chunk)
+            payload = [jobs[s] for s in chunk]
+            tasks.append(Task(index=t, slide_paths=paths, func=run_disk_jobs, payload=payload))
+            task_slides.append(chunk)
+        runner = ProcessRunner(num_processes=procs, start_method=method, on_error=policy)
+        results, failures = runner.run(tasks)
+
+        self._pids: list[int | None] = [None] * len(sets)
+        self._manifest_ids: list[str | None] = [None] * len(sets)
+        self._counts = [0] * len(sets)
+        self._failed: dict[str, BaseException] = {}
+        for task, slides in zip(tasks, task_slides, strict=True):
+            if task.index in failures:
+                for s in slides:
+                    self._failed[self._slide_paths[s]] = failures[task.index]
+                continue
+            for s, (pid, manifest_id, count) in zip(slides, results[task.index], strict=True):
+                self._pids[s] = pid
+                self._manifest_ids[s] = manifest_id
+                self._counts[s] = count
+
+    def close(self) -> None:
+        """Nothing to release (files are on disk); present for symmetry with memory pools."""
+
+    def __enter__(self) -> _DiskPool:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def patch_count(self) -> int:
+        """Files written (for multi-resolution: sets x levels, like the reference)."""
+        return sum(self._counts)
+
+    @property
+    def pids(self) -> list[int | None]:
+        """The worker pid that wrote each slide, in input order (None if it failed)."""
+        return list(self._pids)
+
+    @property
+    def manifest_ids(self) -> list[str | None]:
+        """Each slide's manifest id, in input order (None if it failed)."""
+        return list(self._manifest_ids)
+
+    @property
+    def slide_paths(self) -> list[str]:
+        """The slides, in input order."""
+        return list(self._slide_paths)
+
+    @property
+    def failed_slides(self) -> dict[str, BaseException]:
+        """Slide path -> error for every slide that failed (``on_error="skip"``)."""
+        return dict(self._failed)
+
+
+class DiskPatchExtractorPool(_DiskPool):
+    """Write the patches of many slides as image files: processes across slides, threads within.
+
+    Work happens in the constructor. ``pids`` and ``manifest_ids`` are in input order.
+    """
+
+    def __init__(
+        self,
+        *,
+        patches_pool: object,
+        proc_num_workers: int,
+        thread_num_workers: int,
+        output_dir: str | PathLike[str],
+        image_type: str,
+        proc_mp_chunksize: int = 1,
+        thread_mp_chunksize: int = 1,
+        resampling_mode: ResamplingMode = None,
+        included_labels: Sequence[str] | None = None,
+        excluded_labels: Sequence[str] | None = None,
+        filename_comment: str = "",
+        filename_separator: str = "_",
+        create_subdirs: bool = False,
+        jpeg_quality: int = DEFAULT_JPEG_QUALITY,
+        png_compression: int | None = None,
+        start_method: str | None = None,
+        on_error: OnError = "raise",
+    ) -> None:
+        super().__init__(
+            patches_pool=patches_pool,
+            proc_num_workers=proc_num_workers,
+            thread_num_workers=thread_num_workers,
+            output_dir=output_dir,
+            image_type=image_type,
+            proc_mp_chunksize=proc_mp_chunksize,
+            thread_mp_chunksize=thread_mp_chunksize,
+            resampling_mode=resampling_mode,
+            included_labels=included_labels,
+            excluded_labels=excluded_labels,
+            filename_comment=filename_comment,
+            filename_separator=filename_separator,
+            create_subdirs=create_subdirs,
+            jpeg_quality=jpeg_quality,
+            png_compression=png_compression,
+            start_method=start_method,
+            on_error=on_error,
+        )
+
+    def __enter__(self) -> DiskPatchExtractorPool:
+        return self
+
+
+class MultiResDiskPatchExtractorPool(_DiskPool):
+    """Like :class:`DiskPatchExtractorPool`, one centred patch per ``levels_or_mpps`` entry.
+
+    ``global_counter`` (default 1) starts the ``set<N>`` numbering; slides get contiguous
+    ranges in input order. ``None`` numbers sets per slide (``<wsi_id>__set<N>``).
+    """
+
+    _multires = True
+
+    def __init__(
+        self,
+        *,
+        patches_pool: object,
+        levels_or_mpps: Sequence[LevelOrMpp],
+        proc_num_workers: int,
+        thread_num_workers: int,
+        output_dir: str | PathLike[str],
+        image_type: str,
+        global_counter: int | None = 1,
+        proc_mp_chunksize: int = 1,
+        thread_mp_chunksize: int = 1,
+        resampling_mode: ResamplingMode = None,
+        included_labels: Sequence[str] | None = None,
+        excluded_labels: Sequence[str] | None = None,
+        filename_comment: str = "",
+        filename_separator: str = "_",
+        create_subdirs: bool = False,
+        jpeg_quality: int = DEFAULT_JPEG_QUALITY,
+        png_compression: int | None = None,
+        start_method: str | None = None,
+        on_error: OnError = "raise",
+    ) -> None:
+        super().__init__(
+            patches_pool=patches_pool,
+            levels_or_mpps=levels_or_mpps,
+            global_counter=global_counter,
+            proc_num_workers=proc_num_workers,
+            thread_num_workers=thread_num_workers,
+            output_dir=output_dir,
+            image_type=image_type,
+            proc_mp_chunksize=proc_mp_chunksize,
+            thread_mp_chunksize=thread_mp_chunksize,
+            resampling_mode=resampling_mode,
+            included_labels=included_labels,
+            excluded_labels=excluded_labels,
+            filename_comment=filename_comment,
+            filename_separator=filename_separator,
+            create_subdirs=create_subdirs,
+            jpeg_quality=jpeg_quality,
+            png_compression=png_compression,
+            start_method=start_method,
+            on_error=on_error,
+        )
+
+    def __enter__(self) -> MultiResDiskPatchExtractorPool:
+        return self
+
+    @property
+    def patchset_count(self) -> int:
+        """Number of multi-resolution sets written."""
+        assert self._levels is not None
+        return self.patch_count // len(self._levels)
+
+    @property
+    def set_ranges(self) -> list[tuple[int, int] | None]:
+        """Per slide, in input order: the first and last ``set<N>`` number it received.
+
+        ``None`` for every slide when ``global_counter`` is None (per-slide numbering) and
+        for slides without sets.
+        """
+        ranges: list[tuple[int, int] | None] = []
+        if self._first_set is None:
+            return [None] * len(self._slide_paths)
+        start = self._first_set
+        for count in self._planned_sets:
+            ranges.append((start, start + count - 1) if count else None)
+            start += count
+        return ranges

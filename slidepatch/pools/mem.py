@@ -1,0 +1,474 @@
+"""In-memory extractor pools: many slides over processes, patches in one shared block.
+
+The parent filters labels, sizes the whole result, and allocates one shared-memory block;
+each worker process opens its slide and its threads decode patches straight into that
+slide's slice. Only PatchSets and byte offsets cross process boundaries, never pixels.
+Afterwards every image is a zero-copy numpy view into the block.
+
+Lifetime: the block's name is removed from ``/dev/shm`` as soon as the workers finish (or
+fail, or Ctrl-C arrives); the memory itself stays mapped while the pool or any view
+handed out references it, and is freed when the last one is dropped. ``close()`` drops
+the pool's own references, so views obtained earlier stay valid (no dangling pointers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from slidepatch.errors import SlidepatchError
+from slidepatch.extract.base import filter_patch_set
+from slidepatch.extract.multires import check_levels_or_mpps
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.pools._inputs import (
+    check_pool_args,
+    collect_patch_sets,
+    label_filters,
+)
+from slidepatch.pools._mem_worker import MemJob, patch_nbytes, run_mem_jobs
+from slidepatch.pools._runner import OnError, ProcessRunner, Task
+from slidepatch.pools._shm import SharedBlock
+from slidepatch.slide.slide import ResamplingMode
+
+Image = npt.NDArray[np.uint8]
+
+
+class PatchList(Sequence[Any]):
+    """The patches in input order (slide order, then patch order).
+
+    Single resolution: each item is ``(image, label)``; multi-resolution: a list of
+    ``(image, label)``, one per ``levels_or_mpps`` entry. Images are read-write numpy views
+    into the shared block (no copy).
+    """
+
+    def __init__(
+        self,
+        *,
+        pixels: Image,
+        starts: npt.NDArray[np.int64],
+        heights: npt.NDArray[np.int64],
+        widths: npt.NDArray[np.int64],
+        labels: Sequence[str],
+        n_levels: int,
+        multires: bool,
+    ) -> None:
+        self._pixels = pixels
+        self._starts = starts
+        self._heights = heights
+        self._widths = widths
+        self._labels = labels
+        self._n_levels = n_levels
+        self._multires = multires
+
+    def __len__(self) -> int:
+        return int(self._starts.shape[0])
+
+    def _image(self, i: int, level: int) -> Image:
+        h, w = int(self._heights[i]), int(self._widths[i])
+        start = int(self._starts[i]) + level * h * w * 3
+        return self._pixels[start : start + h * w * 3].reshape(h, w, 3)
+
+    def _item(self, i: int) -> Any:
+        label = self._labels[i]
+        if not self._multires:
+            return (self._image(i, 0), label)
+        return [(self._image(i, j), label) for j in range(self._n_levels)]
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self._item(i) for i in range(*index.indices(len(self)))]
+        n = len(self)
+        i = int(index)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"patch index {index} out of range for {n} patches")
+        return self._item(i)
+
+    def __iter__(self) -> Iterator[Any]:
+        for i in range(len(self)):
+            yield self._item(i)
+
+
+class _MemoryPool:
+    """Shared machinery of the two memory pools."""
+
+    _multires = False
+
+    def __init__(
+        self,
+        *,
+        patches_pool: object,
+        proc_num_workers: int,
+        thread_num_workers: int,
+        proc_mp_chunksize: int = 1,
+        thread_mp_chunksize: int = 1,
+        resampling_mode: ResamplingMode = None,
+        included_labels: Sequence[str] | None = None,
+        excluded_labels: Sequence[str] | None = None,
+        array_mode: bool = False,
+        levels_or_mpps: Sequence[LevelOrMpp] | None = None,
+        start_method: str | None = None,
+        on_error: OnError = "raise",
+    ) -> None:
+        procs, threads, proc_chunk, thread_chunk, method, policy = check_pool_args(
+            proc_num_workers=proc_num_workers,
+            thread_num_workers=thread_num_workers,
+            proc_mp_chunksize=proc_mp_chunksize,
+            thread_mp_chunksize=thread_mp_chunksize,
+            start_method=start_method,
+            on_error=on_error,
+            resampling_mode=resampling_mode,
+        )
+        included, excluded = label_filters(included_labels, excluded_labels)
+        levels = tuple(check_levels_or_mpps(levels_or_mpps)) if self._multires else None
+        self.array_mode = array_mode  # accepted for compatibility; results are arrays anyway
+        self._levels = levels
+        self._closed = False
+        sets = [
+            filter_patch_set(ps, included=included, excluded=excluded)
+            for ps in collect_patch_sets(patches_pool)
+        ]
+        self._slide_paths = [ps.slide_path for ps in sets]
+        n_levels = 1 if levels is None else len(levels)
+        self._n_levels = n_levels
+
+        layout = _Layout.plan(sets, n_levels=n_levels, with_locations=levels is not None)
+        block = SharedBlock(size=layout.total)
+        try:
+            tasks, task_slides = _tasks(
+                sets=sets,
+                block=block,
+                layout=layout,
+                levels=levels,
+                resampling_mode=resampling_mode,
+                threads=threads,
+                thread_chunk=thread_chunk,
+                proc_chunk=proc_chunk,
+            )
+            runner = ProcessRunner(num_processes=procs, start_method=method, on_error=policy)
+            results, failures = runner.run(tasks)
+        finally:
+            block.unlink()  # the name goes now; the memory stays while views reference it
+
+        pids: list[int | None] = [None] * len(sets)
+        failed: dict[str, BaseException] = {}
+        slide_ok = np.ones(len(sets), dtype=bool)
+        for task, slides in zip(tasks, task_slides, strict=True):
+            if task.index in failures:
+                for s in slides:
+                    failed[sets[s].slide_path] = failures[task.index]
+                    slide_ok[s] = False
+            else:
+                for s, pid in zip(slides, results[task.index], strict=True):
+                    pids[s] = pid
+        self._pids = pids
+        self._failed = failed
+
+        flat = block.array()
+        keep = np.repeat(slide_ok, layout.counts)
+        self._pixels: Image | None = flat
+        self._starts = layout.starts[keep]
+        self._slide_runs = [
+            (int(layout.slide_offsets[s]), int(layout.slide_bytes[s]))
+            for s in range(len(sets))
+            if slide_ok[s]
+        ]
+        self._heights = np.concatenate([ps.height for ps in sets]).astype(np.int64)[keep]
+        self._widths = np.concatenate([ps.width for ps in sets]).astype(np.int64)[keep]
+        self._labels = [
+            label for ps, ok in zip(sets, slide_ok, strict=True) if ok for label in ps.labels
+        ]
+        self._slide_index: npt.NDArray[np.int64] = np.repeat(
+            np.arange(len(sets), dtype=np.int64), layout.counts
+        )[keep]
+        if levels is None:
+            locations = np.stack(
+                [np.concatenate([ps.x for ps in sets]), np.concatenate([ps.y for ps in sets])],
+                axis=1,
+            ).astype(np.int64)
+        else:  # written by the workers after the pixels; copied out (small)
+            locations = (
+                flat[layout.loc_start : layout.total].view(np.int64).reshape(-1, n_levels, 2).copy()
+            )
+        self._locations: npt.NDArray[np.int64] = locations[keep]
+        self._contiguous = bool(slide_ok.all())
+
+    # ------------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        """Drop the pool's references to the shared block.
+
+        Views obtained earlier stay valid; the memory is freed once none is referenced.
+        """
+        self._closed = True
+        self._pixels = None
+
+    def __enter__(self) -> _MemoryPool:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _flat(self) -> Image:
+        if self._pixels is None:
+            raise ValueError(f"{type(self).__name__} is closed; its results are gone")
+        return self._pixels
+
+    # ------------------------------------------------------------------ results
+    @property
+    def patch_list(self) -> PatchList:
+        """Every patch in input order, as ``(image, label)`` items (see :class:`PatchList`)."""
+        return PatchList(
+            pixels=self._flat(),
+            starts=self._starts,
+            heights=self._heights,
+            widths=self._widths,
+            labels=self._labels,
+            n_levels=self._n_levels,
+            multires=self._multires,
+        )
+
+    @property
+    def images(self) -> Image:
+        """All images as one array: (N, h, w, 3), or (N, L, h, w, 3) for multi-resolution.
+
+        A zero-copy view when every slide succeeded (a copy when ``on_error="skip"``
+        dropped some). Needs every patch to have the same size.
+        """
+        flat = self._flat()
+        n = int(self._starts.shape[0])
+        if n == 0:
+            shape: tuple[int, ...] = (0, 0, 0, 3)
+            return np.zeros(shape if not self._multires else (0, self._n_levels, 0, 0, 3), np.uint8)
+        h, w = int(self._heights[0]), int(self._widths[0])
+        if not ((self._heights == h).all() and (self._widths == w).all()):
+            raise SlidepatchError(
+                "patches have different sizes, so they do not fit one array; use patch_list"
+            )
+        per = self._n_levels * h * w * 3
+        shape = (n, self._n_levels, h, w, 3) if self._multires else (n, h, w, 3)
+        if self._contiguous:
+            start = int(self._starts[0])
+            return flat[start : start + n * per].reshape(shape)
+        runs = [flat[start : start + size] for start, size in self._slide_runs]
+        return np.concatenate(runs).reshape(shape)
+
+    @property
+    def labels(self) -> npt.NDArray[np.str_]:
+        """The label of every patch (or set), in input order."""
+        return np.asarray(self._labels, dtype=np.str_)
+
+    @property
+    def locations(self) -> npt.NDArray[np.int64]:
+        """Level-0 top-lefts: (N, 2), or (N, L, 2) centred per level for multi-resolution."""
+        return self._locations
+
+    @property
+    def slide_index(self) -> npt.NDArray[np.int64]:
+        """For every patch (or set), the index of its slide in the input order."""
+        return self._slide_index
+
+    @property
+    def slide_paths(self) -> list[str]:
+        """The slides, in input order."""
+        return list(self._slide_paths)
+
+    @property
+    def pids(self) -> list[int | None]:
+        """The worker pid that extracted each slide, in input order (None if it failed)."""
+        return list(self._pids)
+
+    @property
+    def failed_slides(self) -> dict[str, BaseException]:
+        """Slide path -> error for every slide that failed (``on_error="skip"``)."""
+        return dict(self._failed)
+
+    @property
+    def patch_count(self) -> int:
+        """Extracted patches (for multi-resolution: sets x levels, like the reference)."""
+        return int(self._starts.shape[0]) * self._n_levels
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where everything lives in the block: pixels slide by slide, then multi-res locations."""
+
+    counts: npt.NDArray[np.int64]  # patches per slide
+    slide_bytes: npt.NDArray[np.int64]
+    slide_offsets: npt.NDArray[np.int64]
+    starts: npt.NDArray[np.int64]  # byte offset of every patch, all slides
+    loc_offsets: npt.NDArray[np.int64]
+    loc_start: int
+    total: int
+
+    @classmethod
+    def plan(cls, sets: list[PatchSet], *, n_levels: int, with_locations: bool) -> _Layout:
+        counts = np.asarray([len(ps) for ps in sets], dtype=np.int64)
+        nbytes = np.concatenate([patch_nbytes(ps, n_levels) for ps in sets]).astype(np.int64)
+        starts = _exclusive_cumsum(nbytes)
+        slide_first = _exclusive_cumsum(counts)
+        slide_bytes = np.add.reduceat(nbytes, slide_first) if nbytes.size else counts * 0
+        slide_bytes[counts == 0] = 0  # reduceat quirk for empty slides
+        pixel_total = int(nbytes.sum())
+        loc_start = (pixel_total + 7) // 8 * 8
+        loc_bytes = counts * (n_levels * 2 * 8 if with_locations else 0)
+        return cls(
+            counts=counts,
+            slide_bytes=slide_bytes.astype(np.int64),
+            slide_offsets=_exclusive_cumsum(slide_bytes.astype(np.int64)),
+            starts=starts,
+            loc_offsets=loc_start + _exclusive_cumsum(loc_bytes),
+            loc_start=loc_start,
+            total=loc_start + int(loc_bytes.sum()),
+        )
+
+
+def _exclusive_cumsum(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    out = np.zeros(values.shape[0], dtype=np.int64)
+    if values.shape[0] > 1:
+        np.cumsum(values[:-1], out=out[1:])
+    return out
+
+
+def _tasks(
+    *,
+    sets: list[PatchSet],
+    block: SharedBlock,
+    layout: _Layout,
+    levels: tuple[LevelOrMpp, ...] | None,
+    resampling_mode: ResamplingMode,
+    threads: int,
+    thread_chunk: int,
+    proc_chunk: int,
+) -> tuple[list[Task], list[list[int]]]:
+    """One task per ``proc_chunk`` consecutive slides, and the slide indices of each."""
+    jobs = [
+        MemJob(
+            patch_set=ps,
+            block_name=block.name,
+            block_size=block.size,
+            pixel_offset=int(layout.slide_offsets[s]),
+            levels_or_mpps=levels,
+            locations_offset=int(layout.loc_offsets[s]),
+            resampling_mode=resampling_mode,
+            num_threads=threads,
+            chunksize=thread_chunk,
+        )
+        for s, ps in enumerate(sets)
+    ]
+    tasks, task_slides = [], []
+    for t, first in enumerate(range(0, len(jobs), proc_chunk)):
+        chunk = list(range(first, min(first + proc_chunk, len(jobs))))
+        tasks.append(
+            Task(
+                index=t,
+                slide_paths=tuple(sets[s].slide_path for s in chunk),
+                func=run_mem_jobs,
+                payload=[jobs[s] for s in chunk],
+            )
+        )
+        task_slides.append(chunk)
+    return tasks, task_slides
+
+
+class MemPatchExtractorPool(_MemoryPool):
+    """Extract the patches of many slides into memory: processes across slides, threads within.
+
+    Work happens in the constructor. Results: :attr:`patch_list` (``(image, label)`` items
+    in input order), or whole arrays :attr:`images`, :attr:`labels`, :attr:`locations`,
+    :attr:`slide_index`.
+    """
+
+    def __init__(
+        self,
+        *,
+        patches_pool: object,
+        proc_num_workers: int,
+        thread_num_workers: int,
+        proc_mp_chunksize: int = 1,
+        thread_mp_chunksize: int = 1,
+        resampling_mode: ResamplingMode = None,
+        included_labels: Sequence[str] | None = None,
+        excluded_labels: Sequence[str] | None = None,
+        array_mode: bool = False,
+        start_method: str | None = None,
+        on_error: OnError = "raise",
+    ) -> None:
+        super().__init__(
+            patches_pool=patches_pool,
+            proc_num_workers=proc_num_workers,
+            thread_num_workers=thread_num_workers,
+            proc_mp_chunksize=proc_mp_chunksize,
+            thread_mp_chunksize=thread_mp_chunksize,
+            resampling_mode=resampling_mode,
+            included_labels=included_labels,
+            excluded_labels=excluded_labels,
+            array_mode=array_mode,
+            start_method=start_method,
+            on_error=on_error,
+        )
+
+    def __enter__(self) -> MemPatchExtractorPool:
+        return self
+
+
+class MultiResMemPatchExtractorPool(_MemoryPool):
+    """Like :class:`MemPatchExtractorPool`, one centred patch per ``levels_or_mpps`` entry.
+
+    Each :attr:`patch_list` item is a list of ``(image, label)``, in ``levels_or_mpps`` order.
+    """
+
+    _multires = True
+
+    def __init__(
+        self,
+        *,
+        patches_pool: object,
+        levels_or_mpps: Sequence[LevelOrMpp],
+        proc_num_workers: int,
+        thread_num_workers: int,
+        proc_mp_chunksize: int = 1,
+        thread_mp_chunksize: int = 1,
+        resampling_mode: ResamplingMode = None,
+        included_labels: Sequence[str] | None = None,
+        excluded_labels: Sequence[str] | None = None,
+        array_mode: bool = False,
+        start_method: str | None = None,
+        on_error: OnError = "raise",
+    ) -> None:
+        super().__init__(
+            patches_pool=patches_pool,
+            levels_or_mpps=levels_or_mpps,
+            proc_num_workers=proc_num_workers,
+            thread_num_workers=thread_num_workers,
+            proc_mp_chunksize=proc_mp_chunksize,
+            thread_mp_chunksize=thread_mp_chunksize,
+            resampling_mode=resampling_mode,
+            included_labels=included_labels,
+            excluded_labels=excluded_labels,
+            array_mode=array_mode,
+            start_method=start_method,
+            on_error=on_error,
+        )
+
+    def __enter__(self) -> MultiResMemPatchExtractorPool:
+        return self
+
+    @property
+    def patchset_count(self) -> int:
+        """Number of multi-resolution sets (one per base patch)."""
+        return int(self._starts.shape[0])
