@@ -23,6 +23,10 @@ class SlideError(SlidepatchError):
         self.message = message
         super().__init__(f"{self.path}: {message}" if self.path else message)
 
+    def __reduce__(self) -> tuple[type[SlideError], tuple[str | None, str]]:
+        """Pickle as (path, message) so errors cross process boundaries intact."""
+        return (type(self), (self.path, self.message))
+
 
 class SlideNotFoundError(SlideError, FileNotFoundError):
     """The slide path does not exist."""
@@ -65,7 +69,11 @@ class AnnotationError(SlidepatchError, ValueError):
 
     def __init__(self, path: str | PathLike[str] | None, message: str) -> None:
         self.path = None if path is None else str(path)
+        self.message = message
         super().__init__(f"{self.path}: {message}" if self.path else message)
+
+    def __reduce__(self) -> tuple[type[AnnotationError], tuple[str | None, str]]:
+        return (type(self), (self.path, self.message))
 
 
 class LocationError(SlideError, ValueError):
