@@ -26,7 +26,7 @@ from slidepatch.errors import (
 from slidepatch.locations.patchset import LevelOrMpp, check_level_or_mpp
 from slidepatch.slide.backends.base import Backend
 
-BackendName = Literal["auto", "openslide", "tiffslide", "pillow"]
+BackendName = Literal["auto", "tiled_tiff", "openslide", "tiffslide", "pillow"]
 ResamplingMode = Literal["tile", "wsi"] | None
 MppSource = Literal["metadata", "override", "missing"]
 

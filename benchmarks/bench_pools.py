@@ -1,0 +1,349 @@
+"""Extractor pools on 4 slides with 2 processes x 2 threads, against the codec and dplabtools.
+
+    python benchmarks/bench_pools.py [--slides 4] [--max-patches N] [--skip-dplabtools]
+
+Workload: 4 synthetic 12k x 9k JPEG SVS slides (256 px tiles, 0.25 µm/px), each with its
+tissue grid of tile-aligned 256 px patches (~1,200 per slide) and as many unaligned random
+tissue patches. Baselines measured in the same run: the single-core raw tile-decode rate
+(x 2 for two cores), two plain single-threaded OpenSlide loops running concurrently, and
+dplabtools 0.0.5's pools when its interpreter is found ($DPLABTOOLS_PYTHON, else
+/work/dpl-venv/bin/python). Prints patches/s, ratios, peak RSS and the issue targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _workload import (
+    PATCH,
+    Row,
+    SlideSpec,
+    build_slides,
+    cache_dir,
+    child_result,
+    print_table,
+    run_case,
+    timer,
+    tissue_grid,
+    tissue_random,
+    verdict,
+)
+
+SCRIPT = "bench_pools.py"
+PROCS, THREADS = 2, 2
+Sets = list[list[Any]]  # [[slide path, [[x, y], ...]], ...]
+
+
+# ---------------------------------------------------------------------- cases (in a child)
+def case_raw_decode(sets: Sets) -> None:
+    """Single core: pread + imagecodecs JPEG decode of every level-0 tile of ``sets``."""
+    import imagecodecs
+    import tifffile
+
+    jobs = []
+    for slide, points in sets:
+        with tifffile.TiffFile(slide) as tif:
+            page = tif.pages[0]
+            tile = int(page.tilewidth)
+            across = -(-int(page.imagewidth) // tile)
+            colorspace = "YCBCR" if int(page.photometric) == 6 else "RGB"
+            jobs.append(
+                (
+                    os.open(slide, os.O_RDONLY),
+                    page.dataoffsets,
+                    page.databytecounts,
+                    page.jpegtables,
+                    colorspace,
+                    [(y // tile) * across + x // tile for x, y in points],
+                )
+            )
+    out = np.empty((PATCH, PATCH, 3), dtype=np.uint8)
+    count = 0
+    start = timer()
+    for fd, offsets, counts, tables, colorspace, index in jobs:
+        for i in index:
+            data = os.pread(fd, counts[i], offsets[i])
+            imagecodecs.jpeg8_decode(
+                data, tables=tables, colorspace=colorspace, outcolorspace="RGB", out=out
+            )
+            count += 1
+    child_result(count, timer() - start)
+
+
+def _openslide_loop(sets: Sets) -> tuple[int, float]:
+    import openslide
+
+    slides = [(openslide.OpenSlide(path), points) for path, points in sets]
+    count = 0
+    start = timer()
+    for slide, points in slides:
+        for x, y in points:
+            np.asarray(slide.read_region((x, y), 0, (PATCH, PATCH)).convert("RGB"))
+            count += 1
+    return count, timer() - start
+
+
+def case_openslide_pair(sets: Sets) -> None:
+    """Two plain single-threaded OpenSlide loops in two processes, half the slides each."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    halves = [sets[0::2], sets[1::2]]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context(method)) as pool:
+        results = list(pool.map(_openslide_loop, halves))
+    child_result(sum(r[0] for r in results), max(r[1] for r in results))
+
+
+def _patch_sets(sets: Sets) -> list[Any]:
+    from slidepatch import PatchSet
+
+    return [
+        PatchSet.from_patch_data(
+            slide_path=path,
+            level_or_mpp=0,
+            patch_data=[((x, y), (PATCH, PATCH), "tissue") for x, y in points],
+        )
+        for path, points in sets
+    ]
+
+
+def _import_pool(name: str) -> Any:
+    import slidepatch
+
+    pool = getattr(slidepatch, name, None)
+    if pool is None:
+        import slidepatch.pools
+
+        pool = getattr(slidepatch.pools, name)
+    return pool
+
+
+def case_mem_pool(sets: Sets, levels: list[int] | None) -> None:
+    """Our memory pool (multi-resolution when ``levels``), iterating every result."""
+    patch_sets = _patch_sets(sets)
+    start = timer()
+    if levels is None:
+        pool = _import_pool("MemPatchExtractorPool")(
+            patches_pool=patch_sets, proc_num_workers=PROCS, thread_num_workers=THREADS
+        )
+        count = sum(1 for image, _label in pool.patch_list if np.asarray(image).size)
+    else:
+        pool = _import_pool("MultiResMemPatchExtractorPool")(
+            patches_pool=patch_sets,
+            levels_or_mpps=levels,
+            proc_num_workers=PROCS,
+            thread_num_workers=THREADS,
+        )
+        count = 0
+        for item in pool.patch_list:
+            for image, _label in item:
+                np.asarray(image)
+                count += 1
+    child_result(count, timer() - start)
+
+
+def case_disk_pool(sets: Sets, image_type: str, output_dir: str) -> None:
+    """Our disk pool writing ``image_type`` files."""
+    patch_sets = _patch_sets(sets)
+    start = timer()
+    pool = _import_pool("DiskPatchExtractorPool")(
+        patches_pool=patch_sets,
+        proc_num_workers=PROCS,
+        thread_num_workers=THREADS,
+        output_dir=output_dir,
+        image_type=image_type,
+    )
+    child_result(int(pool.patch_count), timer() - start)
+
+
+CASES: dict[str, Callable[..., None]] = {
+    "raw_decode": case_raw_decode,
+    "openslide_pair": case_openslide_pair,
+    "mem_pool": case_mem_pool,
+    "disk_pool": case_disk_pool,
+}
+
+
+# ---------------------------------------------------------------------- driver
+def dplabtools_python() -> str | None:
+    found = os.environ.get("DPLABTOOLS_PYTHON") or "/work/dpl-venv/bin/python"
+    return found if os.path.exists(found) else None
+
+
+def fresh_dir(name: str) -> str:
+    path = cache_dir() / "out" / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return str(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slides", type=int, default=4)
+    parser.add_argument("--max-patches", type=int, default=0, help="cap patches per slide")
+    parser.add_argument("--skip-dplabtools", action="store_true")
+    opts = parser.parse_args()
+    spec = SlideSpec()
+    t0 = time.perf_counter()
+    slides = build_slides(opts.slides, spec)
+    grid: Sets = []
+    rand: Sets = []
+    for seed, path in enumerate(slides):
+        points = tissue_grid(path, spec, seed=seed)
+        if opts.max_patches:
+            points = points[: opts.max_patches]
+        grid.append([path, points])
+        rand.append([path, tissue_random(path, len(points), spec, seed=seed)])
+    total = sum(len(p) for _, p in grid)
+    print(
+        f"workload: {len(slides)} slides {spec.width}x{spec.height}, {total} grid + {total} "
+        f"random {PATCH} px patches, {PROCS} processes x {THREADS} threads "
+        f"(built in {time.perf_counter() - t0:.1f} s, cache {cache_dir()})"
+    )
+
+    def rate(res: dict[str, Any]) -> float:
+        return float(res["patches"] / res["seconds"])
+
+    raw = run_case(SCRIPT, "raw_decode", {"sets": grid})
+    raw2 = 2 * rate(raw)
+    pair = run_case(SCRIPT, "openslide_pair", {"sets": grid})
+    pair_rate = rate(pair)
+    rows = [
+        Row("raw tile decode, 1 core (x2 = reference)", rate(raw), raw["peak_rss_mib"], {}),
+        Row(
+            "2 plain OpenSlide loops, 2 processes",
+            pair_rate,
+            pair["peak_rss_mib"],
+            {"x 2 raw decode": pair_rate / raw2, "x 2 OpenSlide": 1.0},
+        ),
+    ]
+    rates: dict[str, float] = {}
+
+    def add(label: str, key: str, case: str, args: dict[str, Any]) -> None:
+        try:
+            res = run_case(SCRIPT, case, args)
+        except (RuntimeError, ImportError) as exc:
+            print(f"skipped {label}: {str(exc).strip().splitlines()[-1]}")
+            return
+        r = rate(res)
+        rates[key] = r
+        rows.append(
+            Row(
+                label,
+                r,
+                res["peak_rss_mib"],
+                {"x 2 raw decode": r / raw2, "x 2 OpenSlide": r / pair_rate},
+            )
+        )
+
+    add("MemPatchExtractorPool, grid (aligned)", "mem", "mem_pool", {"sets": grid, "levels": None})
+    add(
+        "MemPatchExtractorPool, random (unaligned)",
+        "mem_random",
+        "mem_pool",
+        {"sets": rand, "levels": None},
+    )
+    add(
+        "DiskPatchExtractorPool, PNG, grid",
+        "disk_png",
+        "disk_pool",
+        {"sets": grid, "image_type": "png", "output_dir": fresh_dir("png")},
+    )
+    add(
+        "DiskPatchExtractorPool, JPEG, grid",
+        "disk_jpg",
+        "disk_pool",
+        {"sets": grid, "image_type": "jpg", "output_dir": fresh_dir("jpg")},
+    )
+    add(
+        "MultiResMemPatchExtractorPool, levels 0+1, grid (patches of all levels)",
+        "multires",
+        "mem_pool",
+        {"sets": grid, "levels": [0, 1]},
+    )
+
+    dpl = None if opts.skip_dplabtools else dplabtools_python()
+    if dpl is None:
+        print(
+            "dplabtools: skipped (set DPLABTOOLS_PYTHON to an interpreter with dplabtools 0.0.5)"
+            if not opts.skip_dplabtools
+            else "dplabtools: skipped (--skip-dplabtools)"
+        )
+    else:
+        for kind, label, extra in [
+            ("mem", "dplabtools MemPatchExtractorPool, grid", {}),
+            (
+                "disk",
+                "dplabtools DiskPatchExtractorPool, PNG, grid",
+                {"image_type": "png", "output_dir": fresh_dir("dpl-png")},
+            ),
+        ]:
+            try:
+                res = run_case(
+                    "_dplabtools_case.py",
+                    kind,
+                    {"sets": grid, "procs": PROCS, "threads": THREADS, **extra},
+                    python=dpl,
+                )
+            except RuntimeError as exc:
+                print(f"skipped {label}: {str(exc).strip().splitlines()[-1]}")
+                continue
+            r = rate(res)
+            rates[f"dpl_{kind}"] = r
+            rows.append(
+                Row(
+                    label,
+                    r,
+                    res["peak_rss_mib"],
+                    {"x 2 raw decode": r / raw2, "x 2 OpenSlide": r / pair_rate},
+                )
+            )
+    shutil.rmtree(cache_dir() / "out", ignore_errors=True)
+
+    print_table(
+        f"Pools, {PROCS} processes x {THREADS} threads, {total} patches per case",
+        rows,
+        ["x 2 raw decode", "x 2 OpenSlide"],
+    )
+    nan = float("nan")
+    print("\n## Targets (issue 5 §5, issue 6 §4)\n")
+    checks = [
+        ("MemPool aligned / 2 OpenSlide loops", rates.get("mem", nan) / pair_rate, 0.85),
+        ("MemPool aligned / 2 x raw decode", rates.get("mem", nan) / raw2, 0.6),
+        ("MemPool random unaligned / 2 x raw decode", rates.get("mem_random", nan) / raw2, 0.4),
+        ("DiskPool PNG / 2 x raw decode", rates.get("disk_png", nan) / raw2, 0.35),
+    ]
+    if "dpl_mem" in rates:
+        checks.append(
+            ("MemPool / dplabtools MemPool", rates.get("mem", nan) / rates["dpl_mem"], 10)
+        )
+    if "dpl_disk" in rates:
+        checks.append(
+            (
+                "DiskPool PNG / dplabtools DiskPool PNG",
+                rates.get("disk_png", nan) / rates["dpl_disk"],
+                10,
+            )
+        )
+    for name, value, target in checks:
+        print("- " + verdict(name, value, target))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] in CASES:
+        case = CASES[sys.argv[1]]
+        case(**json.loads(sys.argv[2]))
+    else:
+        main()
