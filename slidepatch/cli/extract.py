@@ -1,0 +1,343 @@
+"""``slidepatch extract``: locations for every slide, then one disk extraction pool.
+
+:class:`ExtractRun` holds the choices (from the command line or from ``slidepatch demo``);
+:func:`extract` runs them and returns an :class:`ExtractSummary` saying what went where.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from slidepatch.cli.errors import SlideFailedError, UsageError
+from slidepatch.cli.locate import LocateJob, locate_all
+from slidepatch.errors import SlideIsDirectoryError, SlideNotFoundError
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.progress import Progress
+
+PREVIEW_DIR = "previews"
+MANIFEST_DIR = "manifests"
+CONTACT_SHEET = "contact_sheet.png"
+
+
+@dataclass(frozen=True)
+class ExtractRun:
+    """One ``extract`` invocation: slides, per-slide files, sampling and output choices."""
+
+    slides: tuple[str, ...]
+    output_dir: str
+    job: LocateJob  # the template; slide, mask, annotation and preview paths are per slide
+    masks: tuple[str, ...] | None = None
+    annotations: tuple[str, ...] | None = None
+    levels: tuple[LevelOrMpp, ...] | None = None
+    resampling_mode: Literal["tile", "wsi"] | None = None
+    image_type: str = "png"
+    jpeg_quality: int | None = None
+    processes: int = 1
+    threads: int = 4
+    resume: bool = False
+    preview: bool = False
+    contact_sheet: bool = False
+    create_subdirs: bool = False
+    skip_failed: bool = False
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class ExtractSummary:
+    """What a run wrote."""
+
+    output_dir: str
+    slide_count: int
+    patch_count: int
+    manifest_paths: tuple[str, ...]
+    preview_paths: tuple[str, ...]
+    contact_sheet_path: str | None
+    failed: tuple[str, ...]
+    resumed: tuple[str, ...] = ()
+
+
+def _check_slides(slides: Sequence[str]) -> None:
+    for path in slides:
+        if not os.path.exists(path):
+            raise SlideNotFoundError(path, "no such file")
+        if os.path.isdir(path):
+            raise SlideIsDirectoryError(path, "is a directory, not a slide file")
+
+
+def _check_pairing(files: Sequence[str] | None, slides: Sequence[str], option: str) -> None:
+    if files is not None and len(files) != len(slides):
+        raise UsageError(
+            f"{option} needs one file per slide: got {len(files)} for {len(slides)} slides"
+        )
+
+
+def _preview_paths(slides: Sequence[str], output_dir: str) -> list[str]:
+    """``previews/<slide id>.png``, numbered when two slides share a file name."""
+    from slidepatch.extract.naming import wsi_id_of
+
+    seen: dict[str, int] = {}
+    paths = []
+    for slide in slides:
+        stem = wsi_id_of(slide)
+        n = seen.get(stem, 0)
+        seen[stem] = n + 1
+        name = f"{stem}.png" if n == 0 else f"{stem}-{n + 1}.png"
+        paths.append(os.path.join(output_dir, PREVIEW_DIR, name))
+    return paths
+
+
+def _jobs(run: ExtractRun) -> list[LocateJob]:
+    previews = _preview_paths(run.slides, run.output_dir) if run.preview else None
+    return [
+        replace(
+            run.job,
+            slide_path=slide,
+            mask_path=None if run.masks is None else run.masks[i],
+            annotation_path=None if run.annotations is None else run.annotations[i],
+            preview_path=None if previews is None else previews[i],
+        )
+        for i, slide in enumerate(run.slides)
+    ]
+
+
+def _pool_class(run: ExtractRun) -> Any:
+    from slidepatch.pools import DiskPatchExtractorPool, MultiResDiskPatchExtractorPool
+
+    return DiskPatchExtractorPool if run.levels is None else MultiResDiskPatchExtractorPool
+
+
+def _pool_kwargs(run: ExtractRun, patch_sets: list[PatchSet]) -> dict[str, Any]:
+    cls = _pool_class(run)
+    accepted = inspect.signature(cls).parameters
+    kwargs: dict[str, Any] = {
+        "patches_pool": patch_sets,
+        "proc_num_workers": max(1, min(run.processes, len(patch_sets))),
+        "thread_num_workers": run.threads,
+        "output_dir": run.output_dir,
+        "image_type": run.image_type,
+        "create_subdirs": run.create_subdirs,
+        "resampling_mode": run.resampling_mode,
+        "on_error": "skip" if run.skip_failed else "raise",
+    }
+    if run.levels is not None:
+        kwargs["levels_or_mpps"] = list(run.levels)
+    if run.jpeg_quality is not None:
+        kwargs["jpeg_quality"] = run.jpeg_quality
+    if run.resume:
+        kwargs["resume"] = True
+    if "progress" in accepted:
+        kwargs["progress"] = _show_progress(run)
+    return kwargs
+
+
+def _show_progress(run: ExtractRun) -> bool:
+    return not run.quiet and sys.stderr.isatty()
+
+
+def _run_pools(run: ExtractRun, patch_sets: list[PatchSet]) -> list[Any]:
+    """One pool for every slide; or, on a terminal when the pools draw no progress bar,
+    batches of slides with a bar driven here between batches."""
+    cls = _pool_class(run)
+    if "progress" in inspect.signature(cls).parameters or not _show_progress(run):
+        return [cls(**_pool_kwargs(run, patch_sets))]
+    total = sum(len(ps) for ps in patch_sets) * (1 if run.levels is None else len(run.levels))
+    progress = Progress(total_slides=len(patch_sets), total_patches=total, enabled=True)
+    batch = max(1, run.processes)
+    pools = []
+    next_set = 1
+    try:
+        for start in range(0, len(patch_sets), batch):
+            chunk = patch_sets[start : start + batch]
+            kwargs = _pool_kwargs(run, chunk)
+            if run.levels is not None:
+                kwargs["global_counter"] = next_set
+                next_set += sum(len(ps) for ps in chunk)
+            pool = cls(**kwargs)
+            pools.append(pool)
+            progress.update(slides=len(chunk), patches=pool.patch_count)
+    finally:
+        progress.close()
+    return pools
+
+
+def check_resume_supported(*, multires: bool) -> None:
+    """``--resume`` needs a disk pool that can skip finished slides."""
+    from slidepatch.pools import DiskPatchExtractorPool, MultiResDiskPatchExtractorPool
+
+    cls = MultiResDiskPatchExtractorPool if multires else DiskPatchExtractorPool
+    if "resume" not in inspect.signature(cls).parameters:
+        raise UsageError("--resume is not supported yet by the disk extractor pools")
+
+
+class _SlideCounter:
+    """``locating patches: i/n slides`` on a terminal while locations are computed."""
+
+    def __init__(self, *, total: int, enabled: bool) -> None:
+        self._total = total
+        self._done = 0
+        self._enabled = enabled
+
+    def done(self, _index: int, _result: PatchSet | str) -> None:
+        self._done += 1
+        if self._enabled:
+            sys.stderr.write(f"\rlocating patches: {self._done}/{self._total} slides")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._enabled and self._done:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _warn(message: str) -> None:
+    print(f"slidepatch: warning: {message}", file=sys.stderr, flush=True)
+
+
+def extract(run: ExtractRun) -> ExtractSummary:
+    """Locate patches on every slide, extract them to disk, write previews and contact sheet."""
+    _check_pairing(run.masks, run.slides, "--mask")
+    _check_pairing(run.annotations, run.slides, "--annotations")
+    if run.resume:
+        check_resume_supported(multires=run.levels is not None)
+    _check_slides(run.slides)
+    Path(run.output_dir).mkdir(parents=True, exist_ok=True)
+
+    jobs = _jobs(run)
+    counter = _SlideCounter(total=len(jobs), enabled=not run.quiet and sys.stderr.isatty())
+    try:
+        results = locate_all(jobs, processes=run.processes, on_done=counter.done)
+    finally:
+        counter.close()
+    failed: list[str] = []
+    patch_sets: list[PatchSet] = []
+    for job, result in zip(jobs, results, strict=True):
+        if isinstance(result, str):
+            if not run.skip_failed:
+                raise SlideFailedError(result)
+            failed.append(result)
+            _warn(f"skipped: {result}")
+        elif len(result) == 0:
+            _warn(f"{job.slide_path}: no patch locations (check the mask and parameters)")
+        else:
+            patch_sets.append(result)
+
+    manifest_paths: list[str] = []
+    patch_count = 0
+    manifest_ids: list[str] = []
+    resumed: list[str] = []
+    if patch_sets:
+        for pool in _run_pools(run, patch_sets):
+            patch_count += pool.patch_count
+            for slide, error in pool.failed_slides.items():
+                failed.append(f"{slide}: {error}")
+                _warn(f"skipped: {slide}: {error}")
+            manifest_ids.extend(m for m in pool.manifest_ids if m is not None)
+            resumed.extend(getattr(pool, "resumed_slides", ()))
+        folder = Path(run.output_dir) / MANIFEST_DIR
+        for manifest_id in manifest_ids:
+            manifest_paths.extend(
+                str(p) for p in sorted(folder.glob(f"manifest__{manifest_id}__*"))
+            )
+
+    sheet_path = None
+    if run.contact_sheet and manifest_ids:
+        from slidepatch.contact_sheet import contact_sheet_from_output
+
+        sheet_path = os.path.join(run.output_dir, CONTACT_SHEET)
+        contact_sheet_from_output(
+            output_dir=run.output_dir, manifest_ids=manifest_ids, path=sheet_path
+        )
+    previews = tuple(
+        job.preview_path
+        for job in jobs
+        if job.preview_path is not None and os.path.exists(job.preview_path)
+    )
+    return ExtractSummary(
+        output_dir=run.output_dir,
+        slide_count=len(run.slides),
+        patch_count=patch_count,
+        manifest_paths=tuple(manifest_paths),
+        preview_paths=previews,
+        contact_sheet_path=sheet_path,
+        failed=tuple(failed),
+        resumed=tuple(resumed),
+    )
+
+
+def format_summary(summary: ExtractSummary) -> str:
+    """The lines printed after a run: counts and where each kind of output went."""
+    out = summary.output_dir
+    ok = summary.slide_count - len(summary.failed)
+    lines = [
+        f"{summary.patch_count} patches from {ok} of {summary.slide_count} slides written to {out}",
+        f"  manifests:     {os.path.join(out, MANIFEST_DIR)} ({len(summary.manifest_paths)} files)",
+    ]
+    if summary.preview_paths:
+        lines.append(f"  previews:      {os.path.join(out, PREVIEW_DIR)}")
+    if summary.contact_sheet_path:
+        lines.append(f"  contact sheet: {summary.contact_sheet_path}")
+    if summary.resumed:
+        lines.append(f"  resumed:       {len(summary.resumed)} slides were already complete")
+    if summary.failed:
+        lines.append(f"  failed:        {len(summary.failed)} slides (see the warnings above)")
+    return "\n".join(lines)
+
+
+def run_from_args(args: argparse.Namespace) -> ExtractRun:
+    """Turn parsed ``extract`` arguments into an :class:`ExtractRun` (usage checks here)."""
+    if args.sampling == "random" and args.num_patches is None:
+        raise UsageError("--sampling random needs --num-patches")
+    if (args.include or args.exclude) and not args.annotations:
+        raise UsageError("--include/--exclude need --annotations")
+    if args.outside and not args.annotations:
+        raise UsageError("--outside needs --annotations")
+    if args.jpeg_quality is not None and not 1 <= args.jpeg_quality <= 100:
+        raise UsageError(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
+    if args.jpeg_quality is not None and args.image_type != "jpg":
+        raise UsageError("--jpeg-quality needs --image-type jpg")
+    level: LevelOrMpp = args.mpp if args.mpp is not None else (args.level or 0)
+    slides = tuple(os.path.abspath(s) for s in args.slides)
+    return ExtractRun(
+        slides=slides,
+        output_dir=os.path.abspath(args.out),
+        job=LocateJob(
+            slide_path="",
+            sampling=args.sampling,
+            patch_size=args.patch_size,
+            level_or_mpp=level,
+            foreground_ratio=args.foreground_ratio,
+            overlap_ratio=args.overlap_ratio,
+            mask_min_size=args.mask_min_size,
+            outside_annotations=args.outside,
+            included_labels=tuple(args.include or ()),
+            excluded_labels=tuple(args.exclude or ()),
+            label=args.label,
+            stride=args.stride,
+            num_patches=args.num_patches,
+            spacing=args.spacing,
+            seed=args.seed,
+        ),
+        masks=None if args.mask is None else tuple(os.path.abspath(m) for m in args.mask),
+        annotations=None
+        if args.annotations is None
+        else tuple(os.path.abspath(a) for a in args.annotations),
+        levels=None if args.levels is None else tuple(args.levels),
+        resampling_mode=args.resample,
+        image_type=args.image_type,
+        jpeg_quality=args.jpeg_quality,
+        processes=args.procs,
+        threads=args.threads,
+        resume=args.resume,
+        preview=args.preview,
+        contact_sheet=args.contact_sheet,
+        create_subdirs=args.subdirs,
+        skip_failed=args.skip_failed,
+        quiet=args.quiet,
+    )

@@ -1,0 +1,197 @@
+"""Patch locations for the command line: one job per slide, run inline or in processes.
+
+A job is a small picklable value (paths and numbers). The worker opens the slide, builds
+the tissue mask (or loads the given mask file), reads the annotation file, runs the chosen
+location class, writes the preview if asked, and returns the PatchSet. Failures come back
+as a message string, so exceptions never have to be pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from slidepatch.errors import AnnotationError, SlidepatchError
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+
+Sampling = Literal["grid", "random", "poisson"]
+
+_WHOLE = {
+    "grid": "WholeImageGridPatches",
+    "random": "WholeImageRandomPatches",
+    "poisson": "WholeImagePoissonDiskPatches",
+}
+_INSIDE = {
+    "grid": "PolygonRegionGridPatches",
+    "random": "PolygonRegionRandomPatches",
+    "poisson": "PolygonRegionPoissonDiskPatches",
+}
+_OUTSIDE = {
+    "grid": "WholeImageInvertedGridPatches",
+    "random": "WholeImageInvertedRandomPatches",
+    "poisson": "WholeImageInvertedPoissonDiskPatches",
+}
+
+
+@dataclass(frozen=True)
+class LocateJob:
+    """Everything needed to compute one slide's patch locations."""
+
+    slide_path: str
+    sampling: Sampling
+    patch_size: int
+    level_or_mpp: LevelOrMpp
+    foreground_ratio: float
+    overlap_ratio: float
+    mask_path: str | None = None
+    mask_min_size: int = 1000
+    annotation_path: str | None = None
+    outside_annotations: bool = False
+    included_labels: tuple[str, ...] = ()
+    excluded_labels: tuple[str, ...] = ()
+    label: str = ""
+    stride: float = 1.0
+    num_patches: int | None = None
+    spacing: float = 50.0
+    seed: int | None = None
+    preview_path: str | None = None
+
+
+def _is_geojson(path: Path) -> bool:
+    """True for GeoJSON; False for slidepatch's own polygon JSON (a list of polygon objects)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AnnotationError(str(path), f"cannot read JSON annotations: {exc}") from exc
+    if isinstance(doc, dict):
+        return True
+    return bool(doc) and isinstance(doc[0], dict) and doc[0].get("type") == "Feature"
+
+
+def _xml_root_tag(path: Path) -> str:
+    import xml.etree.ElementTree as ET
+
+    try:
+        for _event, element in ET.iterparse(path, events=("start",)):
+            return str(element.tag)
+    except (OSError, ET.ParseError) as exc:
+        raise AnnotationError(str(path), f"cannot read XML annotations: {exc}") from exc
+    raise AnnotationError(str(path), "empty XML file")
+
+
+def read_annotation_file(path: str) -> list[Any]:
+    """Polygons from a GeoJSON (QuPath), ASAP XML, Sedeen XML or slidepatch JSON file.
+
+    The format is chosen by extension, then by content (root element / JSON shape).
+    """
+    from slidepatch.annotations import (
+        load_polygon_data,
+        read_asap_xml,
+        read_geojson,
+        read_sedeen_xml,
+    )
+
+    file = Path(path)
+    if not file.is_file():
+        raise AnnotationError(path, "annotation file not found")
+    suffix = file.suffix.lower()
+    if suffix in (".geojson", ".json"):
+        if suffix == ".geojson" or _is_geojson(file):
+            return list(read_geojson(file))
+        return list(load_polygon_data(file))
+    if suffix == ".xml":
+        tag = _xml_root_tag(file)
+        if tag == "ASAP_Annotations":
+            return list(read_asap_xml(file))
+        return list(read_sedeen_xml(file))
+    raise AnnotationError(
+        path, f"unknown annotation format {suffix!r}: use .geojson/.json (QuPath) or .xml (ASAP)"
+    )
+
+
+def _class_name(job: LocateJob) -> str:
+    if job.annotation_path is None:
+        return _WHOLE[job.sampling]
+    return (_OUTSIDE if job.outside_annotations else _INSIDE)[job.sampling]
+
+
+def _mask_for(job: LocateJob) -> Any:
+    if job.mask_path is not None:
+        return job.mask_path
+    from slidepatch.masks import WSITissueMask
+
+    return WSITissueMask(wsi_file=job.slide_path, level_or_minsize=job.mask_min_size)
+
+
+def locate(job: LocateJob) -> Any:
+    """Run the location class for one slide; write its preview; return the location object."""
+    from slidepatch import locations
+
+    kwargs: dict[str, Any] = {
+        "wsi_file": job.slide_path,
+        "mask_data": _mask_for(job),
+        "patch_size": job.patch_size,
+        "level_or_mpp": job.level_or_mpp,
+        "foreground_ratio": job.foreground_ratio,
+        "overlap_ratio": job.overlap_ratio,
+        "seed": job.seed,
+    }
+    if job.sampling == "grid":
+        kwargs["patch_stride"] = job.stride
+    elif job.sampling == "random":
+        kwargs["num_patches"] = job.num_patches
+    else:
+        kwargs["poisson_spacing"] = job.spacing
+    if job.annotation_path is not None:
+        kwargs["polygon_data"] = read_annotation_file(job.annotation_path)
+        kwargs["included_labels"] = list(job.included_labels)
+        kwargs["excluded_labels"] = list(job.excluded_labels)
+    if job.annotation_path is None or job.outside_annotations:
+        kwargs["weak_label"] = job.label
+    location = getattr(locations, _class_name(job))(**kwargs)
+    if job.preview_path is not None:
+        Path(job.preview_path).parent.mkdir(parents=True, exist_ok=True)
+        location.save_preview_image(job.preview_path)
+    return location
+
+
+def locate_patch_set(job: LocateJob) -> PatchSet | str:
+    """Worker entry point: the slide's PatchSet, or a one-line error message."""
+    try:
+        patch_set: PatchSet = locate(job).patch_set
+        return patch_set
+    except (SlidepatchError, OSError, ValueError, TypeError) as exc:
+        return _message(job.slide_path, exc)
+
+
+def _message(slide_path: str, exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if slide_path in text else f"{slide_path}: {text}"
+
+
+def locate_all(
+    jobs: Sequence[LocateJob],
+    *,
+    processes: int,
+    on_done: Callable[[int, PatchSet | str], None] | None = None,
+) -> list[PatchSet | str]:
+    """Locate every slide (in input order); several processes when asked and worthwhile."""
+    results: list[PatchSet | str] = []
+    if processes <= 1 or len(jobs) <= 1:
+        for i, job in enumerate(jobs):
+            results.append(locate_patch_set(job))
+            if on_done is not None:
+                on_done(i, results[-1])
+        return results
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(processes, len(jobs)), mp_context=context) as ex:
+        for i, result in enumerate(ex.map(locate_patch_set, jobs)):
+            results.append(result)
+            if on_done is not None:
+                on_done(i, result)
+    return results

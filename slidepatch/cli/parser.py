@@ -1,0 +1,274 @@
+"""The argument parser of the ``slidepatch`` command: ``info``, ``extract``, ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import NoReturn
+
+from slidepatch.locations.patchset import LevelOrMpp
+
+PROG = "slidepatch"
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line: ``slidepatch: error: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = f" (see '{self.prog} --help')"
+        sys.stderr.write(f"{PROG}: error: {message}{hint}\n")
+        sys.exit(2)
+
+
+def level_or_mpp(text: str) -> LevelOrMpp:
+    """``"1"`` -> level 1 (int); ``"0.5"`` -> 0.5 µm/px (float); negatives are refused."""
+    try:
+        value: LevelOrMpp = int(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is neither a level (int) nor an MPP (float)"
+            ) from None
+    if value < 0 or (isinstance(value, float) and not value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a level >= 0 or an MPP > 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+    return value
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
+    return value
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback when something fails"
+    )
+
+
+def _add_info(sub: argparse._SubParsersAction[Parser]) -> None:
+    p = sub.add_parser(
+        "info",
+        help="describe slides: size, levels, MPP, vendor, backend",
+        description="Print each slide's dimensions, pyramid levels (downsample, MPP, tile "
+        "size), vendor, reading backend and where its MPP came from.",
+    )
+    p.add_argument("slides", nargs="+", metavar="SLIDE", help="slide files")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _common(p)
+
+
+def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
+    p = sub.add_parser(
+        "extract",
+        help="extract patches from slides to image files with manifests",
+        description="Find patch locations on each slide (inside the tissue, or inside/"
+        "outside annotated polygons) and write them as image files plus per-slide "
+        "manifests (text and CSV) under --out.",
+        epilog="example: slidepatch extract a.svs b.svs --out patches --mpp 0.5 "
+        "--patch-size 224 --stride 1 --preview --contact-sheet",
+    )
+    p.add_argument("slides", nargs="+", metavar="SLIDE", help="slide files")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
+
+    g = p.add_argument_group("sampling")
+    g.add_argument(
+        "--sampling",
+        choices=("grid", "random", "poisson"),
+        default="grid",
+        help="grid (default), uniform random, or Poisson-disk (evenly spread random)",
+    )
+    g.add_argument(
+        "--stride",
+        type=_positive_float,
+        default=1.0,
+        help="grid step as a fraction of the patch size (1 = touching, 0.5 = half "
+        "overlap; default 1)",
+    )
+    g.add_argument(
+        "--num-patches", type=_positive_int, help="patches per region (required for random)"
+    )
+    g.add_argument(
+        "--spacing",
+        type=_positive_float,
+        default=50.0,
+        help="Poisson-disk minimum distance between patches, in mask pixels (default 50)",
+    )
+    g.add_argument("--seed", type=int, default=None, help="random seed (random/poisson)")
+    g.add_argument(
+        "--patch-size", type=_positive_int, default=256, help="patch side in pixels (256)"
+    )
+    res = g.add_mutually_exclusive_group()
+    res.add_argument(
+        "--level", type=_non_negative_int, help="read patches at this pyramid level (default 0)"
+    )
+    res.add_argument(
+        "--mpp", type=_positive_float, help="read patches at this resolution, in µm per pixel"
+    )
+    g.add_argument(
+        "--levels",
+        nargs="+",
+        type=level_or_mpp,
+        metavar="LEVEL_OR_MPP",
+        help="multi-resolution: one centred patch per entry; ints are levels, floats are "
+        "MPPs (e.g. --levels 0 1 0.5)",
+    )
+    g.add_argument(
+        "--resample",
+        choices=("tile", "wsi"),
+        help="allow an MPP that matches no pyramid level: read the next finer level and "
+        "resize each patch (tile) or read from a resized copy of the slide (wsi)",
+    )
+    g.add_argument(
+        "--foreground-ratio",
+        type=_ratio,
+        default=0.95,
+        help="minimum tissue (mask) fraction of a patch (default 0.95)",
+    )
+    g.add_argument(
+        "--overlap-ratio",
+        type=_ratio,
+        default=0.95,
+        help="minimum fraction of a patch inside its polygon (annotations; default 0.95)",
+    )
+
+    m = p.add_argument_group("masks and annotations")
+    m.add_argument(
+        "--mask",
+        nargs="+",
+        metavar="FILE",
+        help="mask files (PNG/NPY/NPZ), one per slide in order; default: automatic tissue mask",
+    )
+    m.add_argument(
+        "--mask-min-size",
+        type=_positive_int,
+        default=1000,
+        help="automatic tissue mask: use the smallest level whose sides are at least this "
+        "many pixels (default 1000)",
+    )
+    m.add_argument(
+        "--annotations",
+        nargs="+",
+        metavar="FILE",
+        help="annotation files, one per slide in order: QuPath GeoJSON (.geojson/.json) or "
+        "ASAP XML (.xml); patches are taken inside the polygons and labelled by them",
+    )
+    labels = m.add_mutually_exclusive_group()
+    labels.add_argument("--include", nargs="+", metavar="LABEL", help="only these labels")
+    labels.add_argument("--exclude", nargs="+", metavar="LABEL", help="all labels but these")
+    m.add_argument(
+        "--outside",
+        action="store_true",
+        help="with --annotations: take patches in the tissue OUTSIDE the polygons",
+    )
+    m.add_argument(
+        "--label", default="", help="label of patches not taken from polygons (default none)"
+    )
+
+    o = p.add_argument_group("output")
+    o.add_argument(
+        "--image-type", choices=("png", "jpg", "tif"), default="png", help="file type (png)"
+    )
+    o.add_argument("--jpeg-quality", type=_positive_int, help="JPEG quality 1-100")
+    o.add_argument("--subdirs", action="store_true", help="one subfolder per label under --out")
+    o.add_argument(
+        "--preview",
+        action="store_true",
+        help="write a preview of each slide with its patches to DIR/previews/",
+    )
+    o.add_argument(
+        "--contact-sheet",
+        action="store_true",
+        help="write DIR/contact_sheet.png: sample patches, one row per label",
+    )
+    o.add_argument("--resume", action="store_true", help="skip slides already finished in DIR")
+
+    r = p.add_argument_group("performance")
+    r.add_argument(
+        "--procs",
+        type=_positive_int,
+        default=min(4, os.cpu_count() or 1),
+        help="processes (slides in parallel; default min(4, CPUs))",
+    )
+    r.add_argument(
+        "--threads", type=_positive_int, default=4, help="threads per process (default 4)"
+    )
+    r.add_argument(
+        "--skip-failed",
+        action="store_true",
+        help="go on when a slide fails; list the failures and exit with status 1",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
+    _common(p)
+
+
+def _add_demo(sub: argparse._SubParsersAction[Parser]) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run the whole pipeline on the bundled real slide",
+        description="Tissue mask, grid locations, PNG patches, manifests, preview and "
+        "contact sheet for the bundled CMU-1-Small-Region.svs (a few seconds).",
+    )
+    p.add_argument(
+        "--out",
+        "-o",
+        default="slidepatch-demo",
+        metavar="DIR",
+        help="output folder (default ./slidepatch-demo)",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _common(p)
+
+
+def build_parser() -> Parser:
+    """The full ``slidepatch`` parser."""
+    from slidepatch import __version__
+
+    parser = Parser(
+        prog=PROG,
+        description="Turn whole-slide images into image patches for machine learning.",
+        epilog="Start with 'slidepatch demo', then 'slidepatch COMMAND --help'.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_info(sub)
+    _add_extract(sub)
+    _add_demo(sub)
+    return parser
