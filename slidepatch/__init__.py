@@ -8,6 +8,7 @@ from slidepatch.annotations import (
     read_sedeen_xml,
     save_polygons_json,
 )
+from slidepatch.contact_sheet import contact_sheet_from_output, make_contact_sheet
 from slidepatch.errors import (
     AnnotationError,
     ExtractionError,
@@ -63,6 +64,8 @@ __all__ = [
     "PatchList",
     "WSIPolygonMask",
     "WSITissueMask",
+    "contact_sheet_from_output",
+    "make_contact_sheet",
     "load_mask",
     "load_polygon_data",
     "multires_locations",
