@@ -347,11 +347,17 @@ def resolve_level_or_minsize(
     return chosen
 
 
+#: Glass is nearly unsaturated (< 0.05) while even pale eosin is above ~0.15. When tissue
+#: fills most of the image, Otsu splits pale pink from purple instead of glass from
+#: tissue; the cap keeps pale tissue in the mask.
+SATURATION_OTSU_CAP = 0.15
+
+
 class WSITissueMask(Mask):
     """Tissue mask of a slide computed from one low-resolution level.
 
     Modes: ``"saturation_otsu"`` (default; tissue = saturation above its Otsu threshold,
-    never below ``color_threshold``), ``"hsv"`` (the reference's rule: saturation above
+    capped at :data:`SATURATION_OTSU_CAP` and never below ``color_threshold``), ``"hsv"`` (the reference's rule: saturation above
     ``(1 + color_threshold) * mean``) and ``"otsu"`` (grey level at or below Otsu).
     Clean-up sizes are fractions of a 256x256 level-0 area, scaled by the real downsample.
     """
@@ -378,7 +384,8 @@ class WSITissueMask(Mask):
             dims = slide.dimensions
         if mode == "saturation_otsu":
             sat = saturation(rgb)
-            tissue = sat > max(otsu_threshold(sat), float(color_threshold))
+            cut = min(otsu_threshold(sat), SATURATION_OTSU_CAP)
+            tissue = sat > max(cut, float(color_threshold))
         elif mode == "hsv":
             sat = saturation(rgb)
             tissue = sat > (1.0 + float(color_threshold)) * float(sat.mean())
