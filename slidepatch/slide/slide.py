@@ -392,10 +392,42 @@ class Slide:
         self, level: int, location: tuple[int, int], w: int, h: int, out: npt.NDArray[np.uint8]
     ) -> None:
         """Fill ``out`` with level pixels whose top-left is level-0 ``location`` (padded)."""
-        ds = self.level_downsamples[level]
-        xl = math.floor(location[0] / ds + 1e-9)
-        yl = math.floor(location[1] / ds + 1e-9)
+        xl, yl = self.level_location(level, location)
         self.read_level_window(level=level, x=xl, y=yl, out=out)
+
+    def level_location(self, level: int, location: tuple[int, int]) -> tuple[int, int]:
+        """The level coordinates of level-0 ``location`` (the pixel a native read starts at)."""
+        ds = self.level_downsamples[level]
+        return math.floor(location[0] / ds + 1e-9), math.floor(location[1] / ds + 1e-9)
+
+    def raw_jpeg_tile_for(
+        self, location: tuple[int, int], level_or_mpp: LevelOrMpp, size: tuple[int, int]
+    ) -> bytes | None:
+        """The source JPEG tile that *is* this region, as a standalone JPEG file, or None.
+
+        Bytes come back only when ``read_region(location, level_or_mpp, size)`` would be
+        exactly one stored JPEG tile: a native level (no resampling), the region aligned
+        on the tile grid, the tile's size, and entirely inside the level (an edge tile's
+        stored padding is not slide pixels, so partial edge tiles never qualify). Only the
+        direct TIFF backend offers this. Decoded, the bytes give read_region's pixels.
+        """
+        tile_source = getattr(self._backend, "standalone_jpeg_tile", None)
+        tile_size = getattr(self._backend, "tile_size", None)
+        if tile_source is None or tile_size is None:
+            return None
+        plan = self.plan(level_or_mpp, resampling_mode="tile")
+        if not plan.is_native:
+            return None
+        level = plan.level
+        xl, yl = self.level_location(level, (int(location[0]), int(location[1])))
+        tw, th = tile_size(level)
+        lw, lh = self.level_dimensions[level]
+        if (int(size[0]), int(size[1])) != (tw, th) or xl % tw or yl % th:
+            return None
+        if xl < 0 or yl < 0 or xl + tw > lw or yl + th > lh:
+            return None
+        data: bytes | None = tile_source(level, xl // tw, yl // th)
+        return data
 
     def read_level_window(self, *, level: int, x: int, y: int, out: npt.NDArray[np.uint8]) -> None:
         """Fill ``out`` (h, w, 3) from level coordinates ``(x, y)``; outside pixels get the fill."""

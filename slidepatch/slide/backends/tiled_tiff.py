@@ -205,6 +205,37 @@ class TiledTiffBackend:
             raise ValueError(f"decoded tile has shape {tile.shape}, expected {shape}")
         return tile
 
+    def standalone_jpeg_tile(self, level: int, tile_x: int, tile_y: int) -> bytes | None:
+        """Tile (tile_x, tile_y) of ``level`` as the bytes of a standalone JPEG file.
+
+        The stored compressed bytes are reused as they are (no decode, no re-encode): the
+        level's shared JPEGTables are spliced in and the colour space is stated. None when
+        the level is not JPEG, the file omits the tile, or the tile's own markers contradict
+        the TIFF colour space. The full stored tile is returned, so edge tiles include their
+        padding beyond the level: callers pass only tiles that lie inside the level.
+        """
+        lv = self._levels[level]
+        if lv.codec != "jpeg" or lv.jpeg_colorspace is None:
+            return None
+        if not (0 <= tile_x < lv.tiles_across and 0 <= tile_y < lv.tiles_down):
+            return None
+        index = tile_y * lv.tiles_across + tile_x
+        offset, count = int(lv.offsets[index]), int(lv.bytecounts[index])
+        if count <= 0 or offset <= 0:
+            return None
+        try:
+            if self._fd < 0:
+                raise ValueError("the slide is closed")
+            data = os.pread(self._fd, count, offset)
+            if len(data) != count:
+                raise ValueError(f"file truncated: read {len(data)} of {count} bytes")
+        except Exception as exc:
+            raise SlideReadError(
+                self._path,
+                f"cannot read level {level} tile ({tile_x}, {tile_y}) at byte {offset}: {exc}",
+            ) from exc
+        return tiff_jpeg_as_file(data, tables=lv.jpeg_tables, colorspace=lv.jpeg_colorspace)
+
     def close(self) -> None:
         fd, self._fd = self._fd, -1
         if fd >= 0:
@@ -215,3 +246,63 @@ class TiledTiffBackend:
         fd = getattr(self, "_fd", -1)
         if fd >= 0:
             os.close(fd)
+
+
+_SOI = b"\xff\xd8"
+_EOI = b"\xff\xd9"
+_SOS = 0xDA
+_APP0 = 0xE0
+_APP14 = 0xEE
+# Adobe APP14 with transform 0: "the three components are RGB, do not convert".
+_ADOBE_RGB = b"\xff\xee\x00\x0eAdobe\x00\x64\x00\x00\x00\x00\x00"
+# JFIF APP0 (version 1.1, no density): "the three components are YCbCr".
+_JFIF = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+
+
+def _header_segments(stream: bytes) -> list[tuple[int, bytes]]:
+    """(marker, payload) of the segments between SOI and the first scan."""
+    found: list[tuple[int, bytes]] = []
+    i = 2
+    while i + 4 <= len(stream) and stream[i] == 0xFF:
+        marker = stream[i + 1]
+        if marker == _SOS:
+            break
+        length = int.from_bytes(stream[i + 2 : i + 4], "big")
+        found.append((marker, stream[i + 4 : i + 2 + length]))
+        i += 2 + length
+    return found
+
+
+def _colour_marker(stream: bytes, colorspace: str) -> bytes | None:
+    """The APP marker to insert so decoders convert ``stream`` as TIFF says (b"" if the
+    stream already says it, None if it says something else)."""
+    segments = _header_segments(stream)
+    jfif = any(m == _APP0 and p.startswith(b"JFIF\x00") for m, p in segments)
+    adobe = [p[11] for m, p in segments if m == _APP14 and p.startswith(b"Adobe") and len(p) >= 12]
+    if colorspace == "RGB":
+        if jfif or any(t != 0 for t in adobe):
+            return None
+        return b"" if adobe else _ADOBE_RGB
+    if any(t != 1 for t in adobe):
+        return None
+    return b"" if jfif or adobe else _JFIF
+
+
+def tiff_jpeg_as_file(stream: bytes, *, tables: bytes | None, colorspace: str) -> bytes | None:
+    """A TIFF JPEG tile (``stream``, maybe abbreviated) as a standalone JPEG file.
+
+    The file is SOI, a colour-space marker when needed (Aperio stores RGB in JPEG without
+    saying so; decoders would take it for YCbCr), the JPEGTables' segments, and the rest
+    of the tile's stream. None when the stream is not JPEG or contradicts ``colorspace``.
+    """
+    if not stream.startswith(_SOI):
+        return None
+    marker = _colour_marker(stream, colorspace)
+    if marker is None:
+        return None
+    shared = b""
+    if tables:
+        if not (tables.startswith(_SOI) and tables.endswith(_EOI)):
+            return None
+        shared = tables[2:-2]
+    return _SOI + marker + shared + stream[2:]
