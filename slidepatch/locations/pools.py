@@ -14,11 +14,14 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from os import PathLike, fspath
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from slidepatch.locations import classes as cl
 from slidepatch.locations.custom import PatchesMock
 from slidepatch.locations.patchset import PatchSet
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 RESERVED_ARGS = ("wsi_file", "mask_data", "polygon_data", "points")
 LABEL_LIST_ARGS = ("included_labels", "excluded_labels")
@@ -91,7 +94,11 @@ def _compute_star(task: tuple[str, dict[str, Any], dict[str, Any] | None]) -> tu
 
 
 class LocationsPool:
-    """Runs one location class over many slides; see the concrete ``*Pool`` classes."""
+    """Runs one location class over many slides; see the concrete ``*Pool`` classes.
+
+    With ``client=`` (a ``dask.distributed.Client``) or ``scheduler_address=``, slides run
+    as Dask tasks on the cluster's workers instead of local processes.
+    """
 
     _location_class: ClassVar[str] = ""
 
@@ -107,6 +114,8 @@ class LocationsPool:
         polygon_data_list: Sequence[Any] | None = None,
         points_list: Sequence[Any] | None = None,
         mp_context: str | None = None,
+        client: Client | None = None,
+        scheduler_address: str | None = None,
     ) -> None:
         wsi_files = [fspath(p) for p in wsi_file_list]
         n = len(wsi_files)
@@ -126,6 +135,11 @@ class LocationsPool:
             raise ValueError(f"proc_num_workers must be an int >= 1, got {proc_num_workers!r}")
         if isinstance(mp_chunksize, bool) or not isinstance(mp_chunksize, int) or mp_chunksize < 1:
             raise ValueError(f"mp_chunksize must be an int >= 1, got {mp_chunksize!r}")
+        use_dask = False
+        if client is not None or scheduler_address is not None:
+            from slidepatch.pools._dask_runner import wants_dask
+
+            use_dask = wants_dask(client, scheduler_address)
         per_slide = expand_patches_args(patches_args, n)
         ids = Counter(os.path.splitext(os.path.basename(p))[0] for p in wsi_files)
         tasks = []
@@ -145,7 +159,13 @@ class LocationsPool:
                     preview["image_file"], wsi, index=i if ids[wsi_id] > 1 else None
                 )
             tasks.append((self._location_class, kwargs, preview))
-        if proc_num_workers == 1 or n <= 1:
+        if use_dask:
+            from slidepatch.locations._dask import map_on_dask
+
+            results = map_on_dask(
+                _compute_star, tasks, client=client, scheduler_address=scheduler_address
+            )
+        elif proc_num_workers == 1 or n <= 1:
             results = [_compute_star(t) for t in tasks]
         else:
             context = multiprocessing.get_context(mp_context)
@@ -208,6 +228,8 @@ class _WholeImagePool(LocationsPool):
         mp_chunksize: int = 1,
         save_preview_image_args: Mapping[str, Any] | None = None,
         mp_context: str | None = None,
+        client: Client | None = None,
+        scheduler_address: str | None = None,
     ) -> None:
         super().__init__(
             wsi_file_list=wsi_file_list,
@@ -217,6 +239,8 @@ class _WholeImagePool(LocationsPool):
             mp_chunksize=mp_chunksize,
             save_preview_image_args=save_preview_image_args,
             mp_context=mp_context,
+            client=client,
+            scheduler_address=scheduler_address,
         )
 
 
@@ -232,6 +256,8 @@ class _PolygonPool(LocationsPool):
         mp_chunksize: int = 1,
         save_preview_image_args: Mapping[str, Any] | None = None,
         mp_context: str | None = None,
+        client: Client | None = None,
+        scheduler_address: str | None = None,
     ) -> None:
         super().__init__(
             wsi_file_list=wsi_file_list,
@@ -242,6 +268,8 @@ class _PolygonPool(LocationsPool):
             mp_chunksize=mp_chunksize,
             save_preview_image_args=save_preview_image_args,
             mp_context=mp_context,
+            client=client,
+            scheduler_address=scheduler_address,
         )
 
 
