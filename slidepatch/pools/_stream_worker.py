@@ -1,0 +1,188 @@
+"""Worker side of the patch stream: fill ring slots with the patches of one batch.
+
+A worker process attaches the ring once, then loops: receive a :class:`BatchJob`, read
+its patches with a thread pool straight into the job's slot, answer with a small message.
+It keeps the last few slides open between jobs (consecutive batches usually come from
+the same slide), ignores SIGINT (the parent owns Ctrl-C) and exits when the parent dies.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from slidepatch.extract.multires import multires_locations
+from slidepatch.extract.reader import read_patches_into
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.pools._runner import Task, _apply_test_hook, _portable_error
+from slidepatch.pools._shm import AttachedBlock
+from slidepatch.slide.slide import ResamplingMode, Slide
+
+#: Slides a worker keeps open between jobs.
+OPEN_SLIDES = 1
+
+
+@dataclass(frozen=True)
+class SegmentJob:
+    """``patch_set`` (a slice of one slide's patches) goes to rows ``row..`` of the slot."""
+
+    patch_set: PatchSet
+    row: int
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """One batch: where its slot is in the ring and the slide runs that fill it."""
+
+    batch: int
+    slot_offset: int
+    pixel_bytes: int  # the pixel part of a slot; multi-res locations follow it, aligned
+    size: tuple[int, int]  # (width, height) of every patch
+    count: int
+    segments: tuple[SegmentJob, ...]
+    levels_or_mpps: tuple[LevelOrMpp, ...] | None
+    resampling_mode: ResamplingMode
+    num_threads: int
+    chunksize: int
+    test_hook: str = ""
+
+    @property
+    def slide_paths(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s.patch_set.slide_path for s in self.segments))
+
+
+def slot_views(
+    flat: npt.NDArray[np.uint8],
+    job_offset: int,
+    pixel_bytes: int,
+    *,
+    count: int,
+    size: tuple[int, int],
+    n_levels: int,
+    multires: bool,
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64] | None]:
+    """The slot's images ``(count, [L,] h, w, 3)`` and multi-res locations ``(count, L, 2)``."""
+    w, h = size
+    shape = (count, n_levels, h, w, 3) if multires else (count, h, w, 3)
+    images = flat[job_offset : job_offset + count * n_levels * h * w * 3].reshape(shape)
+    if not multires:
+        return images, None
+    loc_start = job_offset + -(-pixel_bytes // 64) * 64
+    locs = flat[loc_start : loc_start + count * n_levels * 16].view(np.int64)
+    return images, locs.reshape(count, n_levels, 2)
+
+
+class _OpenSlides:
+    """The last :data:`OPEN_SLIDES` slides this worker opened, by path and options."""
+
+    def __init__(self) -> None:
+        self._slides: OrderedDict[tuple[str, str, float | None], Slide] = OrderedDict()
+
+    def get(self, ps: PatchSet) -> Slide:
+        key = (ps.slide_path, ps.backend, ps.slide_mpp)
+        slide = self._slides.get(key)
+        if slide is not None:
+            self._slides.move_to_end(key)
+            return slide
+        slide = Slide.open(ps.slide_path, backend=ps.backend, mpp=ps.slide_mpp)  # type: ignore[arg-type]
+        self._slides[key] = slide
+        while len(self._slides) > OPEN_SLIDES:
+            _, old = self._slides.popitem(last=False)
+            old.close()
+        return slide
+
+    def close(self) -> None:
+        while self._slides:
+            self._slides.popitem()[1].close()
+
+
+def fill_slot(job: BatchJob, flat: npt.NDArray[np.uint8], slides: _OpenSlides) -> None:
+    """Read every patch of ``job`` into its slot."""
+    levels = job.levels_or_mpps
+    multires = levels is not None
+    n_levels = 1 if levels is None else len(levels)
+    images, slot_locs = slot_views(
+        flat,
+        job.slot_offset,
+        job.pixel_bytes,
+        count=job.count,
+        size=job.size,
+        n_levels=n_levels,
+        multires=multires,
+    )
+    for seg in job.segments:
+        ps = seg.patch_set
+        rows = images[seg.row : seg.row + len(ps)]
+        slide = slides.get(ps)
+        common: dict[str, Any] = {
+            "slide": slide,
+            "patch_set": ps,
+            "resampling_mode": job.resampling_mode,
+            "num_workers": job.num_threads,
+            "chunksize": job.chunksize,
+        }
+        if levels is None:
+            read_patches_into(out=rows, **common)
+            continue
+        assert slot_locs is not None
+        locations = multires_locations(slide=slide, patch_set=ps, levels_or_mpps=levels)
+        slot_locs[seg.row : seg.row + len(ps)] = locations
+        for j, level_or_mpp in enumerate(levels):
+            read_patches_into(
+                out=rows[:, j], locations=locations[:, j, :], level_or_mpp=level_or_mpp, **common
+            )
+
+
+def stream_worker_main(
+    conn: multiprocessing.connection.Connection, block_name: str, block_size: int
+) -> None:
+    """Worker loop: answer each job with ('ok', batch) or ('error', batch, kind, data, tb)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    waitables: list[Any] = [conn]
+    if parent is not None and parent.sentinel is not None:
+        waitables.append(parent.sentinel)
+    block = AttachedBlock(name=block_name, size=block_size)
+    slides = _OpenSlides()
+    flat = block.array()
+    try:
+        while True:
+            if conn not in multiprocessing.connection.wait(waitables):
+                return  # parent died
+            try:
+                job = conn.recv()
+            except (EOFError, OSError):
+                return
+            if job is None:
+                return
+            try:
+                if job.test_hook:
+                    _apply_test_hook(_hook_task(job))
+                fill_slot(job, flat, slides)
+                message: tuple[Any, ...] = ("ok", job.batch, os.getpid())
+            except BaseException as exc:
+                kind, data = _portable_error(exc)
+                message = ("error", job.batch, kind, data, traceback.format_exc())
+            try:
+                conn.send(message)
+            except (OSError, EOFError):
+                return
+    finally:
+        slides.close()
+        del flat  # drop the view so that the mapping can be closed
+        block.close()
+
+
+def _hook_task(job: BatchJob) -> Task:
+    return Task(
+        index=job.batch, slide_paths=job.slide_paths, func=id, payload=None, test_hook=job.test_hook
+    )

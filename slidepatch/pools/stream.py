@@ -1,0 +1,457 @@
+"""Stream patches into training with bounded memory: batches through a shared-memory ring.
+
+The in-memory pools hold every patch at once; a stream holds at most a few batches.
+Worker processes read batches of ``batch_size`` patches (a batch may span two slides)
+straight into the slots of one shared-memory ring whose size follows ``memory_budget``;
+the parent hands each filled slot to the caller as a :class:`PatchBatch` of zero-copy
+numpy views and gives the slot back to the workers when the next batch is requested.
+Only batch descriptors travel between processes, never pixels.
+
+Order is deterministic by default (slide order, then patch order); ``ordered=False``
+yields batches as they complete. Stopping early (``break``, :meth:`PatchStream.close`,
+an exception, garbage collection) terminates the workers and removes the ring from
+``/dev/shm``. A worker that dies raises :class:`~slidepatch.errors.WorkerDiedError`
+naming the slides of the batch it held.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import multiprocessing.connection
+import os
+import weakref
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, NoReturn
+
+import numpy as np
+import numpy.typing as npt
+
+from slidepatch.errors import WorkerDiedError
+from slidepatch.extract.base import filter_patch_set
+from slidepatch.extract.multires import check_levels_or_mpps
+from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.pools._inputs import check_pool_args, collect_patch_sets, label_filters
+from slidepatch.pools._runner import (
+    TEST_HOOK_ENV,
+    Task,
+    _describe_exit,
+    _rebuild_error,
+    _wrap_error,
+)
+from slidepatch.pools._shm import SharedBlock
+from slidepatch.pools._stream_plan import (
+    StreamPlan,
+    kept_indices,
+    parse_memory_budget,
+    plan_stream,
+)
+from slidepatch.pools._stream_worker import BatchJob, SegmentJob, slot_views, stream_worker_main
+from slidepatch.slide.slide import ResamplingMode
+
+__all__ = ["PatchBatch", "PatchStream", "iter_patch_batches", "parse_memory_budget"]
+
+
+@dataclass(frozen=True)
+class PatchBatch:
+    """One batch of consecutive patches of the stream.
+
+    ``images`` is ``(B, h, w, 3)`` uint8 (``(B, L, h, w, 3)`` with ``levels_or_mpps``).
+    Unless the stream was made with ``copy=True`` it is a view into a ring slot that is
+    refilled once the next batch is requested: use or copy it before asking for the next
+    one (the memory itself never dangles; it is just overwritten).
+    ``locations`` are level-0 top-lefts ``(B, 2)`` (``(B, L, 2)``, centred per level, for
+    multi-resolution), ``slide_index`` the slide's position in the input, and
+    ``patch_index`` the patch's index in that slide's input PatchSet (before label
+    filtering), so ``(slide_index, patch_index)`` identifies a patch.
+    """
+
+    images: npt.NDArray[np.uint8]
+    labels: npt.NDArray[np.str_]
+    locations: npt.NDArray[np.int64]
+    slide_index: npt.NDArray[np.int64]
+    patch_index: npt.NDArray[np.int64]
+    batch_index: int
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def copy(self) -> PatchBatch:
+        """A batch that owns its arrays (stays valid after the stream moves on)."""
+        return dataclasses.replace(self, images=self.images.copy(), locations=self.locations.copy())
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: multiprocessing.connection.Connection
+    job: BatchJob | None = None
+    slot: int = -1
+
+
+class _Resources:
+    """The ring and the worker processes; released by :meth:`release` exactly once.
+
+    Kept apart from :class:`PatchStream` so that a finalizer can release them without
+    keeping the stream alive.
+    """
+
+    def __init__(self, block: SharedBlock) -> None:
+        self.block = block
+        self.workers: list[_Worker] = []
+
+    def release(self) -> None:
+        for w in self.workers:
+            try:
+                if w.job is None:
+                    w.conn.send(None)
+                else:
+                    w.process.terminate()
+            except (OSError, ValueError):
+                pass
+        for w in self.workers:
+            w.process.join(timeout=5)
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join(timeout=5)
+            w.conn.close()
+        self.workers = []
+        self.block.unlink()
+
+
+class PatchStream(Iterator[PatchBatch]):
+    """An iterator of :class:`PatchBatch` over many slides, and a context manager.
+
+    Build it with :func:`iter_patch_batches`. Properties describe the ring:
+    :attr:`slot_count` slots of :attr:`slot_bytes` bytes (:attr:`ring_bytes` in all,
+    never more than ``memory_budget``).
+    """
+
+    def __init__(
+        self,
+        *,
+        plan: StreamPlan,
+        num_processes: int,
+        num_threads: int,
+        chunksize: int,
+        levels: tuple[LevelOrMpp, ...] | None,
+        resampling_mode: ResamplingMode,
+        ordered: bool,
+        copy: bool,
+        start_method: str | None,
+    ) -> None:
+        self._plan = plan
+        self._levels = levels
+        self._resampling_mode = resampling_mode
+        self._threads = num_threads
+        self._chunksize = chunksize
+        self._ordered = ordered
+        self._copy = copy
+        self._ctx = multiprocessing.get_context(start_method)
+        self._test_hook = os.environ.get(TEST_HOOK_ENV, "")
+        self._pending: deque[int] = deque(range(plan.batch_count))
+        self._free_slots: deque[int] = deque(range(plan.slot_count))
+        self._done: dict[int, int] = {}  # batch -> slot, filled and not yet handed out
+        self._done_order: deque[int] = deque()
+        self._held_slot: int | None = None
+        self._next_batch = 0  # ordered mode: the batch to hand out next
+        self._handed = 0
+        self._closed = False
+        self._res = _Resources(SharedBlock(size=plan.ring_bytes))
+        self._finalizer = weakref.finalize(self, self._res.release)
+        self._flat = self._res.block.array()
+        try:
+            for _ in range(min(num_processes, plan.batch_count)):
+                self._start_worker()
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ description
+    @property
+    def slot_count(self) -> int:
+        """Slots in the ring: what ``memory_budget`` allows, at most 2 per process + 1."""
+        return self._plan.slot_count
+
+    @property
+    def slot_bytes(self) -> int:
+        """Bytes of one slot (``batch_size`` of the largest patches, plus locations)."""
+        return self._plan.slot_bytes
+
+    @property
+    def ring_bytes(self) -> int:
+        """Shared memory held by the stream: ``slot_count * slot_bytes``."""
+        return self._plan.ring_bytes
+
+    @property
+    def batch_count(self) -> int:
+        return self._plan.batch_count
+
+    @property
+    def patch_count(self) -> int:
+        return self._plan.patch_count
+
+    @property
+    def slide_paths(self) -> list[str]:
+        """The slides, in input order (``PatchBatch.slide_index`` indexes this)."""
+        return [ps.slide_path for ps in self._plan.sets]
+
+    @property
+    def worker_pids(self) -> list[int | None]:
+        """Pids of the live worker processes (empty once closed)."""
+        return [w.process.pid for w in self._res.workers]
+
+    def __len__(self) -> int:
+        return self._plan.batch_count
+
+    # ------------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        """Stop the workers and remove the ring from /dev/shm (idempotent).
+
+        Batches already handed out stay readable (the mapping lives while they do).
+        """
+        self._closed = True
+        self._finalizer()
+
+    def __enter__(self) -> PatchStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __iter__(self) -> PatchStream:
+        return self
+
+    # ------------------------------------------------------------------ iteration
+    def __next__(self) -> PatchBatch:
+        if self._closed:
+            raise StopIteration
+        if self._held_slot is not None:
+            self._free_slots.append(self._held_slot)
+            self._held_slot = None
+        if self._handed == self._plan.batch_count:
+            self.close()
+            raise StopIteration
+        try:
+            self._dispatch()
+            batch = self._take_done()
+            while batch is None:
+                self._wait()
+                self._dispatch()
+                batch = self._take_done()
+        except BaseException:
+            self.close()
+            raise
+        slot = self._done.pop(batch)
+        self._held_slot = slot
+        self._handed += 1
+        return self._batch(batch, slot)
+
+    def _take_done(self) -> int | None:
+        if self._ordered:
+            if self._next_batch in self._done:
+                self._next_batch += 1
+                return self._next_batch - 1
+            return None
+        return self._done_order.popleft() if self._done_order else None
+
+    def _batch(self, batch: int, slot: int) -> PatchBatch:
+        plan = self._plan
+        start, stop = plan.rows(batch)
+        images, locs = slot_views(
+            self._flat,
+            slot * plan.slot_bytes,
+            plan.pixel_bytes,
+            count=stop - start,
+            size=plan.batch_size_of(batch),
+            n_levels=plan.n_levels,
+            multires=plan.multires,
+        )
+        result = PatchBatch(
+            images=images,
+            labels=plan.labels[start:stop],
+            locations=plan.locations[start:stop] if locs is None else locs,
+            slide_index=plan.slide_index[start:stop],
+            patch_index=plan.patch_index[start:stop],
+            batch_index=batch,
+        )
+        return result.copy() if self._copy else result
+
+    # ------------------------------------------------------------------ workers
+    def _start_worker(self) -> _Worker:
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        block = self._res.block
+        process = self._ctx.Process(  # type: ignore[attr-defined]
+            target=stream_worker_main,
+            args=(child_conn, block.name, block.size),
+            daemon=True,
+            name="slidepatch-stream",
+        )
+        process.start()
+        child_conn.close()
+        worker = _Worker(process=process, conn=parent_conn)
+        self._res.workers.append(worker)
+        return worker
+
+    def _dispatch(self) -> None:
+        """Give the next batches to idle workers while there are free slots."""
+        for worker in self._res.workers:
+            if not self._pending or not self._free_slots:
+                return
+            if worker.job is None:
+                batch = self._pending.popleft()
+                slot = self._free_slots.popleft()
+                worker.job = self._job(batch, slot)
+                worker.slot = slot
+                worker.conn.send(worker.job)
+
+    def _job(self, batch: int, slot: int) -> BatchJob:
+        plan = self._plan
+        segments = tuple(
+            SegmentJob(
+                patch_set=plan.sets[seg.slide].select(
+                    np.arange(seg.first, seg.first + seg.count, dtype=np.int64)
+                ),
+                row=seg.row,
+            )
+            for seg in plan.segments(batch)
+        )
+        start, stop = plan.rows(batch)
+        return BatchJob(
+            batch=batch,
+            slot_offset=slot * plan.slot_bytes,
+            pixel_bytes=plan.pixel_bytes,
+            size=plan.batch_size_of(batch),
+            count=stop - start,
+            segments=segments,
+            levels_or_mpps=self._levels,
+            resampling_mode=self._resampling_mode,
+            num_threads=self._threads,
+            chunksize=self._chunksize,
+            test_hook=self._test_hook,
+        )
+
+    def _wait(self) -> None:
+        """Wait for a busy worker to finish its batch (or die); raise its failure."""
+        busy = [w for w in self._res.workers if w.job is not None]
+        if not busy:  # cannot happen while batches are pending; guard against a hang
+            raise RuntimeError("patch stream stalled: no batch in progress")
+        by_handle: dict[Any, _Worker] = {}
+        for w in busy:
+            by_handle[w.conn] = w
+            by_handle[w.process.sentinel] = w
+        ready = multiprocessing.connection.wait(list(by_handle))
+        for worker in {id(by_handle[h]): by_handle[h] for h in ready}.values():
+            self._collect(worker)
+
+    def _collect(self, worker: _Worker) -> None:
+        job = worker.job
+        if job is None:
+            return
+        message = None
+        if worker.conn.poll():
+            try:
+                message = worker.conn.recv()
+            except (EOFError, OSError):
+                message = None
+        if message is None:
+            if worker.process.is_alive():
+                return  # woken by the pipe but nothing complete yet
+            self._died(worker, job)
+        worker.job = None
+        if message[0] != "ok":
+            _, _, kind, data, tb = message
+            task = Task(index=job.batch, slide_paths=job.slide_paths, func=id, payload=None)
+            raise _wrap_error(task, _rebuild_error(kind, data), tb)
+        self._done[job.batch] = worker.slot
+        if not self._ordered:
+            self._done_order.append(job.batch)
+        worker.slot = -1
+
+    def _died(self, worker: _Worker, job: BatchJob) -> NoReturn:
+        worker.process.join(timeout=5)
+        how = _describe_exit(worker.process.exitcode)
+        paths = job.slide_paths
+        raise WorkerDiedError(
+            paths[0] if len(paths) == 1 else ", ".join(paths),
+            f"the stream worker process (pid {worker.process.pid}) {how} while reading "
+            f"batch {job.batch} of {'this slide' if len(paths) == 1 else 'these slides'} "
+            "(a crashing decoder, the OOM killer, or a full /dev/shm can cause this)",
+        )
+
+
+def iter_patch_batches(
+    *,
+    patches_pool: object,
+    batch_size: int,
+    memory_budget: int | str,
+    proc_num_workers: int,
+    thread_num_workers: int,
+    thread_mp_chunksize: int = 1,
+    resampling_mode: ResamplingMode = None,
+    included_labels: Sequence[str] | None = None,
+    excluded_labels: Sequence[str] | None = None,
+    levels_or_mpps: Sequence[LevelOrMpp] | None = None,
+    ordered: bool = True,
+    copy: bool = False,
+    start_method: str | None = None,
+) -> PatchStream:
+    """Stream the patches of many slides as :class:`PatchBatch` es, within a memory budget.
+
+    ``patches_pool`` is what :class:`~slidepatch.pools.MemPatchExtractorPool` takes (a
+    locations pool, or location objects / PatchSets). Batches hold ``batch_size``
+    consecutive patches (the last one fewer) and every patch of a batch must have the
+    same size. ``memory_budget`` (bytes, or a string like ``"512MiB"``) bounds the
+    shared-memory ring; each worker process adds its own decoder memory on top.
+    ``levels_or_mpps`` streams multi-resolution sets like
+    :class:`~slidepatch.pools.MultiResMemPatchExtractorPool`. ``ordered=False`` yields
+    batches as they complete; ``copy=True`` yields batches that own their arrays.
+
+    Use it in a ``for`` loop or a ``with`` block; leaving either early stops the workers
+    and frees the shared memory.
+    """
+    procs, threads, _, thread_chunk, method, _ = check_pool_args(
+        proc_num_workers=proc_num_workers,
+        thread_num_workers=thread_num_workers,
+        proc_mp_chunksize=1,
+        thread_mp_chunksize=thread_mp_chunksize,
+        start_method=start_method,
+        on_error="raise",
+        resampling_mode=resampling_mode,
+    )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+    budget = parse_memory_budget(memory_budget)
+    included, excluded = label_filters(included_labels, excluded_labels)
+    levels = None if levels_or_mpps is None else tuple(check_levels_or_mpps(levels_or_mpps))
+    sources = collect_patch_sets(patches_pool)
+    plan = plan_stream(
+        sets=[filter_patch_set(ps, included=included, excluded=excluded) for ps in sources],
+        kept=[kept_indices(ps, included=included, excluded=excluded) for ps in sources],
+        batch_size=int(batch_size),
+        memory_budget=budget,
+        n_levels=1 if levels is None else len(levels),
+        multires=levels is not None,
+        num_processes=procs,
+    )
+    return PatchStream(
+        plan=plan,
+        num_processes=procs,
+        num_threads=threads,
+        chunksize=thread_chunk,
+        levels=levels,
+        resampling_mode=resampling_mode,
+        ordered=bool(ordered),
+        copy=bool(copy),
+        start_method=method,
+    )
