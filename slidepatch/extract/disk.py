@@ -5,7 +5,8 @@ directory, the image type, labels/comments/separator (nothing may land outside
 ``output_dir``), unique output paths, and set directories that must not exist yet. Each
 image is written under a temporary name and renamed when complete; the manifests are
 written last, so a crash never leaves a truncated image under a final name nor a manifest
-listing files that do not exist.
+listing files that do not exist. The text manifest marks a slide complete; a journal written
+before the first image lets a failed or killed attempt be undone (see ``resume.py``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ from slidepatch.extract.naming import (
     set_dir_name,
     wsi_id_of,
 )
+from slidepatch.extract.passthrough import check_jpeg_passthrough, passthrough_jpeg
 from slidepatch.extract.reader import read_one_patch
+from slidepatch.extract.resume import discard_attempt, write_journal
 from slidepatch.locations.patchset import LevelOrMpp
 from slidepatch.slide.slide import ReadPlan, ResamplingMode, Slide
 
@@ -70,6 +73,8 @@ def check_output_dir(output_dir: object) -> str:
         raise OutputError(f"output_dir {path} does not exist")
     if not os.path.isdir(path):
         raise OutputError(f"output_dir {path} is not a directory")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputError(f"output_dir {path} is not writable (permission denied)")
     return path
 
 
@@ -103,6 +108,7 @@ class _DiskBase(PatchExtractorBase):
         pool_mode: bool = False,
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
+        jpeg_passthrough: bool = False,
     ) -> None:
         super().__init__(
             patches=patches,
@@ -117,6 +123,10 @@ class _DiskBase(PatchExtractorBase):
             image_type=image_type, jpeg_quality=jpeg_quality, png_compression=png_compression
         )
         self._image_type = image_type
+        self._jpeg_passthrough = check_jpeg_passthrough(
+            jpeg_passthrough, image_type=self._encoder.extension
+        )
+        self._passthrough_paths: set[str] = set()
         self._comment = check_name_part(filename_comment, what="filename_comment")
         self._separator = check_separator(filename_separator)
         self._create_subdirs = bool(create_subdirs)
@@ -138,6 +148,11 @@ class _DiskBase(PatchExtractorBase):
     def written_paths(self) -> list[str]:
         """Paths (relative to ``output_dir``) of the files written, in patch order."""
         return [w.path for w in self._written]
+
+    @property
+    def passthrough_paths(self) -> list[str]:
+        """The written paths whose bytes are the source JPEG tile's (``jpeg_passthrough``)."""
+        return [w.path for w in self._written if w.path in self._passthrough_paths]
 
     @property
     def manifest_paths(self) -> tuple[str, str]:
@@ -163,7 +178,7 @@ class _DiskBase(PatchExtractorBase):
             "png_compression": self._encoder.png_compression,
             "pool_mode": self._pool_mode,
             "resampling_mode": self._resampling_mode,
-        }
+        } | ({"jpeg_passthrough": True} if self._jpeg_passthrough else {})
 
     def _resolutions(self) -> list[LevelOrMpp]:
         raise NotImplementedError
@@ -208,19 +223,45 @@ class _DiskBase(PatchExtractorBase):
                             f"{ps.slide_path}: patch-set directory {rel} already exists in "
                             f"{self._output_dir} (set numbers must be unique); nothing written"
                         )
-            self._make_dirs(set_dirs)
+            journal = self._start_journal(rel_paths, set_dirs)
+            try:
+                self._make_dirs(set_dirs)
 
-            def work(chunk: list[int]) -> list[WrittenPatch]:
-                done: list[WrittenPatch] = []
-                for g in chunk:
-                    for job in groups[g]:
-                        done.append(self._write_job(slide, job, plans[repr(job.level_or_mpp)]))
-                return done
+                def work(chunk: list[int]) -> list[WrittenPatch]:
+                    done: list[WrittenPatch] = []
+                    for g in chunk:
+                        for job in groups[g]:
+                            plan = plans[repr(job.level_or_mpp)]
+                            done.append(self._write_job(slide, job, plan))
+                    return done
 
-            for written in self._run_chunks(range(len(groups)), work):
-                self._written.extend(written)
-        self._check_written(len(rel_paths))
-        self._write_manifests(txt_path, csv_path)
+                for written in self._run_chunks(range(len(groups)), work):
+                    self._written.extend(written)
+                self._check_written(len(rel_paths))
+                self._write_manifests(txt_path, csv_path)
+            except BaseException:
+                # All or nothing: no manifest, and none of this attempt's files stay behind.
+                self._written = []
+                discard_attempt(output_dir=self._output_dir, journal=journal)
+                raise
+        os.unlink(journal)  # the text manifest now marks the slide complete
+
+    def _start_journal(self, rel_paths: Sequence[str], set_dirs: Sequence[str]) -> str:
+        """Record what this attempt will create (see :mod:`slidepatch.extract.resume`)."""
+        try:
+            return write_journal(
+                output_dir=self._output_dir,
+                manifest_id=self._manifest_id,
+                slide_path=self._patch_set.slide_path,
+                rel_paths=rel_paths,
+                set_dirs=set_dirs,
+            )
+        except OSError as exc:
+            raise ExtractionError(
+                self._patch_set.slide_path,
+                f"cannot write to output_dir {self._output_dir}: {type(exc).__name__}: {exc}; "
+                "nothing written",
+            ) from exc
 
     def _check_paths(self, rel_paths: Sequence[str]) -> None:
         path = self._patch_set.slide_path
@@ -255,17 +296,23 @@ class _DiskBase(PatchExtractorBase):
         ps = self._patch_set
         i = job.patch_index
         size = (int(ps.width[i]), int(ps.height[i]))
-        image = read_one_patch(
-            slide=slide,
-            index=i,
-            location=(job.x, job.y),
-            size=size,
-            level_or_mpp=job.level_or_mpp,
-            resampling_mode=self._resampling_mode,
-        )
+        data = self._passthrough_bytes(slide, job, size)
+        image = None
+        if data is None:
+            image = read_one_patch(
+                slide=slide,
+                index=i,
+                location=(job.x, job.y),
+                size=size,
+                level_or_mpp=job.level_or_mpp,
+                resampling_mode=self._resampling_mode,
+            )
         full = os.path.join(self._output_dir, job.rel_path)
         try:
-            write_atomically(full, self._encoder.encode(image), exclusive=False)
+            if image is not None:
+                data = self._encoder.encode(image)
+            assert data is not None
+            write_atomically(full, data, exclusive=False)
         except Exception as exc:
             detail = exc.message if isinstance(exc, SlideError) else f"{type(exc).__name__}: {exc}"
             raise ExtractionError(
@@ -284,6 +331,23 @@ class _DiskBase(PatchExtractorBase):
             mpp_read=plan.mpp,
             set_id=job.set_id,
         )
+
+    def _passthrough_bytes(self, slide: Slide, job: _Job, size: tuple[int, int]) -> bytes | None:
+        """The source JPEG tile's bytes when ``jpeg_passthrough`` applies to this job."""
+        if not self._jpeg_passthrough:
+            return None
+        try:
+            data = passthrough_jpeg(
+                slide=slide, location=(job.x, job.y), level_or_mpp=job.level_or_mpp, size=size
+            )
+        except Exception as exc:
+            detail = exc.message if isinstance(exc, SlideError) else f"{type(exc).__name__}: {exc}"
+            raise ExtractionError(
+                slide.path, f"patch {job.patch_index} at level-0 {(job.x, job.y)}: {detail}"
+            ) from exc
+        if data is not None:
+            self._passthrough_paths.add(job.rel_path)  # one thread per job: set.add is atomic
+        return data
 
     def _check_written(self, expected: int) -> None:
         missing = [
@@ -338,6 +402,9 @@ class DiskPatchExtractor(_DiskBase):
     Files are named ``<wsi_id>_<manifest_id>[_<comment>][_<label>]_x<X>_y<Y>.<ext>``
     (``_`` being ``filename_separator``), inside a per-label directory with
     ``create_subdirs``. All work happens in the constructor, like the reference.
+    With ``image_type="jpg"`` and ``jpeg_passthrough=True``, a patch that is exactly one
+    stored JPEG tile of a native level is written as that tile's bytes (no re-encoding;
+    see :mod:`slidepatch.extract.passthrough`).
     """
 
     def __init__(
@@ -357,6 +424,7 @@ class DiskPatchExtractor(_DiskBase):
         pool_mode: bool = False,
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
+        jpeg_passthrough: bool = False,
     ) -> None:
         super().__init__(
             patches=patches,
@@ -373,6 +441,7 @@ class DiskPatchExtractor(_DiskBase):
             pool_mode=pool_mode,
             jpeg_quality=jpeg_quality,
             png_compression=png_compression,
+            jpeg_passthrough=jpeg_passthrough,
         )
         self._run()
 
@@ -418,6 +487,7 @@ class MultiResDiskPatchExtractor(_DiskBase):
         global_counter: int | None = 1,
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
+        jpeg_passthrough: bool = False,
     ) -> None:
         self._levels_or_mpps = check_levels_or_mpps(levels_or_mpps)
         self._global_counter = check_global_counter(global_counter)
@@ -436,6 +506,7 @@ class MultiResDiskPatchExtractor(_DiskBase):
             pool_mode=pool_mode,
             jpeg_quality=jpeg_quality,
             png_compression=png_compression,
+            jpeg_passthrough=jpeg_passthrough,
         )
         first = 1 if self._global_counter is None else self._global_counter
         self._patchset_counter = first - 1 + len(self._patch_set)

@@ -16,6 +16,7 @@ import multiprocessing.connection
 import os
 import pickle
 import signal
+import threading
 import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -66,9 +67,7 @@ def _apply_test_hook(task: Task) -> None:
 
 
 def _portable_error(exc: BaseException) -> tuple[str, Any]:
-    """An exception in a form that survives pickling (SlideError's init takes two args)."""
-    if isinstance(exc, SlideError):
-        return ("slide", (type(exc), exc.path, exc.message))
+    """An exception in a form that survives pickling (slidepatch errors pickle themselves)."""
     try:
         pickle.loads(pickle.dumps(exc))
     except Exception:
@@ -77,15 +76,18 @@ def _portable_error(exc: BaseException) -> tuple[str, Any]:
 
 
 def _rebuild_error(kind: str, data: Any) -> BaseException:
-    if kind == "slide":
-        cls, path, message = data
-        try:
-            return cls(path, message)  # type: ignore[no-any-return]
-        except Exception:
-            return SlideError(path, message)
     if kind == "text":
         return RuntimeError(data)
     return data  # type: ignore[no-any-return]
+
+
+def _exit_when_parent_dies(sentinel: int) -> None:
+    """Watcher thread: a worker must not outlive its parent, even mid-task (SIGKILLed parent).
+
+    Its unfinished slide leaves a journal that a resumed run cleans up.
+    """
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
 
 
 def _worker_main(conn: multiprocessing.connection.Connection) -> None:
@@ -95,6 +97,9 @@ def _worker_main(conn: multiprocessing.connection.Connection) -> None:
     waitables: list[Any] = [conn]
     if parent is not None and parent.sentinel is not None:
         waitables.append(parent.sentinel)
+        threading.Thread(
+            target=_exit_when_parent_dies, args=(parent.sentinel,), daemon=True
+        ).start()
     while True:
         ready = multiprocessing.connection.wait(waitables)
         if conn not in ready:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.disk import (
@@ -27,10 +27,16 @@ from slidepatch.extract.disk import (
 )
 from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
 from slidepatch.extract.multires import check_levels_or_mpps
+from slidepatch.extract.passthrough import check_jpeg_passthrough
+from slidepatch.extract.resume import OutputDirIndex, discard_incomplete
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.pools._dask_runner import wants_dask
 from slidepatch.pools._inputs import check_pool_args, collect_patch_sets, label_filters
 from slidepatch.pools._runner import OnError, ProcessRunner, Task
 from slidepatch.slide.slide import ResamplingMode
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 @dataclass(frozen=True)
@@ -75,10 +81,14 @@ class _DiskPool:
         create_subdirs: bool = False,
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
+        jpeg_passthrough: bool = False,
         levels_or_mpps: Sequence[LevelOrMpp] | None = None,
         global_counter: int | None = 1,
         start_method: str | None = None,
         on_error: OnError = "raise",
+        resume: bool = False,
+        client: Client | None = None,
+        scheduler_address: str | None = None,
     ) -> None:
         procs, threads, proc_chunk, thread_chunk, method, policy = check_pool_args(
             proc_num_workers=proc_num_workers,
@@ -91,10 +101,12 @@ class _DiskPool:
         )
         included, excluded = label_filters(included_labels, excluded_labels)
         out_dir = check_output_dir(output_dir)
+        use_dask = wants_dask(client, scheduler_address)
         # Fail in the parent, before any process starts, on a bad type or option.
         PatchEncoder.create(
             image_type=image_type, jpeg_quality=jpeg_quality, png_compression=png_compression
         )
+        check_jpeg_passthrough(jpeg_passthrough, image_type=str(image_type))
         levels = check_levels_or_mpps(levels_or_mpps) if self._multires else None
         counter = check_global_counter(global_counter)
         sets = collect_patch_sets(patches_pool)
@@ -112,6 +124,7 @@ class _DiskPool:
             "create_subdirs": create_subdirs,
             "jpeg_quality": jpeg_quality,
             "png_compression": png_compression,
+            "jpeg_passthrough": jpeg_passthrough,
         }
         jobs = []
         planned: list[int] = []  # sets per slide after label filtering (multi-res)
@@ -129,20 +142,44 @@ class _DiskPool:
         self._planned_sets = planned
         self._levels = levels
 
-        tasks, task_slides = [], []
-        for t, first in enumerate(range(0, len(jobs), proc_chunk)):
-            chunk = list(range(first, min(first + proc_chunk, len(jobs))))
-            paths = tuple(self._slide_paths[s] for s in chunk)
-            payload = [jobs[s] for s in chunk]
-            tasks.append(Task(index=t, slide_paths=paths, func=run_disk_jobs, payload=payload))
-            task_slides.append(chunk)
-        runner = ProcessRunner(num_processes=procs, start_method=method, on_error=policy)
-        results, failures = runner.run(tasks)
-
         self._pids: list[int | None] = [None] * len(sets)
         self._manifest_ids: list[str | None] = [None] * len(sets)
         self._counts = [0] * len(sets)
         self._failed: dict[str, BaseException] = {}
+        self._resumed: list[str] = []
+        todo = list(range(len(jobs)))
+        if resume:
+            todo = self._skip_complete(jobs, out_dir, included, excluded)
+
+        tasks, task_slides = [], []
+        for t, first in enumerate(range(0, len(todo), proc_chunk)):
+            chunk = todo[first : first + proc_chunk]
+            paths = tuple(self._slide_paths[s] for s in chunk)
+            payload = [jobs[s] for s in chunk]
+            tasks.append(Task(index=t, slide_paths=paths, func=run_disk_jobs, payload=payload))
+            task_slides.append(chunk)
+        try:
+            if use_dask:
+                from slidepatch.pools._dask_disk import run_disk_tasks_on_dask
+
+                results, failures = run_disk_tasks_on_dask(
+                    tasks,
+                    output_dir=out_dir,
+                    client=client,
+                    scheduler_address=scheduler_address,
+                    on_error=policy,
+                )
+            else:
+                runner = ProcessRunner(num_processes=procs, start_method=method, on_error=policy)
+                results, failures = runner.run(tasks)
+        except BaseException:
+            # Workers are stopped by now: undo what unfinished slides left (killed workers
+            # leave their journal), so no partial output outlives a failed run.
+            discard_incomplete(
+                output_dir=out_dir, slide_paths={self._slide_paths[s] for s in todo}
+            )
+            raise
+
         for task, slides in zip(tasks, task_slides, strict=True):
             if task.index in failures:
                 for s in slides:
@@ -152,6 +189,30 @@ class _DiskPool:
                 self._pids[s] = pid
                 self._manifest_ids[s] = manifest_id
                 self._counts[s] = count
+        if self._failed:
+            discard_incomplete(output_dir=out_dir, slide_paths=set(self._failed))
+
+    def _skip_complete(
+        self, jobs: Sequence[DiskJob], out_dir: str, included: list[str], excluded: list[str]
+    ) -> list[int]:
+        """Resume: record slides already complete in ``out_dir``; undo unfinished attempts
+        at the others (see :mod:`slidepatch.extract.resume`); return the slides to run."""
+        index = OutputDirIndex(output_dir=out_dir)
+        per_set = 1 if self._levels is None else len(self._levels)
+        todo = []
+        for s, job in enumerate(jobs):
+            expected = len(filter_patch_set(job.patch_set, included=included, excluded=excluded))
+            done = index.find_complete(
+                slide_path=self._slide_paths[s], expected_files=expected * per_set
+            )
+            if done is None:
+                todo.append(s)
+            else:
+                self._manifest_ids[s] = done.manifest_id
+                self._counts[s] = done.file_count
+                self._resumed.append(self._slide_paths[s])
+        discard_incomplete(output_dir=out_dir, slide_paths={self._slide_paths[s] for s in todo})
+        return todo
 
     def close(self) -> None:
         """Nothing to release (files are on disk); present for symmetry with memory pools."""
@@ -192,11 +253,27 @@ class _DiskPool:
         """Slide path -> error for every slide that failed (``on_error="skip"``)."""
         return dict(self._failed)
 
+    @property
+    def resumed_slides(self) -> list[str]:
+        """Slides skipped because ``resume=True`` found them complete (their pid is None)."""
+        return list(self._resumed)
+
 
 class DiskPatchExtractorPool(_DiskPool):
     """Write the patches of many slides as image files: processes across slides, threads within.
 
     Work happens in the constructor. ``pids`` and ``manifest_ids`` are in input order.
+
+    With ``client=`` (a ``dask.distributed.Client``) or ``scheduler_address=``, slides run
+    as Dask tasks on the cluster's workers instead of local processes (``output_dir`` must
+    be the same shared path on the workers); a worker that dies has its slides rerun
+    elsewhere by Dask, and the rerun first removes what the dead attempt wrote. Needs
+    ``slidepatch[dask]``.
+
+    A slide is complete when its text manifest exists (written last). A failed slide leaves
+    no files (``on_error="skip"`` lists it in ``failed_slides``). ``resume=True`` skips
+    slides complete in ``output_dir`` and redoes the others after deleting whatever an
+    interrupted earlier run left of them, so no patch is ever written twice.
     """
 
     def __init__(
@@ -217,8 +294,12 @@ class DiskPatchExtractorPool(_DiskPool):
         create_subdirs: bool = False,
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
+        jpeg_passthrough: bool = False,
         start_method: str | None = None,
         on_error: OnError = "raise",
+        resume: bool = False,
+        client: Client | None = None,
+        scheduler_address: str | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -236,8 +317,12 @@ class DiskPatchExtractorPool(_DiskPool):
             create_subdirs=create_subdirs,
             jpeg_quality=jpeg_quality,
             png_compression=png_compression,
+            jpeg_passthrough=jpeg_passthrough,
             start_method=start_method,
             on_error=on_error,
+            resume=resume,
+            client=client,
+            scheduler_address=scheduler_address,
         )
 
     def __enter__(self) -> DiskPatchExtractorPool:
@@ -273,8 +358,12 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
         create_subdirs: bool = False,
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
+        jpeg_passthrough: bool = False,
         start_method: str | None = None,
         on_error: OnError = "raise",
+        resume: bool = False,
+        client: Client | None = None,
+        scheduler_address: str | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -294,8 +383,12 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
             create_subdirs=create_subdirs,
             jpeg_quality=jpeg_quality,
             png_compression=png_compression,
+            jpeg_passthrough=jpeg_passthrough,
             start_method=start_method,
             on_error=on_error,
+            resume=resume,
+            client=client,
+            scheduler_address=scheduler_address,
         )
 
     def __enter__(self) -> MultiResDiskPatchExtractorPool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ from slidepatch.errors import SlidepatchError
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.pools._dask_runner import wants_dask
 from slidepatch.pools._inputs import (
     check_pool_args,
     collect_patch_sets,
@@ -34,6 +35,9 @@ from slidepatch.pools._mem_worker import MemJob, patch_nbytes, run_mem_jobs
 from slidepatch.pools._runner import OnError, ProcessRunner, Task
 from slidepatch.pools._shm import SharedBlock
 from slidepatch.slide.slide import ResamplingMode
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 Image = npt.NDArray[np.uint8]
 
@@ -119,6 +123,8 @@ class _MemoryPool:
         levels_or_mpps: Sequence[LevelOrMpp] | None = None,
         start_method: str | None = None,
         on_error: OnError = "raise",
+        client: Client | None = None,
+        scheduler_address: str | None = None,
     ) -> None:
         procs, threads, proc_chunk, thread_chunk, method, policy = check_pool_args(
             proc_num_workers=proc_num_workers,
@@ -130,6 +136,7 @@ class _MemoryPool:
             resampling_mode=resampling_mode,
         )
         included, excluded = label_filters(included_labels, excluded_labels)
+        use_dask = wants_dask(client, scheduler_address)
         levels = tuple(check_levels_or_mpps(levels_or_mpps)) if self._multires else None
         self.array_mode = array_mode  # accepted for compatibility; results are arrays anyway
         self._levels = levels
@@ -155,8 +162,19 @@ class _MemoryPool:
                 thread_chunk=thread_chunk,
                 proc_chunk=proc_chunk,
             )
-            runner = ProcessRunner(num_processes=procs, start_method=method, on_error=policy)
-            results, failures = runner.run(tasks)
+            if use_dask:
+                from slidepatch.pools._dask_mem import run_mem_tasks_on_dask
+
+                results, failures = run_mem_tasks_on_dask(
+                    tasks,
+                    flat=block.array(),
+                    client=client,
+                    scheduler_address=scheduler_address,
+                    on_error=policy,
+                )
+            else:
+                runner = ProcessRunner(num_processes=procs, start_method=method, on_error=policy)
+                results, failures = runner.run(tasks)
         finally:
             block.unlink()  # the name goes now; the memory stays while views reference it
 
@@ -391,6 +409,11 @@ class MemPatchExtractorPool(_MemoryPool):
     Work happens in the constructor. Results: :attr:`patch_list` (``(image, label)`` items
     in input order), or whole arrays :attr:`images`, :attr:`labels`, :attr:`locations`,
     :attr:`slide_index`.
+
+    With ``client=`` (a ``dask.distributed.Client``) or ``scheduler_address=``, slides run
+    as Dask tasks on the cluster's workers instead of local processes (each slide's patches
+    come back as one array and are copied into the same shared block); a worker that dies
+    has its slides rerun elsewhere by Dask. Needs ``slidepatch[dask]``.
     """
 
     def __init__(
@@ -407,6 +430,8 @@ class MemPatchExtractorPool(_MemoryPool):
         array_mode: bool = False,
         start_method: str | None = None,
         on_error: OnError = "raise",
+        client: Client | None = None,
+        scheduler_address: str | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -420,6 +445,8 @@ class MemPatchExtractorPool(_MemoryPool):
             array_mode=array_mode,
             start_method=start_method,
             on_error=on_error,
+            client=client,
+            scheduler_address=scheduler_address,
         )
 
     def __enter__(self) -> MemPatchExtractorPool:
@@ -449,6 +476,8 @@ class MultiResMemPatchExtractorPool(_MemoryPool):
         array_mode: bool = False,
         start_method: str | None = None,
         on_error: OnError = "raise",
+        client: Client | None = None,
+        scheduler_address: str | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -463,6 +492,8 @@ class MultiResMemPatchExtractorPool(_MemoryPool):
             array_mode=array_mode,
             start_method=start_method,
             on_error=on_error,
+            client=client,
+            scheduler_address=scheduler_address,
         )
 
     def __enter__(self) -> MultiResMemPatchExtractorPool:
