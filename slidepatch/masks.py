@@ -357,8 +357,9 @@ class WSITissueMask(Mask):
     """Tissue mask of a slide computed from one low-resolution level.
 
     Modes: ``"saturation_otsu"`` (default; tissue = saturation above its Otsu threshold,
-    capped at :data:`SATURATION_OTSU_CAP` and never below ``color_threshold``), ``"hsv"`` (the reference's rule: saturation above
-    ``(1 + color_threshold) * mean``) and ``"otsu"`` (grey level at or below Otsu).
+    capped at :data:`SATURATION_OTSU_CAP` and never below ``color_threshold``), ``"hsv"``
+    (the reference's rule: saturation above ``(1 + color_threshold) * mean``) and
+    ``"otsu"`` (grey level at or below Otsu).
     Clean-up sizes are fractions of a 256x256 level-0 area, scaled by the real downsample.
     """
 

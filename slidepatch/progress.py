@@ -13,7 +13,7 @@ from typing import TextIO
 
 
 def _format_seconds(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
@@ -75,7 +75,7 @@ class Progress:
             eta = "00:00"
         width = 24
         frac = self.patches_done / self.total_patches if self.total_patches else 1.0
-        filled = int(round(width * min(frac, 1.0)))
+        filled = round(width * min(frac, 1.0))
         bar = "#" * filled + "-" * (width - filled)
         return (
             f"{self._description} [{bar}] slides {self.slides_done}/{self.total_slides} "

@@ -158,7 +158,9 @@ class PatchSet:
     def wsi_file(self) -> str:
         return self.slide_path
 
-    def select(self, indices: npt.ArrayLike, *, label_names: Sequence[str] | None = None) -> PatchSet:
+    def select(
+        self, indices: npt.ArrayLike, *, label_names: Sequence[str] | None = None
+    ) -> PatchSet:
         """A PatchSet holding only the patches at ``indices`` (in that order)."""
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         return PatchSet(
