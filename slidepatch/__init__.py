@@ -43,7 +43,10 @@ from slidepatch.pools import (
     MemPatchExtractorPool,
     MultiResDiskPatchExtractorPool,
     MultiResMemPatchExtractorPool,
+    PatchBatch,
     PatchList,
+    PatchStream,
+    iter_patch_batches,
 )
 from slidepatch.slide import ReadPlan, Slide
 
@@ -61,10 +64,13 @@ __all__ = [
     "MultiResDiskPatchExtractorPool",
     "MultiResMemPatchExtractor",
     "MultiResMemPatchExtractorPool",
+    "PatchBatch",
     "PatchList",
+    "PatchStream",
     "WSIPolygonMask",
     "WSITissueMask",
     "contact_sheet_from_output",
+    "iter_patch_batches",
     "make_contact_sheet",
     "load_mask",
     "load_polygon_data",

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import sys
 from collections.abc import Sequence
@@ -19,7 +18,6 @@ from slidepatch.cli.errors import SlideFailedError, UsageError
 from slidepatch.cli.locate import LocateJob, locate_all
 from slidepatch.errors import SlideIsDirectoryError, SlideNotFoundError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
-from slidepatch.progress import Progress
 
 PREVIEW_DIR = "previews"
 MANIFEST_DIR = "manifests"
@@ -113,9 +111,8 @@ def _pool_class(run: ExtractRun) -> Any:
     return DiskPatchExtractorPool if run.levels is None else MultiResDiskPatchExtractorPool
 
 
-def _pool_kwargs(run: ExtractRun, patch_sets: list[PatchSet]) -> dict[str, Any]:
-    cls = _pool_class(run)
-    accepted = inspect.signature(cls).parameters
+def _run_pool(run: ExtractRun, patch_sets: list[PatchSet]) -> Any:
+    """One disk pool over every slide, with a progress bar on a terminal."""
     kwargs: dict[str, Any] = {
         "patches_pool": patch_sets,
         "proc_num_workers": max(1, min(run.processes, len(patch_sets))),
@@ -125,55 +122,14 @@ def _pool_kwargs(run: ExtractRun, patch_sets: list[PatchSet]) -> dict[str, Any]:
         "create_subdirs": run.create_subdirs,
         "resampling_mode": run.resampling_mode,
         "on_error": "skip" if run.skip_failed else "raise",
+        "resume": run.resume,
+        "progress": not run.quiet and sys.stderr.isatty(),
     }
     if run.levels is not None:
         kwargs["levels_or_mpps"] = list(run.levels)
     if run.jpeg_quality is not None:
         kwargs["jpeg_quality"] = run.jpeg_quality
-    if run.resume:
-        kwargs["resume"] = True
-    if "progress" in accepted:
-        kwargs["progress"] = _show_progress(run)
-    return kwargs
-
-
-def _show_progress(run: ExtractRun) -> bool:
-    return not run.quiet and sys.stderr.isatty()
-
-
-def _run_pools(run: ExtractRun, patch_sets: list[PatchSet]) -> list[Any]:
-    """One pool for every slide; or, on a terminal when the pools draw no progress bar,
-    batches of slides with a bar driven here between batches."""
-    cls = _pool_class(run)
-    if "progress" in inspect.signature(cls).parameters or not _show_progress(run):
-        return [cls(**_pool_kwargs(run, patch_sets))]
-    total = sum(len(ps) for ps in patch_sets) * (1 if run.levels is None else len(run.levels))
-    progress = Progress(total_slides=len(patch_sets), total_patches=total, enabled=True)
-    batch = max(1, run.processes)
-    pools = []
-    next_set = 1
-    try:
-        for start in range(0, len(patch_sets), batch):
-            chunk = patch_sets[start : start + batch]
-            kwargs = _pool_kwargs(run, chunk)
-            if run.levels is not None:
-                kwargs["global_counter"] = next_set
-                next_set += sum(len(ps) for ps in chunk)
-            pool = cls(**kwargs)
-            pools.append(pool)
-            progress.update(slides=len(chunk), patches=pool.patch_count)
-    finally:
-        progress.close()
-    return pools
-
-
-def check_resume_supported(*, multires: bool) -> None:
-    """``--resume`` needs a disk pool that can skip finished slides."""
-    from slidepatch.pools import DiskPatchExtractorPool, MultiResDiskPatchExtractorPool
-
-    cls = MultiResDiskPatchExtractorPool if multires else DiskPatchExtractorPool
-    if "resume" not in inspect.signature(cls).parameters:
-        raise UsageError("--resume is not supported yet by the disk extractor pools")
+    return _pool_class(run)(**kwargs)
 
 
 class _SlideCounter:
@@ -204,8 +160,6 @@ def extract(run: ExtractRun) -> ExtractSummary:
     """Locate patches on every slide, extract them to disk, write previews and contact sheet."""
     _check_pairing(run.masks, run.slides, "--mask")
     _check_pairing(run.annotations, run.slides, "--annotations")
-    if run.resume:
-        check_resume_supported(multires=run.levels is not None)
     _check_slides(run.slides)
     Path(run.output_dir).mkdir(parents=True, exist_ok=True)
 
@@ -233,13 +187,13 @@ def extract(run: ExtractRun) -> ExtractSummary:
     manifest_ids: list[str] = []
     resumed: list[str] = []
     if patch_sets:
-        for pool in _run_pools(run, patch_sets):
-            patch_count += pool.patch_count
-            for slide, error in pool.failed_slides.items():
-                failed.append(f"{slide}: {error}")
-                _warn(f"skipped: {slide}: {error}")
-            manifest_ids.extend(m for m in pool.manifest_ids if m is not None)
-            resumed.extend(getattr(pool, "resumed_slides", ()))
+        pool = _run_pool(run, patch_sets)
+        patch_count += pool.patch_count
+        for slide, error in pool.failed_slides.items():
+            failed.append(f"{slide}: {error}")
+            _warn(f"skipped: {slide}: {error}")
+        manifest_ids.extend(m for m in pool.manifest_ids if m is not None)
+        resumed.extend(pool.resumed_slides)
         folder = Path(run.output_dir) / MANIFEST_DIR
         for manifest_id in manifest_ids:
             manifest_paths.extend(

@@ -2,11 +2,15 @@
 
 from slidepatch.pools.disk import DiskPatchExtractorPool, MultiResDiskPatchExtractorPool
 from slidepatch.pools.mem import MemPatchExtractorPool, MultiResMemPatchExtractorPool, PatchList
+from slidepatch.pools.stream import PatchBatch, PatchStream, iter_patch_batches
 
 __all__ = [
     "DiskPatchExtractorPool",
     "MemPatchExtractorPool",
     "MultiResDiskPatchExtractorPool",
     "MultiResMemPatchExtractorPool",
+    "PatchBatch",
     "PatchList",
+    "PatchStream",
+    "iter_patch_batches",
 ]

@@ -20,7 +20,7 @@ import dataclasses
 import json
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -134,6 +134,7 @@ def run_disk_tasks_on_dask(
     client: Client | None,
     scheduler_address: str | None,
     on_error: OnError,
+    on_done: Callable[[Task], None] | None = None,
 ) -> tuple[dict[int, Any], dict[int, BaseException]]:
     """Run the disk pool's tasks on Dask; results are per-task lists, as locally."""
     run = secrets.token_hex(6)
@@ -151,7 +152,7 @@ def run_disk_tasks_on_dask(
     ]
     runner = DaskRunner(client=client, scheduler_address=scheduler_address, on_error=on_error)
     try:
-        return runner.run(remote)
+        return runner.run(remote, on_done=on_done)
     finally:
         _remove_records(os.path.join(output_dir, MANIFEST_DIR), f"{RECORD_PREFIX}{run}-")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -67,8 +67,11 @@ def run_mem_tasks_on_dask(
     client: Client | None,
     scheduler_address: str | None,
     on_error: OnError,
+    on_done: Callable[[Task], None] | None = None,
 ) -> tuple[dict[int, Any], dict[int, BaseException]]:
     """Run the memory pool's tasks on Dask; results are per-task pid lists, as locally."""
     remote = [dataclasses.replace(t, func=run_mem_jobs_to_buffers) for t in tasks]
     runner = DaskRunner(client=client, scheduler_address=scheduler_address, on_error=on_error)
-    return runner.run(remote, on_result=lambda task, result: _copy_into(flat, task, result))
+    return runner.run(
+        remote, on_result=lambda task, result: _copy_into(flat, task, result), on_done=on_done
+    )

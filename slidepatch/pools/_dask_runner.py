@@ -120,9 +120,11 @@ class DaskRunner:
         tasks: Sequence[Task],
         *,
         on_result: Callable[[Task, Any], Any] | None = None,
+        on_done: Callable[[Task], None] | None = None,
     ) -> tuple[dict[int, Any], dict[int, BaseException]]:
         """Run every task; ``on_result(task, result)`` (in this process, as results arrive)
-        may transform a result (its return value is kept instead)."""
+        may transform a result (its return value is kept instead); ``on_done(task)`` is
+        called as each task ends (progress bars)."""
         results: dict[int, Any] = {}
         failures: dict[int, BaseException] = {}
         if not tasks:
@@ -164,6 +166,8 @@ class DaskRunner:
                         if self._on_error == "raise":
                             raise error
                         failures[task.index] = error
+                    if on_done is not None:
+                        on_done(task)
             finally:
                 client.cancel([f for f in futures if not f.done()])  # type: ignore[no-untyped-call]
                 futures.clear()

@@ -149,6 +149,7 @@ class ProcessRunner:
         self._num_processes = num_processes
         self._on_error = on_error
         self._workers: list[_Worker] = []
+        self._on_done: Callable[[Task], None] | None = None
 
     def _start_worker(self) -> _Worker:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
@@ -161,11 +162,15 @@ class ProcessRunner:
         self._workers.append(worker)
         return worker
 
-    def run(self, tasks: Sequence[Task]) -> tuple[dict[int, Any], dict[int, BaseException]]:
+    def run(
+        self, tasks: Sequence[Task], *, on_done: Callable[[Task], None] | None = None
+    ) -> tuple[dict[int, Any], dict[int, BaseException]]:
         """Run every task; return (results by task index, errors by task index).
 
         With ``on_error="raise"`` the first failure terminates the workers and is raised.
+        ``on_done(task)`` is called in this process as each task ends (progress bars).
         """
+        self._on_done = on_done
         results: dict[int, Any] = {}
         failures: dict[int, BaseException] = {}
         if not tasks:
@@ -228,6 +233,8 @@ class ProcessRunner:
                 if self._on_error == "raise":
                     raise error
                 failures[task.index] = error
+            if self._on_done is not None:
+                self._on_done(task)
             self._assign(worker, pending)
 
     def _worker_died(
@@ -252,6 +259,8 @@ class ProcessRunner:
         if self._on_error == "raise":
             raise error
         failures[task.index] = error
+        if self._on_done is not None:
+            self._on_done(task)
         if pending:
             self._assign(self._start_worker(), pending)
 

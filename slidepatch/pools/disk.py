@@ -32,6 +32,7 @@ from slidepatch.extract.resume import OutputDirIndex, discard_incomplete
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.pools._dask_runner import wants_dask
 from slidepatch.pools._inputs import check_pool_args, collect_patch_sets, label_filters
+from slidepatch.pools._progress import task_progress
 from slidepatch.pools._runner import OnError, ProcessRunner, Task
 from slidepatch.slide.slide import ResamplingMode
 
@@ -89,6 +90,7 @@ class _DiskPool:
         resume: bool = False,
         client: Client | None = None,
         scheduler_address: str | None = None,
+        progress: bool | None = None,
     ) -> None:
         procs, threads, proc_chunk, thread_chunk, method, policy = check_pool_args(
             proc_num_workers=proc_num_workers,
@@ -158,6 +160,17 @@ class _DiskPool:
             payload = [jobs[s] for s in chunk]
             tasks.append(Task(index=t, slide_paths=paths, func=run_disk_jobs, payload=payload))
             task_slides.append(chunk)
+        per_set = 1 if levels is None else len(levels)
+        bar, on_done = task_progress(
+            enabled=progress,
+            description="writing",
+            tasks=tasks,
+            task_slides=task_slides,
+            slide_patches=[
+                len(filter_patch_set(ps, included=included, excluded=excluded)) * per_set
+                for ps in sets
+            ],
+        )
         try:
             if use_dask:
                 from slidepatch.pools._dask_disk import run_disk_tasks_on_dask
@@ -168,10 +181,12 @@ class _DiskPool:
                     client=client,
                     scheduler_address=scheduler_address,
                     on_error=policy,
+                    on_done=on_done,
                 )
             else:
                 runner = ProcessRunner(num_processes=procs, start_method=method, on_error=policy)
-                results, failures = runner.run(tasks)
+                results, failures = runner.run(tasks, on_done=on_done)
+            bar.close()
         except BaseException:
             # Workers are stopped by now: undo what unfinished slides left (killed workers
             # leave their journal), so no partial output outlives a failed run.
@@ -300,6 +315,7 @@ class DiskPatchExtractorPool(_DiskPool):
         resume: bool = False,
         client: Client | None = None,
         scheduler_address: str | None = None,
+        progress: bool | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -323,6 +339,7 @@ class DiskPatchExtractorPool(_DiskPool):
             resume=resume,
             client=client,
             scheduler_address=scheduler_address,
+            progress=progress,
         )
 
     def __enter__(self) -> DiskPatchExtractorPool:
@@ -364,6 +381,7 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
         resume: bool = False,
         client: Client | None = None,
         scheduler_address: str | None = None,
+        progress: bool | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -389,6 +407,7 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
             resume=resume,
             client=client,
             scheduler_address=scheduler_address,
+            progress=progress,
         )
 
     def __enter__(self) -> MultiResDiskPatchExtractorPool:

@@ -32,8 +32,10 @@ from slidepatch.pools._inputs import (
     label_filters,
 )
 from slidepatch.pools._mem_worker import MemJob, patch_nbytes, run_mem_jobs
+from slidepatch.pools._progress import task_progress
 from slidepatch.pools._runner import OnError, ProcessRunner, Task
 from slidepatch.pools._shm import SharedBlock
+from slidepatch.pools.stream import iter_patch_batches
 from slidepatch.slide.slide import ResamplingMode
 
 if TYPE_CHECKING:
@@ -125,6 +127,7 @@ class _MemoryPool:
         on_error: OnError = "raise",
         client: Client | None = None,
         scheduler_address: str | None = None,
+        progress: bool | None = None,
     ) -> None:
         procs, threads, proc_chunk, thread_chunk, method, policy = check_pool_args(
             proc_num_workers=proc_num_workers,
@@ -162,6 +165,13 @@ class _MemoryPool:
                 thread_chunk=thread_chunk,
                 proc_chunk=proc_chunk,
             )
+            bar, on_done = task_progress(
+                enabled=progress,
+                description="extracting",
+                tasks=tasks,
+                task_slides=task_slides,
+                slide_patches=[len(ps) * n_levels for ps in sets],
+            )
             if use_dask:
                 from slidepatch.pools._dask_mem import run_mem_tasks_on_dask
 
@@ -171,10 +181,12 @@ class _MemoryPool:
                     client=client,
                     scheduler_address=scheduler_address,
                     on_error=policy,
+                    on_done=on_done,
                 )
             else:
                 runner = ProcessRunner(num_processes=procs, start_method=method, on_error=policy)
-                results, failures = runner.run(tasks)
+                results, failures = runner.run(tasks, on_done=on_done)
+            bar.close()
         finally:
             block.unlink()  # the name goes now; the memory stays while views reference it
 
@@ -414,7 +426,13 @@ class MemPatchExtractorPool(_MemoryPool):
     as Dask tasks on the cluster's workers instead of local processes (each slide's patches
     come back as one array and are copied into the same shared block); a worker that dies
     has its slides rerun elsewhere by Dask. Needs ``slidepatch[dask]``.
+
+    ``progress`` draws a bar on stderr (slides, patches, patches/s, time left): ``None``
+    only when stderr is a terminal, ``True`` always, ``False`` never. For more patches than
+    memory holds, stream them with :meth:`iter_batches`.
     """
+
+    iter_batches = staticmethod(iter_patch_batches)
 
     def __init__(
         self,
@@ -432,6 +450,7 @@ class MemPatchExtractorPool(_MemoryPool):
         on_error: OnError = "raise",
         client: Client | None = None,
         scheduler_address: str | None = None,
+        progress: bool | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -447,6 +466,7 @@ class MemPatchExtractorPool(_MemoryPool):
             on_error=on_error,
             client=client,
             scheduler_address=scheduler_address,
+            progress=progress,
         )
 
     def __enter__(self) -> MemPatchExtractorPool:
@@ -478,6 +498,7 @@ class MultiResMemPatchExtractorPool(_MemoryPool):
         on_error: OnError = "raise",
         client: Client | None = None,
         scheduler_address: str | None = None,
+        progress: bool | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -494,6 +515,7 @@ class MultiResMemPatchExtractorPool(_MemoryPool):
             on_error=on_error,
             client=client,
             scheduler_address=scheduler_address,
+            progress=progress,
         )
 
     def __enter__(self) -> MultiResMemPatchExtractorPool:

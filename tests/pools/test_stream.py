@@ -350,3 +350,22 @@ def test_spawn_start_method(stream_sets: list[PatchSet]) -> None:
     ) as stream:
         assert sum(len(b) for b in stream) == len(stream_sets[2])
     _no_children()
+
+
+def test_memory_pool_iter_batches_streams_the_same_patches(stream_sets: list[PatchSet]) -> None:
+    """``MemPatchExtractorPool.iter_batches`` is the streaming form of the memory pool."""
+    from slidepatch import MemPatchExtractorPool
+
+    with MemPatchExtractorPool(
+        patches_pool=stream_sets, proc_num_workers=1, thread_num_workers=1
+    ) as pool:
+        expected = pool.images.copy()
+    with MemPatchExtractorPool.iter_batches(
+        patches_pool=stream_sets,
+        batch_size=8,
+        memory_budget="64MiB",
+        proc_num_workers=2,
+        thread_num_workers=1,
+    ) as stream:
+        streamed = np.concatenate([batch.images.copy() for batch in stream])
+    np.testing.assert_array_equal(streamed, expected)

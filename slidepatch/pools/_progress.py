@@ -1,0 +1,39 @@
+"""Progress bars for pool runs: one update per finished task (a slide or a chunk of slides)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from slidepatch.pools._runner import Task
+from slidepatch.progress import Progress
+
+
+def task_progress(
+    *,
+    enabled: bool | None,
+    description: str,
+    tasks: Sequence[Task],
+    task_slides: Sequence[Sequence[int]],
+    slide_patches: Sequence[int],
+) -> tuple[Progress, Callable[[Task], None]]:
+    """A bar over the run's slides and patches, and the ``on_done`` hook that advances it.
+
+    ``slide_patches[s]`` is what slide ``s`` contributes (images or files); slides not
+    in any task (resumed ones) count as done from the start.
+    """
+    per_task = {
+        task.index: (len(slides), sum(slide_patches[s] for s in slides))
+        for task, slides in zip(tasks, task_slides, strict=True)
+    }
+    bar = Progress(
+        total_slides=sum(n for n, _ in per_task.values()),
+        total_patches=sum(p for _, p in per_task.values()),
+        description=description,
+        enabled=enabled,
+    )
+
+    def on_done(task: Task) -> None:
+        slides, patches = per_task[task.index]
+        bar.update(slides=slides, patches=patches)
+
+    return bar, on_done
