@@ -8,8 +8,8 @@ read and is raised as an :class:`ExtractionError` naming the slide and the patch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+import threading
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -138,13 +138,39 @@ def read_patches_into(
         for start in starts:
             read_chunk(start)
         return
-    with ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="slidepatch-read") as ex:
-        futures: list[Future[None]] = [ex.submit(read_chunk, s) for s in starts]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = [f for f in futures if f in done and f.exception() is not None]
-        if failed:
-            for f in futures:
-                f.cancel()
-            exc = failed[0].exception()
-            assert exc is not None
-            raise exc
+    _run_threads(read_chunk, starts, num_workers=min(num_workers, len(starts)))
+
+
+def _run_threads(work: Callable[[int], None], starts: range, *, num_workers: int) -> None:
+    """Run ``work(start)`` for every start on ``num_workers`` threads; raise the first error.
+
+    Each thread takes the next chunk from a shared iterator (``next`` on a range iterator
+    is atomic under the GIL), so scheduling costs nothing per patch, unlike one future per
+    chunk; after an error the threads stop taking new chunks.
+    """
+    pending = iter(starts)
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def loop() -> None:
+        while not errors:
+            with lock:
+                start = next(pending, None)
+            if start is None:
+                return
+            try:
+                work(start)
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    threads = [
+        threading.Thread(target=loop, name=f"slidepatch-read-{i}", daemon=True)
+        for i in range(num_workers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]

@@ -50,6 +50,10 @@ def run_mem_jobs(jobs: Sequence[MemJob]) -> list[int]:
 def _run_one(job: MemJob) -> int:
     block = AttachedBlock(name=job.block_name, size=job.block_size)
     try:
+        n_levels = 1 if job.levels_or_mpps is None else len(job.levels_or_mpps)
+        block.prefault(
+            start=job.pixel_offset, length=int(patch_nbytes(job.patch_set, n_levels).sum())
+        )
         _fill(job, block.array())
     finally:
         block.close()

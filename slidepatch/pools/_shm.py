@@ -84,6 +84,9 @@ class SharedBlock:
 
 NAME_PREFIX = "slidepatch_"
 
+#: ``MADV_POPULATE_WRITE`` from <linux/mman.h> (Python exposes it only from 3.13 on).
+MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
+
 
 def block_name_prefix(pid: int | None = None) -> str:
     """Names of blocks made by process ``pid`` start with this (so leaks are attributable)."""
@@ -156,6 +159,20 @@ class AttachedBlock:
         if self._mapping is None:
             return np.zeros(0, dtype=np.uint8)
         return np.frombuffer(self._mapping, dtype=np.uint8, count=self.size)
+
+    def prefault(self, *, start: int, length: int) -> None:
+        """Map the pages of ``[start, start + length)`` for writing in one system call.
+
+        A worker writes every byte of its slice anyway; faulting its pages in bulk
+        (``MADV_POPULATE_WRITE``, Linux 5.14+) costs about half of taking one page fault
+        per 4 KiB while decoding. Elsewhere, or on older kernels, this does nothing.
+        """
+        if self._mapping is None or length <= 0:
+            return
+        first = start - start % mmap.PAGESIZE
+        end = min(start + length, self.size)
+        with contextlib.suppress(OSError, ValueError, OverflowError):
+            self._mapping.madvise(MADV_POPULATE_WRITE, first, end - first)
 
     def close(self) -> None:
         """Detach (views still alive delay the unmapping until they are dropped)."""
