@@ -20,7 +20,12 @@ from slidepatch.errors import LocationError
 from slidepatch.locations import regions as rg
 from slidepatch.locations import sampling
 from slidepatch.locations.params import check_positive, check_ratio, expand_param
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet, PatchTuple, check_level_or_mpp
+from slidepatch.locations.patchset import (
+    LevelOrMpp,
+    PatchSet,
+    PatchSetOutputs,
+    check_level_or_mpp,
+)
 from slidepatch.masks import Mask, load_mask
 
 MAX_GRID_STRIDE = 5
@@ -43,7 +48,7 @@ def _describe(value: object) -> object:
     return value if isinstance(value, (int, float, bool, type(None), list, tuple)) else repr(value)
 
 
-class LocationsBase:
+class LocationsBase(PatchSetOutputs):
     """Computes patch locations eagerly at construction; see the concrete classes."""
 
     _region_kind = "whole"
@@ -274,26 +279,6 @@ class LocationsBase:
         return xs[:wanted], ys[:wanted]
 
     # ------------------------------------------------------------------ outputs
-    @property
-    def patch_set(self) -> PatchSet:
-        """The plain value that extractors consume."""
-        return self._patch_set
-
-    @property
-    def patch_data(self) -> list[PatchTuple]:
-        return self._patch_set.patch_data
-
-    @property
-    def patch_count(self) -> int:
-        return self._patch_set.patch_count
-
-    @property
-    def patch_info(self) -> dict[str, int]:
-        return self._patch_set.patch_info
-
-    @property
-    def patch_labels(self) -> list[str]:
-        return self._patch_set.patch_labels
 
     @property
     def polygon_labels(self) -> list[str]:

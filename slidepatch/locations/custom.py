@@ -9,12 +9,12 @@ from typing import Any, TypeVar
 import numpy as np
 
 from slidepatch.errors import LocationError
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet, PatchTuple
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet, PatchSetOutputs
 
 T = TypeVar("T", bound="CustomPatches")
 
 
-class CustomPatches:
+class CustomPatches(PatchSetOutputs):
     """Patches given directly: ``patch_data`` tuples, or level-0 ``points`` with ``labels``.
 
     ``labels`` is one string for every point or one per point. ``patch_labels`` declares the
@@ -90,25 +90,6 @@ class CustomPatches:
         obj._patch_set = patch_set
         return obj
 
-    @property
-    def patch_set(self) -> PatchSet:
-        return self._patch_set
-
-    @property
-    def patch_data(self) -> list[PatchTuple]:
-        return self._patch_set.patch_data
-
-    @property
-    def patch_count(self) -> int:
-        return self._patch_set.patch_count
-
-    @property
-    def patch_info(self) -> dict[str, int]:
-        return self._patch_set.patch_info
-
-    @property
-    def patch_labels(self) -> list[str]:
-        return self._patch_set.patch_labels
 
     @property
     def param_info(self) -> dict[str, Any]:

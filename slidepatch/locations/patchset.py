@@ -179,6 +179,33 @@ class PatchSet:
         )
 
 
+class PatchSetOutputs:
+    """The reference's output properties, for classes that hold their result as a PatchSet."""
+
+    _patch_set: PatchSet
+
+    @property
+    def patch_set(self) -> PatchSet:
+        """The plain value that extractors consume."""
+        return self._patch_set
+
+    @property
+    def patch_data(self) -> list[PatchTuple]:
+        return self._patch_set.patch_data
+
+    @property
+    def patch_count(self) -> int:
+        return self._patch_set.patch_count
+
+    @property
+    def patch_info(self) -> dict[str, int]:
+        return self._patch_set.patch_info
+
+    @property
+    def patch_labels(self) -> list[str]:
+        return self._patch_set.patch_labels
+
+
 def as_patchset(obj: object) -> PatchSet:
     """Turn a location object, a PatchSet or any reference-style patches object into a PatchSet.
 

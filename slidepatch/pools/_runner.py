@@ -21,6 +21,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any, Literal
 
 from slidepatch.errors import ExtractionError, SlideError, WorkerDiedError
@@ -265,22 +266,28 @@ class ProcessRunner:
             self._assign(self._start_worker(), pending)
 
     def _shutdown(self) -> None:
-        """Stop every worker: politely when idle, by force when still busy."""
-        for w in self._workers:
-            try:
-                if w.task is None:
-                    w.conn.send(None)
-                else:
-                    w.process.terminate()
-            except (OSError, ValueError):
-                pass
-        for w in self._workers:
-            w.process.join(timeout=5)
-            if w.process.is_alive():
-                w.process.kill()
-                w.process.join(timeout=5)
-            w.conn.close()
+        stop_workers([(w.process, w.conn, w.task is not None) for w in self._workers])
         self._workers = []
+
+
+def stop_workers(workers: Sequence[tuple[Any, Connection, bool]]) -> None:
+    """Stop worker processes given as (process, pipe, busy): an idle one is asked to exit
+    (``None`` down its pipe), a busy one is terminated, and any still alive after 5 s is
+    killed; their pipes are closed."""
+    for process, conn, busy in workers:
+        try:
+            if busy:
+                process.terminate()
+            else:
+                conn.send(None)
+        except (OSError, ValueError):
+            pass
+    for process, conn, _busy in workers:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
+        conn.close()
 
 
 def _wrap_error(task: Task, error: BaseException, tb: str) -> BaseException:

@@ -41,6 +41,7 @@ from slidepatch.pools._runner import (
     _describe_exit,
     _rebuild_error,
     _wrap_error,
+    stop_workers,
 )
 from slidepatch.pools._shm import SharedBlock
 from slidepatch.pools._stream_plan import (
@@ -104,20 +105,7 @@ class _Resources:
         self.workers: list[_Worker] = []
 
     def release(self) -> None:
-        for w in self.workers:
-            try:
-                if w.job is None:
-                    w.conn.send(None)
-                else:
-                    w.process.terminate()
-            except (OSError, ValueError):
-                pass
-        for w in self.workers:
-            w.process.join(timeout=5)
-            if w.process.is_alive():
-                w.process.kill()
-                w.process.join(timeout=5)
-            w.conn.close()
+        stop_workers([(w.process, w.conn, w.job is not None) for w in self.workers])
         self.workers = []
         self.block.unlink()
 
