@@ -216,12 +216,7 @@ class ProcessRunner:
                 continue
             handled.add(id(worker))
             task = worker.task
-            message = None
-            if worker.conn.poll():
-                try:
-                    message = worker.conn.recv()
-                except (EOFError, OSError):
-                    message = None
+            message = receive(worker.conn)
             if message is None:
                 self._worker_died(worker, task, pending, failures)
                 continue
@@ -268,6 +263,16 @@ class ProcessRunner:
     def _shutdown(self) -> None:
         stop_workers([(w.process, w.conn, w.task is not None) for w in self._workers])
         self._workers = []
+
+
+def receive(conn: Connection) -> Any:
+    """The worker's next message if one is complete, else None (also for a dead pipe)."""
+    if not conn.poll():
+        return None
+    try:
+        return conn.recv()
+    except (EOFError, OSError):
+        return None
 
 
 def stop_workers(workers: Sequence[tuple[Any, Connection, bool]]) -> None:

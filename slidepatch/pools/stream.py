@@ -41,6 +41,7 @@ from slidepatch.pools._runner import (
     _describe_exit,
     _rebuild_error,
     _wrap_error,
+    receive,
     stop_workers,
 )
 from slidepatch.pools._shm import SharedBlock
@@ -344,12 +345,7 @@ class PatchStream(Iterator[PatchBatch]):
         job = worker.job
         if job is None:
             return
-        message = None
-        if worker.conn.poll():
-            try:
-                message = worker.conn.recv()
-            except (EOFError, OSError):
-                message = None
+        message = receive(worker.conn)
         if message is None:
             if worker.process.is_alive():
                 return  # woken by the pipe but nothing complete yet
