@@ -129,7 +129,8 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         "--spacing",
         type=_positive_float,
         default=50.0,
-        help="Poisson-disk minimum distance between patches, in mask pixels (default 50)",
+        help="Poisson-disk minimum distance between patches, in pixels at the read level or "
+        "MPP (default 50)",
     )
     g.add_argument("--seed", type=int, default=None, help="random seed (random/poisson)")
     g.add_argument(
