@@ -18,6 +18,7 @@ from slidepatch import (
     PatchSet,
     SlideError,
 )
+from slidepatch.errors import UnsafeOutputNameError
 from slidepatch.testing import write_synthetic_slide
 
 Patch = tuple[tuple[int, int], tuple[int, int], str]
@@ -126,12 +127,12 @@ CASES: dict[str, tuple[Case, type[BaseException], list[str]]] = {
     ),
     "label with a path separator": (
         lambda f: _disk(f, [_set(f["slide"], [((0, 0), (64, 64), "a/../../b")])]),
-        RuntimeError,
+        UnsafeOutputNameError,
         ["{slide}", "label 'a/../../b'", "outside"],
     ),
     "label '..' as a directory": (
         lambda f: _disk(f, [_set(f["slide"], [((0, 0), (64, 64), "..")])], create_subdirs=True),
-        RuntimeError,
+        UnsafeOutputNameError,
         ["{slide}", "label '..'", "directory name"],
     ),
     "unknown image_type": (
@@ -187,3 +188,14 @@ def test_bad_input_error_message(name: str, files: dict[str, str]) -> None:
     after = set(os.listdir(files["out"])) - set(before)
     assert after <= {"manifests"}
     assert not any(Path(files["out"], "manifests").glob("*"))
+
+
+def test_a_bad_label_on_a_later_slide_stops_the_run_before_any_file(
+    files: dict[str, str],
+) -> None:
+    """Labels are checked in the parent for every slide before a worker starts."""
+    good = _set(files["slide"])
+    bad = _set(files["slide"], [((0, 0), (64, 64), "../escape")])
+    with pytest.raises(UnsafeOutputNameError, match="escape"):
+        _disk(files, [good, bad])
+    assert [p for p in Path(files["out"]).rglob("*") if p.is_file()] == []

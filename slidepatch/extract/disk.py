@@ -45,7 +45,7 @@ from slidepatch.extract.naming import (
 from slidepatch.extract.passthrough import check_jpeg_passthrough, passthrough_jpeg
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import discard_attempt, write_journal
-from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.slide.slide import ReadPlan, ResamplingMode, Slide
 
 MANIFEST_DIR = "manifests"
@@ -61,6 +61,20 @@ class _Job:
     y: int
     level_or_mpp: LevelOrMpp
     set_id: str
+
+
+def check_output_labels(*, patch_set: PatchSet, create_subdirs: bool) -> None:
+    """Reject labels that cannot appear in a file name, or as a folder with ``create_subdirs``.
+
+    ``patch_set`` is the label-filtered set. Pools call this in the parent for every slide
+    before any worker starts, so a bad label fails the run before anything is written.
+    """
+    path = patch_set.slide_path
+    for label in sorted(set(patch_set.labels) | set(patch_set.patch_labels)):
+        check_name_part(label, what="label", slide_path=path)
+    if create_subdirs:
+        for label in patch_set.patch_labels:
+            check_directory_name(label, what="label", slide_path=path)
 
 
 def check_output_dir(output_dir: object) -> str:
@@ -192,13 +206,7 @@ class _DiskBase(PatchExtractorBase):
 
     # ------------------------------------------------------------------ run
     def _check_labels(self) -> None:
-        path = self._patch_set.slide_path
-        used = set(self._patch_set.labels)
-        for label in sorted(used | set(self.patch_labels)):
-            check_name_part(label, what="label", slide_path=path)
-        if self._create_subdirs:
-            for label in self.patch_labels:
-                check_directory_name(label, what="label", slide_path=path)
+        check_output_labels(patch_set=self._patch_set, create_subdirs=self._create_subdirs)
 
     def _run(self) -> None:
         ps = self._patch_set

@@ -24,6 +24,7 @@ from slidepatch.extract.disk import (
     MultiResDiskPatchExtractor,
     check_global_counter,
     check_output_dir,
+    check_output_labels,
 )
 from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
 from slidepatch.extract.multires import check_levels_or_mpps
@@ -132,6 +133,10 @@ class _DiskPool:
         planned: list[int] = []  # sets per slide after label filtering (multi-res)
         next_set = counter
         for ps in sets:
+            check_output_labels(
+                patch_set=filter_patch_set(ps, included=included, excluded=excluded),
+                create_subdirs=create_subdirs,
+            )
             slide_options = dict(options)
             if levels is not None:
                 planned.append(len(filter_patch_set(ps, included=included, excluded=excluded)))
