@@ -54,7 +54,7 @@ def shard_slides(*, patch_counts: Sequence[int], num_shards: int) -> list[list[i
     return [sorted(shard) for shard in shards]
 
 
-class PatchIterableDataset(IterableDataset[Item]):
+class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-ignore]
     """Patches of many slides as ``(image, label, meta)`` items for a ``DataLoader``.
 
     ``image`` is a ``(3, h, w)`` uint8 tensor, or ``transform(that tensor)`` when a
