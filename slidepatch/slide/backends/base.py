@@ -51,3 +51,15 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def mpp_from_properties(
+    properties: Mapping[str, str], *, x_key: str, y_key: str
+) -> tuple[float, float] | None:
+    """(x, y) µm per pixel from two slide properties; None when missing, unparsable or <= 0."""
+    try:
+        mx = float(properties[x_key])
+        my = float(properties[y_key])
+    except (KeyError, ValueError):
+        return None
+    return (mx, my) if mx > 0 and my > 0 else None

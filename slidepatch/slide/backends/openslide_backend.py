@@ -9,6 +9,7 @@ import numpy.typing as npt
 import openslide
 
 from slidepatch.errors import SlideReadError, UnsupportedSlideError
+from slidepatch.slide.backends.base import mpp_from_properties
 
 
 class OpenSlideBackend:
@@ -45,13 +46,11 @@ class OpenSlideBackend:
 
     @property
     def mpp(self) -> tuple[float, float] | None:
-        props = self._slide.properties
-        try:
-            mx = float(props[openslide.PROPERTY_NAME_MPP_X])
-            my = float(props[openslide.PROPERTY_NAME_MPP_Y])
-        except (KeyError, ValueError):
-            return None
-        return (mx, my) if mx > 0 and my > 0 else None
+        return mpp_from_properties(
+            self._slide.properties,
+            x_key=openslide.PROPERTY_NAME_MPP_X,
+            y_key=openslide.PROPERTY_NAME_MPP_Y,
+        )
 
     def read_window(
         self,

@@ -9,6 +9,7 @@ import numpy.typing as npt
 import tiffslide
 
 from slidepatch.errors import SlideReadError, UnsupportedSlideError
+from slidepatch.slide.backends.base import mpp_from_properties
 
 
 class _LevelCoordinateTiffSlide(tiffslide.TiffSlide):
@@ -78,12 +79,9 @@ class TiffSlideBackend:
 
     @property
     def mpp(self) -> tuple[float, float] | None:
-        try:
-            mx = float(self._properties["tiffslide.mpp-x"])
-            my = float(self._properties["tiffslide.mpp-y"])
-        except (KeyError, ValueError):
-            return None
-        return (mx, my) if mx > 0 and my > 0 else None
+        return mpp_from_properties(
+            self._properties, x_key="tiffslide.mpp-x", y_key="tiffslide.mpp-y"
+        )
 
     def read_window(
         self,
