@@ -124,6 +124,54 @@ def tissue_random(
     return out
 
 
+# ---------------------------------------------------------------------- the codec baseline
+def raw_decode(sets: list[list[Any]], *, aligned: bool = False) -> tuple[int, float]:
+    """One core, one thread: pread + imagecodecs JPEG decode of the level-0 tile under each
+    point of ``sets`` (``[[slide, [[x, y], ...]], ...]``) into one reused buffer.
+
+    The buffer starts 16 bytes past a 32-byte boundary, where libjpeg-turbo decodes
+    fastest (ordinary stores); ``aligned=True`` puts it on the boundary instead, where
+    libjpeg-turbo switches to non-temporal stores (see ``slidepatch.slide.buffers``).
+    Returns (tiles decoded, seconds).
+    """
+    import imagecodecs
+    import tifffile
+
+    jobs = []
+    for slide, points in sets:
+        with tifffile.TiffFile(slide) as tif:
+            page = tif.pages[0]
+            tile = int(page.tilewidth)
+            across = -(-int(page.imagewidth) // tile)
+            colorspace = "YCBCR" if int(page.photometric) == 6 else "RGB"
+            jobs.append(
+                (
+                    os.open(slide, os.O_RDONLY),
+                    page.dataoffsets,
+                    page.databytecounts,
+                    page.jpegtables,
+                    colorspace,
+                    [(y // tile) * across + x // tile for x, y in points],
+                )
+            )
+    raw = np.empty(PATCH * PATCH * 3 + 64, dtype=np.uint8)
+    lead = (0 if aligned else 16) - raw.ctypes.data
+    out = raw[lead % 32 :][: PATCH * PATCH * 3].reshape(PATCH, PATCH, 3)
+    count = 0
+    start = timer()
+    for fd, offsets, counts, tables, colorspace, index in jobs:
+        for i in index:
+            data = os.pread(fd, counts[i], offsets[i])
+            imagecodecs.jpeg8_decode(
+                data, tables=tables, colorspace=colorspace, outcolorspace="RGB", out=out
+            )
+            count += 1
+    seconds = timer() - start
+    for job in jobs:
+        os.close(job[0])
+    return count, seconds
+
+
 # ---------------------------------------------------------------------- running cases
 def _tree_rss_bytes(pid: int) -> int:
     """Resident memory of ``pid`` and all its descendants (Linux /proc), 0 if unknown."""

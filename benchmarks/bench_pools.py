@@ -33,6 +33,7 @@ from _workload import (
     cache_dir,
     child_result,
     print_table,
+    raw_decode,
     run_case,
     timer,
     tissue_grid,
@@ -46,39 +47,9 @@ Sets = list[list[Any]]  # [[slide path, [[x, y], ...]], ...]
 
 
 # ---------------------------------------------------------------------- cases (in a child)
-def case_raw_decode(sets: Sets) -> None:
-    """Single core: pread + imagecodecs JPEG decode of every level-0 tile of ``sets``."""
-    import imagecodecs
-    import tifffile
-
-    jobs = []
-    for slide, points in sets:
-        with tifffile.TiffFile(slide) as tif:
-            page = tif.pages[0]
-            tile = int(page.tilewidth)
-            across = -(-int(page.imagewidth) // tile)
-            colorspace = "YCBCR" if int(page.photometric) == 6 else "RGB"
-            jobs.append(
-                (
-                    os.open(slide, os.O_RDONLY),
-                    page.dataoffsets,
-                    page.databytecounts,
-                    page.jpegtables,
-                    colorspace,
-                    [(y // tile) * across + x // tile for x, y in points],
-                )
-            )
-    out = np.empty((PATCH, PATCH, 3), dtype=np.uint8)
-    count = 0
-    start = timer()
-    for fd, offsets, counts, tables, colorspace, index in jobs:
-        for i in index:
-            data = os.pread(fd, counts[i], offsets[i])
-            imagecodecs.jpeg8_decode(
-                data, tables=tables, colorspace=colorspace, outcolorspace="RGB", out=out
-            )
-            count += 1
-    child_result(count, timer() - start)
+def case_raw_decode(sets: Sets, aligned: bool = False) -> None:
+    """Single core: pread + JPEG decode of every level-0 tile of ``sets`` (see raw_decode)."""
+    child_result(*raw_decode(sets, aligned=aligned))
 
 
 def _openslide_loop(sets: Sets) -> tuple[int, float]:

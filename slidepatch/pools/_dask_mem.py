@@ -20,6 +20,7 @@ import numpy.typing as npt
 from slidepatch.pools._dask_runner import DaskRunner
 from slidepatch.pools._mem_worker import MemJob, _fill, patch_nbytes
 from slidepatch.pools._runner import OnError, Task
+from slidepatch.slide.buffers import decode_buffer
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -38,7 +39,7 @@ def _read_one(job: MemJob) -> SlideBuffer:
     pixel_bytes = int(patch_nbytes(ps, n_levels).sum())
     loc_start = (pixel_bytes + 7) // 8 * 8
     loc_bytes = 0 if job.levels_or_mpps is None else len(ps) * n_levels * 2 * 8
-    buffer = np.empty(loc_start + loc_bytes, dtype=np.uint8)
+    buffer = decode_buffer((loc_start + loc_bytes,))
     _fill(dataclasses.replace(job, pixel_offset=0, locations_offset=loc_start), buffer)
     locations = None
     if job.levels_or_mpps is not None:

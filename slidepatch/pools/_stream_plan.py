@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from slidepatch.errors import SlidepatchError
 from slidepatch.locations.patchset import PatchSet
+from slidepatch.slide.buffers import DECODE_OFFSET
 
 _UNITS = {
     "": 1,
@@ -130,7 +131,13 @@ class StreamPlan:
 
     @property
     def ring_bytes(self) -> int:
-        return self.slot_bytes * self.slot_count
+        return DECODE_OFFSET + self.slot_bytes * self.slot_count if self.slot_bytes else 0
+
+    def slot_offset(self, slot: int) -> int:
+        """Where slot ``slot`` starts in the ring: DECODE_OFFSET past a 64-byte boundary
+        (the ring is page-aligned and slots are a multiple of 64 bytes), so workers decode
+        on libjpeg-turbo's fast path (see :mod:`slidepatch.slide.buffers`)."""
+        return DECODE_OFFSET + slot * self.slot_bytes
 
     def rows(self, batch: int) -> tuple[int, int]:
         """The stream positions ``[start, stop)`` of a batch."""
@@ -188,9 +195,9 @@ def plan_stream(
     patch_bytes = int((widths * heights).max()) * 3 * n_levels if n else 0
     pixel_bytes = batch_size * patch_bytes
     loc_bytes = batch_size * n_levels * 2 * 8 if multires else 0
-    slot_bytes = _round_up(pixel_bytes, 64) + loc_bytes if loc_bytes else pixel_bytes
+    slot_bytes = _round_up(_round_up(pixel_bytes, 64) + loc_bytes, 64)
     batches = -(-n // batch_size)
-    fits = memory_budget // slot_bytes if slot_bytes else 0
+    fits = memory_budget // slot_bytes if slot_bytes else 0  # (the 16-byte lead is free)
     if n and fits < 1:
         raise ValueError(
             f"memory_budget of {memory_budget:,} bytes is smaller than one batch "

@@ -36,6 +36,7 @@ from slidepatch.pools._progress import task_progress
 from slidepatch.pools._runner import OnError, ProcessRunner, Task
 from slidepatch.pools._shm import SharedBlock
 from slidepatch.pools.stream import iter_patch_batches
+from slidepatch.slide.buffers import DECODE_OFFSET
 from slidepatch.slide.slide import ResamplingMode
 
 if TYPE_CHECKING:
@@ -349,17 +350,20 @@ class _Layout:
     def plan(cls, sets: list[PatchSet], *, n_levels: int, with_locations: bool) -> _Layout:
         counts = np.asarray([len(ps) for ps in sets], dtype=np.int64)
         nbytes = np.concatenate([patch_nbytes(ps, n_levels) for ps in sets]).astype(np.int64)
-        starts = _exclusive_cumsum(nbytes)
+        # Pixels start DECODE_OFFSET into the (page-aligned) block, so that workers
+        # decode on libjpeg-turbo's fast path (see slidepatch.slide.buffers).
+        base = DECODE_OFFSET if int(nbytes.sum()) else 0
+        starts = base + _exclusive_cumsum(nbytes)
         slide_first = _exclusive_cumsum(counts)
         slide_bytes = np.add.reduceat(nbytes, slide_first) if nbytes.size else counts * 0
         slide_bytes[counts == 0] = 0  # reduceat quirk for empty slides
-        pixel_total = int(nbytes.sum())
-        loc_start = (pixel_total + 7) // 8 * 8
+        pixel_end = base + int(nbytes.sum())
+        loc_start = (pixel_end + 7) // 8 * 8
         loc_bytes = counts * (n_levels * 2 * 8 if with_locations else 0)
         return cls(
             counts=counts,
             slide_bytes=slide_bytes.astype(np.int64),
-            slide_offsets=_exclusive_cumsum(slide_bytes.astype(np.int64)),
+            slide_offsets=base + _exclusive_cumsum(slide_bytes.astype(np.int64)),
             starts=starts,
             loc_offsets=loc_start + _exclusive_cumsum(loc_bytes),
             loc_start=loc_start,

@@ -115,8 +115,9 @@ class PatchStream(Iterator[PatchBatch]):
     """An iterator of :class:`PatchBatch` over many slides, and a context manager.
 
     Build it with :func:`iter_patch_batches`. Properties describe the ring:
-    :attr:`slot_count` slots of :attr:`slot_bytes` bytes (:attr:`ring_bytes` in all,
-    never more than ``memory_budget``).
+    :attr:`slot_count` slots of :attr:`slot_bytes` bytes, never more than
+    ``memory_budget`` together (:attr:`ring_bytes` adds 16 bytes that put every slot off
+    libjpeg-turbo's 32-byte boundary, see :mod:`slidepatch.slide.buffers`).
     """
 
     def __init__(
@@ -172,7 +173,7 @@ class PatchStream(Iterator[PatchBatch]):
 
     @property
     def ring_bytes(self) -> int:
-        """Shared memory held by the stream: ``slot_count * slot_bytes``."""
+        """Shared memory held by the stream: ``slot_count * slot_bytes`` plus 16 bytes."""
         return self._plan.ring_bytes
 
     @property
@@ -257,7 +258,7 @@ class PatchStream(Iterator[PatchBatch]):
         start, stop = plan.rows(batch)
         images, locs = slot_views(
             self._flat,
-            slot * plan.slot_bytes,
+            plan.slot_offset(slot),
             plan.pixel_bytes,
             count=stop - start,
             size=plan.batch_size_of(batch),
@@ -316,7 +317,7 @@ class PatchStream(Iterator[PatchBatch]):
         start, stop = plan.rows(batch)
         return BatchJob(
             batch=batch,
-            slot_offset=slot * plan.slot_bytes,
+            slot_offset=plan.slot_offset(slot),
             pixel_bytes=plan.pixel_bytes,
             size=plan.batch_size_of(batch),
             count=stop - start,

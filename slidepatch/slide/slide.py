@@ -25,6 +25,7 @@ from slidepatch.errors import (
 )
 from slidepatch.locations.patchset import LevelOrMpp, check_level_or_mpp
 from slidepatch.slide.backends.base import Backend
+from slidepatch.slide.buffers import decode_buffer
 
 BackendName = Literal["auto", "tiled_tiff", "openslide", "tiffslide", "pillow"]
 ResamplingMode = Literal["tile", "wsi"] | None
@@ -380,7 +381,7 @@ class Slide:
         self, out: npt.NDArray[np.uint8] | None, w: int, h: int
     ) -> npt.NDArray[np.uint8]:
         if out is None:
-            return np.empty((h, w, 3), dtype=np.uint8)
+            return decode_buffer((h, w, 3))
         if out.dtype != np.uint8 or out.shape != (h, w, 3) or not out.flags.c_contiguous:
             raise ValueError(
                 f"{self._path}: out must be a C-contiguous uint8 array of shape {(h, w, 3)}, "

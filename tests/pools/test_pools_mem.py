@@ -12,6 +12,7 @@ import pytest
 from slidepatch import PatchSet, Slide
 from slidepatch.extract.multires import multires_locations
 from slidepatch.pools import MemPatchExtractorPool, MultiResMemPatchExtractorPool
+from slidepatch.slide.buffers import decodes_fast_into
 
 pytestmark = pytest.mark.usefixtures("no_shm_leak")
 
@@ -60,6 +61,8 @@ def test_reference_usage_and_images_array(patch_sets: list[PatchSet]) -> None:
     np.testing.assert_array_equal(images[3], items[3][0])
     assert np.shares_memory(images, items[3][0])  # zero-copy views of one block
     assert extractor_pool.patch_list[-1][1] == label
+    # Every patch starts off libjpeg-turbo's 32-byte boundary, where decoding is fast.
+    assert all(decodes_fast_into(image) for image, _ in items)
     assert extractor_pool.slide_index.tolist() == [0] * len(patch_sets[0]) + [1] * len(
         patch_sets[0]
     )

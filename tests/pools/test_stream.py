@@ -16,6 +16,7 @@ from slidepatch.errors import SlideNotFoundError, SlidepatchError
 from slidepatch.pools import MultiResMemPatchExtractorPool
 from slidepatch.pools._runner import TEST_HOOK_ENV
 from slidepatch.pools.stream import PatchBatch, iter_patch_batches, parse_memory_budget
+from slidepatch.slide.buffers import DECODE_OFFSET
 from slidepatch.slide.slide import Slide
 
 pytestmark = pytest.mark.usefixtures("no_shm_leak")
@@ -68,10 +69,14 @@ def test_ordered_stream_delivers_every_patch_once_with_its_pixels(
     ) as stream:
         assert stream.slot_bytes == 24 * PATCH_BYTES
         assert stream.slot_count == 2
-        assert stream.ring_bytes == 2 * 24 * PATCH_BYTES <= budget
+        assert stream.ring_bytes == DECODE_OFFSET + 2 * 24 * PATCH_BYTES <= budget
         total = sum(len(ps) for ps in stream_sets)
         assert stream.patch_count == total and len(stream) == -(-total // 24)
-        batches = _collect(stream)
+        batches = []
+        for batch in stream:
+            # Slots start off libjpeg-turbo's 32-byte boundary, where decoding is fast.
+            assert batch.images.ctypes.data % 32 == DECODE_OFFSET
+            batches.append(batch.copy())
     _no_children()
     assert [b.batch_index for b in batches] == list(range(len(batches)))
     assert all(len(b) == 24 for b in batches[:-1])

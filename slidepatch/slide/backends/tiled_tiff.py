@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.errors import SlideReadError, UnsupportedSlideError
+from slidepatch.slide.buffers import ScratchBuffers, decode_buffer, decodes_fast_into
 from slidepatch.slide.backends.tile_cache import DEFAULT_CACHE_BYTES, Tile, TileCache
 from slidepatch.slide.backends.tiled_tiff_structure import TiledLevel, read_structure
 
@@ -41,6 +42,7 @@ class TiledTiffBackend:
         except OSError as exc:
             raise UnsupportedSlideError(path, f"cannot open the file: {exc}") from exc
         self._cache = TileCache(max_bytes=cache_bytes)
+        self._scratch = ScratchBuffers()
 
     # ------------------------------------------------------------------ geometry
     @property
@@ -121,7 +123,10 @@ class TiledTiffBackend:
 
         A tile-aligned patch is the one case where caching cannot pay (no other window of
         the same size needs that tile), so the decode skips the cache and the extra copy.
-        Returns False when the tile is cached or missing, leaving the general path to it.
+        An ``out`` on a 32-byte boundary would send libjpeg-turbo down its slow
+        non-temporal path (see :mod:`slidepatch.slide.buffers`), so such a tile is decoded
+        into this thread's scratch buffer and copied. Returns False when the tile is
+        cached or missing, leaving the general path to it.
         """
         index = ty * lv.tiles_across + tx
         if lv.codec != "jpeg" or self._cache.contains((level, index)):
@@ -130,7 +135,12 @@ class TiledTiffBackend:
         if count <= 0 or offset <= 0:
             return False
         window = (tx * lv.tile_width, ty * lv.tile_height, lv.tile_width, lv.tile_height)
-        self._decode(level, lv, tx, ty, offset, count, window, out)
+        if decodes_fast_into(out):
+            self._decode(level, lv, tx, ty, offset, count, window, out)
+        else:
+            out[...] = self._decode(
+                level, lv, tx, ty, offset, count, window, self._scratch.get(out.shape)
+            )
         return True
 
     def _tile(
@@ -175,7 +185,7 @@ class TiledTiffBackend:
 
     @staticmethod
     def _decode_bytes(lv: TiledLevel, data: bytes, out: npt.NDArray[np.uint8] | None) -> Tile:
-        """Decode one tile's bytes (JPEG straight into ``out`` when given)."""
+        """Decode one tile's bytes (JPEG into ``out``, else into a new decode buffer)."""
         shape = (lv.tile_height, lv.tile_width, 3)
         if lv.codec == "jpeg":
             tile = imagecodecs.jpeg8_decode(
@@ -183,7 +193,7 @@ class TiledTiffBackend:
                 tables=lv.jpeg_tables,
                 colorspace=lv.jpeg_colorspace,
                 outcolorspace="RGB",
-                out=out,
+                out=decode_buffer(shape) if out is None else out,
             )
         else:
             if lv.codec == "deflate":
