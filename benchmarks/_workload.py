@@ -1,7 +1,8 @@
-"""Shared benchmark machinery: synthetic slides, patch locations, timed cases, peak RSS.
+"""Shared benchmark machinery: synthetic slides, patch locations, timed cases, peak memory.
 
-Every case runs in a fresh child process so that its peak RSS (summed over the child and
-any processes it starts, sampled from /proc) and its caches belong to it alone. The child
+Every case runs in a fresh child process so that its peak memory (resident memory summed
+over the child and any processes it starts, plus shared memory, sampled from /proc and
+/dev/shm) and its caches belong to it alone. The child
 times only the work itself and prints one JSON line; the parent adds the memory figure.
 """
 
@@ -173,8 +174,12 @@ def raw_decode(sets: list[list[Any]], *, aligned: bool = False) -> tuple[int, fl
 
 
 # ---------------------------------------------------------------------- running cases
-def _tree_rss_bytes(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants (Linux /proc), 0 if unknown."""
+def _tree_memory_bytes(pid: int) -> int:
+    """Resident anonymous + file-backed memory of ``pid`` and its descendants (Linux /proc).
+
+    Shared memory (``RssShmem``) is left out here: pages written with ``pwrite`` are not
+    mapped by anyone, so shared memory is counted once, from /dev/shm, by the caller.
+    """
     total = 0
     stack = [pid]
     seen = set()
@@ -184,8 +189,10 @@ def _tree_rss_bytes(pid: int) -> int:
             continue
         seen.add(p)
         try:
-            with open(f"/proc/{p}/statm") as fh:
-                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith(("RssAnon:", "RssFile:")):
+                        total += int(line.split()[1]) * 1024
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as fh:
                     stack.extend(int(c) for c in fh.read().split())
@@ -194,13 +201,24 @@ def _tree_rss_bytes(pid: int) -> int:
     return total
 
 
+def _shm_used_bytes() -> int:
+    """Bytes in use in /dev/shm (0 where there is none)."""
+    try:
+        st = os.statvfs("/dev/shm")
+    except OSError:
+        return 0
+    return (st.f_blocks - st.f_bfree) * st.f_frsize
+
+
 def run_case(
     script: str, case: str, args: dict[str, Any], *, python: str | None = None
 ) -> dict[str, Any]:
     """Run ``script case args`` in a child; return its JSON result plus ``peak_rss_mib``.
 
-    The peak is the largest sum of resident memory over the child's process tree seen by
-    a 20 Hz sampler (falling back to the child's own maximum RSS where /proc is missing).
+    The peak is the largest memory seen by a 20 Hz sampler: resident anonymous and
+    file-backed memory summed over the child's process tree, plus the growth of /dev/shm
+    since the child started (shared memory, mapped or not). Where /proc is missing it
+    falls back to the child's own maximum RSS.
     """
     cmd = [python or sys.executable, str(BENCH_DIR / script), case, json.dumps(args)]
     env = dict(os.environ)
@@ -208,11 +226,13 @@ def run_case(
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     peak = 0
     done = threading.Event()
+    shm_before = _shm_used_bytes()
 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss_bytes(proc.pid))
+            shm = max(0, _shm_used_bytes() - shm_before)
+            peak = max(peak, _tree_memory_bytes(proc.pid) + shm)
             done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -253,7 +273,7 @@ class Row:
 
 def print_table(title: str, rows: list[Row], ratio_names: list[str]) -> None:
     print(f"\n## {title}\n")
-    head = ["case", "patches/s", *ratio_names, "peak RSS MiB"]
+    head = ["case", "patches/s", *ratio_names, "peak memory MiB"]
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join(["---"] * len(head)) + "|")
     for r in rows:

@@ -1,13 +1,17 @@
 """Extractor pools on 4 slides with 2 processes x 2 threads, against the codec and dplabtools.
 
-    python benchmarks/bench_pools.py [--slides 4] [--max-patches N] [--skip-dplabtools]
+    python benchmarks/bench_pools.py [--slides 4] [--max-patches N] [--rounds 3]
+                                     [--skip-dplabtools]
 
 Workload: 4 synthetic 12k x 9k JPEG SVS slides (256 px tiles, 0.25 µm/px), each with its
 tissue grid of tile-aligned 256 px patches (~1,200 per slide) and as many unaligned random
 tissue patches. Baselines measured in the same run: the single-core raw tile-decode rate
 (x 2 for two cores), two plain single-threaded OpenSlide loops running concurrently, and
 dplabtools 0.0.5's pools when its interpreter is found ($DPLABTOOLS_PYTHON, else
-/work/dpl-venv/bin/python). Prints patches/s, ratios, peak RSS and the issue targets.
+/work/dpl-venv/bin/python). Every case runs ``--rounds`` times, round-robin, and reports
+its median (disk cases start from an empty, synced output folder). The raw decode writes
+into a buffer placed off libjpeg-turbo's 32-byte boundary, its fastest placement (see
+``slidepatch.slide.buffers``). Prints patches/s, ratios, peak RSS and the issue targets.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -160,10 +166,24 @@ def fresh_dir(name: str) -> str:
     return str(path)
 
 
+@dataclass(frozen=True)
+class Case:
+    """One measured case: how to run it, and how it is labelled in the table."""
+
+    key: str
+    label: str
+    case: str
+    args: dict[str, Any]
+    script: str = SCRIPT
+    python: str | None = None
+    output: str | None = None  # a folder emptied (and synced) before every run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slides", type=int, default=4)
     parser.add_argument("--max-patches", type=int, default=0, help="cap patches per slide")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of every case (median)")
     parser.add_argument("--skip-dplabtools", action="store_true")
     opts = parser.parse_args()
     spec = SlideSpec()
@@ -180,71 +200,45 @@ def main() -> None:
     total = sum(len(p) for _, p in grid)
     print(
         f"workload: {len(slides)} slides {spec.width}x{spec.height}, {total} grid + {total} "
-        f"random {PATCH} px patches, {PROCS} processes x {THREADS} threads "
-        f"(built in {time.perf_counter() - t0:.1f} s, cache {cache_dir()})"
+        f"random {PATCH} px patches, {PROCS} processes x {THREADS} threads, "
+        f"{opts.rounds} rounds (built in {time.perf_counter() - t0:.1f} s, cache {cache_dir()})"
     )
-
-    def rate(res: dict[str, Any]) -> float:
-        return float(res["patches"] / res["seconds"])
-
-    raw = run_case(SCRIPT, "raw_decode", {"sets": grid})
-    raw2 = 2 * rate(raw)
-    pair = run_case(SCRIPT, "openslide_pair", {"sets": grid})
-    pair_rate = rate(pair)
-    rows = [
-        Row("raw tile decode, 1 core (x2 = reference)", rate(raw), raw["peak_rss_mib"], {}),
-        Row(
-            "2 plain OpenSlide loops, 2 processes",
-            pair_rate,
-            pair["peak_rss_mib"],
-            {"x 2 raw decode": pair_rate / raw2, "x 2 OpenSlide": 1.0},
+    cases = [
+        Case("raw", "raw tile decode, 1 core (x2 = reference)", "raw_decode", {"sets": grid}),
+        Case("pair", "2 plain OpenSlide loops, 2 processes", "openslide_pair", {"sets": grid}),
+        Case(
+            "mem",
+            "MemPatchExtractorPool, grid (aligned)",
+            "mem_pool",
+            {"sets": grid, "levels": None},
+        ),
+        Case(
+            "mem_random",
+            "MemPatchExtractorPool, random (unaligned)",
+            "mem_pool",
+            {"sets": rand, "levels": None},
+        ),
+        Case(
+            "disk_png",
+            "DiskPatchExtractorPool, PNG, grid",
+            "disk_pool",
+            {"sets": grid, "image_type": "png"},
+            output="png",
+        ),
+        Case(
+            "disk_jpg",
+            "DiskPatchExtractorPool, JPEG, grid",
+            "disk_pool",
+            {"sets": grid, "image_type": "jpg"},
+            output="jpg",
+        ),
+        Case(
+            "multires",
+            "MultiResMemPatchExtractorPool, levels 0+1, grid (patches of all levels)",
+            "mem_pool",
+            {"sets": grid, "levels": [0, 1]},
         ),
     ]
-    rates: dict[str, float] = {}
-
-    def add(label: str, key: str, case: str, args: dict[str, Any]) -> None:
-        try:
-            res = run_case(SCRIPT, case, args)
-        except (RuntimeError, ImportError) as exc:
-            print(f"skipped {label}: {str(exc).strip().splitlines()[-1]}")
-            return
-        r = rate(res)
-        rates[key] = r
-        rows.append(
-            Row(
-                label,
-                r,
-                res["peak_rss_mib"],
-                {"x 2 raw decode": r / raw2, "x 2 OpenSlide": r / pair_rate},
-            )
-        )
-
-    add("MemPatchExtractorPool, grid (aligned)", "mem", "mem_pool", {"sets": grid, "levels": None})
-    add(
-        "MemPatchExtractorPool, random (unaligned)",
-        "mem_random",
-        "mem_pool",
-        {"sets": rand, "levels": None},
-    )
-    add(
-        "DiskPatchExtractorPool, PNG, grid",
-        "disk_png",
-        "disk_pool",
-        {"sets": grid, "image_type": "png", "output_dir": fresh_dir("png")},
-    )
-    add(
-        "DiskPatchExtractorPool, JPEG, grid",
-        "disk_jpg",
-        "disk_pool",
-        {"sets": grid, "image_type": "jpg", "output_dir": fresh_dir("jpg")},
-    )
-    add(
-        "MultiResMemPatchExtractorPool, levels 0+1, grid (patches of all levels)",
-        "multires",
-        "mem_pool",
-        {"sets": grid, "levels": [0, 1]},
-    )
-
     dpl = None if opts.skip_dplabtools else dplabtools_python()
     if dpl is None:
         print(
@@ -253,45 +247,78 @@ def main() -> None:
             else "dplabtools: skipped (--skip-dplabtools)"
         )
     else:
-        for kind, label, extra in [
-            ("mem", "dplabtools MemPatchExtractorPool, grid", {}),
-            (
-                "disk",
-                "dplabtools DiskPatchExtractorPool, PNG, grid",
-                {"image_type": "png", "output_dir": fresh_dir("dpl-png")},
+        dpl_args = {"sets": grid, "procs": PROCS, "threads": THREADS}
+        cases += [
+            Case(
+                "dpl_mem",
+                "dplabtools MemPatchExtractorPool, grid",
+                "mem",
+                dpl_args,
+                script="_dplabtools_case.py",
+                python=dpl,
             ),
-        ]:
-            try:
-                res = run_case(
-                    "_dplabtools_case.py",
-                    kind,
-                    {"sets": grid, "procs": PROCS, "threads": THREADS, **extra},
-                    python=dpl,
-                )
-            except RuntimeError as exc:
-                print(f"skipped {label}: {str(exc).strip().splitlines()[-1]}")
+            Case(
+                "dpl_disk",
+                "dplabtools DiskPatchExtractorPool, PNG, grid",
+                "disk",
+                {**dpl_args, "image_type": "png"},
+                script="_dplabtools_case.py",
+                python=dpl,
+                output="dpl-png",
+            ),
+        ]
+
+    # Rounds run every case once, in the same order, so that slow and fast spells of a
+    # shared machine fall on all cases alike; each case reports its median round.
+    runs: dict[str, list[dict[str, Any]]] = {c.key: [] for c in cases}
+    skipped: set[str] = set()
+    for _ in range(opts.rounds):
+        for c in cases:
+            if c.key in skipped:
                 continue
-            r = rate(res)
-            rates[f"dpl_{kind}"] = r
-            rows.append(
-                Row(
-                    label,
-                    r,
-                    res["peak_rss_mib"],
-                    {"x 2 raw decode": r / raw2, "x 2 OpenSlide": r / pair_rate},
-                )
-            )
+            args = dict(c.args)
+            if c.output is not None:
+                args["output_dir"] = fresh_dir(c.output)
+                os.sync()  # earlier cases' writeback must not land on this one
+            try:
+                runs[c.key].append(run_case(c.script, c.case, args, python=c.python))
+            except (RuntimeError, ImportError) as exc:
+                print(f"skipped {c.label}: {str(exc).strip().splitlines()[-1]}")
+                skipped.add(c.key)
     shutil.rmtree(cache_dir() / "out", ignore_errors=True)
 
+    rates = {
+        k: statistics.median(r["patches"] / r["seconds"] for r in v) for k, v in runs.items() if v
+    }
+    peaks = {k: max(r["peak_rss_mib"] for r in v) for k, v in runs.items() if v}
+    raw2 = 2 * rates["raw"]
+    rows = []
+    for c in cases:
+        if c.key not in rates:
+            continue
+        r = rates[c.key]
+        ratios = (
+            {}
+            if c.key == "raw"
+            else {
+                "x 2 raw decode": r / raw2,
+                "x 2 OpenSlide": r / rates["pair"],
+            }
+        )
+        spread = [v["patches"] / v["seconds"] for v in runs[c.key]]
+        rows.append(
+            Row(f"{c.label} [{min(spread):,.0f}-{max(spread):,.0f}]", r, peaks[c.key], ratios)
+        )
     print_table(
-        f"Pools, {PROCS} processes x {THREADS} threads, {total} patches per case",
+        f"Pools, {PROCS} processes x {THREADS} threads, {total} patches per case "
+        f"(median of {opts.rounds} rounds; [slowest-fastest round])",
         rows,
         ["x 2 raw decode", "x 2 OpenSlide"],
     )
     nan = float("nan")
     print("\n## Targets (issue 5 §5, issue 6 §4)\n")
     checks = [
-        ("MemPool aligned / 2 OpenSlide loops", rates.get("mem", nan) / pair_rate, 0.85),
+        ("MemPool aligned / 2 OpenSlide loops", rates.get("mem", nan) / rates["pair"], 0.85),
         ("MemPool aligned / 2 x raw decode", rates.get("mem", nan) / raw2, 0.6),
         ("MemPool random unaligned / 2 x raw decode", rates.get("mem_random", nan) / raw2, 0.4),
         ("DiskPool PNG / 2 x raw decode", rates.get("disk_png", nan) / raw2, 0.35),

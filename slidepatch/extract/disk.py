@@ -46,6 +46,7 @@ from slidepatch.extract.passthrough import check_jpeg_passthrough, passthrough_j
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import discard_attempt, write_journal
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.slide.buffers import ScratchBuffers
 from slidepatch.slide.slide import ReadPlan, ResamplingMode, Slide
 
 MANIFEST_DIR = "manifests"
@@ -148,6 +149,7 @@ class _DiskBase(PatchExtractorBase):
         self._manifest_id = new_manifest_id()
         self._wsi_id = wsi_id_of(self._patch_set.slide_path)
         self._written: list[WrittenPatch] = []
+        self._scratch = ScratchBuffers()
 
     # ------------------------------------------------------------------ properties
     @property
@@ -314,6 +316,9 @@ class _DiskBase(PatchExtractorBase):
                 size=size,
                 level_or_mpp=job.level_or_mpp,
                 resampling_mode=self._resampling_mode,
+                # The image is encoded before this thread reads its next patch, so one
+                # buffer per thread serves them all (a fresh one costs page faults each).
+                out=self._scratch.get((size[1], size[0], 3)),
             )
         full = os.path.join(self._output_dir, job.rel_path)
         try:

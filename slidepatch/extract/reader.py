@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from slidepatch.errors import ExtractionError, SlideError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet, check_level_or_mpp
+from slidepatch.slide.buffers import ScratchBuffers
 from slidepatch.slide.slide import ResamplingMode, Slide
 
 Buffer = npt.NDArray[np.uint8]
@@ -85,60 +87,156 @@ def read_patches_into(
     that needs a resampling mode, a bad level) are raised before any read as the slide's
     own error; a failing patch raises :class:`ExtractionError`.
     """
-    num_workers = check_num_workers(num_workers)
-    chunksize = check_chunksize(chunksize, name="chunksize")
-    target = patch_set.level_or_mpp if level_or_mpp is None else check_level_or_mpp(level_or_mpp)
-    n_set = len(patch_set)
-    idx = (
-        np.arange(n_set, dtype=np.int64)
-        if indices is None
-        else np.asarray(indices, dtype=np.int64).reshape(-1)
+    plan = _ReadPlan.make(
+        slide=slide,
+        patch_set=patch_set,
+        indices=indices,
+        locations=locations,
+        level_or_mpp=level_or_mpp,
+        num_workers=num_workers,
+        chunksize=chunksize,
     )
-    if len(out) != idx.shape[0]:
+    if len(out) != plan.count:
         raise ValueError(
-            f"{slide.path}: out holds {len(out)} patches but {idx.shape[0]} were requested"
+            f"{slide.path}: out holds {len(out)} patches but {plan.count} were requested"
         )
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n_set):
-        raise IndexError(f"{slide.path}: patch indices must be in 0..{n_set - 1}")
-    if locations is None:
-        xs, ys = patch_set.x, patch_set.y
-    else:
-        locs = np.asarray(locations)
-        if locs.shape != (n_set, 2):
-            raise ValueError(
-                f"{slide.path}: locations must have shape ({n_set}, 2), got {locs.shape}"
-            )
-        xs, ys = locs[:, 0].astype(np.int64), locs[:, 1].astype(np.int64)
-    for k in range(idx.shape[0]):
-        i = int(idx[k])
-        shape = (int(patch_set.height[i]), int(patch_set.width[i]), 3)
+    for k in range(plan.count):
+        shape = plan.shape(k)
         buf = out[k]
         if buf.dtype != np.uint8 or buf.shape != shape or not buf.flags.c_contiguous:
             raise ValueError(
-                f"{slide.path}: out[{k}] (patch {i}) must be a C-contiguous uint8 array of "
-                f"shape {shape}, got {buf.dtype} {buf.shape}"
+                f"{slide.path}: out[{k}] (patch {int(plan.idx[k])}) must be a C-contiguous "
+                f"uint8 array of shape {shape}, got {buf.dtype} {buf.shape}"
             )
-    slide.plan(target, resampling_mode=resampling_mode)  # fail fast, unwrapped
+    plan.run(slide, resampling_mode, destination=lambda k: out[k])
 
-    def read_chunk(start: int) -> None:
-        for k in range(start, min(start + chunksize, idx.shape[0])):
-            i = int(idx[k])
-            read_one_patch(
-                slide=slide,
-                index=i,
-                location=(int(xs[i]), int(ys[i])),
-                size=(int(patch_set.width[i]), int(patch_set.height[i])),
-                level_or_mpp=target,
-                resampling_mode=resampling_mode,
-                out=out[k],
-            )
 
-    starts = range(0, idx.shape[0], chunksize)
-    if num_workers == 1 or len(starts) <= 1:
-        for start in starts:
-            read_chunk(start)
-        return
-    _run_threads(read_chunk, starts, num_workers=min(num_workers, len(starts)))
+def read_patches_to(
+    *,
+    slide: Slide,
+    patch_set: PatchSet,
+    sink: Callable[[int, Buffer], None],
+    indices: Sequence[int] | npt.NDArray[np.integer] | None = None,
+    locations: npt.NDArray[np.integer] | None = None,
+    level_or_mpp: LevelOrMpp | None = None,
+    resampling_mode: ResamplingMode = None,
+    num_workers: int = 1,
+    chunksize: int = 1,
+) -> None:
+    """Like :func:`read_patches_into`, but hand each patch to ``sink(k, pixels)``.
+
+    Each patch is read into a buffer owned by the reading thread and reused for its next
+    patch, so ``pixels`` is valid only during the call: the sink copies it out (the
+    memory pools write it to shared memory with ``os.pwrite``). Reusing one warm buffer
+    per thread avoids faulting in fresh memory for every patch.
+    """
+    plan = _ReadPlan.make(
+        slide=slide,
+        patch_set=patch_set,
+        indices=indices,
+        locations=locations,
+        level_or_mpp=level_or_mpp,
+        num_workers=num_workers,
+        chunksize=chunksize,
+    )
+    scratch = ScratchBuffers()
+    plan.run(
+        slide,
+        resampling_mode,
+        destination=lambda k: scratch.get(plan.shape(k)),
+        after=sink,
+    )
+
+
+@dataclass(frozen=True)
+class _ReadPlan:
+    """The validated patches of one read: which, where, at what resolution, by how many."""
+
+    patch_set: PatchSet
+    idx: npt.NDArray[np.int64]
+    xs: npt.NDArray[np.int64]
+    ys: npt.NDArray[np.int64]
+    target: LevelOrMpp
+    num_workers: int
+    chunksize: int
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        slide: Slide,
+        patch_set: PatchSet,
+        indices: Sequence[int] | npt.NDArray[np.integer] | None,
+        locations: npt.NDArray[np.integer] | None,
+        level_or_mpp: LevelOrMpp | None,
+        num_workers: int,
+        chunksize: int,
+    ) -> _ReadPlan:
+        num_workers = check_num_workers(num_workers)
+        chunksize = check_chunksize(chunksize, name="chunksize")
+        target = (
+            patch_set.level_or_mpp if level_or_mpp is None else check_level_or_mpp(level_or_mpp)
+        )
+        n_set = len(patch_set)
+        idx = (
+            np.arange(n_set, dtype=np.int64)
+            if indices is None
+            else np.asarray(indices, dtype=np.int64).reshape(-1)
+        )
+        if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n_set):
+            raise IndexError(f"{slide.path}: patch indices must be in 0..{n_set - 1}")
+        if locations is None:
+            xs, ys = patch_set.x, patch_set.y
+        else:
+            locs = np.asarray(locations)
+            if locs.shape != (n_set, 2):
+                raise ValueError(
+                    f"{slide.path}: locations must have shape ({n_set}, 2), got {locs.shape}"
+                )
+            xs, ys = locs[:, 0].astype(np.int64), locs[:, 1].astype(np.int64)
+        return cls(patch_set, idx, xs, ys, target, num_workers, chunksize)
+
+    @property
+    def count(self) -> int:
+        return int(self.idx.shape[0])
+
+    def shape(self, k: int) -> tuple[int, int, int]:
+        i = int(self.idx[k])
+        return int(self.patch_set.height[i]), int(self.patch_set.width[i]), 3
+
+    def run(
+        self,
+        slide: Slide,
+        resampling_mode: ResamplingMode,
+        *,
+        destination: Callable[[int], Buffer],
+        after: Callable[[int, Buffer], None] | None = None,
+    ) -> None:
+        """Read every patch ``k`` into ``destination(k)``, then call ``after(k, buffer)``."""
+        slide.plan(self.target, resampling_mode=resampling_mode)  # fail fast, unwrapped
+        ps, idx, xs, ys, size = self.patch_set, self.idx, self.xs, self.ys, self.chunksize
+
+        def read_chunk(start: int) -> None:
+            for k in range(start, min(start + size, self.count)):
+                i = int(idx[k])
+                buf = read_one_patch(
+                    slide=slide,
+                    index=i,
+                    location=(int(xs[i]), int(ys[i])),
+                    size=(int(ps.width[i]), int(ps.height[i])),
+                    level_or_mpp=self.target,
+                    resampling_mode=resampling_mode,
+                    out=destination(k),
+                )
+                if after is not None:
+                    after(k, buf)
+
+        starts = range(0, self.count, size)
+        if self.num_workers == 1 or len(starts) <= 1:
+            for start in starts:
+                read_chunk(start)
+            return
+        _run_threads(read_chunk, starts, num_workers=min(self.num_workers, len(starts)))
 
 
 def _run_threads(work: Callable[[int], None], starts: range, *, num_workers: int) -> None:

@@ -382,4 +382,3 @@ def _first_unique(
     keys = np.stack([x, y, codes.astype(np.int64)], axis=1)
     _, first = np.unique(keys, axis=0, return_index=True)
     return np.sort(first).astype(np.int64)
-

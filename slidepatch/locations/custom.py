@@ -90,7 +90,6 @@ class CustomPatches(PatchSetOutputs):
         obj._patch_set = patch_set
         return obj
 
-
     @property
     def param_info(self) -> dict[str, Any]:
         return dict(self._patch_set.param_info)

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.pools._dask_runner import DaskRunner
-from slidepatch.pools._mem_worker import MemJob, _fill, patch_nbytes
+from slidepatch.pools._mem_worker import MemJob, fill_array, patch_nbytes
 from slidepatch.pools._runner import OnError, Task
 from slidepatch.slide.buffers import decode_buffer
 
@@ -40,7 +40,7 @@ def _read_one(job: MemJob) -> SlideBuffer:
     loc_start = (pixel_bytes + 7) // 8 * 8
     loc_bytes = 0 if job.levels_or_mpps is None else len(ps) * n_levels * 2 * 8
     buffer = decode_buffer((loc_start + loc_bytes,))
-    _fill(dataclasses.replace(job, pixel_offset=0, locations_offset=loc_start), buffer)
+    fill_array(dataclasses.replace(job, pixel_offset=0, locations_offset=loc_start), buffer)
     locations = None
     if job.levels_or_mpps is not None:
         locations = buffer[loc_start:].view(np.int64).reshape(len(ps), n_levels, 2).copy()

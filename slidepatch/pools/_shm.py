@@ -131,6 +131,38 @@ def _check_space(size: int) -> None:
         )
 
 
+def open_block_for_writing(name: str) -> int | None:
+    """A descriptor on block ``name`` where ``os.pwrite`` can fill it, else None.
+
+    On Linux a POSIX shared-memory block is a tmpfs file, and a worker that writes its
+    patches with ``pwrite`` from one warm buffer never maps the block: measured on the
+    benchmark slides that is ~13 % faster than decoding into mapped, prefaulted pages
+    (each newly mapped 4 KiB page costs a fault; see benchmarks/README.md). macOS shared
+    memory cannot be written with ``write`` and Windows has no descriptor: they map.
+    """
+    if not sys.platform.startswith("linux") or not name:
+        return None
+    import _posixshmem  # type: ignore[import-not-found]
+
+    try:
+        fd: int = _posixshmem.shm_open("/" + name.lstrip("/"), os.O_RDWR, mode=0o600)
+    except OSError:
+        return None
+    return fd
+
+
+def pwrite_all(fd: int, data: npt.NDArray[np.uint8], offset: int) -> None:
+    """Write all bytes of the C-contiguous ``data`` at ``offset`` (``pwrite`` may write
+    less than asked)."""
+    view = data.data.cast("B")
+    while view:
+        written = os.pwrite(fd, view, offset)
+        if written <= 0:
+            raise OSError(f"pwrite wrote {written} bytes")
+        view = view[written:]
+        offset += written
+
+
 class AttachedBlock:
     """A worker's mapping of a parent's block, attached by name without resource tracking."""
 

@@ -195,9 +195,7 @@ class _DiskPool:
         except BaseException:
             # Workers are stopped by now: undo what unfinished slides left (killed workers
             # leave their journal), so no partial output outlives a failed run.
-            discard_incomplete(
-                output_dir=out_dir, slide_paths={self._slide_paths[s] for s in todo}
-            )
+            discard_incomplete(output_dir=out_dir, slide_paths={self._slide_paths[s] for s in todo})
             raise
 
         for task, slides in zip(tasks, task_slides, strict=True):

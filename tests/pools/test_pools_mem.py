@@ -11,7 +11,7 @@ import pytest
 
 from slidepatch import PatchSet, Slide
 from slidepatch.extract.multires import multires_locations
-from slidepatch.pools import MemPatchExtractorPool, MultiResMemPatchExtractorPool
+from slidepatch.pools import MemPatchExtractorPool, MultiResMemPatchExtractorPool, _mem_worker
 from slidepatch.slide.buffers import decodes_fast_into
 
 pytestmark = pytest.mark.usefixtures("no_shm_leak")
@@ -130,10 +130,29 @@ def test_empty_patch_sets_are_fine(synthetic_slides: list[Path]) -> None:
     assert len(pool.pids) == 2
 
 
-@pytest.mark.parametrize("start_method", ["fork", "spawn"])
-def test_multires_pool_equals_direct_reads(patch_sets: list[PatchSet], start_method: str) -> None:
+def test_mapped_writes_equal_direct_reads(
+    patch_sets: list[PatchSet], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where shared memory cannot be written with pwrite (macOS, Windows), workers map it."""
+    monkeypatch.setattr(_mem_worker, "open_block_for_writing", lambda name: None)
+    expected = _expected(patch_sets)
+    with MemPatchExtractorPool(
+        patches_pool=patch_sets, proc_num_workers=2, thread_num_workers=2, start_method="fork"
+    ) as pool:
+        for (image, _), (want, _, _, _) in zip(pool.patch_list, expected, strict=True):
+            np.testing.assert_array_equal(image, want)
+
+
+@pytest.mark.parametrize(
+    ("start_method", "writes"), [("fork", "pwrite"), ("spawn", "pwrite"), ("fork", "mapped")]
+)
+def test_multires_pool_equals_direct_reads(
+    patch_sets: list[PatchSet], start_method: str, writes: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     levels: list[Any] = [0, 1.0]  # level 0 and MPP 1.0 (the synthetic slides' level 1)
     sets = patch_sets[:2]
+    if writes == "mapped":
+        monkeypatch.setattr(_mem_worker, "open_block_for_writing", lambda name: None)
     pool = MultiResMemPatchExtractorPool(
         patches_pool=sets,
         levels_or_mpps=levels,

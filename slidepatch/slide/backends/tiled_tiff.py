@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.errors import SlideReadError, UnsupportedSlideError
-from slidepatch.slide.buffers import ScratchBuffers, decode_buffer, decodes_fast_into
 from slidepatch.slide.backends.tile_cache import DEFAULT_CACHE_BYTES, Tile, TileCache
 from slidepatch.slide.backends.tiled_tiff_structure import TiledLevel, read_structure
+from slidepatch.slide.buffers import ScratchBuffers, decode_buffer, decodes_fast_into
 
 
 class TiledTiffBackend:
