@@ -45,6 +45,7 @@ from slidepatch.extract.naming import (
 from slidepatch.extract.passthrough import check_jpeg_passthrough, passthrough_jpeg
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import discard_attempt, write_journal
+from slidepatch.extract.threads import run_on_threads
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.slide.buffers import ScratchBuffers
 from slidepatch.slide.slide import ReadPlan, ResamplingMode, Slide
@@ -237,16 +238,20 @@ class _DiskBase(PatchExtractorBase):
             try:
                 self._make_dirs(set_dirs)
 
-                def work(chunk: list[int]) -> list[WrittenPatch]:
-                    done: list[WrittenPatch] = []
-                    for g in chunk:
-                        for job in groups[g]:
-                            plan = plans[repr(job.level_or_mpp)]
-                            done.append(self._write_job(slide, job, plan))
-                    return done
+                # Each group's records land in its own slot, so threads need no ordering
+                # on the way (the manifests list them in patch order all the same).
+                done: list[list[WrittenPatch]] = [[] for _ in groups]
+                size = self._mp_chunksize
 
-                for written in self._run_chunks(range(len(groups)), work):
-                    self._written.extend(written)
+                def work(start: int) -> None:
+                    for g in range(start, min(start + size, len(groups))):
+                        done[g] = [
+                            self._write_job(slide, job, plans[repr(job.level_or_mpp)])
+                            for job in groups[g]
+                        ]
+
+                run_on_threads(work, range(0, len(groups), size), num_workers=self._num_workers)
+                self._written = [w for group in done for w in group]
                 self._check_written(len(rel_paths))
                 self._write_manifests(txt_path, csv_path)
             except BaseException:

@@ -8,7 +8,6 @@ read and is raised as an :class:`ExtractionError` naming the slide and the patch
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.errors import ExtractionError, SlideError
+from slidepatch.extract.threads import run_on_threads
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet, check_level_or_mpp
 from slidepatch.slide.buffers import ScratchBuffers
 from slidepatch.slide.slide import ResamplingMode, Slide
@@ -231,44 +231,4 @@ class _ReadPlan:
                 if after is not None:
                     after(k, buf)
 
-        starts = range(0, self.count, size)
-        if self.num_workers == 1 or len(starts) <= 1:
-            for start in starts:
-                read_chunk(start)
-            return
-        _run_threads(read_chunk, starts, num_workers=min(self.num_workers, len(starts)))
-
-
-def _run_threads(work: Callable[[int], None], starts: range, *, num_workers: int) -> None:
-    """Run ``work(start)`` for every start on ``num_workers`` threads; raise the first error.
-
-    Each thread takes the next chunk from a shared iterator (``next`` on a range iterator
-    is atomic under the GIL), so scheduling costs nothing per patch, unlike one future per
-    chunk; after an error the threads stop taking new chunks.
-    """
-    pending = iter(starts)
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def loop() -> None:
-        while not errors:
-            with lock:
-                start = next(pending, None)
-            if start is None:
-                return
-            try:
-                work(start)
-            except BaseException as exc:
-                errors.append(exc)
-                return
-
-    threads = [
-        threading.Thread(target=loop, name=f"slidepatch-read-{i}", daemon=True)
-        for i in range(num_workers)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+        run_on_threads(read_chunk, range(0, self.count, size), num_workers=self.num_workers)
