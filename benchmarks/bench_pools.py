@@ -9,7 +9,7 @@ tissue patches. Baselines measured in the same run: the single-core raw tile-dec
 (x 2 for two cores), two plain single-threaded OpenSlide loops running concurrently, and
 dplabtools 0.0.5's pools when its interpreter is found ($DPLABTOOLS_PYTHON, else
 /work/dpl-venv/bin/python). Every case runs ``--rounds`` times, round-robin, and reports
-its median (disk cases start from an empty, synced output folder). The raw decode writes
+its median (disk cases start from a new, empty output folder after a sync). The raw decode writes
 into a buffer placed off libjpeg-turbo's 32-byte boundary, its fastest placement (see
 ``slidepatch.slide.buffers``). Prints patches/s, ratios, peak RSS and the issue targets.
 """
@@ -270,15 +270,19 @@ def main() -> None:
 
     # Rounds run every case once, in the same order, so that slow and fast spells of a
     # shared machine fall on all cases alike; each case reports its median round.
+    # Disk cases write to a new folder each round; all are deleted at the end, because
+    # deleting a previous round's files (ext4 frees and discards their blocks) would
+    # otherwise land on the next case.
     runs: dict[str, list[dict[str, Any]]] = {c.key: [] for c in cases}
     skipped: set[str] = set()
-    for _ in range(opts.rounds):
+    shutil.rmtree(cache_dir() / "out", ignore_errors=True)
+    for round_number in range(opts.rounds):
         for c in cases:
             if c.key in skipped:
                 continue
             args = dict(c.args)
             if c.output is not None:
-                args["output_dir"] = fresh_dir(c.output)
+                args["output_dir"] = fresh_dir(f"{c.output}-{round_number}")
                 os.sync()  # earlier cases' writeback must not land on this one
             try:
                 runs[c.key].append(run_case(c.script, c.case, args, python=c.python))
