@@ -1,4 +1,9 @@
-"""Worker side of the memory pools: read one slide's patches straight into shared memory."""
+"""Worker side of the memory pools: read one slide's patches into shared memory.
+
+On Linux each reading thread decodes into one warm buffer of its own and writes it to the
+block with ``pwrite``, never mapping the block (mapping fresh shared pages costs a fault
+per 4 KiB page); elsewhere the worker maps its slice and decodes straight into it.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """In-memory extractor pools: many slides over processes, patches in one shared block.
 
 The parent filters labels, sizes the whole result, and allocates one shared-memory block;
-each worker process opens its slide and its threads decode patches straight into that
-slide's slice. Only PatchSets and byte offsets cross process boundaries, never pixels.
+each worker process opens its slide and its threads write the patches into that slide's
+slice (``pwrite`` from a warm per-thread buffer on Linux, a mapping elsewhere; see
+``_mem_worker``). Only PatchSets and byte offsets cross process boundaries, never pixels.
 Afterwards every image is a zero-copy numpy view into the block.
 
 Lifetime: the block's name is removed from ``/dev/shm`` as soon as the workers finish (or
