@@ -3,7 +3,7 @@
 Everything that can be checked is checked before the first byte is written: the output
 directory, the image type, labels/comments/separator (nothing may land outside
 ``output_dir``), unique output paths, and set directories that must not exist yet. Each
-image is written under a temporary name and renamed when complete; the manifests are
+image appears under its name only when complete (``atomic_write``); the manifests are
 written last, so a crash never leaves a truncated image under a final name nor a manifest
 listing files that do not exist. The text manifest marks a slide complete; a journal written
 before the first image lets a failed or killed attempt be undone (see ``resume.py``).
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from slidepatch.errors import ExtractionError, OutputError, SlideError
+from slidepatch.extract.atomic_write import write_atomically
 from slidepatch.extract.base import PatchExtractorBase
 from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
 from slidepatch.extract.manifest import (
@@ -27,7 +28,6 @@ from slidepatch.extract.manifest import (
     format_csv_manifest,
     format_text_manifest,
     manifest_base_name,
-    write_atomically,
 )
 from slidepatch.extract.multires import check_levels_or_mpps, multires_locations
 from slidepatch.extract.naming import (

@@ -15,18 +15,15 @@ Both files are written under a temporary name and renamed, after every image is 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import os
 import platform
-import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from slidepatch.errors import OutputError
 from slidepatch.locations.patchset import LevelOrMpp
 
 LABEL_WIDTH = 24
@@ -150,27 +147,3 @@ def format_csv_manifest(
             ]
         )
     return buf.getvalue()
-
-
-def write_atomically(path: str, data: bytes, *, exclusive: bool = True) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place.
-
-    With ``exclusive`` an existing ``path`` is an error (manifests are never overwritten).
-    """
-    if exclusive and os.path.exists(path):
-        raise OutputError(f"{path} already exists")
-    directory, name = os.path.split(path)
-    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

@@ -1,8 +1,8 @@
 """Knowing which slides of an output directory are complete, and undoing the others.
 
 The **text manifest is the completion marker**: a disk extractor writes every image
-(each under a temporary name, renamed when complete), then the CSV manifest, then the
-text manifest. A slide without its text manifest is not done, whatever files it has.
+(each appearing under its name only when complete, see ``atomic_write``), then the CSV
+manifest, then the text manifest. A slide without its text manifest is not done, whatever files it has.
 
 To undo an unfinished slide without guessing, the extractor first writes a *journal*,
 ``manifests/.partial__<manifest_id>__<wsi_id>.json``, listing the slide and every path it
@@ -22,7 +22,8 @@ import os
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from slidepatch.extract.manifest import manifest_base_name, write_atomically
+from slidepatch.extract.atomic_write import write_atomically
+from slidepatch.extract.manifest import manifest_base_name
 from slidepatch.extract.naming import wsi_id_of
 
 MANIFEST_DIR = "manifests"

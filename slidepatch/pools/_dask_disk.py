@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from slidepatch.extract.atomic_write import write_atomically
 from slidepatch.extract.disk import (
     MANIFEST_DIR,
     DiskPatchExtractor,
@@ -31,7 +32,7 @@ from slidepatch.extract.disk import (
     _DiskBase,
     _Job,
 )
-from slidepatch.extract.manifest import WrittenPatch, write_atomically
+from slidepatch.extract.manifest import WrittenPatch
 from slidepatch.extract.resume import discard_attempt, journal_path
 from slidepatch.pools._dask_runner import DaskRunner, hook_applies, kill_once
 from slidepatch.pools._runner import TEST_HOOK_ENV, OnError, Task

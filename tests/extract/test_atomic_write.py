@@ -1,0 +1,60 @@
+"""Files appear complete under their final name or not at all, on both write paths."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from slidepatch.errors import OutputError
+from slidepatch.extract import atomic_write
+from slidepatch.extract.atomic_write import write_atomically
+
+PAYLOAD = bytes(range(256)) * 700  # 179,200 bytes, more than one write may take
+
+
+@pytest.fixture(params=["unnamed", "rename"])
+def path_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "rename":  # what macOS, Windows and file systems without O_TMPFILE do
+        monkeypatch.setattr(atomic_write, "_linkat", lambda: None)
+    return str(request.param)
+
+
+def test_writes_the_bytes_and_leaves_nothing_else(tmp_path: Path, path_kind: str) -> None:
+    target = tmp_path / "patch.png"
+    write_atomically(str(target), PAYLOAD)
+    assert target.read_bytes() == PAYLOAD
+    assert os.listdir(tmp_path) == ["patch.png"]
+
+
+def test_exclusive_refuses_and_otherwise_replaces(tmp_path: Path, path_kind: str) -> None:
+    target = tmp_path / "manifest.txt"
+    target.write_bytes(b"old")
+    with pytest.raises(OutputError, match="already exists"):
+        write_atomically(str(target), PAYLOAD)
+    assert target.read_bytes() == b"old"
+    write_atomically(str(target), PAYLOAD, exclusive=False)
+    assert target.read_bytes() == PAYLOAD
+    assert os.listdir(tmp_path) == ["manifest.txt"]
+
+
+def test_a_missing_directory_fails_cleanly(tmp_path: Path, path_kind: str) -> None:
+    with pytest.raises(FileNotFoundError):
+        write_atomically(str(tmp_path / "absent" / "patch.png"), PAYLOAD)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="O_TMPFILE is Linux-only")
+def test_linux_uses_no_temporary_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_rename(path: str, data: bytes) -> None:
+        raise AssertionError("fell back to a temporary name")
+
+    try:
+        os.close(os.open(tmp_path, os.O_TMPFILE | os.O_WRONLY, 0o600))
+    except OSError:
+        pytest.skip("this file system has no O_TMPFILE")
+    monkeypatch.setattr(atomic_write, "_write_temporary_then_rename", no_rename)
+    write_atomically(str(tmp_path / "patch.png"), PAYLOAD)
+    assert (tmp_path / "patch.png").read_bytes() == PAYLOAD
