@@ -2,7 +2,8 @@
 
 The **text manifest is the completion marker**: a disk extractor writes every image
 (each appearing under its name only when complete, see ``atomic_write``), then the CSV
-manifest, then the text manifest. A slide without its text manifest is not done, whatever files it has.
+manifest, then the text manifest. A slide without its text manifest is not done, whatever
+files it has.
 
 To undo an unfinished slide without guessing, the extractor first writes a *journal*,
 ``manifests/.partial__<manifest_id>__<wsi_id>.json``, listing the slide and every path it
