@@ -113,7 +113,7 @@ class LocationsPool:
         save_preview_image_args: Mapping[str, Any] | None = None,
         polygon_data_list: Sequence[Any] | None = None,
         points_list: Sequence[Any] | None = None,
-        mp_context: str | None = None,
+        start_method: str | None = None,
         client: Client | None = None,
         scheduler_address: str | None = None,
     ) -> None:
@@ -135,6 +135,9 @@ class LocationsPool:
             raise ValueError(f"proc_num_workers must be an int >= 1, got {proc_num_workers!r}")
         if isinstance(mp_chunksize, bool) or not isinstance(mp_chunksize, int) or mp_chunksize < 1:
             raise ValueError(f"mp_chunksize must be an int >= 1, got {mp_chunksize!r}")
+        from slidepatch.pools._runner import check_start_method  # (pools imports locations)
+
+        start_method = check_start_method(start_method)
         use_dask = False
         if client is not None or scheduler_address is not None:
             from slidepatch.pools._dask_runner import wants_dask
@@ -168,7 +171,7 @@ class LocationsPool:
         elif proc_num_workers == 1 or n <= 1:
             results = [_compute_star(t) for t in tasks]
         else:
-            context = multiprocessing.get_context(mp_context)
+            context = multiprocessing.get_context(start_method)
             with ProcessPoolExecutor(
                 max_workers=min(proc_num_workers, n), mp_context=context
             ) as pool:
@@ -227,7 +230,7 @@ class _WholeImagePool(LocationsPool):
         proc_num_workers: int = 1,
         mp_chunksize: int = 1,
         save_preview_image_args: Mapping[str, Any] | None = None,
-        mp_context: str | None = None,
+        start_method: str | None = None,
         client: Client | None = None,
         scheduler_address: str | None = None,
     ) -> None:
@@ -238,7 +241,7 @@ class _WholeImagePool(LocationsPool):
             proc_num_workers=proc_num_workers,
             mp_chunksize=mp_chunksize,
             save_preview_image_args=save_preview_image_args,
-            mp_context=mp_context,
+            start_method=start_method,
             client=client,
             scheduler_address=scheduler_address,
         )
@@ -255,7 +258,7 @@ class _PolygonPool(LocationsPool):
         proc_num_workers: int = 1,
         mp_chunksize: int = 1,
         save_preview_image_args: Mapping[str, Any] | None = None,
-        mp_context: str | None = None,
+        start_method: str | None = None,
         client: Client | None = None,
         scheduler_address: str | None = None,
     ) -> None:
@@ -267,7 +270,7 @@ class _PolygonPool(LocationsPool):
             proc_num_workers=proc_num_workers,
             mp_chunksize=mp_chunksize,
             save_preview_image_args=save_preview_image_args,
-            mp_context=mp_context,
+            start_method=start_method,
             client=client,
             scheduler_address=scheduler_address,
         )

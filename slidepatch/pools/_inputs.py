@@ -8,7 +8,7 @@ from typing import Any
 from slidepatch.extract.base import check_labels, check_resampling_mode
 from slidepatch.extract.reader import check_chunksize, check_num_workers
 from slidepatch.locations.patchset import PatchSet, as_patchset
-from slidepatch.pools._runner import START_METHODS, OnError
+from slidepatch.pools._runner import OnError, check_start_method
 
 
 def collect_patch_sets(patches_pool: object) -> list[PatchSet]:
@@ -56,10 +56,7 @@ def check_pool_args(
     threads = check_num_workers(thread_num_workers, name="thread_num_workers")
     proc_chunk = check_chunksize(proc_mp_chunksize, name="proc_mp_chunksize")
     thread_chunk = check_chunksize(thread_mp_chunksize, name="thread_mp_chunksize")
-    if start_method is not None and start_method not in START_METHODS:
-        raise ValueError(
-            f"start_method must be one of {START_METHODS} or None, got {start_method!r}"
-        )
+    start_method = check_start_method(start_method)
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     return procs, threads, proc_chunk, thread_chunk, start_method, on_error

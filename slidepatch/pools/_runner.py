@@ -29,6 +29,13 @@ from slidepatch.errors import ExtractionError, SlideError, WorkerDiedError
 OnError = Literal["raise", "skip"]
 START_METHODS = ("fork", "forkserver", "spawn")
 
+
+def check_start_method(value: object) -> str | None:
+    """Validate a multiprocessing start method: one of START_METHODS, or None (default)."""
+    if value is not None and value not in START_METHODS:
+        raise ValueError(f"start_method must be one of {START_METHODS} or None, got {value!r}")
+    return None if value is None else str(value)
+
 #: Test-only hook, read by the parent when a run starts and applied by workers:
 #: ``"kill:<text>"`` makes a worker SIGKILL itself, and ``"sleep:<text>"`` makes it sleep
 #: 30 s, before running a task whose slide path contains ``<text>``. Used by the test suite

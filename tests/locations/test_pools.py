@@ -31,6 +31,7 @@ def test_grid_pool_matches_classes_and_iterates_twice(
         patches_args=args,
         proc_num_workers=2,
         save_preview_image_args={"image_file": tmp_path / "preview.png"},
+        start_method="spawn",  # the same name as the extractor pools'
     )
     singles = [
         WholeImageGridPatches(
@@ -87,6 +88,13 @@ def test_pool_argument_errors(cmu_small: Path, full_mask: npt.NDArray[np.bool_])
             mask_data_list=[full_mask],
             patches_args={},
             proc_num_workers=1,
+        )
+    with pytest.raises(ValueError, match="start_method must be one of"):
+        WholeImageGridPatchesPool(
+            wsi_file_list=[cmu_small],
+            mask_data_list=[full_mask],
+            patches_args={},
+            start_method="threads",  # rejected even when one process would not use it
         )
     with pytest.raises(ValueError, match="may not contain"):
         expand_patches_args({"wsi_file": "x"}, 2)
