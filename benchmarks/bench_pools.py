@@ -9,9 +9,10 @@ tissue patches. Baselines measured in the same run: the single-core raw tile-dec
 (x 2 for two cores), two plain single-threaded OpenSlide loops running concurrently, and
 dplabtools 0.0.5's pools when its interpreter is found ($DPLABTOOLS_PYTHON, else
 /work/dpl-venv/bin/python). Every case runs ``--rounds`` times, round-robin, and reports
-its median (disk cases start from a new, empty output folder after a sync). The raw decode writes
-into a buffer placed off libjpeg-turbo's 32-byte boundary, its fastest placement (see
-``slidepatch.slide.buffers``). Prints patches/s, ratios, peak RSS and the issue targets.
+its median; every case starts after a sync, disk cases in a new, empty output folder. The
+raw decode writes into a buffer placed off libjpeg-turbo's 32-byte boundary, its fastest
+placement (see ``slidepatch.slide.buffers``). Prints patches/s, ratios, peak memory and
+the issue targets.
 """
 
 from __future__ import annotations
@@ -283,7 +284,7 @@ def main() -> None:
             args = dict(c.args)
             if c.output is not None:
                 args["output_dir"] = fresh_dir(f"{c.output}-{round_number}")
-                os.sync()  # earlier cases' writeback must not land on this one
+            os.sync()  # the writeback of earlier disk cases must not land on this one
             try:
                 runs[c.key].append(run_case(c.script, c.case, args, python=c.python))
             except (RuntimeError, ImportError) as exc:
