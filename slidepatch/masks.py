@@ -23,7 +23,7 @@ import numpy.typing as npt
 from slidepatch.errors import MaskError
 
 BoolArray = npt.NDArray[np.bool_]
-TissueMode = Literal["saturation_otsu", "hsv", "otsu"]
+TissueMode = Literal["saturation_otsu", "hsv", "otsu", "lab"]
 
 # Size of the reference's "level factor": 256 x 256 level-0 pixels.
 REFERENCE_AREA_LEVEL0 = 256 * 256
@@ -152,6 +152,89 @@ def saturation(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     mx = rgb.max(axis=2).astype(np.float32)
     mn = rgb.min(axis=2).astype(np.float32)
     return np.asarray(np.divide(mx - mn, mx, out=np.zeros_like(mx), where=mx > 0))
+
+
+# --------------------------------------------------------------------------- CIELAB
+#: Linear sRGB (IEC 61966-2-1) to CIE XYZ, D65 illuminant.
+SRGB_TO_XYZ = np.array(
+    [
+        [0.4124564, 0.3575761, 0.1804375],
+        [0.2126729, 0.7151522, 0.0721750],
+        [0.0193339, 0.1191920, 0.9503041],
+    ]
+)
+#: CIE XYZ of the D65 reference white (Y = 1).
+D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+#: Pixels converted at a time, so a large level needs ~12 bytes/px of scratch per band only.
+LAB_BAND_PIXELS = 1 << 20
+
+
+def _srgb_linear_table() -> npt.NDArray[np.float32]:
+    """Gamma expansion of every 8-bit sRGB value: the 256-entry lookup table."""
+    c = np.arange(256, dtype=np.float64) / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return linear.astype(np.float32)
+
+
+_SRGB_LINEAR = _srgb_linear_table()
+#: XYZ rows already divided by the white point: ``lin @ _XYZ_N.T`` gives X/Xn, Y/Yn, Z/Zn.
+_XYZ_N = (SRGB_TO_XYZ / D65_WHITE[:, None]).astype(np.float32)
+
+
+def _lab_f(t: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """The CIE f(t): cube root above (6/29)^3, the linear segment below."""
+    delta = 6.0 / 29.0
+    linear = t / np.float32(3 * delta * delta) + np.float32(4.0 / 29.0)
+    return np.asarray(np.where(t > np.float32(delta**3), np.cbrt(t), linear), dtype=np.float32)
+
+
+def _lab_bands(
+    rgb: npt.NDArray[np.uint8], rows: Sequence[int], out: npt.NDArray[np.float32]
+) -> None:
+    """Fill ``out`` (h, w, len(rows)) with f(X/Xn), f(Y/Yn), f(Z/Zn) for the XYZ ``rows``."""
+    h, w = rgb.shape[:2]
+    step = max(1, LAB_BAND_PIXELS // max(w, 1))
+    matrix = _XYZ_N[list(rows)].T
+    for r0 in range(0, h, step):
+        linear = _SRGB_LINEAR[rgb[r0 : r0 + step]]
+        out[r0 : r0 + step] = _lab_f(linear @ matrix)
+
+
+def _check_rgb(rgb: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
+    arr = np.asarray(rgb)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(f"expected an (h, w, 3) uint8 RGB image, got {arr.dtype} {arr.shape}")
+    return arr
+
+
+def srgb_to_lab(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """CIELAB (D65) of an (h, w, 3) uint8 sRGB image: (h, w, 3) float32 ``L*, a*, b*``."""
+    arr = _check_rgb(rgb)
+    f = np.empty(arr.shape, dtype=np.float32)
+    _lab_bands(arr, (0, 1, 2), f)
+    lab = np.empty_like(f)
+    lab[..., 0] = 116.0 * f[..., 1] - 16.0
+    lab[..., 1] = 500.0 * (f[..., 0] - f[..., 1])
+    lab[..., 2] = 200.0 * (f[..., 1] - f[..., 2])
+    return lab
+
+
+def lab_a_star(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """CIELAB a* (green-red axis) of an (h, w, 3) uint8 sRGB image, (h, w) float32.
+
+    Computed band by band without building the full Lab image.
+    """
+    arr = _check_rgb(rgb)
+    h, w = arr.shape[:2]
+    a = np.empty((h, w), dtype=np.float32)
+    step = max(1, LAB_BAND_PIXELS // max(w, 1))
+    f = np.empty((min(step, h), w, 2), dtype=np.float32)
+    for r0 in range(0, h, step):
+        band = f[: min(step, h - r0)]
+        _lab_bands(arr[r0 : r0 + step], (0, 1), band)
+        np.subtract(band[..., 0], band[..., 1], out=a[r0 : r0 + step])
+    a *= np.float32(500.0)
+    return a
 
 
 # --------------------------------------------------------------------------- Mask
@@ -318,9 +401,145 @@ class Mask:
         """Save as compressed NPZ (key ``"data"``, shape (height, width))."""
         np.savez_compressed(fspath(path), data=self._array)
 
+    def save_overlay_png(
+        self,
+        path: str | PathLike[str],
+        *,
+        mask_color: str | None = "green",
+        mask_alpha: float = 0.5,
+        outline_color: str | None = "blue",
+        outline_thickness: int = 2,
+    ) -> None:
+        """Save the slide's level image with the mask drawn on it, to check a mask by eye.
+
+        Tissue pixels are blended with ``mask_color`` (``(1 - mask_alpha) * pixel +
+        mask_alpha * colour``, rounded half up); the mask boundary (mask pixels with a
+        non-mask 4-neighbour, the image edge counting as non-mask) is then drawn in
+        ``outline_color``, grown to ``outline_thickness`` pixels by a square dilation.
+        ``None`` turns either layer off. Colours are Pillow colour names or ``#RRGGBB``.
+        The level is re-read from the slide, so the mask must know its slide and level
+        and be that level's size (true of :class:`WSITissueMask` and
+        :class:`WSIPolygonMask`).
+        """
+        from PIL import Image
+
+        fill = _parse_color(mask_color, "mask_color")
+        outline = _parse_color(outline_color, "outline_color")
+        if isinstance(mask_alpha, bool) or not isinstance(mask_alpha, (int, float, np.number)):
+            raise ValueError(f"mask_alpha must be a number in [0, 1], got {mask_alpha!r}")
+        alpha = float(mask_alpha)
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"mask_alpha must be in [0, 1], got {mask_alpha!r}")
+        if (
+            isinstance(outline_thickness, bool)
+            or not isinstance(outline_thickness, (int, np.integer))
+            or outline_thickness < 1
+        ):
+            raise ValueError(f"outline_thickness must be an int >= 1, got {outline_thickness!r}")
+        rgb = self._read_own_level()
+        if fill is not None:
+            _blend_where(rgb, self._array, fill, alpha)
+        if outline is not None:
+            edge = _dilate_square(_boundary(self._array), int(outline_thickness))
+            rgb[edge] = outline
+            del edge
+        Image.fromarray(rgb).save(fspath(path), format="PNG")
+
+    def _read_own_level(self) -> npt.NDArray[np.uint8]:
+        """The RGB level image this mask was made at, re-read from its slide."""
+        from slidepatch.slide import Slide
+
+        if self._wsi_file is None or self._level is None:
+            raise MaskError(
+                self._wsi_file,
+                f"the mask ({self._source}) does not know its slide and level: only masks made "
+                "by WSITissueMask or WSIPolygonMask can draw an overlay",
+            )
+        with Slide.open(self._wsi_file) as slide:
+            if tuple(slide.dimensions) != self._slide_dimensions:
+                raise MaskError(
+                    self._wsi_file,
+                    f"the slide is now {tuple(slide.dimensions)}, the mask was made for "
+                    f"{self._slide_dimensions}",
+                )
+            slide.check_level(self._level)
+            if tuple(slide.level_dimensions[self._level]) != self.dimensions:
+                raise MaskError(
+                    self._wsi_file,
+                    f"level {self._level} is {tuple(slide.level_dimensions[self._level])}, the "
+                    f"mask is {self.dimensions}: an overlay needs a mask the size of its level",
+                )
+            return slide.read_level(self._level)
+
     def __repr__(self) -> str:
         w, h = self.dimensions
         return f"{type(self).__name__}({w}x{h} for slide {self._slide_dimensions}, {self._source})"
+
+
+# --------------------------------------------------------------------------- overlay helpers
+def _parse_color(color: str | None, name: str) -> tuple[int, int, int] | None:
+    """``None``, or the RGB of a Pillow colour name / ``#RRGGBB`` (any alpha is dropped)."""
+    from PIL import ImageColor
+
+    if color is None:
+        return None
+    if not isinstance(color, str):
+        raise ValueError(f"{name} must be a colour name, '#RRGGBB' or None, got {color!r}")
+    try:
+        rgba = ImageColor.getrgb(color)
+    except ValueError as exc:
+        raise ValueError(f"{name}: unknown colour {color!r} ({exc})") from None
+    return (int(rgba[0]), int(rgba[1]), int(rgba[2]))
+
+
+def _blend_where(
+    rgb: npt.NDArray[np.uint8], mask: BoolArray, color: tuple[int, int, int], alpha: float
+) -> None:
+    """In place: ``rgb[mask] = round((1 - alpha) * rgb + alpha * color)``, per channel.
+
+    A 256-entry table per channel keeps it exact and free of full-size float copies.
+    """
+    values = np.arange(256, dtype=np.float64)
+    for ch in range(3):
+        table = np.floor((1.0 - alpha) * values + alpha * color[ch] + 0.5)
+        channel = rgb[..., ch]
+        channel[mask] = table.astype(np.uint8)[channel[mask]]
+
+
+def _boundary(mask: BoolArray) -> BoolArray:
+    """Mask pixels with a non-mask 4-neighbour (outside the image counts as non-mask)."""
+    padded = np.pad(mask, 1, constant_values=False)
+    interior = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    return np.asarray(mask & ~interior)
+
+
+def _dilate_square(mask: BoolArray, size: int) -> BoolArray:
+    """Dilation by a ``size`` x ``size`` square, done as two 1-D passes of shifted ORs.
+
+    Output pixel ``i`` (on each axis) is set when an input pixel in
+    ``[i - size // 2, i + size - 1 - size // 2]`` is.
+    """
+    if size <= 1:
+        return np.array(mask, dtype=bool)
+    before = size // 2
+    after = size - 1 - before
+    out = mask
+    for axis in (0, 1):
+        grown = out.copy()
+        n = out.shape[axis]
+        for shift in range(-after, before + 1):
+            if shift == 0 or abs(shift) >= n:
+                continue
+            src = [slice(None), slice(None)]
+            dst = [slice(None), slice(None)]
+            # grown[i] |= out[i - shift]: shifts in [-after, before] cover the window
+            if shift > 0:
+                dst[axis], src[axis] = slice(shift, None), slice(None, n - shift)
+            else:
+                dst[axis], src[axis] = slice(None, n + shift), slice(-shift, None)
+            grown[tuple(dst)] |= out[tuple(src)]
+        out = grown
+    return out
 
 
 # --------------------------------------------------------------------------- slide helpers
@@ -359,7 +578,8 @@ class WSITissueMask(Mask):
     Modes: ``"saturation_otsu"`` (default; tissue = saturation above its Otsu threshold,
     capped at :data:`SATURATION_OTSU_CAP` and never below ``color_threshold``), ``"hsv"``
     (the reference's rule: saturation above ``(1 + color_threshold) * mean``) and
-    ``"otsu"`` (grey level at or below Otsu).
+    ``"otsu"`` (grey level at or below Otsu) and ``"lab"`` (the reference's rule on CIELAB:
+    a* above ``(1 + color_threshold) * mean``; stain is red/purple, glass neutral).
     Clean-up sizes are fractions of a 256x256 level-0 area, scaled by the real downsample.
     """
 
@@ -393,8 +613,15 @@ class WSITissueMask(Mask):
         elif mode == "otsu":
             grey = rgb.mean(axis=2)
             tissue = grey <= otsu_threshold(grey)
+        elif mode == "lab":
+            a_star = lab_a_star(rgb)
+            cut = (1.0 + float(color_threshold)) * float(a_star.mean(dtype=np.float64))
+            tissue = a_star > cut
         else:
-            raise MaskError(path, f"mode must be 'saturation_otsu', 'hsv' or 'otsu', got {mode!r}")
+            raise MaskError(
+                path,
+                f"mode must be 'saturation_otsu', 'hsv', 'otsu' or 'lab', got {mode!r}",
+            )
         ds = (dims[0] / rgb.shape[1]) * (dims[1] / rgb.shape[0])
         area = REFERENCE_AREA_LEVEL0 / ds
         if remove_all_holes:
