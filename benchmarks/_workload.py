@@ -125,6 +125,19 @@ def tissue_random(
     return out
 
 
+def warm_page_cache(paths: list[str]) -> None:
+    """Read ``paths`` whole, so that a case finds every slide byte in the page cache.
+
+    Some machines (this project's VM among them) evict file pages that went unread for a
+    minute; without this, a case that reads a level the others skip (a lower level, say)
+    would pay disk reads the other cases do not.
+    """
+    for path in paths:
+        with open(path, "rb", buffering=0) as fh:
+            while fh.read(1 << 24):
+                pass
+
+
 # ---------------------------------------------------------------------- the codec baseline
 def raw_decode(sets: list[list[Any]], *, aligned: bool = False) -> tuple[int, float]:
     """One core, one thread: pread + imagecodecs JPEG decode of the level-0 tile under each

@@ -9,10 +9,10 @@ tissue patches. Baselines measured in the same run: the single-core raw tile-dec
 (x 2 for two cores), two plain single-threaded OpenSlide loops running concurrently, and
 dplabtools 0.0.5's pools when its interpreter is found ($DPLABTOOLS_PYTHON, else
 /work/dpl-venv/bin/python). Every case runs ``--rounds`` times, round-robin, and reports
-its median; every case starts after a sync, disk cases in a new, empty output folder. The
-raw decode writes into a buffer placed off libjpeg-turbo's 32-byte boundary, its fastest
-placement (see ``slidepatch.slide.buffers``). Prints patches/s, ratios, peak memory and
-the issue targets.
+its median; every case starts after a sync and with the slides in the page cache, disk
+cases in a new, empty output folder. The raw decode writes into a buffer placed off
+libjpeg-turbo's 32-byte boundary, its fastest placement (see ``slidepatch.slide.buffers``).
+Prints patches/s, ratios, peak memory and the issue targets.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from _workload import (
     tissue_grid,
     tissue_random,
     verdict,
+    warm_page_cache,
 )
 
 SCRIPT = "bench_pools.py"
@@ -285,6 +286,7 @@ def main() -> None:
             if c.output is not None:
                 args["output_dir"] = fresh_dir(f"{c.output}-{round_number}")
             os.sync()  # the writeback of earlier disk cases must not land on this one
+            warm_page_cache(slides)
             try:
                 runs[c.key].append(run_case(c.script, c.case, args, python=c.python))
             except (RuntimeError, ImportError) as exc:
