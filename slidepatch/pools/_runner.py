@@ -36,6 +36,7 @@ def check_start_method(value: object) -> str | None:
         raise ValueError(f"start_method must be one of {START_METHODS} or None, got {value!r}")
     return None if value is None else str(value)
 
+
 #: Test-only hook, read by the parent when a run starts and applied by workers:
 #: ``"kill:<text>"`` makes a worker SIGKILL itself, and ``"sleep:<text>"`` makes it sleep
 #: 30 s, before running a task whose slide path contains ``<text>``. Used by the test suite
