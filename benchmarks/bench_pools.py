@@ -187,6 +187,7 @@ def main() -> None:
     parser.add_argument("--max-patches", type=int, default=0, help="cap patches per slide")
     parser.add_argument("--rounds", type=int, default=3, help="runs of every case (median)")
     parser.add_argument("--skip-dplabtools", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="print every run as it ends")
     opts = parser.parse_args()
     spec = SlideSpec()
     t0 = time.perf_counter()
@@ -289,6 +290,13 @@ def main() -> None:
             warm_page_cache(slides)
             try:
                 runs[c.key].append(run_case(c.script, c.case, args, python=c.python))
+                if opts.verbose:
+                    last = runs[c.key][-1]
+                    print(
+                        f"round {round_number + 1}: {c.label}: "
+                        f"{last['patches'] / last['seconds']:,.0f} patches/s",
+                        flush=True,
+                    )
             except (RuntimeError, ImportError) as exc:
                 print(f"skipped {c.label}: {str(exc).strip().splitlines()[-1]}")
                 skipped.add(c.key)
