@@ -181,14 +181,14 @@ class Case:
     output: str | None = None  # a folder emptied (and synced) before every run
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slides", type=int, default=4)
     parser.add_argument("--max-patches", type=int, default=0, help="cap patches per slide")
     parser.add_argument("--rounds", type=int, default=3, help="runs of every case (median)")
     parser.add_argument("--skip-dplabtools", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="print every run as it ends")
-    opts = parser.parse_args()
+    opts = parser.parse_args(argv)
     spec = SlideSpec()
     t0 = time.perf_counter()
     slides = build_slides(opts.slides, spec)

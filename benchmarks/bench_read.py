@@ -83,10 +83,10 @@ CASES: dict[str, Callable[..., None]] = {
 
 
 # ---------------------------------------------------------------------- driver
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patches", type=int, default=800, help="patches per workload")
-    opts = parser.parse_args()
+    opts = parser.parse_args(argv)
     spec = SlideSpec()
     (slide,) = build_slides(1, spec)
     n = opts.patches
