@@ -5,8 +5,9 @@ write an output row with non-temporal stores, and end each call with a store fen
 the row starts on a 32-byte boundary; otherwise they use ordinary cached stores. Measured
 on the benchmark slides (one core, 256 px tiles), decoding into a 32-byte aligned buffer
 runs at about 2,450 tiles/s and into one that starts 16 bytes past a boundary at about
-3,560/s, 30 % less time per tile; the non-temporal path also pushes the pixels out of the cache right before they
-are copied or encoded. ``python benchmarks/bench_read.py`` prints both rates.
+3,560/s, 30 % less time per tile; the non-temporal path also pushes the pixels out of
+the cache right before they are copied or encoded. ``python benchmarks/bench_read.py``
+prints both rates.
 
 So every buffer slidepatch decodes into starts :data:`DECODE_OFFSET` bytes past a
 32-byte boundary: :func:`decode_buffer` makes one, and the memory pools lay out their
