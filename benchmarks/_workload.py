@@ -8,6 +8,7 @@ times only the work itself and prints one JSON line; the parent adds the memory 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -81,11 +83,11 @@ def build_slides(count: int, spec: SlideSpec | None = None) -> list[str]:
     return paths
 
 
-def tissue_grid(path: str, spec: SlideSpec | None = None, *, seed: int) -> list[tuple[int, int]]:
-    """Level-0 top-lefts of the tile-aligned 256 px patches whose centre is tissue."""
+@functools.cache
+def _tissue_mask(spec: SlideSpec, seed: int) -> npt.NDArray[np.bool_]:
+    """The synthetic slide's tissue mask at downsample 16 (made once per slide and seed)."""
     from slidepatch.testing import synthetic_tissue_mask
 
-    spec = spec or SlideSpec()
     mask = synthetic_tissue_mask(
         width=spec.width,
         height=spec.height,
@@ -93,6 +95,14 @@ def tissue_grid(path: str, spec: SlideSpec | None = None, *, seed: int) -> list[
         tissue_fraction=spec.tissue_fraction,
         seed=seed,
     )
+    mask.setflags(write=False)
+    return mask
+
+
+def tissue_grid(path: str, spec: SlideSpec | None = None, *, seed: int) -> list[tuple[int, int]]:
+    """Level-0 top-lefts of the tile-aligned 256 px patches whose centre is tissue."""
+    spec = spec or SlideSpec()
+    mask = _tissue_mask(spec, seed)
     out = []
     for y in range(0, spec.height - PATCH + 1, PATCH):
         for x in range(0, spec.width - PATCH + 1, PATCH):
@@ -105,16 +115,8 @@ def tissue_random(
     path: str, count: int, spec: SlideSpec | None = None, *, seed: int
 ) -> list[tuple[int, int]]:
     """``count`` unaligned 256 px patches at random places whose centre is tissue."""
-    from slidepatch.testing import synthetic_tissue_mask
-
     spec = spec or SlideSpec()
-    mask = synthetic_tissue_mask(
-        width=spec.width,
-        height=spec.height,
-        downsample=16,
-        tissue_fraction=spec.tissue_fraction,
-        seed=seed,
-    )
+    mask = _tissue_mask(spec, seed)
     rng = np.random.default_rng([seed, 99])
     out: list[tuple[int, int]] = []
     while len(out) < count:

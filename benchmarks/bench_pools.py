@@ -55,9 +55,9 @@ Sets = list[list[Any]]  # [[slide path, [[x, y], ...]], ...]
 
 
 # ---------------------------------------------------------------------- cases (in a child)
-def case_raw_decode(sets: Sets, aligned: bool = False) -> None:
+def case_raw_decode(sets: Sets) -> None:
     """Single core: pread + JPEG decode of every level-0 tile of ``sets`` (see raw_decode)."""
-    child_result(*raw_decode(sets, aligned=aligned))
+    child_result(*raw_decode(sets))
 
 
 def _openslide_loop(sets: Sets) -> tuple[int, float]:

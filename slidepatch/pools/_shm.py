@@ -142,12 +142,17 @@ def open_block_for_writing(name: str) -> int | None:
     """
     if not sys.platform.startswith("linux") or not name:
         return None
-    import _posixshmem  # type: ignore[import-not-found]
-
     try:
-        fd: int = _posixshmem.shm_open("/" + name.lstrip("/"), os.O_RDWR, mode=0o600)
+        return _open_by_name(name)
     except OSError:
         return None
+
+
+def _open_by_name(name: str) -> int:
+    """A read-write descriptor on POSIX shared-memory block ``name`` (no resource tracking)."""
+    import _posixshmem  # type: ignore[import-not-found]
+
+    fd: int = _posixshmem.shm_open("/" + name.lstrip("/"), os.O_RDWR, mode=0o600)
     return fd
 
 
@@ -176,9 +181,7 @@ class AttachedBlock:
             self._shm = shared_memory.SharedMemory(name=name, track=False)
             self._mapping = self._shm._mmap  # type: ignore[attr-defined]
         elif os.name == "posix":
-            import _posixshmem  # type: ignore[import-not-found]
-
-            fd = _posixshmem.shm_open("/" + name.lstrip("/"), os.O_RDWR, mode=0o600)
+            fd = _open_by_name(name)
             try:
                 self._mapping = mmap.mmap(fd, self.size)
             finally:

@@ -40,8 +40,9 @@ def decode_buffer(shape: tuple[int, ...]) -> npt.NDArray[np.uint8]:
 def decodes_fast_into(buffer: npt.NDArray[np.uint8]) -> bool:
     """Whether decoding straight into ``buffer`` takes libjpeg-turbo's cached-store path.
 
-    Every row matters: a row whose start is aligned takes the slow path, so rows must
-    not be a multiple of the boundary apart unless the first row is off it.
+    Only the first row is checked. Rows of a patch whose width x 3 is a multiple of 32
+    bytes (256 px, 224 px...) all share its placement; for other widths the rows fall on
+    and off the boundary whatever the start, so part of them take the slow path anyway.
     """
     return bool(buffer.ctypes.data % ALIGNMENT)
 
