@@ -24,6 +24,7 @@ from slidepatch.errors import (
     SlideNotFoundError,
     SlidepatchError,
     SlideReadError,
+    UnsupportedLayoutError,
     UnsupportedSlideError,
     WorkerDiedError,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "SlideNotFoundError",
     "SlideReadError",
     "SlidepatchError",
+    "UnsupportedLayoutError",
     "UnsupportedSlideError",
     "WorkerDiedError",
     "__version__",

@@ -40,6 +40,11 @@ class UnsupportedSlideError(SlideError, ValueError):
     """The file exists but no backend can open it as a slide."""
 
 
+class UnsupportedLayoutError(UnsupportedSlideError):
+    """The file is a readable image, but its pixel layout (fluorescence channels, 16-bit...)
+    is not RGB; no backend is tried after this, since each would show it wrong."""
+
+
 class SlideReadError(SlideError, OSError):
     """Reading pixels failed (corrupt tile, truncated file...); the message names the region."""
 
