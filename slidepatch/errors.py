@@ -100,3 +100,8 @@ class WorkerDiedError(ExtractionError):
 class UnsafeOutputNameError(OutputError, ValueError):
     """A label, comment or separator that cannot be used in an output path (also a
     ``ValueError``, which the reference raised for empty label directories)."""
+
+
+class MetadataWarning(UserWarning):
+    """Slide metadata that slidepatch ignores (a screen-default resolution...); the message
+    names the slide and what to pass instead."""

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slidepatch.locations.base import LocationsBase
 from slidepatch.locations.patchset import LevelOrMpp
+
+if TYPE_CHECKING:
+    from slidepatch.slide.slide import BackendName
 
 
 class WholeImageRandomPatches(LocationsBase):
@@ -36,6 +39,7 @@ class WholeImageRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -47,6 +51,7 @@ class WholeImageRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             region_args={"weak_label": weak_label},
             sampling_args={"num_patches": num_patches},
         )
@@ -76,6 +81,7 @@ class WholeImagePoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -87,6 +93,7 @@ class WholeImagePoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             region_args={"weak_label": weak_label},
             sampling_args={"poisson_spacing": poisson_spacing},
         )
@@ -115,6 +122,7 @@ class WholeImageGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -126,6 +134,7 @@ class WholeImageGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             region_args={"weak_label": weak_label},
             sampling_args={"patch_stride": patch_stride},
         )
@@ -157,6 +166,7 @@ class WholeImageInvertedRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -168,6 +178,7 @@ class WholeImageInvertedRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -205,6 +216,7 @@ class WholeImageInvertedPoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -216,6 +228,7 @@ class WholeImageInvertedPoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -252,6 +265,7 @@ class WholeImageInvertedGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -263,6 +277,7 @@ class WholeImageInvertedGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -299,6 +314,7 @@ class PolygonRegionRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -310,6 +326,7 @@ class PolygonRegionRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,
@@ -347,6 +364,7 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -358,6 +376,7 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,
@@ -394,6 +413,7 @@ class PolygonRegionGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -405,6 +425,7 @@ class PolygonRegionGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,
@@ -435,6 +456,7 @@ class WholeImageCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -446,6 +468,7 @@ class WholeImageCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             region_args={"weak_label": weak_label},
             sampling_args={"points": list(points)},
         )
@@ -474,6 +497,7 @@ class WholeImageInvertedCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -485,6 +509,7 @@ class WholeImageInvertedCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -518,6 +543,7 @@ class PolygonRegionCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -529,6 +555,7 @@ class PolygonRegionCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,

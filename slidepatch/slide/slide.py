@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike, fspath
@@ -17,6 +18,7 @@ import numpy.typing as npt
 from slidepatch.errors import (
     InvalidRegionError,
     LevelOutOfRangeError,
+    MetadataWarning,
     MppUnavailableError,
     ResamplingRequiredError,
     SlideIsDirectoryError,
@@ -32,6 +34,9 @@ ResamplingMode = Literal["tile", "wsi"] | None
 MppSource = Literal["metadata", "override", "missing"]
 
 DEFAULT_MPP_TOLERANCE = 0.02
+PLAUSIBLE_MPP = (0.05, 20.0)
+"""µm/px a scanner or microscope image can have; metadata outside is a screen default
+(72, 96 or 300 dpi copied from a JPEG or PNG) and is treated as missing."""
 WHITE = (255, 255, 255)
 
 
@@ -83,8 +88,9 @@ class Slide:
             self._mpp: tuple[float, float] | None = (float(mpp), float(mpp))
             self._mpp_source: MppSource = "override"
         else:
-            self._mpp = backend.mpp
+            self._mpp = plausible_mpp(path, backend.mpp)
             self._mpp_source = "metadata" if self._mpp is not None else "missing"
+        self._ignored_mpp = backend.mpp if self._mpp is None else None
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -206,9 +212,15 @@ class Slide:
 
     def require_mpp(self, what: str) -> tuple[float, float]:
         if self._mpp is None:
+            said = (
+                "it has no MPP metadata"
+                if self._ignored_mpp is None
+                else f"its resolution metadata ({self._ignored_mpp[0]:.4g} µm/px) is a "
+                "screen default, not a scanner's"
+            )
             raise MppUnavailableError(
                 self._path,
-                f"{what} needs the slide's MPP, but it has no MPP metadata; pass "
+                f"{what} needs the slide's MPP, but {said}; pass "
                 "mpp=<µm per pixel> to Slide.open (or slide_mpp= to the location class)",
             )
         return self._mpp
@@ -463,6 +475,26 @@ class Slide:
             if ds <= downsample * (1 + 1e-9):
                 best = i
         return best
+
+
+def plausible_mpp(
+    path: str, mpp: tuple[float, float] | None
+) -> tuple[float, float] | None:
+    """``mpp`` if it lies in :data:`PLAUSIBLE_MPP`, else None with a :class:`MetadataWarning`."""
+    if mpp is None:
+        return None
+    low, high = PLAUSIBLE_MPP
+    if all(low <= m <= high for m in mpp):
+        return mpp
+    warnings.warn(
+        f"{path}: the resolution metadata gives {mpp[0]:.4g} x {mpp[1]:.4g} µm/px, outside "
+        f"the {low:g}-{high:g} µm/px of scanned slides (a screen default such as 72 dpi); "
+        "it is treated as missing: pass mpp= (slide_mpp= to the location classes) for "
+        "MPP-based reads",
+        MetadataWarning,
+        stacklevel=4,
+    )
+    return None
 
 
 DOUBLE_EXTENSIONS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".nii.gz", ".tar.gz")
