@@ -277,6 +277,7 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
             num_patches=args.num_patches,
             spacing=args.spacing,
             seed=args.seed,
+            backend=args.backend,
         ),
         masks=None if args.mask is None else tuple(os.path.abspath(m) for m in args.mask),
         annotations=None

@@ -14,10 +14,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from slidepatch.errors import AnnotationError, SlidepatchError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+
+if TYPE_CHECKING:
+    from slidepatch.slide.slide import BackendName
 
 Sampling = Literal["grid", "random", "poisson"]
 
@@ -60,6 +63,7 @@ class LocateJob:
     spacing: float = 50.0
     seed: int | None = None
     preview_path: str | None = None
+    backend: BackendName = "auto"
 
 
 def _is_geojson(path: Path) -> bool:
@@ -125,7 +129,9 @@ def _mask_for(job: LocateJob) -> Any:
         return job.mask_path
     from slidepatch.masks import WSITissueMask
 
-    return WSITissueMask(wsi_file=job.slide_path, level_or_minsize=job.mask_min_size)
+    return WSITissueMask(
+        wsi_file=job.slide_path, level_or_minsize=job.mask_min_size, backend=job.backend
+    )
 
 
 def locate(job: LocateJob) -> Any:
@@ -140,6 +146,7 @@ def locate(job: LocateJob) -> Any:
         "foreground_ratio": job.foreground_ratio,
         "overlap_ratio": job.overlap_ratio,
         "seed": job.seed,
+        "backend": job.backend,
     }
     if job.sampling == "grid":
         kwargs["patch_stride"] = job.stride

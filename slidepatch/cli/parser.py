@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.slide.backends import BACKEND_NAMES
 
 PROG = "slidepatch"
 
@@ -222,6 +223,13 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
     o.add_argument("--resume", action="store_true", help="skip slides already finished in DIR")
 
     r = p.add_argument_group("performance")
+    r.add_argument(
+        "--backend",
+        choices=BACKEND_NAMES,
+        default="auto",
+        help="slide reader (default auto: the direct TIFF decoder, then OpenSlide, "
+        "tiffslide, Pillow)",
+    )
     r.add_argument(
         "--procs",
         type=_positive_int,

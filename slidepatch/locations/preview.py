@@ -80,7 +80,7 @@ def draw_preview(
                     level = i
         else:
             level = resolve_level_or_minsize(level_or_minsize, slide.level_dimensions, path=path)
-        pixels = slide.read_level(level)
+        pixels, _ = slide.read_level_bounded(level)
         w0, h0 = slide.dimensions
     image = Image.fromarray(pixels)
     sx, sy = image.width / w0, image.height / h0

@@ -34,6 +34,8 @@ ResamplingMode = Literal["tile", "wsi"] | None
 MppSource = Literal["metadata", "override", "missing"]
 
 DEFAULT_MPP_TOLERANCE = 0.02
+MAX_BOUNDED_PIXELS = 2**23
+"""Largest image (8.4 Mpx, 25 MB of RGB) that masks and previews read whole."""
 PLAUSIBLE_MPP = (0.05, 20.0)
 """µm/px a scanner or microscope image can have; metadata outside is a screen default
 (72, 96 or 300 dpi copied from a JPEG or PNG) and is treated as missing."""
@@ -467,6 +469,29 @@ class Slide:
         out = np.empty((lh, lw, 3), dtype=np.uint8)
         self.read_level_window(level=level, x=0, y=0, out=out)
         return out
+
+    def read_level_bounded(
+        self, level: int, *, max_pixels: int = MAX_BOUNDED_PIXELS
+    ) -> tuple[npt.NDArray[np.uint8], int]:
+        """The whole of ``level``, or an integer downsample of it of at most ``max_pixels``.
+
+        Returns the pixels and the factor ``k`` (1 when the level itself fits). A larger level
+        is streamed strip by strip through :func:`resample_whole_slide`, so the peak memory is
+        the result plus one strip, whatever the slide's size (masks and previews of
+        single-level or huge images).
+        """
+        self.check_level(level)
+        lw, lh = self.level_dimensions[level]
+        if lw * lh <= max_pixels:
+            return self.read_level(level), 1
+        from slidepatch.slide.resample import resample_whole_slide
+
+        k = math.ceil(math.sqrt(lw * lh / max_pixels))
+        while math.ceil(lw / k) * math.ceil(lh / k) > max_pixels:
+            k += 1
+        size = (math.ceil(lw / k), math.ceil(lh / k))
+        z = self.level_downsamples[level] * k
+        return resample_whole_slide(self, level=level, level0_per_pixel=z, size=size), k
 
     def best_level_for_downsample(self, downsample: float) -> int:
         """The lowest-resolution level whose downsample does not exceed ``downsample``."""

@@ -23,6 +23,11 @@ from slidepatch.slide.backends.tiled_tiff_structure import TiledLevel, read_stru
 from slidepatch.slide.buffers import ScratchBuffers, decode_buffer, decodes_fast_into
 
 
+BULK_WINDOW_TILES = 16
+"""A window of at least this many tiles' pixels is a bulk read: tiles it covers wholly are
+decoded without entering the tile cache, so streaming a whole level costs bounded memory."""
+
+
 class TiledTiffBackend:
     """Reads tiled TIFF-family slides by decoding their tiles directly (thread-safe)."""
 
@@ -97,12 +102,22 @@ class TiledTiffBackend:
             and self._decode_whole_tile_into(level, lv, x // tw, y // th, out, fill)
         ):
             return
+        bulk = w * h >= BULK_WINDOW_TILES * tw * th
         for ty in range(y // th, (y + h - 1) // th + 1):
             top, bottom = max(y, ty * th), min(y + h, (ty + 1) * th)
             for tx in range(x // tw, (x + w - 1) // tw + 1):
                 left, right = max(x, tx * tw), min(x + w, (tx + 1) * tw)
                 target = out[top - y : bottom - y, left - x : right - x]
-                tile = self._tile(level, lv, tx, ty, (x, y, w, h))
+                covered = (bottom - top, right - left) == (
+                    min(th, lv.height - ty * th),
+                    min(tw, lv.width - tx * tw),
+                )
+                if bulk and covered and not self._cache.contains((level, ty * lv.tiles_across + tx)):
+                    # a bulk read (whole-slide downsample) wholly covers this tile: nothing
+                    # will ask for it again soon, so it bypasses the cache (bounded memory)
+                    tile = self._uncached(level, lv, tx, ty, (x, y, w, h))
+                else:
+                    tile = self._tile(level, lv, tx, ty, (x, y, w, h))
                 if tile is None:
                     target[...] = fill
                 else:
@@ -147,6 +162,15 @@ class TiledTiffBackend:
                 level, lv, tx, ty, offset, count, window, self._scratch.get(out.shape)
             )
         return True
+
+    def _uncached(
+        self, level: int, lv: TiledLevel, tx: int, ty: int, window: tuple[int, int, int, int]
+    ) -> Tile | None:
+        index = ty * lv.tiles_across + tx
+        offset, count = int(lv.offsets[index]), int(lv.bytecounts[index])
+        if count <= 0 or offset <= 0:
+            return None
+        return self._decode(level, lv, tx, ty, offset, count, window)
 
     def _tile(
         self, level: int, lv: TiledLevel, tx: int, ty: int, window: tuple[int, int, int, int]
