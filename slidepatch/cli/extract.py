@@ -62,11 +62,15 @@ class ExtractSummary:
 
 
 def _check_slides(slides: Sequence[str]) -> None:
+    from slidepatch.slide.dicom_series import folder_instances
+
     for path in slides:
         if not os.path.exists(path):
             raise SlideNotFoundError(path, "no such file")
-        if os.path.isdir(path):
-            raise SlideIsDirectoryError(path, "is a directory, not a slide file")
+        if os.path.isdir(path) and not folder_instances(path):
+            raise SlideIsDirectoryError(
+                path, "is a directory, not a slide file (nor a DICOM series folder)"
+            )
 
 
 def _check_pairing(files: Sequence[str] | None, slides: Sequence[str], option: str) -> None:
@@ -257,7 +261,10 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
     if args.jpeg_quality is not None and args.image_type != "jpg":
         raise UsageError("--jpeg-quality needs --image-type jpg")
     level: LevelOrMpp = args.mpp if args.mpp is not None else (args.level or 0)
-    slides = tuple(os.path.abspath(s) for s in args.slides)
+    from slidepatch.slide.dicom_series import group_dicom_series
+
+    # a DICOM series' files (series/*.dcm) are one slide: its folder
+    slides = tuple(group_dicom_series([os.path.abspath(s) for s in args.slides]))
     return ExtractRun(
         slides=slides,
         output_dir=os.path.abspath(args.out),

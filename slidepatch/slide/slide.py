@@ -105,17 +105,26 @@ class Slide:
         mpp_tolerance: float = DEFAULT_MPP_TOLERANCE,
         fill: tuple[int, int, int] = WHITE,
     ) -> Slide:
-        """Open ``path``; ``mpp`` overrides missing or wrong MPP metadata (µm/px)."""
+        """Open ``path``; ``mpp`` overrides missing or wrong MPP metadata (µm/px).
+
+        ``path`` is a slide file or a DICOM WSI series folder (one slide per series).
+        """
         from slidepatch.slide.backends import open_backend
+
+        from slidepatch.slide import dicom_series
 
         spath = fspath(path)
         if not os.path.exists(spath):
             raise SlideNotFoundError(spath, "no such file")
         if os.path.isdir(spath):
-            raise SlideIsDirectoryError(spath, "is a directory, not a slide file")
+            source = dicom_series.volume_file(spath)  # a DICOM series is its folder
+        else:
+            source = spath
+            if dicom_series.is_dicom_file(spath):
+                dicom_series.check_instance_file(spath)
         return cls(
             path=spath,
-            backend=open_backend(spath, backend),
+            backend=open_backend(source, backend),
             mpp=mpp,
             mpp_tolerance=mpp_tolerance,
             fill=fill,
