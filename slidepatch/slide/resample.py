@@ -115,18 +115,23 @@ def resampled_size(dimensions: tuple[int, int], level0_per_pixel: float) -> tupl
 
 
 def resample_whole_slide(
-    slide: Slide, *, level: int, level0_per_pixel: float, size: tuple[int, int]
+    slide: Slide,
+    *,
+    level: int,
+    level0_per_pixel: float,
+    size: tuple[int, int],
+    strip_bytes: int = STRIP_BYTES,
 ) -> npt.NDArray[np.uint8]:
     """The whole slide at ``level0_per_pixel``, built from ``level`` one strip at a time.
 
-    Memory: the result plus one source strip of about ``STRIP_BYTES``.
+    Memory: the result plus one source strip of about ``strip_bytes``.
     """
     ds = slide.level_downsamples[level]
     scale = level0_per_pixel / ds
     out_w, out_h = size
     level_w = slide.level_dimensions[level][0]
     source_row_bytes = (level_w + 2 * _margin(scale)) * 3
-    rows_per_strip = max(1, int(STRIP_BYTES / (source_row_bytes * max(scale, 1.0))))
+    rows_per_strip = max(1, int(strip_bytes / (source_row_bytes * max(scale, 1.0))))
     result = np.empty((out_h, out_w, 3), dtype=np.uint8)
     for r0 in range(0, out_h, rows_per_strip):
         r1 = min(out_h, r0 + rows_per_strip)

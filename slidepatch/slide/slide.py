@@ -34,8 +34,10 @@ ResamplingMode = Literal["tile", "wsi"] | None
 MppSource = Literal["metadata", "override", "missing"]
 
 DEFAULT_MPP_TOLERANCE = 0.02
-MAX_BOUNDED_PIXELS = 2**23
-"""Largest image (8.4 Mpx, 25 MB of RGB) that masks and previews read whole."""
+MAX_BOUNDED_PIXELS = 2**22
+"""Largest image (4.2 Mpx, 12.6 MB of RGB) that masks and previews read whole."""
+BOUNDED_STRIP_BYTES = 16 * 2**20
+"""Source strip budget when streaming a larger level into that size."""
 PLAUSIBLE_MPP = (0.05, 20.0)
 """µm/px a scanner or microscope image can have; metadata outside is a screen default
 (72, 96 or 300 dpi copied from a JPEG or PNG) and is treated as missing."""
@@ -500,7 +502,10 @@ class Slide:
             k += 1
         size = (math.ceil(lw / k), math.ceil(lh / k))
         z = self.level_downsamples[level] * k
-        return resample_whole_slide(self, level=level, level0_per_pixel=z, size=size), k
+        pixels = resample_whole_slide(
+            self, level=level, level0_per_pixel=z, size=size, strip_bytes=BOUNDED_STRIP_BYTES
+        )
+        return pixels, k
 
     def best_level_for_downsample(self, downsample: float) -> int:
         """The lowest-resolution level whose downsample does not exceed ``downsample``."""

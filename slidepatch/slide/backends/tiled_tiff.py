@@ -23,9 +23,10 @@ from slidepatch.slide.backends.tiled_tiff_structure import TiledLevel, read_stru
 from slidepatch.slide.buffers import ScratchBuffers, decode_buffer, decodes_fast_into
 
 
-BULK_WINDOW_TILES = 16
-"""A window of at least this many tiles' pixels is a bulk read: tiles it covers wholly are
-decoded without entering the tile cache, so streaming a whole level costs bounded memory."""
+BULK_WINDOW_PIXELS = 2**22
+"""A window of at least this many pixels (4 Mpx, four 1024 px patches) is a bulk read: its
+tiles are decoded without entering the tile cache, so streaming a whole level in strips
+(masks, previews, "wsi" copies) holds one strip, not the level."""
 
 
 class TiledTiffBackend:
@@ -102,19 +103,15 @@ class TiledTiffBackend:
             and self._decode_whole_tile_into(level, lv, x // tw, y // th, out, fill)
         ):
             return
-        bulk = w * h >= BULK_WINDOW_TILES * tw * th
+        bulk = w * h >= BULK_WINDOW_PIXELS
         for ty in range(y // th, (y + h - 1) // th + 1):
             top, bottom = max(y, ty * th), min(y + h, (ty + 1) * th)
             for tx in range(x // tw, (x + w - 1) // tw + 1):
                 left, right = max(x, tx * tw), min(x + w, (tx + 1) * tw)
                 target = out[top - y : bottom - y, left - x : right - x]
-                covered = (bottom - top, right - left) == (
-                    min(th, lv.height - ty * th),
-                    min(tw, lv.width - tx * tw),
-                )
-                if bulk and covered and not self._cache.contains((level, ty * lv.tiles_across + tx)):
-                    # a bulk read (whole-slide downsample) wholly covers this tile: nothing
-                    # will ask for it again soon, so it bypasses the cache (bounded memory)
+                if bulk and not self._cache.contains((level, ty * lv.tiles_across + tx)):
+                    # a bulk read (a whole-level downsample streamed in strips) bypasses the
+                    # cache, so streaming a level of any size holds one strip, not the level
                     tile = self._uncached(level, lv, tx, ty, (x, y, w, h))
                 else:
                     tile = self._tile(level, lv, tx, ty, (x, y, w, h))
