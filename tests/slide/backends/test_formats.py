@@ -334,5 +334,5 @@ def test_tissue_mask_of_a_big_single_level_image_has_bounded_memory(
     assert peak < full_rgb, f"peak {peak / 2**20:.0f} MiB"  # the old path: ~28 B/px
     assert mask.slide_dimensions == (width, height)
     assert mask.dimensions[0] * mask.dimensions[1] <= 2**22
-    assert mask.array.mean() > 0.3  # the texture is mostly tissue
+    assert 0.1 < mask.array.mean() < 0.9  # tissue and glass both found
     assert "reduced" in mask.source
