@@ -1,0 +1,71 @@
+"""A DICOM WSI series is one slide: its folder, whatever files of it are passed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from slidepatch import Slide, UnsupportedSlideError
+from slidepatch.slide.dicom_series import group_dicom_series
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture()
+def series(tmp_path: Path) -> Path:
+    """openslide-python's boxes series: boxes_0 is the VOLUME, boxes_1 the THUMBNAIL."""
+    folder = tmp_path / "case-17"
+    folder.mkdir()
+    for name in ("boxes_0.dcm", "boxes_1.dcm"):
+        shutil.copy(DATA / name, folder / name)
+    return folder
+
+
+def test_series_folder_opens_as_one_slide(series: Path) -> None:
+    with Slide.open(series) as slide, Slide.open(series / "boxes_0.dcm") as volume:
+        assert slide.slide_id == "case-17"
+        assert slide.dimensions == (16, 16)
+        assert slide.mpp == pytest.approx((0.499, 0.499))
+        np.testing.assert_array_equal(slide.read_level(0), volume.read_level(0))
+
+
+def test_thumbnail_instance_is_never_a_slide(series: Path) -> None:
+    with pytest.raises(UnsupportedSlideError, match=r"boxes_1\.dcm: is the THUMBNAIL image"):
+        Slide.open(series / "boxes_1.dcm")
+
+
+def test_a_glob_of_the_series_files_is_one_slide(series: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other.png"
+    shutil.copy(DATA / "boxes.png", other)
+    files = sorted(str(p) for p in series.glob("*.dcm"))
+    assert group_dicom_series([*files, str(other)]) == [str(series), str(other)]
+
+
+def test_folder_with_two_series_is_refused(series: Path) -> None:
+    shutil.copy(
+        Path("/work/shared/testdata/dicom-fixtures/libdicom-sm_image.dcm")
+        if Path("/work/shared/testdata/dicom-fixtures/libdicom-sm_image.dcm").exists()
+        else DATA / "libdicom-sm_image.dcm",
+        series / "sm.dcm",
+    )
+    with pytest.raises(UnsupportedSlideError, match="2 DICOM series"):
+        Slide.open(series)
+
+
+def test_cli_extracts_a_series_glob_once(series: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    files = sorted(str(p) for p in series.glob("*.dcm"))
+    result = subprocess.run(
+        [sys.executable, "-m", "slidepatch", "extract", *files, "--out", str(out)]
+        + ["--patch-size", "8", "--foreground-ratio", "0", "--mask-min-size", "100"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "of 1 slides" in result.stdout, result.stdout  # not one slide per instance file
