@@ -21,7 +21,6 @@ from slidepatch.errors import (
     MetadataWarning,
     MppUnavailableError,
     ResamplingRequiredError,
-    SlideIsDirectoryError,
     SlideNotFoundError,
     SlideReadError,
 )
@@ -111,9 +110,8 @@ class Slide:
 
         ``path`` is a slide file or a DICOM WSI series folder (one slide per series).
         """
-        from slidepatch.slide.backends import open_backend
-
         from slidepatch.slide import dicom_series
+        from slidepatch.slide.backends import open_backend
 
         spath = fspath(path)
         if not os.path.exists(spath):
@@ -516,9 +514,7 @@ class Slide:
         return best
 
 
-def plausible_mpp(
-    path: str, mpp: tuple[float, float] | None
-) -> tuple[float, float] | None:
+def plausible_mpp(path: str, mpp: tuple[float, float] | None) -> tuple[float, float] | None:
     """``mpp`` if it lies in :data:`PLAUSIBLE_MPP`, else None with a :class:`MetadataWarning`."""
     if mpp is None:
         return None

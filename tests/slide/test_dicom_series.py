@@ -61,8 +61,10 @@ def test_cli_extracts_a_series_glob_once(series: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     files = sorted(str(p) for p in series.glob("*.dcm"))
     result = subprocess.run(
-        [sys.executable, "-m", "slidepatch", "extract", *files, "--out", str(out)]
-        + ["--patch-size", "8", "--foreground-ratio", "0", "--mask-min-size", "100"],
+        [
+            *(sys.executable, "-m", "slidepatch", "extract", *files, "--out", str(out)),
+            *("--patch-size", "8", "--foreground-ratio", "0", "--mask-min-size", "100"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -119,11 +119,11 @@ class TiffSlideBackend:
             raise SlideReadError(
                 self._path, f"cannot read level {level} window at ({x}, {y}) size {w}x{h}: {exc}"
             ) from exc
-        arr = np.asarray(region)
+        arr: npt.NDArray[np.uint8] = np.asarray(region)
         if self._ycbcr[level] and arr.ndim == 3 and arr.shape[2] >= 3:
             from slidepatch.slide.backends.tiled_tiff import ycbcr_to_rgb
 
-            arr = ycbcr_to_rgb(arr[..., :3])
+            arr = ycbcr_to_rgb(np.asarray(arr[..., :3], dtype=np.uint8))
         if arr.dtype != np.uint8 or arr.shape[:2] != (h, w):
             raise SlideReadError(
                 self._path,

@@ -22,7 +22,6 @@ from slidepatch.slide.backends.tile_cache import DEFAULT_CACHE_BYTES, Tile, Tile
 from slidepatch.slide.backends.tiled_tiff_structure import TiledLevel, read_structure
 from slidepatch.slide.buffers import ScratchBuffers, decode_buffer, decodes_fast_into
 
-
 BULK_WINDOW_PIXELS = 2**22
 """A window of at least this many pixels (4 Mpx, four 1024 px patches) is a bulk read: its
 tiles are decoded without entering the tile cache, so streaming a whole level in strips
@@ -275,10 +274,11 @@ class TiledTiffBackend:
             plane = np.frombuffer(raw, dtype=np.uint8, count=size).reshape(shape)
             if lv.horizontal_predictor:
                 plane = imagecodecs.delta_decode(plane, axis=-1)
-        plane = np.asarray(plane, dtype=np.uint8).reshape(plane.shape[:2])
-        if plane.shape != shape:
-            raise ValueError(f"decoded plane has shape {plane.shape}, expected {shape}")
-        return plane
+        result: npt.NDArray[np.uint8] = np.asarray(plane, dtype=np.uint8)
+        result = result.reshape(result.shape[:2])
+        if tuple(result.shape) != shape:
+            raise ValueError(f"decoded plane has shape {result.shape}, expected {shape}")
+        return result
 
     def standalone_jpeg_tile(self, level: int, tile_x: int, tile_y: int) -> bytes | None:
         """Tile (tile_x, tile_y) of ``level`` as the bytes of a standalone JPEG file.
@@ -345,7 +345,7 @@ def ycbcr_to_rgb(ycc: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     y = ycc[..., 0].astype(np.float32)
     cb = ycc[..., 1].astype(np.float32) - 128.0
     cr = ycc[..., 2].astype(np.float32) - 128.0
-    rgb = np.empty(ycc.shape[:2] + (3,), dtype=np.float32)
+    rgb = np.empty((*ycc.shape[:2], 3), dtype=np.float32)
     rgb[..., 0] = y + 1.402 * cr
     rgb[..., 1] = y - 0.344136 * cb - 0.714136 * cr
     rgb[..., 2] = y + 1.772 * cb
