@@ -93,6 +93,8 @@ class Slide:
         else:
             self._mpp = plausible_mpp(path, backend.mpp)
             self._mpp_source = "metadata" if self._mpp is not None else "missing"
+            if backend.mpp is None:
+                _warn_unitless_resolution(path, backend.properties)
         self._ignored_mpp = backend.mpp if self._mpp is None else None
 
     # ------------------------------------------------------------------ opening
@@ -530,6 +532,19 @@ def plausible_mpp(path: str, mpp: tuple[float, float] | None) -> tuple[float, fl
         stacklevel=4,
     )
     return None
+
+
+def _warn_unitless_resolution(path: str, properties: Mapping[str, str]) -> None:
+    """One warning for TIFF resolution tags whose unit is "none" (no physical size)."""
+    if properties.get("tiff.ResolutionUnit") != "none" or "tiff.XResolution" not in properties:
+        return
+    warnings.warn(
+        f"{path}: the TIFF resolution tags have no unit (ResolutionUnit none), so they give "
+        "no MPP; it is treated as missing: pass mpp= (slide_mpp= to the location classes) "
+        "for MPP-based reads",
+        MetadataWarning,
+        stacklevel=4,
+    )
 
 
 DOUBLE_EXTENSIONS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".nii.gz", ".tar.gz")

@@ -133,3 +133,27 @@ def _physical_size(value: str | None, unit: str | None) -> float | None:
     if size is None or factor is None or not size > 0:
         return None
     return size * factor
+
+
+def openslide_misreads(path: str) -> str | None:
+    """Why OpenSlide would show this generic TIFF wrongly (OME channel pages), or None.
+
+    OpenSlide reads the first page of an OME-TIFF whose channels are separate pages, so
+    an RGB image stored as R, G and B pages comes back grey (the red plane only).
+    """
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            if not tif.is_ome:
+                return None
+            series = tif.series[0]
+            axes, samples = str(series.axes), int(series.keyframe.samplesperpixel)
+    except Exception:  # not a TIFF tifffile reads: nothing to say
+        return None
+    if "C" in axes and samples == 1:
+        return (
+            f"its OME channels ({axes}) are separate pages and OpenSlide reads only the first "
+            "(grey); open it with backend='auto' or 'tiled_tiff'"
+        )
+    return None

@@ -16,7 +16,13 @@ import numpy.typing as npt
 import pytest
 import tifffile
 
-from slidepatch import MetadataWarning, MppUnavailableError, Slide, UnsupportedLayoutError
+from slidepatch import (
+    MetadataWarning,
+    MppUnavailableError,
+    Slide,
+    UnsupportedLayoutError,
+    UnsupportedSlideError,
+)
 from slidepatch.masks import WSITissueMask
 from slidepatch.testing.synthetic import render_synthetic_region
 
@@ -175,8 +181,6 @@ def test_layout_matches_tiffslide_and_openslide(layouts: Path, name: str) -> Non
         pytest.skip(f"{name}: its writer is not installed")
     with Slide.open(path) as fast:
         for other in ("tiffslide", "openslide"):
-            if other == "openslide" and name.startswith("ome-channels"):
-                continue  # OpenSlide shows the first channel page only (grey): the bug fixed
             try:
                 ref = Slide.open(path, backend=other)
             except Exception:  # tiffslide has no planar series; OpenSlide no striped TIFF
@@ -194,6 +198,46 @@ def test_layout_matches_tiffslide_and_openslide(layouts: Path, name: str) -> Non
                         fast.read_level_window(level=level, x=x, y=y, out=a)
                         ref.read_level_window(level=level, x=x, y=y, out=b)
                         np.testing.assert_array_equal(a, b, err_msg=f"{other} level {level}")
+
+
+def test_openslide_is_never_used_for_ome_channel_pages(layouts: Path) -> None:
+    """OpenSlide would show the red page only (grey): it refuses rather than be wrong."""
+    with pytest.raises(UnsupportedSlideError, match="separate pages"):
+        Slide.open(layouts / "ome-channels.ome.tif", backend="openslide")
+
+
+def test_ome_associated_images_are_never_levels(tmp_path: Path, texture: Image) -> None:
+    """A label/macro image is another OME series: the slide is the largest one."""
+    path = tmp_path / "with-macro.ome.tif"
+    macro = np.ascontiguousarray(texture[::4, ::4])
+    with tifffile.TiffWriter(path, ome=True) as tif:
+        tif.write(macro, photometric="rgb", metadata={"axes": "YXS", "Name": "macro"})
+        tif.write(
+            texture,
+            subifds=1,
+            tile=(256, 256),
+            photometric="rgb",
+            compression="zlib",
+            metadata={**_ome_meta("YXS", 250), "Name": "slide"},
+        )
+        tif.write(texture[::2, ::2].copy(), subfiletype=1, tile=(256, 256), photometric="rgb")
+    with Slide.open(path) as slide:
+        assert slide.level_dimensions == ((W, H), (W // 2, H // 2))
+        assert slide.mpp == pytest.approx((0.25, 0.25))
+        np.testing.assert_array_equal(slide.read_level(0), texture)
+
+
+def test_striped_tiff_decodes_each_strip_once_per_patch_row(layouts: Path) -> None:
+    from slidepatch.slide.backends.tiled_tiff import TiledTiffBackend
+
+    with Slide.open(layouts / "striped.tif") as slide:
+        backend = slide._backend
+        assert isinstance(backend, TiledTiffBackend)
+        for x in range(0, W - 64, 64):  # one row of 64 px patches across 48-row strips
+            slide.read_region((x, 40), 0, (64, 64))
+        hits, misses = backend.tile_cache.stats
+        assert misses == 3  # rows 40..103 lie in strips 0, 1 and 2, decoded once each
+        assert hits == 3 * (len(range(0, W - 64, 64)) - 1)
 
 
 def test_subifd_pyramid_serves_multiresolution_and_mpp(layouts: Path) -> None:
@@ -314,6 +358,32 @@ def test_screen_default_resolution_is_missing_with_one_warning(
         warnings.simplefilter("error")
         with Slide.open(path, mpp=0.25) as slide:  # an override needs no warning
             assert slide.mpp == (0.25, 0.25)
+
+
+def test_unitless_resolution_warns_once(tmp_path: Path, texture: Image) -> None:
+    path = tmp_path / "unitless.tif"
+    tifffile.imwrite(
+        path, texture, tile=(256, 256), photometric="rgb", resolution=(1, 1), resolutionunit=1
+    )
+    with pytest.warns(MetadataWarning, match=r"unitless\.tif.*ResolutionUnit none"):
+        slide = Slide.open(path)
+    with slide:
+        assert slide.mpp is None
+
+
+def test_big_plain_jpeg_opens_without_the_bomb_guard(tmp_path: Path) -> None:
+    """90 Mpx: over Pillow's 89 Mpx warning limit; a user who opens it means it."""
+    path = tmp_path / "big.jpg"
+    image = np.full((9500, 9500, 3), 240, np.uint8)
+    image[:256, :256] = (200, 80, 150)
+    path.write_bytes(imagecodecs.jpeg8_encode(image, level=90))
+    del image
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with Slide.open(path) as slide:
+            assert slide.backend_name == "pillow" and slide.dimensions == (9500, 9500)
+            patch = slide.read_region((0, 0), 0, (16, 16))
+    assert np.abs(patch.astype(int) - (200, 80, 150)).max() <= 3
 
 
 # ---------------------------------------------------------------------------- bounded masks
