@@ -33,8 +33,10 @@ ResamplingMode = Literal["tile", "wsi"] | None
 MppSource = Literal["metadata", "override", "missing"]
 
 DEFAULT_MPP_TOLERANCE = 0.02
-MAX_BOUNDED_PIXELS = 2**22
-"""Largest image (4.2 Mpx, 12.6 MB of RGB) that masks and previews read whole."""
+MAX_BOUNDED_PIXELS = 2**24
+"""Largest level (16.8 Mpx, 50 MB of RGB) that masks and previews read whole, as the
+reference does; a larger one (a single-level scan) is read as a downsample of this size,
+so a tissue mask peaks near 500 MB whatever the slide's size."""
 BOUNDED_STRIP_BYTES = 16 * 2**20
 """Source strip budget when streaming a larger level into that size."""
 PLAUSIBLE_MPP = (0.05, 20.0)
