@@ -355,9 +355,11 @@ class _Layout:
         # decode on libjpeg-turbo's fast path (see slidepatch.slide.buffers).
         base = DECODE_OFFSET if int(nbytes.sum()) else 0
         starts = base + _exclusive_cumsum(nbytes)
-        slide_first = _exclusive_cumsum(counts)
-        slide_bytes = np.add.reduceat(nbytes, slide_first) if nbytes.size else counts * 0
-        slide_bytes[counts == 0] = 0  # reduceat quirk for empty slides
+        # Bytes per slide from the running total at slide boundaries: empty slides
+        # (anywhere, the last one included) get 0 without special cases.
+        running = np.concatenate([[0], np.cumsum(nbytes)]).astype(np.int64)
+        slide_ends = np.cumsum(counts)
+        slide_bytes = running[slide_ends] - running[slide_ends - counts]
         pixel_end = base + int(nbytes.sum())
         loc_start = (pixel_end + 7) // 8 * 8
         loc_bytes = counts * (n_levels * 2 * 8 if with_locations else 0)
