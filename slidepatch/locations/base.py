@@ -59,8 +59,14 @@ def _describe(value: object) -> object:
     if isinstance(value, Mask):
         return repr(value)
     if isinstance(value, (list, tuple)) and value and isinstance(value[0], AnnotationPolygon):
-        return f"{len(value)} AnnotationPolygon"
+        # the coordinates, as the reference's manifest shows them: [points, label, holes]
+        return [[_ring(p.points), p.label, [_ring(h) for h in p.holes]] for p in value]
     return value if isinstance(value, (int, float, bool, type(None), list, tuple)) else repr(value)
+
+
+def _ring(points: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
+    """Vertices as tuples, whole numbers as ints (as they were usually given)."""
+    return [tuple(int(c) if float(c).is_integer() else float(c) for c in pt) for pt in points]  # type: ignore[misc]
 
 
 class LocationsBase(PatchSetOutputs):
