@@ -157,8 +157,9 @@ class PatchesMock(CustomPatches):
             "check_location": check_location,
             "class_name": class_name,
             "class_params": dict(class_params or {}),
-            "slide_mpp": slide_mpp,
         }
+        if slide_mpp is not None:
+            params["slide_mpp"] = slide_mpp
         super().__init__(
             wsi_file=wsi_file,
             patch_data=patch_data,

@@ -45,7 +45,7 @@ def reference_namespace() -> SimpleNamespace:
         WholeImageRandomPatches,
     )
     from dplabtools.slides.processing import WSIPolygonMask
-    from dplabtools.slides.utils import AnnotationPolygon
+    from dplabtools.slides.utils import AnnotationPolygon, MaskData
 
     return SimpleNamespace(**{k: v for k, v in locals().items() if not k.startswith("_")})
 

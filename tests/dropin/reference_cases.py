@@ -135,16 +135,21 @@ def polygon_mask_in_range(ns: SimpleNamespace, p: dict[str, str], out: Path) -> 
     )
     mask = ns.WSIPolygonMask(wsi_file=p["wsi1"], level_or_minsize=2, polygon_data=polygon_data)
     mask.save_png(png_file=str(out / "mask_polygon.png"))
+    mask.save_array(array_file=str(out / "mask_polygon.npz"))
     from PIL import Image
 
     image = np.asarray(Image.open(out / "mask_polygon.png")) != 0
     rows, cols = np.nonzero(image)
+    # the saved array, read back as the reference reads mask files
+    saved = ns.MaskData(mask_data=str(out / "mask_polygon.npz")).mask_array
     return {
         "level": mask.level,
         "png_shape": list(image.shape),
         "area": int(image.sum()),
         "bbox": [int(cols.min()), int(rows.min()), int(cols.max()), int(rows.max())],
         "row_sums": [int(v) for v in image.sum(axis=1)[rows.min() : rows.max() + 1 : 7]],
+        "array_shape": list(saved.shape),
+        "array_area": int(saved.sum()),
     }
 
 
@@ -234,7 +239,14 @@ def polygon_grid(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str,
         patch_stride=1,
         polygon_data=_doc_polygons(ns),
     )
-    return _locations(grid_patches)
+    result = _locations(grid_patches)
+    result["mask_level"] = [
+        [round(x, 6), round(y, 6), round(w, 6), round(h, 6), label]
+        for (x, y), (w, h), label in grid_patches.patch_data_mask_level[:5]
+    ]
+    result["overlap_threshold"] = grid_patches.polygons_overlap_threshold
+    result["wsi_dimensions"] = list(grid_patches.wsi_slide.level_dimensions[0])
+    return result
 
 
 def custom_points(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
@@ -415,7 +427,12 @@ def mem_pool_last_empty(ns: SimpleNamespace, p: dict[str, str], out: Path) -> di
         proc_num_workers=2,
         included_labels=["a"],
     )
-    return {"labels": [label for _, label in extractor_pool.patch_list]}
+    patch_list = extractor_pool.patch_list
+    patch_list.append(patch_list[0])
+    return {
+        "labels": [label for _, label in extractor_pool.patch_list],
+        "mock_params": sorted(first.param_info),
+    }
 
 
 Case = Callable[[SimpleNamespace, dict[str, str], Path], dict[str, Any]]
