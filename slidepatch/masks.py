@@ -409,9 +409,8 @@ class Mask:
         The reference wrote ``"data"`` as (width, height) and no marker; :func:`load_mask`
         tells the two apart by the marker.
         """
-        np.savez_compressed(
-            fspath(array_file), data=self._array, **{NPZ_LAYOUT_KEY: np.asarray(NPZ_LAYOUT)}
-        )
+        arrays = {"data": self._array, NPZ_LAYOUT_KEY: np.asarray(NPZ_LAYOUT)}
+        np.savez_compressed(fspath(array_file), **arrays)  # type: ignore[arg-type]
 
     def save_overlay_png(
         self,
@@ -871,7 +870,7 @@ def load_mask(
                 )
             elif suffix == ".npz":
                 with np.load(mpath, allow_pickle=False) as npz:
-                    keys = [k for k in npz.keys() if k != NPZ_LAYOUT_KEY]
+                    keys = [k for k in npz if k != NPZ_LAYOUT_KEY]
                     if "data" in keys:
                         array = npz["data"]
                     elif len(keys) == 1:
@@ -880,7 +879,7 @@ def load_mask(
                         raise MaskError(
                             wsi_file, f"mask file {mpath}: NPZ needs a 'data' array, has {keys}"
                         )
-                    marked = NPZ_LAYOUT_KEY in npz.keys()
+                    marked = NPZ_LAYOUT_KEY in npz
                 array = _reference_layout(array, slide_dimensions, mpath, marked=marked)
             else:
                 with Image.open(mpath) as image:

@@ -48,7 +48,7 @@ class MaskData:
             elif suffix == ".npz":
                 with np.load(path, allow_pickle=False) as npz:
                     data = npz["data"]
-                    hw = data if NPZ_LAYOUT_KEY in npz.keys() else data.T
+                    hw = data if NPZ_LAYOUT_KEY in npz else data.T
             else:
                 with Image.open(path) as image:
                     hw = np.asarray(image)
@@ -61,7 +61,8 @@ class MaskData:
     @property
     def mask_array(self) -> npt.NDArray[np.bool_]:
         """The mask as ``(width, height)``, as the reference returns it."""
-        return self._array.T
+        transposed: npt.NDArray[np.bool_] = self._array.T
+        return transposed
 
     @property
     def array(self) -> npt.NDArray[np.bool_]:

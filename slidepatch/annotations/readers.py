@@ -9,8 +9,8 @@ Rules for shapes that are not areas:
 * ASAP: ``Polygon`` and ``Rectangle`` are read, label = ``PartOfGroup`` ("" for "None").
   ``Spline`` (its control points are not its outline), ``Dot``, ``PointSet`` and
   ``Measurement`` are skipped.
-* Sedeen: ``polygon``, ``rectangle`` and ``ellipse`` (converted to a 65-vertex polygon, as the reference)
-  are read, label = the graphic's ``name`` (or ``description``/``color`` with
+* Sedeen: ``polygon``, ``rectangle`` and ``ellipse`` (converted to a 65-vertex polygon,
+  as the reference) are read, label = the graphic's ``name`` (or ``description``/``color`` with
   ``label_field``); lines, rulers and points are skipped.
 
 A file that cannot be parsed, or an area shape with bad coordinates, raises

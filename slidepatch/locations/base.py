@@ -146,9 +146,7 @@ class LocationsBase(PatchSetOutputs):
         else:
             self._mask_scale = self._mask.downsample
         # poisson_spacing and polygon_buffer: level-0 pixels per unit
-        self._distance_factor = (
-            self._mask_scale[0] if distance_units == "mask" else self._factor
-        )
+        self._distance_factor = self._mask_scale[0] if distance_units == "mask" else self._factor
         self._footprint = self._patch_size * factor
         self._param_info: dict[str, Any] = {
             "wsi_file": path,

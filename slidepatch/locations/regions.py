@@ -185,6 +185,4 @@ def whole_pixel_fraction(
     cv0, cv1 = np.clip(v0, 0, h), np.clip(v1, 0, h)
     count = table[cv1, cu1] - table[cv0, cu1] - table[cv1, cu0] + table[cv0, cu0]
     size = (u1 - u0) * (v1 - v0)
-    return np.asarray(
-        np.divide(count, size, out=np.zeros(x.shape[0], np.float64), where=size > 0)
-    )
+    return np.asarray(np.divide(count, size, out=np.zeros(x.shape[0], np.float64), where=size > 0))

@@ -27,27 +27,35 @@ POISSON_RUNS = 5
 
 def reference_namespace() -> SimpleNamespace:
     """dplabtools' classes under the names the examples import."""
-    from dplabtools.slides.patches import (
-        DiskPatchExtractorPool,
-        MemPatchExtractorPool,
-        MultiResDiskPatchExtractorPool,
-        PatchesMock,
-        PolygonRegionGridPatches,
-        PolygonRegionPoissonDiskPatches,
-        PolygonRegionRandomPatches,
-        WholeImageCustomPatches,
-        WholeImageGridPatches,
-        WholeImageGridPatchesPool,
-        WholeImageInvertedGridPatches,
-        WholeImageInvertedPoissonDiskPatches,
-        WholeImageInvertedRandomPatches,
-        WholeImagePoissonDiskPatches,
-        WholeImageRandomPatches,
-    )
-    from dplabtools.slides.processing import WSIPolygonMask
-    from dplabtools.slides.utils import AnnotationPolygon, MaskData
+    import importlib
 
-    return SimpleNamespace(**{k: v for k, v in locals().items() if not k.startswith("_")})
+    names = {
+        "dplabtools.slides.patches": [
+            "DiskPatchExtractorPool",
+            "MemPatchExtractorPool",
+            "MultiResDiskPatchExtractorPool",
+            "PatchesMock",
+            "PolygonRegionGridPatches",
+            "PolygonRegionPoissonDiskPatches",
+            "PolygonRegionRandomPatches",
+            "WholeImageCustomPatches",
+            "WholeImageGridPatches",
+            "WholeImageGridPatchesPool",
+            "WholeImageInvertedGridPatches",
+            "WholeImageInvertedPoissonDiskPatches",
+            "WholeImageInvertedRandomPatches",
+            "WholeImagePoissonDiskPatches",
+            "WholeImageRandomPatches",
+        ],
+        "dplabtools.slides.processing": ["WSIPolygonMask"],
+        "dplabtools.slides.utils": ["AnnotationPolygon", "MaskData"],
+    }
+    namespace = SimpleNamespace()
+    for module_name, attributes in names.items():
+        module = importlib.import_module(module_name)
+        for attribute in attributes:
+            setattr(namespace, attribute, getattr(module, attribute))
+    return namespace
 
 
 def main() -> None:

@@ -252,7 +252,10 @@ def polygon_grid(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str,
 def custom_points(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
     points = [(3000, 3000), (4000, 4000), (5000, 5000), (6000, 6000)]
     custom_patches = ns.WholeImageCustomPatches(
-        wsi_file=p["wsi1"], mask_data=p["wsi1_mask"], patch_size=500, points=points,
+        wsi_file=p["wsi1"],
+        mask_data=p["wsi1_mask"],
+        patch_size=500,
+        points=points,
         foreground_ratio=0.5,
     )
     return _locations(custom_patches)
@@ -301,7 +304,9 @@ def expandable_stride(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict
     )
     polygon_data = [poly1, poly2, poly3, poly4]
 
-    def get_stride_list(polygons: list[Any], rect_stride: float = 0.5, triangle_stride: float = 1) -> list[float]:
+    def get_stride_list(
+        polygons: list[Any], rect_stride: float = 0.5, triangle_stride: float = 1
+    ) -> list[float]:
         return [rect_stride if poly.label == "rect" else triangle_stride for poly in polygons]
 
     grid_patches = ns.PolygonRegionGridPatches(
@@ -325,8 +330,13 @@ def box_full_overlap(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[
 
 def box_mpp(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
     grid_patches = ns.WholeImageGridPatches(
-        wsi_file=p["box"], mask_data=p["box_mask"], patch_size=224, level_or_mpp=0.5,
-        patch_stride=0.75, foreground_ratio=0.9, overlap_ratio=0.5,
+        wsi_file=p["box"],
+        mask_data=p["box_mask"],
+        patch_size=224,
+        level_or_mpp=0.5,
+        patch_stride=0.75,
+        foreground_ratio=0.9,
+        overlap_ratio=0.5,
     )
     return _locations(grid_patches)
 
@@ -418,9 +428,7 @@ def mem_pool_last_empty(ns: SimpleNamespace, p: dict[str, str], out: Path) -> di
         level_or_mpp=0,
         patch_data=[((0, 0), (64, 64), "a"), ((64, 0), (64, 64), "b")],
     )
-    last = ns.PatchesMock(
-        wsi_file=p["wsi3"], level_or_mpp=0, patch_data=[((0, 0), (64, 64), "b")]
-    )
+    last = ns.PatchesMock(wsi_file=p["wsi3"], level_or_mpp=0, patch_data=[((0, 0), (64, 64), "b")])
     extractor_pool = ns.MemPatchExtractorPool(
         patches_pool=[first, last],
         thread_num_workers=1,

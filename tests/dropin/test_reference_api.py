@@ -20,9 +20,7 @@ def test_polygon_data_is_in_mask_pixels_with_the_outline(synthetic_svs: Path) ->
     assert mask.array.sum() == 41 * 41
     old_name = sp.WSIPolygonMask(wsi_file=synthetic_svs, level_or_minsize=1, polygons=[square])
     np.testing.assert_array_equal(old_name.array, mask.array)
-    level0 = sp.WSIPolygonMask(
-        wsi_file=synthetic_svs, level_or_minsize=1, polygons_level0=[square]
-    )
+    level0 = sp.WSIPolygonMask(wsi_file=synthetic_svs, level_or_minsize=1, polygons_level0=[square])
     assert level0.array.sum() == 10 * 10  # 40 level-0 px = 10 pixels at downsample 4
 
 
@@ -70,7 +68,9 @@ def test_reference_npz_masks_are_transposed(synthetic_svs: Path, tmp_path: Path)
     assert sp.PolygonData(polygon_data="[]").polygons == []
 
 
-def test_missing_inputs_raise_what_the_reference_raised(synthetic_svs: Path, tmp_path: Path) -> None:
+def test_missing_inputs_raise_what_the_reference_raised(
+    synthetic_svs: Path, tmp_path: Path
+) -> None:
     with pytest.raises(FileNotFoundError):
         sp.WholeImageGridPatches(wsi_file=synthetic_svs, mask_data=str(tmp_path / "no.png"))
     openslide = pytest.importorskip("openslide")
@@ -96,11 +96,13 @@ def test_location_api_of_the_reference(synthetic_svs: Path) -> None:
     assert grid.polygons_overlap_threshold == 1
     assert grid.wsi_slide.dimensions == (3000, 2000)
     ds = 15.97872340425532  # level 2's downsample, as OpenSlide reports it
-    (x, y), size, label = grid.patch_data[0]
+    (x, y), _, label = grid.patch_data[0]
     (mx, my), msize, _ = grid.patch_data_mask_level[0]
     assert (round(mx * ds), round(my * ds)) == (x, y) and label == "t"
     assert msize == pytest.approx((256 / ds, 256 / ds))
-    assert grid.param_info["polygon_data"] == [[[(0, 0), (2000, 0), (2000, 1500), (0, 1500)], "t", []]]
+    assert grid.param_info["polygon_data"] == [
+        [[(0, 0), (2000, 0), (2000, 1500), (0, 1500)], "t", []]
+    ]
     quiet = sp.PolygonRegionGridPatches(
         wsi_file=synthetic_svs, mask_data=mask, polygon_data=[polygon], polygons_overlap_threshold=5
     )
