@@ -84,7 +84,11 @@ def test_labels(
     info: dict[str, int],
     sorted_labels: list[str],
 ) -> None:
-    data = SIX if labels_in is None else [(d[0], d[1], lab) for d, lab in zip(SIX, labels_in)]
+    data = (
+        SIX
+        if labels_in is None
+        else [(d[0], d[1], lab) for d, lab in zip(SIX, labels_in, strict=True)]
+    )
     mock = PatchesMock(patch_data=data, wsi_file=WSI, level_or_mpp=1, patch_labels=patch_labels)
     assert mock.patch_count == 6
     assert mock.patch_info == info
