@@ -1,0 +1,28 @@
+"""h5py, the optional dependency of the TRIDENT and CLAM formats (extra ``slidepatch[h5]``)."""
+
+from __future__ import annotations
+
+import io
+from types import ModuleType
+
+from slidepatch.errors import MissingDependencyError
+
+
+def require_h5py(what: str) -> ModuleType:
+    """The ``h5py`` module, or an error that says which extra to install."""
+    try:
+        import h5py
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{what} needs h5py, which is not installed: pip install 'slidepatch[h5]'"
+        ) from exc
+    module: ModuleType = h5py
+    return module
+
+
+def h5_bytes(h5py: ModuleType, fill: object) -> bytes:
+    """An HDF5 file built in memory by ``fill(file)``, as bytes (written atomically later)."""
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        fill(f)  # type: ignore[operator]
+    return buffer.getvalue()
