@@ -50,7 +50,9 @@ def test_round_trip_at_an_mpp_is_identical(grid_mpp: WholeImageGridPatches, tmp_
     _same(back.patch_set, grid_mpp.patch_set)
 
 
-def test_round_trip_at_a_level_with_overlap(grid_level1: WholeImageGridPatches, tmp_path: Path) -> None:
+def test_round_trip_at_a_level_with_overlap(
+    grid_level1: WholeImageGridPatches, tmp_path: Path
+) -> None:
     path = grid_level1.save_coordinates(tmp_path / "job", format="trident")
     # 0.263 µm/px is TRIDENT's 40x bucket; level 1 (downsample 2) is 20x; stride 0.5 = 64 px.
     assert Path(path).parent.parent.name == "20x_128px_64px_overlap"
@@ -133,9 +135,7 @@ def test_tridents_own_file_reads_the_area_trident_reads(
     ) as pool:
         with Slide.open(synthetic_svs) as slide:
             for (image, _), (x, y) in zip(pool.patch_list, coords, strict=True):
-                want = slide.read_region(
-                    (int(x), int(y)), 0.5, (256, 256), resampling_mode="tile"
-                )
+                want = slide.read_region((int(x), int(y)), 0.5, (256, 256), resampling_mode="tile")
                 np.testing.assert_array_equal(image, want)
 
 
