@@ -76,7 +76,7 @@ def test_clams_own_file_reads_at_its_level(synthetic_svs: Path, tmp_path: Path) 
 
 def test_a_clam_file_of_another_slide_is_an_error(synthetic_svs: Path, tmp_path: Path) -> None:
     path = _clam_file(tmp_path / "patches" / "synthetic.h5", np.zeros((1, 2), np.int64), (751, 500))
-    with pytest.raises(CoordinateFileError, match="751 x 500 px at level 1.*750 x 500"):
+    with pytest.raises(CoordinateFileError, match=r"751 x 500 px at level 1.*750 x 500"):
         CustomPatches.from_coordinates(path, wsi_file=synthetic_svs)
 
 
@@ -84,5 +84,5 @@ def test_an_h5_of_neither_tool_is_an_error(slide_263: Path, tmp_path: Path) -> N
     path = tmp_path / "other.h5"
     with h5py.File(path, "w") as f:
         f.create_dataset("coords", data=np.zeros((1, 2), np.int64)).attrs["foo"] = 1
-    with pytest.raises(CoordinateFileError, match="neither a TRIDENT.*nor a CLAM"):
+    with pytest.raises(CoordinateFileError, match=r"neither a TRIDENT.*nor a CLAM"):
         CustomPatches.from_coordinates(path, wsi_file=slide_263)

@@ -136,5 +136,5 @@ def test_an_npz_that_disagrees_with_its_meta_is_an_error(
     meta = json.loads(meta_path.read_text())
     meta["tiling"]["n_tiles"] = 5
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(CoordinateFileError, match="holds 2 tiles but .* says 5"):
+    with pytest.raises(CoordinateFileError, match=r"holds 2 tiles but .* says 5"):
         CustomPatches.from_coordinates(npz, wsi_file=synthetic_svs)
