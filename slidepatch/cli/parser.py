@@ -12,7 +12,7 @@ from typing import NoReturn
 from slidepatch.locations.patchset import LevelOrMpp
 
 PROG = "slidepatch"
-COORDINATE_FORMATS = ("trident", "clam", "hs2p", "csv")
+COORDINATE_FORMATS = ("trident", "clam", "hs2p", "csv", "parquet")
 
 
 class Parser(argparse.ArgumentParser):
@@ -280,7 +280,7 @@ def _add_locate(sub: argparse._SubParsersAction[Parser]) -> None:
         required=True,
         help="trident: <mag>x_<size>px_<overlap>px_overlap/patches/<slide>_patches.h5; clam: "
         "patches/<slide>.h5; hs2p: tiles/<slide>.coordinates.npz + .meta.json; csv: "
-        "<slide>.csv",
+        "<slide>.csv; parquet: <slide>.parquet (needs pyarrow)",
     )
     p.add_argument(
         "--trident-magnification",

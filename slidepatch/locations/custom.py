@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from os import PathLike, fspath
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
 from slidepatch.errors import LocationError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet, PatchSetOutputs
+
+if TYPE_CHECKING:
+    from slidepatch.locations.coordinates.files import CoordinateFormat
 
 T = TypeVar("T", bound="CustomPatches")
 
@@ -96,14 +99,14 @@ class CustomPatches(PatchSetOutputs):
         path: str | PathLike[str],
         *,
         wsi_file: str | PathLike[str],
-        format: str = "auto",
+        format: CoordinateFormat | Literal["auto"] = "auto",
         level_or_mpp: LevelOrMpp | None = None,
         patch_size: int | None = None,
         label: str = "",
         slide_mpp: float | None = None,
         check_location: bool = True,
     ) -> T:
-        """Patches from a TRIDENT, CLAM or hs2p coordinate file or a CSV, for ``wsi_file``.
+        """Patches from a TRIDENT, CLAM or hs2p coordinate file, a CSV or a Parquet table.
 
         ``format="auto"`` tells the format from the file; ``level_or_mpp``, ``patch_size``
         and ``label`` fill in what a file does not say (a plain CSV). The file must have been
@@ -114,7 +117,7 @@ class CustomPatches(PatchSetOutputs):
         patch_set = read_coordinates(
             path,
             wsi_file=wsi_file,
-            format=format,  # type: ignore[arg-type]
+            format=format,
             level_or_mpp=level_or_mpp,
             patch_size=patch_size,
             label=label,

@@ -21,8 +21,8 @@ from slidepatch.locations.coordinates import record as rec
 from slidepatch.locations.coordinates.geometry import SlideGeometry, describe, uniform_patch_size
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 
-CoordinateFormat = Literal["trident", "clam", "hs2p", "csv"]
-FORMATS: tuple[CoordinateFormat, ...] = ("trident", "clam", "hs2p", "csv")
+CoordinateFormat = Literal["trident", "clam", "hs2p", "csv", "parquet"]
+FORMATS: tuple[CoordinateFormat, ...] = ("trident", "clam", "hs2p", "csv", "parquet")
 H5_SUFFIXES = (".h5", ".hdf5")
 
 
@@ -43,6 +43,8 @@ def is_file_target(path: str, fmt: CoordinateFormat) -> bool:
                 path, f"hs2p coordinate files are named <id>{hs2p.NPZ_SUFFIX}"
             )
         return lower.endswith(hs2p.NPZ_SUFFIX)
+    if fmt == "parquet":
+        return lower.endswith(table.PARQUET_SUFFIX)
     return lower.endswith(table.SUFFIX)
 
 
@@ -64,10 +66,15 @@ def save(
     fmt = _check_format(format)
     target = fspath(path_or_dir)
     as_file = is_file_target(target, fmt)
-    if fmt == "csv":
+    if fmt in ("csv", "parquet"):
         slide, geo = describe(patch_set, patch_size=0)
-        path = target if as_file else table.default_path(target, slide)
-        _write(path, table.encode(patch_set, geo.level0_per_pixel))
+        if fmt == "csv":
+            path = target if as_file else table.default_path(target, slide)
+            _write(path, table.encode(patch_set, geo.level0_per_pixel))
+        else:
+            suffix = table.PARQUET_SUFFIX
+            path = target if as_file else table.default_path(target, slide, suffix=suffix)
+            _write(path, table.encode_parquet(patch_set, geo.level0_per_pixel))
         return path
     size = uniform_patch_size(patch_set, fmt=fmt)
     slide, geo = describe(patch_set, patch_size=size)
@@ -136,6 +143,8 @@ def detect_format(path: str) -> CoordinateFormat:
         return "hs2p"
     if lower.endswith(table.SUFFIX):
         return "csv"
+    if lower.endswith(table.PARQUET_SUFFIX):
+        return "parquet"
     if lower.endswith(H5_SUFFIXES):
         from slidepatch.locations.coordinates.h5 import require_h5py
 
@@ -156,8 +165,8 @@ def detect_format(path: str) -> CoordinateFormat:
         )
     raise CoordinateFileError(
         path,
-        f"unknown coordinate file type: expected .h5 (TRIDENT, CLAM), {hs2p.NPZ_SUFFIX} (hs2p) "
-        "or .csv",
+        f"unknown coordinate file type: expected .h5 (TRIDENT, CLAM), {hs2p.NPZ_SUFFIX} (hs2p), "
+        ".csv or .parquet",
     )
 
 
@@ -170,6 +179,8 @@ def _read_record(path: str, fmt: CoordinateFormat) -> rec.CoordinateRecord:
         return clam.read(path)
     if fmt == "hs2p":
         return hs2p.read(path)
+    if fmt == "parquet":
+        return table.read_parquet(path)
     return table.read(path)
 
 

@@ -26,6 +26,8 @@ def _candidates(path: Path, root: Path, fmt: str) -> list[tuple[str, str]]:
         return [(name[: -len(hs2p.META_SUFFIX)], "hs2p")]
     if lower.endswith(table.SUFFIX) and fmt in ("auto", "csv"):
         return [(name[: -len(table.SUFFIX)], "csv")]
+    if lower.endswith(table.PARQUET_SUFFIX) and fmt in ("auto", "parquet"):
+        return [(name[: -len(table.PARQUET_SUFFIX)], "parquet")]
     if lower.endswith(files.H5_SUFFIXES) and fmt in ("auto", "trident", "clam"):
         # Only the tools' patch folders (and the folder given): TRIDENT's job folders also
         # hold feature files named <slide>.h5.

@@ -1,56 +1,107 @@
-"""Plain tables: one CSV per slide, ``<dir>/<slide>.csv``, one row per patch.
+"""Plain tables: one CSV (or Parquet) per slide, ``<dir>/<slide>.csv``, one row per patch.
 
 Columns: ``x``, ``y`` (level-0 top-left), ``width``, ``height`` (pixels at the read
 resolution), ``label``, ``level_or_mpp`` (an int is a level, a number with a point an MPP),
 ``width_level0``, ``height_level0`` (the patch in level-0 pixels, from the slide's real
 downsample or MPP). Reading needs only ``x`` and ``y``; the rest may come from keywords.
+Parquet files (``<slide>.parquet``, written with pyarrow, extra ``slidepatch[parquet]``) have
+the same columns and keep ``level_or_mpp`` and the declared labels in their schema metadata,
+so an empty table keeps them too.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import os
+from dataclasses import replace
+from types import ModuleType
 
 import numpy as np
 
-from slidepatch.errors import CoordinateFileError
+from slidepatch.errors import CoordinateFileError, MissingDependencyError
 from slidepatch.locations.coordinates import record as rec
 from slidepatch.locations.coordinates.geometry import SlideGeometry
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 
 SUFFIX = ".csv"
+PARQUET_SUFFIX = ".parquet"
 COLUMNS = (
     "x", "y", "width", "height", "label", "level_or_mpp", "width_level0", "height_level0",
 )  # fmt: skip
 
 
-def default_path(output_dir: str, slide: SlideGeometry) -> str:
-    return os.path.join(output_dir, f"{slide.slide_id}{SUFFIX}")
+def default_path(output_dir: str, slide: SlideGeometry, *, suffix: str = SUFFIX) -> str:
+    return os.path.join(output_dir, f"{slide.slide_id}{suffix}")
+
+
+def _level_text(value: LevelOrMpp) -> str:
+    return str(value) if isinstance(value, int) else repr(float(value))
+
+
+def _rows(patch_set: PatchSet, level0_per_pixel: float) -> list[tuple[int | str, ...]]:
+    text = _level_text(patch_set.level_or_mpp)
+    return [
+        (
+            int(x),
+            int(y),
+            int(w),
+            int(h),
+            label,
+            text,
+            round(int(w) * level0_per_pixel),
+            round(int(h) * level0_per_pixel),
+        )
+        for x, y, w, h, label in zip(
+            patch_set.x,
+            patch_set.y,
+            patch_set.width,
+            patch_set.height,
+            patch_set.labels,
+            strict=True,
+        )
+    ]
 
 
 def encode(patch_set: PatchSet, level0_per_pixel: float) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    value = patch_set.level_or_mpp
-    text = str(value) if isinstance(value, int) else repr(float(value))
-    for x, y, w, h, label in zip(
-        patch_set.x, patch_set.y, patch_set.width, patch_set.height, patch_set.labels, strict=True
-    ):
-        writer.writerow(
-            (
-                int(x),
-                int(y),
-                int(w),
-                int(h),
-                label,
-                text,
-                round(int(w) * level0_per_pixel),
-                round(int(h) * level0_per_pixel),
-            )
-        )
+    writer.writerows(_rows(patch_set, level0_per_pixel))
     return out.getvalue().encode("utf-8")
+
+
+def _pyarrow(what: str) -> tuple[ModuleType, ModuleType]:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{what} needs pyarrow, which is not installed: pip install 'slidepatch[parquet]'"
+        ) from exc
+    return pa, pq
+
+
+def encode_parquet(patch_set: PatchSet, level0_per_pixel: float) -> bytes:
+    pa, pq = _pyarrow("writing Parquet coordinates")
+    rows = _rows(patch_set, level0_per_pixel)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
+    types = {"label": pa.string(), "level_or_mpp": pa.string()}
+    arrays = [
+        pa.array(list(values), type=types.get(name, pa.int64()))
+        for name, values in zip(COLUMNS, columns, strict=True)
+    ]
+    metadata = {
+        rec.LEVEL_OR_MPP: _level_text(patch_set.level_or_mpp),
+        rec.LABEL_NAMES: json.dumps(list(patch_set.label_names)),
+    }
+    if patch_set.slide_mpp is not None:
+        metadata[rec.SLIDE_MPP] = repr(float(patch_set.slide_mpp))
+    table = pa.Table.from_arrays(arrays, names=list(COLUMNS)).replace_schema_metadata(metadata)
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
 
 
 def parse_level_or_mpp(text: str, *, file: str) -> LevelOrMpp:
@@ -73,6 +124,33 @@ def read(path: str) -> rec.CoordinateRecord:
             fields = set(reader.fieldnames or ())
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise CoordinateFileError(path, f"cannot read CSV: {exc}") from exc
+    return _record(path, rows, fields)
+
+
+def read_parquet(path: str) -> rec.CoordinateRecord:
+    _, pq = _pyarrow("reading Parquet coordinates")
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as exc:
+        raise CoordinateFileError(path, f"cannot read Parquet: {exc}") from exc
+    data = table.to_pydict()
+    fields = set(data)
+    n = table.num_rows
+    rows = [{name: str(data[name][i]) for name in fields} for i in range(n)]
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    record = _record(path, rows, fields)
+    level_or_mpp = record.level_or_mpp
+    if level_or_mpp is None and rec.LEVEL_OR_MPP in meta:
+        level_or_mpp = parse_level_or_mpp(meta[rec.LEVEL_OR_MPP], file=path)
+    try:
+        names = tuple(str(n) for n in json.loads(meta.get(rec.LABEL_NAMES, "[]")))
+        slide_mpp = float(meta[rec.SLIDE_MPP]) if rec.SLIDE_MPP in meta else None
+    except (TypeError, ValueError) as exc:
+        raise CoordinateFileError(path, f"bad slidepatch schema metadata: {exc}") from exc
+    return replace(record, level_or_mpp=level_or_mpp, label_names=names, slide_mpp=slide_mpp)
+
+
+def _record(path: str, rows: list[dict[str, str]], fields: set[str]) -> rec.CoordinateRecord:
     missing = {"x", "y"} - fields
     if missing:
         raise CoordinateFileError(path, f"CSV has no column {sorted(missing)} (needs x and y)")

@@ -63,3 +63,21 @@ def test_empty_and_duplicate_tables(slide_263: Path, tmp_path: Path) -> None:
         CustomPatches.from_coordinates(dup, wsi_file=slide_263, check_location=False).patch_count
         == 2
     )
+
+
+def test_parquet_round_trip_keeps_the_resolution_even_when_empty(
+    grid_mpp: WholeImageGridPatches, slide_263: Path, tmp_path: Path
+) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = grid_mpp.save_coordinates(tmp_path, format="parquet")
+    assert Path(path) == tmp_path / "scan263.parquet"
+    table = pq.read_table(path)
+    assert table.column("x").type == "int64" and table.num_rows == grid_mpp.patch_count
+    assert set(table.column("width_level0").to_pylist()) == {487}
+    back = CustomPatches.from_coordinates(path, wsi_file=slide_263)
+    assert back.patch_data == grid_mpp.patch_data and back.level_or_mpp == 0.5
+    assert back.patch_labels == ["tissue"]
+    empty = CustomPatches(wsi_file=slide_263, patch_data=[], level_or_mpp=0.5)
+    path = empty.save_coordinates(tmp_path / "empty.parquet", format="parquet")
+    again = CustomPatches.from_coordinates(path, wsi_file=slide_263)
+    assert again.patch_count == 0 and again.level_or_mpp == 0.5
