@@ -98,3 +98,9 @@ def test_extract_coords_without_a_file_for_the_slide_exits_1(
     )
     assert result.returncode == 1
     assert "no coordinate file" in result.stderr and str(synthetic_svs) in result.stderr
+
+
+def test_locate_help() -> None:
+    result = run_cli("locate", "--help")
+    assert result.returncode == 0
+    assert "usage: slidepatch locate" in result.stdout and "--coords-format" in result.stdout
