@@ -62,7 +62,8 @@ def save(
     format: CoordinateFormat,
     trident_magnification: trident.Magnification = "bucket",
 ) -> str:
-    """Write one slide's coordinates; return the path of the (main) file written."""
+    """Write one slide's coordinates; return the path of the (main) file written (hs2p: the
+    NPZ, or the meta JSON alone for a slide without patches)."""
     fmt = _check_format(format)
     target = fspath(path_or_dir)
     as_file = is_file_target(target, fmt)
@@ -101,8 +102,9 @@ def save(
         Path(path).unlink(missing_ok=True)  # a stale NPZ would contradict n_tiles 0
     else:
         _write(path, npz)
-    _write(hs2p.meta_path_for(path), hs2p.encode_meta(meta))  # last: it marks the pair complete
-    return path
+    meta_path = hs2p.meta_path_for(path)
+    _write(meta_path, hs2p.encode_meta(meta))  # last: it marks the pair complete
+    return path if npz is not None else meta_path
 
 
 def save_many(

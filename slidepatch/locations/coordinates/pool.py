@@ -124,7 +124,7 @@ class CoordinateFilesPool(LocationsPool):
         self._patch_sets = patch_sets
         self._pids = [os.getpid()] * len(patch_sets)
         self._items = [PatchesMock.from_patch_set(ps) for ps in patch_sets]
-        self._coordinate_files = [pairs[i][0] for i in ids]
+        self._coordinate_files = [str(ps.param_info["coordinates_file"]) for ps in patch_sets]
 
     @property
     def coordinate_files(self) -> list[str]:

@@ -95,3 +95,16 @@ def test_slides_sharing_a_name_would_overwrite_each_other(slide_263: Path, tmp_p
     with pytest.raises(CoordinateFileError, match="share the name 'scan263'"):
         save_coordinates(sets, tmp_path / "out", format="trident")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_empty_hs2p_slide_pairs_by_its_meta_json(
+    locations: WholeImageGridPatchesPool, two_slides: list[Path], tmp_path: Path
+) -> None:
+    empty = WholeImageGridPatches(
+        wsi_file=two_slides[0], mask_data=np.zeros((20, 30), bool), patch_size=128, level_or_mpp=1
+    )
+    written = save_coordinates([empty, locations[1]], tmp_path, format="hs2p")
+    assert written[0].endswith("scan263.coordinates.meta.json")
+    pool = CoordinateFilesPool(coords_dir=tmp_path, wsi_file_list=two_slides)
+    assert pool.coordinate_files == written
+    assert [len(ps) for ps in pool.patch_sets] == [0, locations[1].patch_count]

@@ -117,8 +117,9 @@ def test_empty_slide_has_only_the_meta_json(slide_263: Path, tmp_path: Path) -> 
         wsi_file=slide_263, mask_data=np.zeros((20, 30), bool), patch_size=256, level_or_mpp=1
     )
     path = empty.save_coordinates(tmp_path, format="hs2p")
-    assert not Path(path).exists()  # as hs2p: no NPZ without tiles
-    meta = json.loads((tmp_path / "tiles/scan263.coordinates.meta.json").read_text())
+    assert Path(path) == tmp_path / "tiles/scan263.coordinates.meta.json"
+    assert not (tmp_path / "tiles/scan263.coordinates.npz").exists()  # as hs2p: none if empty
+    meta = json.loads(Path(path).read_text())
     assert meta["tiling"]["n_tiles"] == 0 and meta["tiling"]["read_level"] == 1
     back = CustomPatches.from_coordinates(path, wsi_file=slide_263, format="hs2p")
     assert back.patch_count == 0 and back.level_or_mpp == 1
