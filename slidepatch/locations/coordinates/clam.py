@@ -18,7 +18,7 @@ import numpy as np
 from slidepatch.errors import CoordinateFileError
 from slidepatch.locations.coordinates import record as rec
 from slidepatch.locations.coordinates.geometry import PatchGeometry, SlideGeometry
-from slidepatch.locations.coordinates.h5 import h5_bytes, require_h5py
+from slidepatch.locations.coordinates.h5 import chunk_rows, h5_bytes, require_h5py
 from slidepatch.locations.patchset import PatchSet
 
 SUFFIX = ".h5"
@@ -63,7 +63,11 @@ def encode(patch_set: PatchSet, attrs: dict[str, Any]) -> bytes:
 
     def fill(f: Any) -> None:
         dset = f.create_dataset(
-            "coords", data=coords, maxshape=(None, 2), chunks=(1, 2), dtype=np.int64
+            "coords",
+            data=coords,
+            maxshape=(None, 2),
+            chunks=(chunk_rows(len(coords)), 2),
+            dtype=np.int64,
         )
         for key, value in attrs.items():
             dset.attrs[key] = value

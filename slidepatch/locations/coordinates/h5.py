@@ -7,6 +7,8 @@ from types import ModuleType
 
 from slidepatch.errors import MissingDependencyError
 
+CHUNK_ROWS = 4096
+
 
 def require_h5py(what: str) -> ModuleType:
     """The ``h5py`` module, or an error that says which extra to install."""
@@ -26,3 +28,10 @@ def h5_bytes(h5py: ModuleType, fill: object) -> bytes:
     with h5py.File(buffer, "w") as f:
         fill(f)  # type: ignore[operator]
     return buffer.getvalue()
+
+
+def chunk_rows(n: int) -> int:
+    """Rows per HDF5 chunk. TRIDENT and CLAM chunk by single rows, which makes reading 100,000
+    coordinates take a second; any chunking reads the same, and ``maxshape`` stays
+    ``(None, 2)`` so the tools can still append."""
+    return max(1, min(n, CHUNK_ROWS))

@@ -15,10 +15,12 @@ import csv
 import io
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from types import ModuleType
 
 import numpy as np
+import numpy.typing as npt
 
 from slidepatch.errors import CoordinateFileError, MissingDependencyError
 from slidepatch.locations.coordinates import record as rec
@@ -119,12 +121,20 @@ def parse_level_or_mpp(text: str, *, file: str) -> LevelOrMpp:
 def read(path: str) -> rec.CoordinateRecord:
     try:
         with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
+            reader = csv.reader(fh)
+            header = next(reader, [])
             rows = list(reader)
-            fields = set(reader.fieldnames or ())
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise CoordinateFileError(path, f"cannot read CSV: {exc}") from exc
-    return _record(path, rows, fields)
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            raise CoordinateFileError(
+                path, f"row {i + 2} has {len(row)} fields, the header {len(header)}"
+            )
+    columns: dict[str, Sequence[object]] = {
+        name: [row[j] for row in rows] for j, name in enumerate(header)
+    }
+    return _record(path, columns, len(rows))
 
 
 def read_parquet(path: str) -> rec.CoordinateRecord:
@@ -133,12 +143,9 @@ def read_parquet(path: str) -> rec.CoordinateRecord:
         table = pq.read_table(path)
     except (OSError, ValueError) as exc:
         raise CoordinateFileError(path, f"cannot read Parquet: {exc}") from exc
-    data = table.to_pydict()
-    fields = set(data)
-    n = table.num_rows
-    rows = [{name: str(data[name][i]) for name in fields} for i in range(n)]
+    columns = {name: table.column(name).to_pylist() for name in table.column_names}
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-    record = _record(path, rows, fields)
+    record = _record(path, columns, table.num_rows)
     level_or_mpp = record.level_or_mpp
     if level_or_mpp is None and rec.LEVEL_OR_MPP in meta:
         level_or_mpp = parse_level_or_mpp(meta[rec.LEVEL_OR_MPP], file=path)
@@ -150,27 +157,28 @@ def read_parquet(path: str) -> rec.CoordinateRecord:
     return replace(record, level_or_mpp=level_or_mpp, label_names=names, slide_mpp=slide_mpp)
 
 
-def _record(path: str, rows: list[dict[str, str]], fields: set[str]) -> rec.CoordinateRecord:
-    missing = {"x", "y"} - fields
+def _record(path: str, columns: dict[str, Sequence[object]], n: int) -> rec.CoordinateRecord:
+    """A record from a table's columns (CSV text or Parquet values)."""
+    missing = {"x", "y"} - set(columns)
     if missing:
-        raise CoordinateFileError(path, f"CSV has no column {sorted(missing)} (needs x and y)")
+        raise CoordinateFileError(path, f"the table has no column {sorted(missing)} (needs x, y)")
 
-    def column(name: str) -> np.ndarray:
+    def column(name: str) -> npt.NDArray[np.int64]:
         try:
-            values = np.asarray([float(r[name]) for r in rows], dtype=np.float64)
+            values = np.asarray(columns[name], dtype=np.float64).reshape(-1)
         except (TypeError, ValueError) as exc:
             raise CoordinateFileError(path, f"column {name!r} has a non-number: {exc}") from exc
         return rec.integer_array(values, file=path, what=f"column {name!r}")
 
     level_or_mpp = None
-    if "level_or_mpp" in fields and rows:
-        values = {r["level_or_mpp"] for r in rows}
+    if "level_or_mpp" in columns and n:
+        values = {str(v) for v in columns["level_or_mpp"]}
         if len(values) != 1:
             raise CoordinateFileError(
                 path, f"rows have different level_or_mpp {sorted(values)[:4]}: one per file"
             )
         level_or_mpp = parse_level_or_mpp(values.pop(), file=path)
-    sized = {"width", "height"} <= fields
+    sized = "width" in columns and "height" in columns
     return rec.CoordinateRecord(
         file=path,
         x=column("x"),
@@ -178,5 +186,5 @@ def _record(path: str, rows: list[dict[str, str]], fields: set[str]) -> rec.Coor
         widths=column("width") if sized else None,
         heights=column("height") if sized else None,
         level_or_mpp=level_or_mpp,
-        labels=tuple(r["label"] for r in rows) if "label" in fields else None,
+        labels=tuple(str(v) for v in columns["label"]) if "label" in columns else None,
     )

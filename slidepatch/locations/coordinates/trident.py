@@ -1,7 +1,7 @@
 """TRIDENT's patch files: ``<job>/<mag>x_<size>px_<overlap>px_overlap/patches/<slide>_patches.h5``.
 
 One dataset ``coords`` (N, 2) int64 of level-0 top-left corners ((0, 2) for a slide without
-patches), chunked by row as TRIDENT writes it, with attributes ``patch_size`` (pixels at the
+patches), resizable along N as TRIDENT writes it, with attributes ``patch_size`` (pixels at the
 target magnification), ``patch_size_level0``, ``level0_magnification``,
 ``target_magnification``, ``overlap``, ``name``, ``savetodir``, ``level0_width`` and
 ``level0_height``.
@@ -26,7 +26,7 @@ import numpy as np
 from slidepatch.errors import CoordinateFileError
 from slidepatch.locations.coordinates import record as rec
 from slidepatch.locations.coordinates.geometry import PatchGeometry, SlideGeometry
-from slidepatch.locations.coordinates.h5 import h5_bytes, require_h5py
+from slidepatch.locations.coordinates.h5 import chunk_rows, h5_bytes, require_h5py
 from slidepatch.locations.patchset import PatchSet
 
 Magnification = Literal["bucket", "exact"]
@@ -131,7 +131,11 @@ def encode(patch_set: PatchSet, attrs: dict[str, Any]) -> bytes:
 
     def fill(f: Any) -> None:
         dset = f.create_dataset(
-            "coords", data=coords, maxshape=(None, 2), chunks=(1, 2), dtype=np.int64
+            "coords",
+            data=coords,
+            maxshape=(None, 2),
+            chunks=(chunk_rows(len(coords)), 2),
+            dtype=np.int64,
         )
         for key, value in attrs.items():
             dset.attrs[key] = value
