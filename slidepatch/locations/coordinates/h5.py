@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 from slidepatch.errors import MissingDependencyError
 
@@ -22,11 +24,11 @@ def require_h5py(what: str) -> ModuleType:
     return module
 
 
-def h5_bytes(h5py: ModuleType, fill: object) -> bytes:
+def h5_bytes(h5py: ModuleType, fill: Callable[[Any], None]) -> bytes:
     """An HDF5 file built in memory by ``fill(file)``, as bytes (written atomically later)."""
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as f:
-        fill(f)  # type: ignore[operator]
+        fill(f)
     return buffer.getvalue()
 
 

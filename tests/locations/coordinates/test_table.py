@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 
 import pytest
 
-from slidepatch import CoordinateFileError, CustomPatches, WholeImageGridPatches
+from slidepatch import (
+    CoordinateFileError,
+    CustomPatches,
+    MissingDependencyError,
+    WholeImageGridPatches,
+)
 
 
 def test_round_trip_with_mixed_sizes_and_labels(slide_263: Path, tmp_path: Path) -> None:
@@ -81,3 +87,13 @@ def test_parquet_round_trip_keeps_the_resolution_even_when_empty(
     path = empty.save_coordinates(tmp_path / "empty.parquet", format="parquet")
     again = CustomPatches.from_coordinates(path, wsi_file=slide_263)
     assert again.patch_count == 0 and again.level_or_mpp == 0.5
+
+
+def test_without_pyarrow_the_error_names_the_extra(
+    grid_mpp: WholeImageGridPatches, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(MissingDependencyError, match=r"slidepatch\[parquet\]"):
+        grid_mpp.save_coordinates(tmp_path, format="parquet")
+    assert not list(tmp_path.iterdir())
