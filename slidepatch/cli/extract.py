@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -163,12 +164,17 @@ def _read_coordinates(run: ExtractRun) -> list[PatchSet | str]:
     from slidepatch.locations.coordinates.pool import CoordinateFilesPool
 
     assert run.coords_dir is not None
-    pool = CoordinateFilesPool(
-        coords_dir=run.coords_dir,
-        wsi_file_list=run.slides,
-        format=run.coords_format,  # type: ignore[arg-type]
-    )
-    return list(pool.patch_sets)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the failures are reported below, one line each
+        pool = CoordinateFilesPool(
+            coords_dir=run.coords_dir,
+            wsi_file_list=run.slides,
+            format=run.coords_format,  # type: ignore[arg-type]
+            on_error="skip" if run.skip_failed else "raise",
+        )
+    read = {ps.slide_path: ps for ps in pool.patch_sets}
+    failed = {path: str(exc) for path, exc in pool.failed_slides.items()}
+    return [read[s] if s in read else failed[s] for s in run.slides]
 
 
 def extract(run: ExtractRun) -> ExtractSummary:

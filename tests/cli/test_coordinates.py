@@ -98,6 +98,13 @@ def test_extract_coords_without_a_file_for_the_slide_exits_1(
     )
     assert result.returncode == 1
     assert "no coordinate file" in result.stderr and str(synthetic_svs) in result.stderr
+    skipped = run_cli(
+        "extract", synthetic_svs, "--out", tmp_path / "o", "--coords", tmp_path / "empty",
+        "--skip-failed", "--procs", "1",
+    )  # fmt: skip
+    assert skipped.returncode == 1 and "Traceback" not in skipped.stderr
+    assert f"skipped: {synthetic_svs}: no coordinate file" in skipped.stderr
+    assert "0 patches from 0 of 1 slides" in skipped.stdout
 
 
 def test_locate_help() -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from os import PathLike, fspath
 from pathlib import Path
 from typing import Literal
 
-from slidepatch.errors import CoordinateFileError
+from slidepatch.errors import CoordinateFileError, SlidepatchError
 from slidepatch.locations.coordinates import clam, files, hs2p, table, trident
 from slidepatch.locations.custom import PatchesMock, check_patch_set
 from slidepatch.locations.patchset import LevelOrMpp
@@ -43,8 +44,9 @@ def _candidates(path: Path, root: Path, fmt: str) -> list[tuple[str, str]]:
 
 def pair_files(
     coords_dir: str, slide_ids: Sequence[str], *, fmt: str
-) -> dict[str, tuple[str, str]]:
-    """``slide id -> (file, format)`` for every slide id that has exactly one coordinate file."""
+) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """``slide id -> (file, format)`` for the slide ids with exactly one coordinate file, and
+    ``slide id -> why not`` for those with none or several."""
     root = Path(coords_dir)
     if not root.is_dir():
         raise CoordinateFileError(coords_dir, "coordinates folder not found")
@@ -56,25 +58,25 @@ def pair_files(
         for slide_id, kind in _candidates(entry, root, fmt):
             if slide_id in wanted:
                 key = str(entry)
-                if kind == "hs2p":  # the NPZ and the JSON are one artifact
-                    key = (
-                        key[: -len(hs2p.META_SUFFIX)] + hs2p.NPZ_SUFFIX
-                        if key.endswith(hs2p.META_SUFFIX)
-                        else key
-                    )
+                if kind == "hs2p" and key.endswith(hs2p.META_SUFFIX):  # one artifact
+                    key = key[: -len(hs2p.META_SUFFIX)] + hs2p.NPZ_SUFFIX
                 found.setdefault(slide_id, {})[key] = kind
                 break
     pairs: dict[str, tuple[str, str]] = {}
-    for slide_id, matches in found.items():
-        if len(matches) > 1:
-            raise CoordinateFileError(
-                coords_dir,
-                f"slide {slide_id!r} matches {len(matches)} coordinate files "
-                f"({', '.join(sorted(matches))}): point to one folder, or pass format=",
+    problems: dict[str, str] = {}
+    for slide_id in wanted:
+        matches = found.get(slide_id, {})
+        if not matches:
+            problems[slide_id] = f"no coordinate file under {coords_dir}"
+        elif len(matches) > 1:
+            problems[slide_id] = (
+                f"{len(matches)} coordinate files match slide {slide_id!r} "
+                f"({', '.join(sorted(matches))}): point to one folder, or pass format="
             )
-        ((path, kind),) = matches.items()
-        pairs[slide_id] = (path, kind)
-    return pairs
+        else:
+            ((path, kind),) = matches.items()
+            pairs[slide_id] = (path, kind)
+    return pairs, problems
 
 
 class CoordinateFilesPool(LocationsPool):
@@ -82,8 +84,10 @@ class CoordinateFilesPool(LocationsPool):
 
     Each slide in ``wsi_file_list`` is paired with the file named after it (``<id>_patches.h5``,
     ``patches/<id>.h5``, ``<id>.coordinates.npz``, ``<id>.csv``) anywhere under
-    ``coords_dir``; a slide without a file, or with two, is an error naming it. Iterating
-    yields ``PatchesMock`` objects, so every extractor pool takes this pool as it is.
+    ``coords_dir``; a slide without a file, with two, or whose file cannot be read is an error
+    naming it (``on_error="skip"``: a warning, the slide is left out and listed in
+    ``failed_slides``). Iterating yields ``PatchesMock`` objects, so every extractor pool takes
+    this pool as it is.
     """
 
     def __init__(
@@ -97,34 +101,55 @@ class CoordinateFilesPool(LocationsPool):
         label: str = "",
         slide_mpp: float | None = None,
         check_location: bool = True,
+        on_error: Literal["raise", "skip"] = "raise",
     ) -> None:
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         folder = fspath(coords_dir)
         slides = [fspath(p) for p in wsi_file_list]
         ids = [slide_id_from_path(s) for s in slides]
-        pairs = pair_files(folder, ids, fmt=format)
-        missing = [s for s, i in zip(slides, ids, strict=True) if i not in pairs]
-        if missing:
-            raise CoordinateFileError(
-                folder, f"no coordinate file for {len(missing)} slides: {', '.join(missing[:5])}"
-            )
-        patch_sets = []
+        seen: dict[str, str] = {}
         for slide, slide_id in zip(slides, ids, strict=True):
-            path, kind = pairs[slide_id]
-            patch_set = files.read(
-                path,
-                wsi_file=slide,
-                format=kind,  # type: ignore[arg-type]
-                level_or_mpp=level_or_mpp,
-                patch_size=patch_size,
-                label=label,
-                slide_mpp=slide_mpp,
-            )
-            check_patch_set(patch_set, (), check_location)
+            if seen.setdefault(slide_id, slide) != slide:
+                raise CoordinateFileError(
+                    folder,
+                    f"slides {seen[slide_id]} and {slide} share the name {slide_id!r}, so one "
+                    "coordinate file would serve both",
+                )
+        pairs, problems = pair_files(folder, ids, fmt=format)
+        patch_sets = []
+        self._failed: dict[str, BaseException] = {}
+        for slide, slide_id in zip(slides, ids, strict=True):
+            try:
+                if slide_id in problems:
+                    raise CoordinateFileError(slide, problems[slide_id])
+                path, kind = pairs[slide_id]
+                patch_set = files.read(
+                    path,
+                    wsi_file=slide,
+                    format=kind,  # type: ignore[arg-type]
+                    level_or_mpp=level_or_mpp,
+                    patch_size=patch_size,
+                    label=label,
+                    slide_mpp=slide_mpp,
+                )
+                check_patch_set(patch_set, (), check_location)
+            except (SlidepatchError, OSError, ValueError) as exc:
+                if on_error == "raise":
+                    raise
+                warnings.warn(f"skipped: {exc}", stacklevel=2)
+                self._failed[slide] = exc
+                continue
             patch_sets.append(patch_set)
         self._patch_sets = patch_sets
         self._pids = [os.getpid()] * len(patch_sets)
         self._items = [PatchesMock.from_patch_set(ps) for ps in patch_sets]
         self._coordinate_files = [str(ps.param_info["coordinates_file"]) for ps in patch_sets]
+
+    @property
+    def failed_slides(self) -> dict[str, BaseException]:
+        """Slides left out with ``on_error="skip"``: path -> error."""
+        return dict(self._failed)
 
     @property
     def coordinate_files(self) -> list[str]:

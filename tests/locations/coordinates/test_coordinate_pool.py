@@ -64,10 +64,14 @@ def test_missing_and_ambiguous_files_are_errors(
 ) -> None:
     folder = tmp_path / "coords"
     save_coordinates(locations[0], folder, format="csv")
-    with pytest.raises(CoordinateFileError, match=r"no coordinate file for 1 slides.*second\.svs"):
+    with pytest.raises(CoordinateFileError, match=r"second\.svs: no coordinate file under"):
         CoordinateFilesPool(coords_dir=folder, wsi_file_list=two_slides)
+    with pytest.warns(UserWarning, match=r"skipped: .*second\.svs"):
+        partial = CoordinateFilesPool(coords_dir=folder, wsi_file_list=two_slides, on_error="skip")
+    assert [m.wsi_file for m in partial] == [str(two_slides[0])]
+    assert list(partial.failed_slides) == [str(two_slides[1])]
     save_coordinates(locations, folder, format="trident")
-    with pytest.raises(CoordinateFileError, match=r"'scan263' matches 2 coordinate files"):
+    with pytest.raises(CoordinateFileError, match=r"2 coordinate files match slide 'scan263'"):
         CoordinateFilesPool(coords_dir=folder, wsi_file_list=two_slides)
     only = CoordinateFilesPool(coords_dir=folder, wsi_file_list=two_slides, format="trident")
     assert [m.patch_data for m in only] == [m.patch_data for m in locations]
@@ -84,7 +88,7 @@ def test_trident_feature_files_are_not_taken_for_coordinates(
     assert pool.coordinate_files == written
 
 
-def test_slides_sharing_a_name_would_overwrite_each_other(slide_263: Path, tmp_path: Path) -> None:
+def test_slides_sharing_a_name_are_refused(slide_263: Path, tmp_path: Path) -> None:
     twin = tmp_path / "twin" / "scan263.svs"
     twin.parent.mkdir()
     shutil.copy(slide_263, twin)
@@ -95,6 +99,9 @@ def test_slides_sharing_a_name_would_overwrite_each_other(slide_263: Path, tmp_p
     with pytest.raises(CoordinateFileError, match="share the name 'scan263'"):
         save_coordinates(sets, tmp_path / "out", format="trident")
     assert not (tmp_path / "out").exists()
+    save_coordinates(sets[:1], tmp_path / "out", format="trident")
+    with pytest.raises(CoordinateFileError, match="one coordinate file would serve both"):
+        CoordinateFilesPool(coords_dir=tmp_path / "out", wsi_file_list=[slide_263, twin])
 
 
 def test_an_empty_hs2p_slide_pairs_by_its_meta_json(
