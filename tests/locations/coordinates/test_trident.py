@@ -200,3 +200,15 @@ def test_without_h5py_the_error_names_the_extra(
     with pytest.raises(MissingDependencyError, match=r"slidepatch\[h5\]"):
         grid_mpp.save_coordinates(tmp_path, format="trident")
     assert isinstance(MissingDependencyError("x"), ImportError)
+
+
+def test_an_older_file_without_patch_size_level0_uses_the_magnifications(
+    synthetic_svs: Path, tmp_path: Path
+) -> None:
+    path = _trident_file(
+        tmp_path / "old.h5", np.array([[100, 200]]), patch_size=224, level0_magnification=40,
+        target_magnification=10, overlap=0, name="synthetic", savetodir=str(tmp_path),
+    )  # fmt: skip
+    patches = CustomPatches.from_coordinates(path, wsi_file=synthetic_svs)
+    assert patches.level_or_mpp == 1  # 40x / 10x = downsample 4 = level 1
+    assert patches.patch_data == [((100, 200), (224, 224), "")]
