@@ -11,12 +11,17 @@ from slidepatch.annotations import (
 from slidepatch.contact_sheet import contact_sheet_from_output, make_contact_sheet
 from slidepatch.errors import (
     AnnotationError,
+    AnnotationFileNotFoundError,
+    CoordinateFileError,
     ExtractionError,
+    InvalidPatchError,
     InvalidRegionError,
     LevelOutOfRangeError,
     LocationError,
     MaskError,
+    MaskFileNotFoundError,
     MetadataWarning,
+    MissingDependencyError,
     MppUnavailableError,
     OutputError,
     ResamplingRequiredError,
@@ -50,6 +55,7 @@ from slidepatch.pools import (
     PatchStream,
     iter_patch_batches,
 )
+from slidepatch.reference_data import MaskData, PolygonData
 from slidepatch.slide import ReadPlan, Slide
 
 __version__ = "0.1.0"
@@ -60,6 +66,7 @@ __all__ = [
     "DiskPatchExtractor",
     "DiskPatchExtractorPool",
     "Mask",
+    "MaskData",
     "MemPatchExtractor",
     "MemPatchExtractorPool",
     "MultiResDiskPatchExtractor",
@@ -69,6 +76,7 @@ __all__ = [
     "PatchBatch",
     "PatchList",
     "PatchStream",
+    "PolygonData",
     "WSIPolygonMask",
     "WSITissueMask",
     "contact_sheet_from_output",
@@ -83,11 +91,16 @@ __all__ = [
     "read_sedeen_xml",
     "save_polygons_json",
     "AnnotationError",
+    "AnnotationFileNotFoundError",
+    "CoordinateFileError",
     "ExtractionError",
+    "InvalidPatchError",
     "InvalidRegionError",
     "LevelOutOfRangeError",
     "LocationError",
     "MaskError",
+    "MaskFileNotFoundError",
+    "MissingDependencyError",
     "MetadataWarning",
     "MppUnavailableError",
     "OutputError",

@@ -147,6 +147,7 @@ def locate(job: LocateJob) -> Any:
         "overlap_ratio": job.overlap_ratio,
         "seed": job.seed,
         "backend": job.backend,
+        "distance_units": "read",  # --spacing is in pixels at the read level
     }
     if job.sampling == "grid":
         kwargs["patch_stride"] = job.stride

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from slidepatch.locations.base import LocationsBase
+from slidepatch.locations.base import DistanceUnits, Geometry, LocationsBase
 from slidepatch.locations.patchset import LevelOrMpp
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ class WholeImageRandomPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -52,6 +54,8 @@ class WholeImageRandomPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={"weak_label": weak_label},
             sampling_args={"num_patches": num_patches},
         )
@@ -60,8 +64,8 @@ class WholeImageRandomPatches(LocationsBase):
 class WholeImagePoissonDiskPatches(LocationsBase):
     """Patches inside the tissue mask's bounding box.
 
-    Poisson-disk patches: top-left corners at least ``poisson_spacing`` target-level pixels
-    apart.
+    Poisson-disk patches: top-left corners at least ``poisson_spacing`` apart (mask pixels as
+    in the reference, or read-level pixels with ``distance_units="read"``).
     """
 
     _region_kind = "whole"
@@ -82,6 +86,8 @@ class WholeImagePoissonDiskPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -94,6 +100,8 @@ class WholeImagePoissonDiskPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={"weak_label": weak_label},
             sampling_args={"poisson_spacing": poisson_spacing},
         )
@@ -123,6 +131,8 @@ class WholeImageGridPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -135,6 +145,8 @@ class WholeImageGridPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={"weak_label": weak_label},
             sampling_args={"patch_stride": patch_stride},
         )
@@ -167,6 +179,8 @@ class WholeImageInvertedRandomPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -179,6 +193,8 @@ class WholeImageInvertedRandomPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -192,8 +208,8 @@ class WholeImageInvertedRandomPatches(LocationsBase):
 class WholeImageInvertedPoissonDiskPatches(LocationsBase):
     """Patches outside the (label-filtered) polygons.
 
-    Poisson-disk patches: top-left corners at least ``poisson_spacing`` target-level pixels
-    apart.
+    Poisson-disk patches: top-left corners at least ``poisson_spacing`` apart (mask pixels as
+    in the reference, or read-level pixels with ``distance_units="read"``).
     """
 
     _region_kind = "inverted"
@@ -217,6 +233,8 @@ class WholeImageInvertedPoissonDiskPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -229,6 +247,8 @@ class WholeImageInvertedPoissonDiskPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -266,6 +286,8 @@ class WholeImageInvertedGridPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -278,6 +300,8 @@ class WholeImageInvertedGridPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -304,6 +328,7 @@ class PolygonRegionRandomPatches(LocationsBase):
         mask_data: Any,
         polygon_data: Any,
         check_polygons: bool = True,
+        polygons_overlap_threshold: float | None = None,
         included_labels: Sequence[str] = (),
         excluded_labels: Sequence[str] = (),
         num_patches: Any,
@@ -315,6 +340,8 @@ class PolygonRegionRandomPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -327,6 +354,9 @@ class PolygonRegionRandomPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            geometry=geometry,
+            distance_units=distance_units,
+            polygons_overlap_threshold=polygons_overlap_threshold,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,
@@ -340,8 +370,8 @@ class PolygonRegionRandomPatches(LocationsBase):
 class PolygonRegionPoissonDiskPatches(LocationsBase):
     """Patches inside each polygon (holes excluded), labelled by the polygon.
 
-    Poisson-disk patches: top-left corners at least ``poisson_spacing`` target-level pixels
-    apart.
+    Poisson-disk patches: top-left corners at least ``poisson_spacing`` apart (mask pixels as
+    in the reference, or read-level pixels with ``distance_units="read"``).
     """
 
     _region_kind = "polygon"
@@ -354,6 +384,7 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
         mask_data: Any,
         polygon_data: Any,
         check_polygons: bool = True,
+        polygons_overlap_threshold: float | None = None,
         included_labels: Sequence[str] = (),
         excluded_labels: Sequence[str] = (),
         poisson_spacing: Any = 50,
@@ -365,6 +396,8 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -377,6 +410,9 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            geometry=geometry,
+            distance_units=distance_units,
+            polygons_overlap_threshold=polygons_overlap_threshold,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,
@@ -403,6 +439,7 @@ class PolygonRegionGridPatches(LocationsBase):
         mask_data: Any,
         polygon_data: Any,
         check_polygons: bool = True,
+        polygons_overlap_threshold: float | None = None,
         included_labels: Sequence[str] = (),
         excluded_labels: Sequence[str] = (),
         patch_stride: Any = 1,
@@ -414,6 +451,8 @@ class PolygonRegionGridPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -426,6 +465,9 @@ class PolygonRegionGridPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            geometry=geometry,
+            distance_units=distance_units,
+            polygons_overlap_threshold=polygons_overlap_threshold,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,
@@ -457,6 +499,8 @@ class WholeImageCustomPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -469,6 +513,8 @@ class WholeImageCustomPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={"weak_label": weak_label},
             sampling_args={"points": list(points)},
         )
@@ -498,6 +544,8 @@ class WholeImageInvertedCustomPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -510,6 +558,8 @@ class WholeImageInvertedCustomPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -534,6 +584,7 @@ class PolygonRegionCustomPatches(LocationsBase):
         polygon_data: Any,
         points: Sequence[Sequence[float]],
         check_polygons: bool = True,
+        polygons_overlap_threshold: float | None = None,
         included_labels: Sequence[str] = (),
         excluded_labels: Sequence[str] = (),
         patch_size: int = 256,
@@ -544,6 +595,8 @@ class PolygonRegionCustomPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -556,6 +609,9 @@ class PolygonRegionCustomPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            geometry=geometry,
+            distance_units=distance_units,
+            polygons_overlap_threshold=polygons_overlap_threshold,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,
