@@ -89,6 +89,14 @@ def _series_levels(path: str, tif: Any, series: Any) -> tuple[TiledLevel, ...]:
                 "an RGB brightfield image; only 8-bit RGB (3 samples, or 3 channels) is read",
             )
         raise UnsupportedSlideError(path, f"not an 8-bit RGB image ({layout})")
+    if tif.is_ome and axes == "CYX":
+        fluorescence = _fluorescence_channels(tif, series)
+        if fluorescence:
+            raise UnsupportedLayoutError(
+                path,
+                f"OME-TIFF with 3 fluorescence channels ({', '.join(fluorescence)}; axes "
+                f"{axes}, {dtype}) is not an RGB brightfield image",
+            )
     found: list[TiledLevel] = []
     for i, level in enumerate(series.levels):
         pages = [p.aspage() if hasattr(p, "aspage") else p for p in level.pages]
@@ -99,8 +107,24 @@ def _series_levels(path: str, tif: Any, series: Any) -> tuple[TiledLevel, ...]:
     return tuple(sorted(found, key=lambda lv: -lv.width))
 
 
-def _ome_mpp(tif: Any, level0: TiledLevel) -> tuple[float, float] | None:
-    """(x, y) µm/px of the OME Image whose size is level 0, from PhysicalSizeX/Y and units."""
+_FLUORESCENCE_ATTRIBUTES = ("Fluor", "EmissionWavelength", "ExcitationWavelength")
+
+
+def _fluorescence_channels(tif: Any, series: Any) -> list[str]:
+    """Names of the OME channels of ``series`` that the metadata says are fluorescence."""
+    pixels = _ome_pixels(tif, int(series.keyframe.imagewidth), int(series.keyframe.imagelength))
+    found: list[str] = []
+    for i, channel in enumerate(
+        c for c in (pixels if pixels is not None else []) if c.tag.endswith("Channel")
+    ):
+        illumination = (channel.get("IlluminationType") or "").lower()
+        if "fluorescence" in illumination or any(channel.get(a) for a in _FLUORESCENCE_ATTRIBUTES):
+            found.append(channel.get("Name") or f"channel {i}")
+    return found
+
+
+def _ome_pixels(tif: Any, width: int, height: int) -> ET.Element | None:
+    """The OME ``Pixels`` element of the image of size ``width`` x ``height``."""
     xml = tif.ome_metadata
     if not xml:
         return None
@@ -109,19 +133,22 @@ def _ome_mpp(tif: Any, level0: TiledLevel) -> tuple[float, float] | None:
     except ET.ParseError:
         return None
     for pixels in root.iter():
-        if not pixels.tag.endswith("Pixels"):
-            continue
-        if (pixels.get("SizeX"), pixels.get("SizeY")) != (
-            str(level0.width),
-            str(level0.height),
+        if pixels.tag.endswith("Pixels") and (pixels.get("SizeX"), pixels.get("SizeY")) == (
+            str(width),
+            str(height),
         ):
-            continue
-        x = _physical_size(pixels.get("PhysicalSizeX"), pixels.get("PhysicalSizeXUnit"))
-        y = _physical_size(pixels.get("PhysicalSizeY"), pixels.get("PhysicalSizeYUnit"))
-        if x is not None and y is not None:
-            return x, y
-        return None
+            return pixels
     return None
+
+
+def _ome_mpp(tif: Any, level0: TiledLevel) -> tuple[float, float] | None:
+    """(x, y) µm/px of the OME Image whose size is level 0, from PhysicalSizeX/Y and units."""
+    pixels = _ome_pixels(tif, level0.width, level0.height)
+    if pixels is None:
+        return None
+    x = _physical_size(pixels.get("PhysicalSizeX"), pixels.get("PhysicalSizeXUnit"))
+    y = _physical_size(pixels.get("PhysicalSizeY"), pixels.get("PhysicalSizeYUnit"))
+    return (x, y) if x is not None and y is not None else None
 
 
 def _physical_size(value: str | None, unit: str | None) -> float | None:

@@ -257,6 +257,19 @@ def test_non_rgb_ome_is_refused_naming_the_channels(tmp_path: Path) -> None:
             Slide.open(path, backend=backend)  # type: ignore[arg-type]
 
 
+def test_three_fluorescence_channels_are_not_rgb(tmp_path: Path) -> None:
+    path = tmp_path / "dapi-fitc-tritc.ome.tif"
+    channels = {"Name": ["DAPI", "FITC", "TRITC"], "EmissionWavelength": [461.0, 519.0, 576.0]}
+    tifffile.imwrite(
+        path,
+        np.zeros((3, 256, 256), np.uint8),
+        tile=(128, 128),
+        metadata={"axes": "CYX", "Channel": channels},
+    )
+    with pytest.raises(UnsupportedLayoutError, match="fluorescence channels.*DAPI, FITC, TRITC"):
+        Slide.open(path)
+
+
 # ---------------------------------------------------------------------------- JPEG 2000
 def _to_ycbcr(rgb: Image) -> Image:
     a = rgb.astype(np.float32)
