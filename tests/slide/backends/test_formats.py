@@ -266,7 +266,7 @@ def test_three_fluorescence_channels_are_not_rgb(tmp_path: Path) -> None:
         tile=(128, 128),
         metadata={"axes": "CYX", "Channel": channels},
     )
-    with pytest.raises(UnsupportedLayoutError, match="fluorescence channels.*DAPI, FITC, TRITC"):
+    with pytest.raises(UnsupportedLayoutError, match=r"fluorescence channels.*DAPI, FITC, TRITC"):
         Slide.open(path)
 
 
