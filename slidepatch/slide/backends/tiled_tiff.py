@@ -290,8 +290,8 @@ class TiledTiffBackend:
         padding beyond the level: callers pass only tiles that lie inside the level.
         """
         lv = self._levels[level]
-        if lv.codec != "jpeg" or lv.jpeg_colorspace is None:
-            return None
+        if lv.codec != "jpeg" or lv.jpeg_colorspace is None or lv.planes != 1 or lv.striped:
+            return None  # a plane's tile is one colour of the patch; a strip is not a tile
         if not (0 <= tile_x < lv.tiles_across and 0 <= tile_y < lv.tiles_down):
             return None
         index = tile_y * lv.tiles_across + tile_x

@@ -68,22 +68,20 @@ def _write_ome_interleaved(path: Path, image: Image) -> None:
             tif.write(lv, subfiletype=1, tile=(256, 256), photometric="rgb", compression="jpeg")
 
 
-def _write_ome_channels(path: Path, image: Image) -> None:
+def _write_ome_channels(path: Path, image: Image, compression: str = "zlib") -> None:
     """raw2ometiff's default: R, G and B as three one-sample channel pages."""
     levels = [np.ascontiguousarray(np.moveaxis(lv, -1, 0)) for lv in _pyramid(image)]
+    kw: dict[str, object] = {"photometric": "minisblack", "compression": compression}
     with tifffile.TiffWriter(path) as tif:
         tif.write(
             levels[0],
             subifds=len(levels) - 1,
             tile=(128, 128),
-            photometric="minisblack",
-            compression="zlib",
             metadata=_ome_meta("CYX", 500),
+            **kw,  # type: ignore[arg-type]
         )
         for lv in levels[1:]:
-            tif.write(
-                lv, subfiletype=1, tile=(128, 128), photometric="minisblack", compression="zlib"
-            )
+            tif.write(lv, subfiletype=1, tile=(128, 128), **kw)  # type: ignore[arg-type]
 
 
 def _write_planar_subifd(path: Path, image: Image) -> None:
@@ -127,6 +125,7 @@ def _write_vips_subifd(path: Path, image: Image) -> None:
 LAYOUTS: dict[str, tuple[Callable[[Path, Image], None], float, int]] = {
     "ome-interleaved.ome.tif": (_write_ome_interleaved, 0.25, 3),
     "ome-channels.ome.tif": (_write_ome_channels, 0.5, 3),
+    "ome-channels-jpeg.ome.tif": (lambda p, i: _write_ome_channels(p, i, "jpeg"), 0.5, 3),
     "planar-subifd.tif": (_write_planar_subifd, 0.25, 3),
     "striped.tif": (_write_striped, 0.5, 1),
     "vips-subifd.tif": (_write_vips_subifd, 0.25, 4),
@@ -198,6 +197,12 @@ def test_layout_matches_tiffslide_and_openslide(layouts: Path, name: str) -> Non
                         fast.read_level_window(level=level, x=x, y=y, out=a)
                         ref.read_level_window(level=level, x=x, y=y, out=b)
                         np.testing.assert_array_equal(a, b, err_msg=f"{other} level {level}")
+
+
+def test_channel_page_tiles_are_never_passed_through(layouts: Path) -> None:
+    """A grey JPEG tile of one channel is not the RGB patch: no pass-through bytes."""
+    with Slide.open(layouts / "ome-channels-jpeg.ome.tif") as slide:
+        assert slide.raw_jpeg_tile_for((0, 0), 0, (128, 128)) is None
 
 
 def test_openslide_is_never_used_for_ome_channel_pages(layouts: Path) -> None:
