@@ -28,7 +28,9 @@ def run_locate(args: argparse.Namespace) -> int:
     from slidepatch.locations.coordinates import files
 
     template = job_from_args(args)
-    slides = [os.path.abspath(s) for s in args.slides]
+    from slidepatch.slide.dicom_series import group_dicom_series
+
+    slides = group_dicom_series([os.path.abspath(s) for s in args.slides])  # a series is one
     for option, given in (("--mask", args.mask), ("--annotations", args.annotations)):
         if given is not None and len(given) != len(slides):
             raise UsageError(

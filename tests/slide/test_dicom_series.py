@@ -80,3 +80,15 @@ def test_cli_extracts_a_series_glob_once(series: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "of 1 slides" in result.stdout, result.stdout  # not one slide per instance file
+
+
+def test_cli_info_describes_a_series_glob_once(series: Path) -> None:
+    files = sorted(str(p) for p in series.glob("*.dcm"))
+    result = subprocess.run(
+        [sys.executable, "-m", "slidepatch", "info", *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("vendor:") == 1 and "dicom" in result.stdout
