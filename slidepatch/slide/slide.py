@@ -531,7 +531,7 @@ def plausible_mpp(path: str, mpp: tuple[float, float] | None) -> tuple[float, fl
         "it is treated as missing: pass mpp= (slide_mpp= to the location classes) for "
         "MPP-based reads",
         MetadataWarning,
-        stacklevel=4,
+        stacklevel=1,  # one place: the default filter shows it once per slide and process
     )
     return None
 
@@ -545,7 +545,7 @@ def _warn_unitless_resolution(path: str, properties: Mapping[str, str]) -> None:
         "no MPP; it is treated as missing: pass mpp= (slide_mpp= to the location classes) "
         "for MPP-based reads",
         MetadataWarning,
-        stacklevel=4,
+        stacklevel=1,  # one place: the default filter shows it once per slide and process
     )
 
 
