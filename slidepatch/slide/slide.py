@@ -37,6 +37,8 @@ MAX_BOUNDED_PIXELS = 2**24
 """Largest level (16.8 Mpx, 50 MB of RGB) that masks and previews read whole, as the
 reference does; a larger one (a single-level scan) is read as a downsample of this size,
 so a tissue mask peaks near 500 MB whatever the slide's size."""
+MAX_RESAMPLED_COPY_BYTES = 16 * 2**30
+"""Largest whole-slide copy "wsi" resampling may build (an absurd MPP or slide is an error)."""
 BOUNDED_STRIP_BYTES = 16 * 2**20
 """Source strip budget when streaming a larger level into that size."""
 PLAUSIBLE_MPP = (0.05, 20.0)
@@ -366,6 +368,16 @@ class Slide:
                 "resampling_mode='wsi' only makes coarser copies, use resampling_mode='tile'",
             )
         key = plan.level0_per_pixel
+        from slidepatch.slide.resample import resampled_size
+
+        cw, ch = resampled_size(self.dimensions, key)
+        if cw * ch * 3 > MAX_RESAMPLED_COPY_BYTES:
+            raise ResamplingRequiredError(
+                self._path,
+                f"resampling_mode='wsi' at MPP {plan.mpp} would hold a {cw:,} x {ch:,} copy "
+                f"of the slide ({cw * ch * 3 / 2**30:.1f} GiB, over "
+                f"{MAX_RESAMPLED_COPY_BYTES // 2**30} GiB); use resampling_mode='tile'",
+            )
         with self._copies_lock:
             copy = self._copies.get(key)
             if copy is None:
