@@ -37,21 +37,12 @@ def _undecodable_compressions(slide: tiffslide.TiffSlide) -> list[int]:
 
 def _ycbcr_levels(slide: tiffslide.TiffSlide) -> tuple[bool, ...]:
     """Per level: JPEG 2000 tiles holding Y, Cb, Cr, which tifffile returns unconverted."""
-    from slidepatch.slide.backends.tiled_tiff_structure import (
-        APERIO_J2K_YCBCR,
-        JPEG2000_CODECS,
-        PHOTOMETRIC_YCBCR,
-    )
+    from slidepatch.slide.backends.tiled_tiff_structure import j2k_holds_ycbcr
 
-    found: list[bool] = []
-    for level in slide.ts_tifffile.series[0].levels:
-        page = level.keyframe
-        compression, photometric = int(page.compression), int(page.photometric)
-        found.append(
-            compression in JPEG2000_CODECS
-            and (compression == APERIO_J2K_YCBCR or photometric == PHOTOMETRIC_YCBCR)
-        )
-    return tuple(found)
+    return tuple(
+        j2k_holds_ycbcr(int(level.keyframe.compression), int(level.keyframe.photometric))
+        for level in slide.ts_tifffile.series[0].levels
+    )
 
 
 class TiffSlideBackend:

@@ -24,7 +24,20 @@ JPEG = 7
 LOSSLESS_CODECS = {1: "none", 5: "lzw", 8: "deflate", 32946: "deflate", 50000: "zstd"}
 # JPEG 2000 codes: Aperio's YCbCr (33003) and RGB (33005), the generic ones (33004, 34712).
 APERIO_J2K_YCBCR = 33003
+VIPS_J2K = 33004
 JPEG2000_CODECS = (33003, 33004, 33005, 34712)
+
+
+def j2k_holds_ycbcr(compression: int, photometric: int) -> bool:
+    """Whether JPEG 2000 tiles decode (after the codestream's own MCT) to Y, Cb, Cr.
+
+    Aperio's 33003 says so by its code, as does a YCbCr photometric. 33004 is what libvips
+    writes, and libvips always stores Y, Cb, Cr under it (photometric RGB) and always
+    converts back when reading (libvips ``vips2tiff.c`` and ``tiff2vips.c``).
+    """
+    if compression not in JPEG2000_CODECS:
+        return False
+    return compression in (APERIO_J2K_YCBCR, VIPS_J2K) or photometric == PHOTOMETRIC_YCBCR
 SUPPORTED_VENDORS = ("aperio", "generic-tiff")
 PHOTOMETRIC_RGB = 2
 PHOTOMETRIC_YCBCR = 6
@@ -218,11 +231,7 @@ def _level(path: str, page: Any, index: int, *, channels: list[Any] | None = Non
             raise UnsupportedSlideError(path, f"{what}: JPEG with photometric {photometric}")
     elif compression in JPEG2000_CODECS:
         codec = "jpeg2000"
-        # The codestream's own MCT is undone by the decoder; what is left is what the TIFF
-        # says: Aperio's 33003 and a YCbCr photometric hold Y, Cb, Cr (OpenSlide's rule).
-        ycbcr = planes == 1 and (
-            compression == APERIO_J2K_YCBCR or photometric == PHOTOMETRIC_YCBCR
-        )
+        ycbcr = planes == 1 and j2k_holds_ycbcr(compression, photometric)
     elif compression in LOSSLESS_CODECS:
         codec = LOSSLESS_CODECS[compression]
         if photometric not in (PHOTOMETRIC_RGB, 1) or (photometric == 1 and planes != 3):

@@ -286,9 +286,10 @@ def _to_ycbcr(rgb: Image) -> Image:
 
 
 def _write_j2k(
-    path: Path, image: Image, *, compression: int, ycbcr: bool, photometric: str
+    path: Path, image: Image, *, compression: int, ycbcr: bool, photometric: str, mct: bool
 ) -> None:
-    """Lossless JPEG 2000 tiles (no MCT) holding Y, Cb, Cr or R, G, B, as scanners write."""
+    """Lossless JPEG 2000 tiles holding Y, Cb, Cr or R, G, B, as the writers do: Aperio
+    without a codestream MCT, libvips (33004) Y, Cb, Cr under photometric RGB with MCT."""
     source = _to_ycbcr(image) if ycbcr else image
     t = 256
 
@@ -298,7 +299,7 @@ def _write_j2k(
                 tile = np.full((t, t, 3), 255, np.uint8)
                 block = source[y : y + t, x : x + t]
                 tile[: block.shape[0], : block.shape[1]] = block
-                yield imagecodecs.jpeg2k_encode(tile, level=0, codecformat="J2K", mct=False)
+                yield imagecodecs.jpeg2k_encode(tile, level=0, codecformat="J2K", mct=mct)
 
     aperio = compression in (33003, 33005)
     description = (
@@ -320,10 +321,12 @@ def _write_j2k(
         )
 
 
-J2K_CASES = {
-    "aperio-33003.svs": (33003, True, "rgb"),
-    "aperio-33005.svs": (33005, False, "rgb"),
-    "generic-33004-ycbcr.tif": (33004, True, "ycbcr"),
+J2K_CASES = {  # compression, Y/Cb/Cr stored, photometric, codestream MCT
+    "aperio-33003.svs": (33003, True, "rgb", False),
+    "aperio-33005.svs": (33005, False, "rgb", False),
+    "vips-33004.tif": (33004, True, "rgb", True),
+    "generic-34712-ycbcr.tif": (34712, True, "ycbcr", False),
+    "generic-34712-rgb.tif": (34712, False, "rgb", True),
 }
 
 
@@ -332,10 +335,12 @@ def test_jpeg2000_colour_is_rgb_whichever_backend(
     tmp_path: Path, texture: Image, name: str
 ) -> None:
     """Every backend that opens the file gives the source colours (the lossless reference)."""
-    compression, ycbcr, photometric = J2K_CASES[name]
+    compression, ycbcr, photometric, mct = J2K_CASES[name]
     image = texture[:512, :768]
     path = tmp_path / name
-    _write_j2k(path, image, compression=compression, ycbcr=ycbcr, photometric=photometric)
+    _write_j2k(
+        path, image, compression=compression, ycbcr=ycbcr, photometric=photometric, mct=mct
+    )
     with Slide.open(path) as auto:
         assert auto.backend_name == "tiled_tiff"
     opened = 0
@@ -349,7 +354,7 @@ def test_jpeg2000_colour_is_rgb_whichever_backend(
             got = slide.read_level(0).astype(np.int16)
         error = np.abs(got - image.astype(np.int16))
         assert error.max() <= 1 and error.mean() < 0.5, f"{backend}: {error.mean():.2f}"
-    assert opened >= 2
+    assert opened >= 2  # the direct decoder and tiffslide at least
 
 
 # ---------------------------------------------------------------------------- metadata
