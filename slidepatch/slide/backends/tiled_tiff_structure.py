@@ -38,6 +38,8 @@ def j2k_holds_ycbcr(compression: int, photometric: int) -> bool:
     if compression not in JPEG2000_CODECS:
         return False
     return compression in (APERIO_J2K_YCBCR, VIPS_J2K) or photometric == PHOTOMETRIC_YCBCR
+
+
 SUPPORTED_VENDORS = ("aperio", "generic-tiff")
 PHOTOMETRIC_RGB = 2
 PHOTOMETRIC_YCBCR = 6

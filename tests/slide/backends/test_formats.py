@@ -338,9 +338,7 @@ def test_jpeg2000_colour_is_rgb_whichever_backend(
     compression, ycbcr, photometric, mct = J2K_CASES[name]
     image = texture[:512, :768]
     path = tmp_path / name
-    _write_j2k(
-        path, image, compression=compression, ycbcr=ycbcr, photometric=photometric, mct=mct
-    )
+    _write_j2k(path, image, compression=compression, ycbcr=ycbcr, photometric=photometric, mct=mct)
     with Slide.open(path) as auto:
         assert auto.backend_name == "tiled_tiff"
     opened = 0
