@@ -33,10 +33,12 @@ OPEN_SLIDES = 1
 
 @dataclass(frozen=True)
 class SegmentJob:
-    """``patch_set`` (a slice of one slide's patches) goes to rows ``row..`` of the slot."""
+    """``patch_set`` (some of one slide's patches) goes to rows ``row..`` of the slot, or
+    to ``rows`` (one per patch) when a mixed batch scatters them."""
 
     patch_set: PatchSet
     row: int
+    rows: npt.NDArray[np.int64] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class BatchJob:
     num_threads: int
     chunksize: int
     test_hook: str = ""
+    open_slides: int = OPEN_SLIDES  # slides the worker keeps open (more when mixing)
 
     @property
     def slide_paths(self) -> tuple[str, ...]:
@@ -86,6 +89,7 @@ class _OpenSlides:
 
     def __init__(self) -> None:
         self._slides: OrderedDict[tuple[str, str, float | None], Slide] = OrderedDict()
+        self.limit = OPEN_SLIDES
 
     def get(self, ps: PatchSet) -> Slide:
         key = (ps.slide_path, ps.backend, ps.slide_mpp)
@@ -95,7 +99,7 @@ class _OpenSlides:
             return slide
         slide = Slide.open(ps.slide_path, backend=ps.backend, mpp=ps.slide_mpp)  # type: ignore[arg-type]
         self._slides[key] = slide
-        while len(self._slides) > OPEN_SLIDES:
+        while len(self._slides) > self.limit:
             _, old = self._slides.popitem(last=False)
             old.close()
         return slide
@@ -119,9 +123,13 @@ def fill_slot(job: BatchJob, flat: npt.NDArray[np.uint8], slides: _OpenSlides) -
         n_levels=n_levels,
         multires=multires,
     )
+    slides.limit = max(1, job.open_slides)
     for seg in job.segments:
         ps = seg.patch_set
-        rows = images[seg.row : seg.row + len(ps)]
+        where: npt.NDArray[np.int64] | slice = (
+            slice(seg.row, seg.row + len(ps)) if seg.rows is None else seg.rows
+        )
+        rows: Any = images[where] if seg.rows is None else [images[r] for r in seg.rows]
         slide = slides.get(ps)
         common: dict[str, Any] = {
             "slide": slide,
@@ -135,10 +143,11 @@ def fill_slot(job: BatchJob, flat: npt.NDArray[np.uint8], slides: _OpenSlides) -
             continue
         assert slot_locs is not None
         locations = multires_locations(slide=slide, patch_set=ps, levels_or_mpps=levels)
-        slot_locs[seg.row : seg.row + len(ps)] = locations
+        slot_locs[where] = locations
         for j, level_or_mpp in enumerate(levels):
+            out = rows[:, j] if seg.rows is None else [images[r, j] for r in seg.rows]
             read_patches_into(
-                out=rows[:, j], locations=locations[:, j, :], level_or_mpp=level_or_mpp, **common
+                out=out, locations=locations[:, j, :], level_or_mpp=level_or_mpp, **common
             )
 
 
