@@ -17,12 +17,13 @@ naming the slides of the batch it held.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import multiprocessing
 import multiprocessing.connection
 import os
 import weakref
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NoReturn
@@ -44,7 +45,9 @@ from slidepatch.pools._runner import (
     receive,
     stop_workers,
 )
+from slidepatch.pools._distributed import resolve_rank
 from slidepatch.pools._shm import SharedBlock
+from slidepatch.pools._stream_order import Balance, Mixing, check_seed, epoch_order
 from slidepatch.pools._stream_plan import (
     StreamPlan,
     kept_indices,
@@ -132,8 +135,14 @@ class PatchStream(Iterator[PatchBatch]):
         ordered: bool,
         copy: bool,
         start_method: str | None,
+        epoch_key: Mapping[str, int] | None = None,
+        open_slides: int = 1,
     ) -> None:
         self._plan = plan
+        self._epoch_key = dict(epoch_key or {})
+        self._open_slides = open_slides
+        self._delivered: set[int] = set()
+        self._digest: str | None = None
         self._levels = levels
         self._resampling_mode = resampling_mode
         self._threads = num_threads
@@ -197,6 +206,56 @@ class PatchStream(Iterator[PatchBatch]):
     def __len__(self) -> int:
         return self._plan.batch_count
 
+    # ------------------------------------------------------------------ resume
+    def state_dict(self) -> dict[str, object]:
+        """Where the epoch stands: the batches handed out so far, and what decided the order.
+
+        Pass it to :meth:`load_state_dict` of a stream made with the same arguments to
+        deliver exactly the other batches (a batch counts as delivered once handed out).
+        """
+        done = sorted(self._delivered)
+        prefix = 0
+        while prefix < len(done) and done[prefix] == prefix:
+            prefix += 1
+        return {
+            **self._epoch_key,
+            "batch_size": self._plan.batch_size,
+            "batch_count": self._plan.batch_count,
+            "fingerprint": self._fingerprint(),
+            "delivered_prefix": prefix,
+            "delivered_extra": done[prefix:],
+        }
+
+    def _fingerprint(self) -> str:
+        if self._digest is None:
+            self._digest = _fingerprint(self._plan)
+        return self._digest
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
+        """Skip the batches ``state`` says were delivered; only before the first batch."""
+        if self._handed or self._closed or len(self._pending) != self._plan.batch_count:
+            raise RuntimeError("load_state_dict must be called before the first batch")
+        mine = self.state_dict()
+        for key in (*self._epoch_key, "batch_size", "batch_count", "fingerprint"):
+            if state.get(key) != mine[key]:
+                raise ValueError(
+                    f"cannot resume this stream from that state: {key} is "
+                    f"{state.get(key)!r} there and {mine[key]!r} here (resume with the same "
+                    "slides, locations, batch_size, seed, epoch, rank and mixing)"
+                )
+        prefix = state.get("delivered_prefix", 0)
+        extra = state.get("delivered_extra", [])
+        if not isinstance(prefix, int) or not isinstance(extra, list):
+            raise ValueError("state: delivered_prefix must be an int, delivered_extra a list")
+        done = set(range(prefix)) | {int(b) for b in extra}
+        self._delivered = done
+        self._pending = deque(b for b in range(self._plan.batch_count) if b not in done)
+        self._handed = len(done)
+        if self._ordered:
+            self._next_batch = prefix
+            if extra:
+                raise ValueError("an ordered stream resumes from a prefix of its batches")
+
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
         """Stop the workers and remove the ring from /dev/shm (idempotent).
@@ -243,6 +302,7 @@ class PatchStream(Iterator[PatchBatch]):
         slot = self._done.pop(batch)
         self._held_slot = slot
         self._handed += 1
+        self._delivered.add(batch)
         return self._batch(batch, slot)
 
     def _take_done(self) -> int | None:
@@ -307,10 +367,9 @@ class PatchStream(Iterator[PatchBatch]):
         plan = self._plan
         segments = tuple(
             SegmentJob(
-                patch_set=plan.sets[seg.slide].select(
-                    np.arange(seg.first, seg.first + seg.count, dtype=np.int64)
-                ),
+                patch_set=plan.sets[seg.slide].select(seg.indices),
                 row=seg.row,
+                rows=None if _is_run(seg.rows) else seg.rows,
             )
             for seg in plan.segments(batch)
         )
@@ -327,6 +386,7 @@ class PatchStream(Iterator[PatchBatch]):
             num_threads=self._threads,
             chunksize=self._chunksize,
             test_hook=self._test_hook,
+            open_slides=self._open_slides,
         )
 
     def _wait(self) -> None:
@@ -388,6 +448,17 @@ def iter_patch_batches(
     ordered: bool = True,
     copy: bool = False,
     start_method: str | None = None,
+    rank: int | None = None,
+    world_size: int | None = None,
+    seed: int = 0,
+    epoch: int = 0,
+    shuffle: bool = False,
+    open_slides: int = 1,
+    patches_per_visit: int | None = None,
+    shuffle_buffer: int = 0,
+    label_weights: Mapping[str, float] | None = None,
+    slide_weights: Sequence[float] | None = None,
+    epoch_size: int | None = None,
 ) -> PatchStream:
     """Stream the patches of many slides as :class:`PatchBatch` es, within a memory budget.
 
@@ -399,6 +470,13 @@ def iter_patch_batches(
     ``levels_or_mpps`` streams multi-resolution sets like
     :class:`~slidepatch.pools.MultiResMemPatchExtractorPool`. ``ordered=False`` yields
     batches as they complete; ``copy=True`` yields batches that own their arrays.
+
+    Training: ``rank``/``world_size`` (default: torch.distributed's when initialised)
+    stream this rank's disjoint part of the epoch; ``shuffle`` shuffles slides and visits
+    seeded by ``(seed, epoch)``; ``open_slides`` slides are interleaved,
+    ``patches_per_visit`` patches at a time, then mixed by a ``shuffle_buffer``-patch
+    window; ``label_weights``/``slide_weights``/``epoch_size`` draw a weighted epoch with
+    replacement. :meth:`PatchStream.state_dict` resumes an epoch exactly.
 
     Use it in a ``for`` loop or a ``with`` block; leaving either early stops the workers
     and frees the shared memory.
@@ -419,16 +497,55 @@ def iter_patch_batches(
     budget = parse_memory_budget(memory_budget)
     included, excluded = label_filters(included_labels, excluded_labels)
     levels = None if levels_or_mpps is None else tuple(check_levels_or_mpps(levels_or_mpps))
+    the_rank, the_world = resolve_rank(rank=rank, world_size=world_size)
+    mixing = Mixing(
+        open_slides=open_slides,
+        patches_per_visit=patches_per_visit,
+        shuffle_buffer=shuffle_buffer,
+        shuffle=bool(shuffle),
+    )
+    balance = Balance(
+        label_weights=None if label_weights is None else dict(label_weights),
+        slide_weights=None if slide_weights is None else tuple(float(w) for w in slide_weights),
+        epoch_size=epoch_size,
+    )
+    the_seed, the_epoch = check_seed(seed), check_seed(epoch)
     sources = collect_patch_sets(patches_pool)
+    sets = [filter_patch_set(ps, included=included, excluded=excluded) for ps in sources]
+    default = the_world == 1 and mixing == Mixing() and not balance.active
+    order = (
+        None
+        if default
+        else epoch_order(
+            labels=[ps.labels for ps in sets],
+            seed=the_seed,
+            epoch=the_epoch,
+            shard=the_rank,
+            num_shards=the_world,
+            mixing=mixing,
+            balance=balance,
+        )
+    )
     plan = plan_stream(
-        sets=[filter_patch_set(ps, included=included, excluded=excluded) for ps in sources],
+        sets=sets,
         kept=[kept_indices(ps, included=included, excluded=excluded) for ps in sources],
         batch_size=int(batch_size),
         memory_budget=budget,
         n_levels=1 if levels is None else len(levels),
         multires=levels is not None,
         num_processes=procs,
+        order=order,
     )
+    key = {
+        "seed": the_seed,
+        "epoch": the_epoch,
+        "rank": the_rank,
+        "world_size": the_world,
+        "open_slides": mixing.open_slides,
+        "patches_per_visit": mixing.patches_per_visit or 0,
+        "shuffle_buffer": mixing.shuffle_buffer,
+        "shuffle": int(mixing.shuffle),
+    }
     return PatchStream(
         plan=plan,
         num_processes=procs,
@@ -439,4 +556,34 @@ def iter_patch_batches(
         ordered=bool(ordered),
         copy=bool(copy),
         start_method=method,
+        epoch_key=key,
+        open_slides=_worker_open_slides(plan, mixing),
     )
+
+
+#: Most slides a stream worker keeps open when batches mix slides.
+MAX_OPEN_SLIDES = 64
+
+
+def _worker_open_slides(plan: StreamPlan, mixing: Mixing) -> int:
+    """Slides a worker keeps open: 1 for an unmixed stream, else enough for two batches."""
+    if mixing == Mixing() or not plan.patch_count:
+        return 1
+    batch = np.arange(plan.patch_count, dtype=np.int64) // plan.batch_size
+    pairs = np.unique(batch * len(plan.sets) + plan.slide_index)
+    most = int(np.bincount(pairs // len(plan.sets)).max())
+    return min(MAX_OPEN_SLIDES, max(mixing.open_slides, 2 * most))
+
+
+def _is_run(rows: npt.NDArray[np.int64]) -> bool:
+    return bool(rows.size == 0 or rows[-1] - rows[0] + 1 == rows.size)
+
+
+def _fingerprint(plan: StreamPlan) -> str:
+    """A digest of the epoch's order: the slides, and which patch comes where."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in (ps.slide_path for ps in plan.sets):
+        digest.update(path.encode() + b"\0")
+    for arr in (plan.slide_index, plan.patch_index, plan.locations):
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    return digest.hexdigest()

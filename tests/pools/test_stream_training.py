@@ -1,0 +1,149 @@
+"""The stream for training: rank splits, mixed batches, seeded epochs, exact resume, pixels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from slidepatch import PatchSet
+from slidepatch.pools.stream import PatchBatch, iter_patch_batches
+from slidepatch.slide.slide import Slide
+
+pytestmark = pytest.mark.usefixtures("no_shm_leak")
+
+SIZE = 64
+MIX: dict[str, Any] = {
+    "shuffle": True,
+    "open_slides": 4,
+    "patches_per_visit": 16,
+    "shuffle_buffer": 4096,
+}
+
+
+@pytest.fixture(scope="module")
+def many_sets(synthetic_slides: list[Path], cmu_small: Path, make_grid: Any) -> list[PatchSet]:
+    """Six slide inputs of 64 px patches on three real files (the same file may repeat)."""
+    sets = [
+        make_grid(synthetic_slides[0], size=SIZE, step=200),
+        make_grid(synthetic_slides[1], size=SIZE, step=260, labels=("x", "y", "z")),
+        make_grid(cmu_small, size=SIZE, step=350, limit=(2220, 2967)),
+        make_grid(synthetic_slides[1], level_or_mpp=1, size=SIZE, step=500),
+        make_grid(synthetic_slides[0], size=SIZE, step=450),
+        make_grid(cmu_small, size=SIZE, step=700, limit=(2220, 2967)),
+    ]
+    return sets
+
+
+def _stream(sets: list[PatchSet], **kwargs: Any) -> Any:
+    args: dict[str, Any] = {
+        "patches_pool": sets,
+        "batch_size": 32,
+        "memory_budget": "8MiB",
+        "proc_num_workers": 2,
+        "thread_num_workers": 1,
+    }
+    return iter_patch_batches(**{**args, **kwargs})
+
+
+def _keys(batches: list[PatchBatch]) -> list[tuple[int, int]]:
+    return [
+        (int(s), int(i))
+        for b in batches
+        for s, i in zip(b.slide_index.tolist(), b.patch_index.tolist(), strict=True)
+    ]
+
+
+def _read(ps: PatchSet, i: int) -> np.ndarray:
+    with Slide.open(ps.slide_path) as slide:
+        return slide.read_region((int(ps.x[i]), int(ps.y[i])), ps.level_or_mpp, (SIZE, SIZE))
+
+
+def test_mixed_stream_delivers_every_patch_once_with_its_pixels(
+    many_sets: list[PatchSet],
+) -> None:
+    total = sum(len(ps) for ps in many_sets)
+    with _stream(many_sets, **MIX) as stream:
+        assert stream.patch_count == total
+        batches = [b.copy() for b in stream]
+    keys = _keys(batches)
+    assert len(keys) == len(set(keys)) == total
+    assert set(keys) == {(s, i) for s, ps in enumerate(many_sets) for i in range(len(ps))}
+    # Batches mix slides; an unmixed stream's batches hold one or two.
+    mixed = [len(set(b.slide_index.tolist())) for b in batches[:-1]]
+    assert float(np.median(mixed)) >= 4
+    for b in batches[::3]:
+        for k in range(0, len(b), 5):
+            ps = many_sets[int(b.slide_index[k])]
+            i = int(b.patch_index[k])
+            assert b.labels[k] == ps.labels[i]
+            assert tuple(b.locations[k].tolist()) == (int(ps.x[i]), int(ps.y[i]))
+            np.testing.assert_array_equal(b.images[k], _read(ps, i))
+
+
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_ranks_get_disjoint_parts_whose_union_is_the_epoch(
+    many_sets: list[PatchSet], world_size: int
+) -> None:
+    parts = []
+    for rank in range(world_size):
+        with _stream(many_sets, rank=rank, world_size=world_size, **MIX) as stream:
+            parts.append(_keys([b.copy() for b in stream]))
+    flat = [k for part in parts for k in part]
+    total = sum(len(ps) for ps in many_sets)
+    assert len(flat) == len(set(flat)) == total
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+
+
+def test_same_seed_same_order_and_a_new_epoch_reorders(many_sets: list[PatchSet]) -> None:
+    def order(**kw: Any) -> list[tuple[int, int]]:
+        with _stream(many_sets, proc_num_workers=1, **MIX, **kw) as stream:
+            return _keys(list(stream))
+
+    first = order(seed=7, epoch=0)
+    assert order(seed=7, epoch=0) == first
+    assert order(seed=7, epoch=1) != first and sorted(order(seed=7, epoch=1)) == sorted(first)
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_resume_after_k_batches_delivers_exactly_the_rest(
+    many_sets: list[PatchSet], ordered: bool
+) -> None:
+    with _stream(many_sets, seed=3, epoch=2, ordered=ordered, **MIX) as stream:
+        full = _keys([b.copy() for b in stream])
+    stream = _stream(many_sets, seed=3, epoch=2, ordered=ordered, **MIX)
+    head = [next(stream).copy() for _ in range(3)]
+    state = stream.state_dict()
+    stream.close()
+    with _stream(many_sets, seed=3, epoch=2, ordered=ordered, **MIX) as resumed:
+        resumed.load_state_dict(state)
+        rest = [b.copy() for b in resumed]
+    got = _keys(head) + _keys(rest)
+    if ordered:
+        assert got == full
+    else:
+        assert sorted(got) == sorted(full) and len(set(got)) == len(full)
+    with _stream(many_sets, seed=4, epoch=2, ordered=ordered, **MIX) as other:
+        with pytest.raises(ValueError, match="seed"):
+            other.load_state_dict(state)
+        next(other)
+        with pytest.raises(RuntimeError, match="before the first batch"):
+            other.load_state_dict(state)
+
+
+def test_label_weights_draw_a_weighted_epoch(many_sets: list[PatchSet]) -> None:
+    with _stream(
+        many_sets[1:2], label_weights={"x": 1.0}, epoch_size=100, **MIX
+    ) as stream:
+        batches = [b.copy() for b in stream]
+    labels = [lab for b in batches for lab in b.labels.tolist()]
+    assert len(labels) == 100 and set(labels) == {"x"}
+
+
+def test_rank_needs_world_size(many_sets: list[PatchSet]) -> None:
+    with pytest.raises(ValueError, match="together"):
+        _stream(many_sets, rank=0)
+    with pytest.raises(ValueError, match="rank"):
+        _stream(many_sets, rank=2, world_size=2)
