@@ -312,6 +312,13 @@ def round_robin_consumed(*, counts: Sequence[int], batch_size: int, batches: int
     (worker 0, 1, ...), skipping workers that have finished; worker ``w`` makes
     ``ceil(counts[w] / batch_size)`` batches, the last one short.
     """
+    return round_robin(counts=counts, batch_size=batch_size, batches=batches)[0]
+
+
+def round_robin(
+    *, counts: Sequence[int], batch_size: int, batches: int
+) -> tuple[list[int], int]:
+    """:func:`round_robin_consumed`, and the worker whose turn comes next."""
     _check_int("batch_size", batch_size, minimum=1)
     _check_int("batches", batches, minimum=0)
     made = [-(-int(c) // batch_size) for c in counts]
@@ -319,12 +326,15 @@ def round_robin_consumed(*, counts: Sequence[int], batch_size: int, batches: int
         raise ValueError(f"{batches} batches received, but the epoch has only {sum(made)}")
     taken = [0] * len(counts)
     left = batches
+    turn = 0
     while left:
         for w in range(len(counts)):
             if left and taken[w] < made[w]:
                 taken[w] += 1
                 left -= 1
-    return [min(t * batch_size, int(c)) for t, c in zip(taken, counts, strict=True)]
+                turn = (w + 1) % len(counts)
+    consumed = [min(t * batch_size, int(c)) for t, c in zip(taken, counts, strict=True)]
+    return consumed, turn
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ from slidepatch.slide.slide import ResamplingMode, Slide
 
 #: Slides a worker keeps open between jobs.
 OPEN_SLIDES = 1
+#: Most slides an in-process reader (the PyTorch adapter's worker) keeps open at once.
+MAX_OPEN_SLIDES_READER = 64
 
 
 @dataclass(frozen=True)
