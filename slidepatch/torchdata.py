@@ -32,8 +32,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from slidepatch.extract.base import check_resampling_mode, filter_patch_set
 from slidepatch.extract.reader import check_chunksize, check_num_workers, read_patches_into
 from slidepatch.locations.patchset import PatchSet
-from slidepatch.pools._inputs import collect_patch_sets, label_filters
 from slidepatch.pools._distributed import resolve_rank
+from slidepatch.pools._inputs import collect_patch_sets, label_filters
 from slidepatch.pools._stream_order import (
     Balance,
     Mixing,

@@ -117,8 +117,9 @@ def _loader_keys(dataset: PatchIterableDataset, *, batches: int | None = None) -
     for k, (_, _, meta) in enumerate(loader):
         if batches is not None and k == batches:
             break
-        out.append(list(zip(meta["slide_index"].tolist(), meta["patch_index"].tolist(),
-                            strict=True)))
+        out.append(
+            list(zip(meta["slide_index"].tolist(), meta["patch_index"].tolist(), strict=True))
+        )
     return out
 
 
@@ -135,8 +136,9 @@ def test_two_ranks_by_hand_with_two_workers_each_split_the_epoch(
         mine = []
         for images, labels, meta in loader:
             assert tuple(images.shape[1:]) == (3, SIZE, SIZE)
-            keys = list(zip(meta["slide_index"].tolist(), meta["patch_index"].tolist(),
-                            strict=True))
+            keys = list(
+                zip(meta["slide_index"].tolist(), meta["patch_index"].tolist(), strict=True)
+            )
             for k, (s, i) in enumerate(keys):
                 ps = torch_sets[s]
                 assert labels[k] == ps.labels[i]
@@ -166,9 +168,7 @@ def test_batches_mix_slides_and_epochs_reshuffle(torch_sets: list[PatchSet]) -> 
 
 
 @pytest.mark.parametrize("k", [3, 4])
-def test_resume_after_k_batches_yields_exactly_the_rest(
-    torch_sets: list[PatchSet], k: int
-) -> None:
+def test_resume_after_k_batches_yields_exactly_the_rest(torch_sets: list[PatchSet], k: int) -> None:
     def make() -> PatchIterableDataset:
         dataset = PatchIterableDataset(patches_pool=torch_sets, seed=2, chunk_size=16, **MIX)
         dataset.set_epoch(3)

@@ -23,5 +23,7 @@ def resolve_rank(*, rank: int | None, world_size: int | None) -> tuple[int, int]
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{name} must be an int, got {value!r}")
     if world_size < 1 or not 0 <= rank < world_size:
-        raise ValueError(f"rank must be in [0, world_size) and world_size >= 1, got {rank}, {world_size}")
+        raise ValueError(
+            f"rank must be in [0, world_size) and world_size >= 1, got {rank}, {world_size}"
+        )
     return rank, world_size

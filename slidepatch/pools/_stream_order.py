@@ -85,8 +85,9 @@ def _check_int(name: str, value: object, *, minimum: int) -> None:
 
 def check_seed(seed: object) -> int:
     """``seed`` as a non-negative int, or a clear error."""
-    _check_int("seed", seed, minimum=0)
-    return int(seed)  # type: ignore[call-overload]
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    return int(seed)
 
 
 def shard_of(*, rank: int, world_size: int, worker: int, num_workers: int) -> tuple[int, int]:
@@ -158,10 +159,7 @@ def interleave(
                 open_.append([s, a, b])
         if not open_:
             break
-        if generator is None:
-            k = turn % len(open_)
-        else:
-            k = int(generator.integers(len(open_)))
+        k = turn % len(open_) if generator is None else int(generator.integers(len(open_)))
         s, a, b = open_[k]
         take = b - a if patches_per_visit is None else min(patches_per_visit, b - a)
         slides.append(np.full(take, s, dtype=np.int64))
@@ -255,9 +253,7 @@ def patch_weights(
     of one of weight 1 *of the same size*); a label missing from ``label_weights`` weighs 0.
     """
     if slide_weights is not None and len(slide_weights) != len(labels):
-        raise ValueError(
-            f"slide_weights has {len(slide_weights)} entries for {len(labels)} slides"
-        )
+        raise ValueError(f"slide_weights has {len(slide_weights)} entries for {len(labels)} slides")
     out = []
     for s, labs in enumerate(labels):
         if label_weights is None:
@@ -315,9 +311,7 @@ def round_robin_consumed(*, counts: Sequence[int], batch_size: int, batches: int
     return round_robin(counts=counts, batch_size=batch_size, batches=batches)[0]
 
 
-def round_robin(
-    *, counts: Sequence[int], batch_size: int, batches: int
-) -> tuple[list[int], int]:
+def round_robin(*, counts: Sequence[int], batch_size: int, batches: int) -> tuple[list[int], int]:
     """:func:`round_robin_consumed`, and the worker whose turn comes next."""
     _check_int("batch_size", batch_size, minimum=1)
     _check_int("batches", batches, minimum=0)

@@ -183,7 +183,7 @@ class StreamPlan:
                 for a, b in itertools.pairwise(bounds)
             ]
         order = np.argsort(slides, kind="stable")
-        firsts = {}
+        firsts: dict[int, int] = {}
         for r in range(stop - start):
             firsts.setdefault(int(slides[r]), r)
         groups = np.split(order, np.flatnonzero(np.diff(slides[order])) + 1)
@@ -218,12 +218,12 @@ def plan_stream(
         local_index = np.asarray(order.index, dtype=np.int64).copy()
     n = int(slide_index.shape[0])
     flat = np.cumsum(counts) - counts  # where each slide starts in the concatenation
-    pick = flat[slide_index] + local_index if n else np.zeros(0, np.int64)
+    pick: npt.NDArray[np.int64] = flat[slide_index] + local_index if n else np.zeros(0, np.int64)
 
     def cat(name: str) -> npt.NDArray[np.int64]:
-        return np.concatenate([*(getattr(ps, name) for ps in sets), np.zeros(0, np.int64)])[
-            pick
-        ]
+        parts: list[npt.NDArray[np.int64]] = [getattr(ps, name) for ps in sets]
+        joined: npt.NDArray[np.int64] = np.concatenate([*parts, np.zeros(0, np.int64)])
+        return joined[pick]
 
     patch_index = np.concatenate([*kept, np.zeros(0, np.int64)]).astype(np.int64)[pick]
     widths, heights = cat("width"), cat("height")

@@ -35,6 +35,7 @@ from slidepatch.errors import WorkerDiedError
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.pools._distributed import resolve_rank
 from slidepatch.pools._inputs import check_pool_args, collect_patch_sets, label_filters
 from slidepatch.pools._runner import (
     TEST_HOOK_ENV,
@@ -45,7 +46,6 @@ from slidepatch.pools._runner import (
     receive,
     stop_workers,
 )
-from slidepatch.pools._distributed import resolve_rank
 from slidepatch.pools._shm import SharedBlock
 from slidepatch.pools._stream_order import Balance, Mixing, check_seed, epoch_order
 from slidepatch.pools._stream_plan import (

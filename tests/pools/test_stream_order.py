@@ -43,7 +43,11 @@ def test_shards_are_disjoint_and_complete_for_every_world_size_and_worker_count(
                         rank=rank, world_size=world_size, worker=worker, num_workers=per_rank
                     )
                     order = shard_order(
-                        counts=counts, seed=3, epoch=1, shard=shard, num_shards=num_shards,
+                        counts=counts,
+                        seed=3,
+                        epoch=1,
+                        shard=shard,
+                        num_shards=num_shards,
                         mixing=mixing,
                     )
                     seen.extend(_keys(order))
@@ -76,8 +80,9 @@ def test_a_batch_of_64_from_100_slides_holds_many_slides() -> None:
 def test_same_seed_and_epoch_same_order_other_epoch_or_seed_another() -> None:
     def order(seed: int, epoch: int, shard: int = 1) -> list[tuple[int, int]]:
         return _keys(
-            shard_order(counts=COUNTS, seed=seed, epoch=epoch, shard=shard, num_shards=3,
-                        mixing=MIXED)
+            shard_order(
+                counts=COUNTS, seed=seed, epoch=epoch, shard=shard, num_shards=3, mixing=MIXED
+            )
         )
 
     assert order(5, 2) == order(5, 2)
@@ -111,8 +116,9 @@ def test_weighted_epochs_follow_label_weights_and_stay_disjoint_across_shards() 
     labels = [["a"] * 100 + ["b"] * 100, ["b"] * 50]
     balance = Balance(label_weights={"a": 3.0, "b": 1.0}, epoch_size=4000)
     parts = [
-        epoch_order(labels=labels, seed=2, epoch=0, shard=k, num_shards=3, mixing=MIXED,
-                    balance=balance)
+        epoch_order(
+            labels=labels, seed=2, epoch=0, shard=k, num_shards=3, mixing=MIXED, balance=balance
+        )
         for k in range(3)
     ]
     slides = np.concatenate([p.slide for p in parts])
@@ -120,18 +126,40 @@ def test_weighted_epochs_follow_label_weights_and_stay_disjoint_across_shards() 
     assert slides.size == 4000
     is_a = (slides == 0) & (index < 100)
     assert 0.63 < is_a.mean() < 0.70  # label a holds 300 of the 450 units of weight
-    whole = epoch_order(labels=labels, seed=2, epoch=0, shard=0, num_shards=1, mixing=MIXED,
-                        balance=balance)
+    whole = epoch_order(
+        labels=labels, seed=2, epoch=0, shard=0, num_shards=1, mixing=MIXED, balance=balance
+    )
     assert sorted(_keys(whole)) == sorted(zip(slides.tolist(), index.tolist(), strict=True))
-    only_b = epoch_order(labels=labels, seed=2, epoch=0, shard=0, num_shards=1, mixing=Mixing(),
-                         balance=Balance(label_weights={"b": 1.0}))
+    only_b = epoch_order(
+        labels=labels,
+        seed=2,
+        epoch=0,
+        shard=0,
+        num_shards=1,
+        mixing=Mixing(),
+        balance=Balance(label_weights={"b": 1.0}),
+    )
     assert not np.any((only_b.slide == 0) & (only_b.index < 100))
-    slide_w = epoch_order(labels=labels, seed=2, epoch=0, shard=0, num_shards=1, mixing=Mixing(),
-                          balance=Balance(slide_weights=(0.0, 1.0)))
+    slide_w = epoch_order(
+        labels=labels,
+        seed=2,
+        epoch=0,
+        shard=0,
+        num_shards=1,
+        mixing=Mixing(),
+        balance=Balance(slide_weights=(0.0, 1.0)),
+    )
     assert set(slide_w.slide.tolist()) == {1} and len(slide_w) == 250
     with pytest.raises(ValueError, match="all zero"):
-        epoch_order(labels=labels, seed=2, epoch=0, shard=0, num_shards=1, mixing=Mixing(),
-                    balance=Balance(label_weights={"c": 1.0}))
+        epoch_order(
+            labels=labels,
+            seed=2,
+            epoch=0,
+            shard=0,
+            num_shards=1,
+            mixing=Mixing(),
+            balance=Balance(label_weights={"c": 1.0}),
+        )
 
 
 def test_bad_mixing_and_shards_are_refused() -> None:

@@ -134,9 +134,7 @@ def test_resume_after_k_batches_delivers_exactly_the_rest(
 
 
 def test_label_weights_draw_a_weighted_epoch(many_sets: list[PatchSet]) -> None:
-    with _stream(
-        many_sets[1:2], label_weights={"x": 1.0}, epoch_size=100, **MIX
-    ) as stream:
+    with _stream(many_sets[1:2], label_weights={"x": 1.0}, epoch_size=100, **MIX) as stream:
         batches = [b.copy() for b in stream]
     labels = [lab for b in batches for lab in b.labels.tolist()]
     assert len(labels) == 100 and set(labels) == {"x"}
