@@ -29,11 +29,12 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "slidepatch.torchdata needs PyTorch; install it with: pip install 'slidepatch[torch]'"
     ) from exc
 
-from slidepatch.extract.base import check_resampling_mode, filter_patch_set
+from slidepatch.extract.base import check_resampling_mode
 from slidepatch.extract.reader import check_chunksize, check_num_workers, read_patches_into
 from slidepatch.locations.patchset import PatchSet
 from slidepatch.pools._distributed import resolve_rank
-from slidepatch.pools._inputs import collect_patch_sets, label_filters
+from slidepatch.pools._epoch_sources import EpochSources
+from slidepatch.pools._inputs import label_filters
 from slidepatch.pools._stream_order import (
     Balance,
     Mixing,
@@ -44,7 +45,6 @@ from slidepatch.pools._stream_order import (
     shard_bounds,
     shard_of,
 )
-from slidepatch.pools._stream_plan import kept_indices
 from slidepatch.pools._stream_worker import MAX_OPEN_SLIDES_READER, _OpenSlides
 from slidepatch.slide.slide import ResamplingMode
 
@@ -120,9 +120,8 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
             raise TypeError(f"transform must be callable or None, got {transform!r}")
         self._transform = transform
         included, excluded = label_filters(included_labels, excluded_labels)
-        sources = collect_patch_sets(patches_pool)
-        self._sets = [filter_patch_set(ps, included=included, excluded=excluded) for ps in sources]
-        self._kept = [kept_indices(ps, included=included, excluded=excluded) for ps in sources]
+        self._sources = EpochSources.collect(patches_pool, included=included, excluded=excluded)
+        self._labels = self._sources.labels()
         self._rank, self._world = resolve_rank(rank=rank, world_size=world_size)
         self._seed = check_seed(seed)
         self._epoch = 0
@@ -143,7 +142,7 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
 
     def __len__(self) -> int:
         """Patches in one epoch of this rank (all its workers together)."""
-        n = sum(len(ps) for ps in self._sets)
+        n = sum(len(labels) for labels in self._labels)
         if self._balance.active:
             n = n if self._balance.epoch_size is None else self._balance.epoch_size
         bounds = shard_bounds(n, self._world)
@@ -151,7 +150,7 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
 
     @property
     def slide_paths(self) -> list[str]:
-        return [ps.slide_path for ps in self._sets]
+        return self._sources.slide_paths
 
     @property
     def epoch(self) -> int:
@@ -243,10 +242,13 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
 
     def _fingerprint(self) -> str:
         digest = hashlib.blake2b(digest_size=16)
-        for ps, kept in zip(self._sets, self._kept, strict=True):
-            digest.update(ps.slide_path.encode() + b"\0")
-            for arr in (kept, ps.x, ps.y):
-                digest.update(np.ascontiguousarray(arr).tobytes())
+        for s, src in enumerate(self._sources.sources):
+            digest.update(src.slide_path.encode() + b"\0")
+            if isinstance(src, PatchSet):
+                for arr in (self._sources.kept_of(s, src), src.x, src.y):
+                    digest.update(np.ascontiguousarray(arr).tobytes())
+            else:
+                digest.update(repr((src.num_patches, src.patch_size, src.level_or_mpp)).encode())
         digest.update(repr(self._balance).encode())
         return digest.hexdigest()
 
@@ -256,7 +258,7 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
             rank=self._rank, world_size=self._world, worker=worker, num_workers=num_workers
         )
         return epoch_order(
-            labels=[ps.labels for ps in self._sets],
+            labels=self._labels,
             seed=self._seed,
             epoch=self._epoch,
             shard=shard,
@@ -280,13 +282,16 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
         else:
             order = self._order(worker=worker_id, num_workers=num_workers)
         slides = _OpenSlides()
+        sets: dict[int, PatchSet] = {}  # this epoch's sets (online slides drawn when first met)
         try:
             for start in range(0, len(order), self._chunk):
-                yield from self._chunk_items(order.skip(start), slides)
+                yield from self._chunk_items(order.skip(start), slides, sets)
         finally:
             slides.close()
 
-    def _chunk_items(self, order: ShardOrder, slides: _OpenSlides) -> Iterator[Item]:
+    def _chunk_items(
+        self, order: ShardOrder, slides: _OpenSlides, sets: dict[int, PatchSet]
+    ) -> Iterator[Item]:
         """The next ``chunk_size`` patches of ``order``: read slide by slide, yielded in order."""
         chunk_slides = order.slide[: self._chunk]
         chunk_index = order.index[: self._chunk]
@@ -295,7 +300,9 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
         slides.limit = min(MAX_OPEN_SLIDES_READER, max(self._mixing.open_slides, 2 * len(distinct)))
         for s in distinct:
             rows = np.flatnonzero(chunk_slides == s)
-            ps = self._sets[s]
+            if s not in sets:
+                sets[s] = self._sources.epoch_set(s, seed=self._seed, epoch=self._epoch)
+            ps = sets[s]
             idx = chunk_index[rows]
             bufs = _buffers(ps, idx)
             read_patches_into(
@@ -309,15 +316,15 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
             for r, buf in zip(rows.tolist(), bufs, strict=True):
                 images[r] = buf
         for k in range(len(chunk_slides)):
-            yield self._item(int(chunk_slides[k]), int(chunk_index[k]), images[k])
+            s = int(chunk_slides[k])
+            yield self._item(s, sets[s], int(chunk_index[k]), images[k])
 
-    def _item(self, s: int, i: int, image: npt.NDArray[np.uint8]) -> Item:
-        ps = self._sets[s]
+    def _item(self, s: int, ps: PatchSet, i: int, image: npt.NDArray[np.uint8]) -> Item:
         tensor = torch.from_numpy(image).permute(2, 0, 1)
         level = ps.level_or_mpp
         meta = {
             "slide_index": s,
-            "patch_index": int(self._kept[s][i]),
+            "patch_index": int(self._sources.kept_of(s, ps)[i]),
             "x": int(ps.x[i]),
             "y": int(ps.y[i]),
             "slide_path": ps.slide_path,

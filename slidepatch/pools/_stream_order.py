@@ -122,11 +122,20 @@ def split_runs(
     *, counts: Sequence[int], sequence: Int64Array, shard: int, num_shards: int
 ) -> list[tuple[int, int, int]]:
     """The ``(slide, start, stop)`` runs of slide positions that belong to ``shard``."""
+    total = int(np.asarray(counts, dtype=np.int64).sum())
+    bounds = shard_bounds(total, num_shards)
+    return runs_between(
+        counts=counts, sequence=sequence, lo=int(bounds[shard]), hi=int(bounds[shard + 1])
+    )
+
+
+def runs_between(
+    *, counts: Sequence[int], sequence: Int64Array, lo: int, hi: int
+) -> list[tuple[int, int, int]]:
+    """The ``(slide, start, stop)`` runs of global positions ``[lo, hi)``."""
     lengths = np.asarray(counts, dtype=np.int64)[sequence]
     ends = np.cumsum(lengths)
     starts = ends - lengths
-    bounds = shard_bounds(int(ends[-1]) if len(ends) else 0, num_shards)
-    lo, hi = int(bounds[shard]), int(bounds[shard + 1])
     runs = []
     for k in np.flatnonzero((ends > lo) & (starts < hi)).tolist():
         a = max(lo, int(starts[k])) - int(starts[k])
@@ -216,9 +225,89 @@ def shard_order(
     """
     if not 0 <= shard < num_shards:
         raise ValueError(f"shard must be in [0, {num_shards}), got {shard}")
+    bounds = shard_bounds(int(np.asarray(counts, dtype=np.int64).sum()), num_shards)
+    return _piece_order(
+        counts=counts,
+        seed=seed,
+        epoch=epoch,
+        lo=int(bounds[shard]),
+        hi=int(bounds[shard + 1]),
+        stream=(shard,),
+        mixing=mixing,
+        epoch_indices=epoch_indices,
+    )
+
+
+def batch_owners(*, total: int, batch_size: int, num_workers: int) -> list[int]:
+    """Patches of each worker when batch ``j`` of ``total`` patches goes to worker ``j % P``."""
+    nb = -(-total // batch_size)
+    counts = [0] * num_workers
+    for j in range(nb):
+        counts[j % num_workers] += min(batch_size, total - j * batch_size)
+    return counts
+
+
+def rank_order(
+    *,
+    counts: Sequence[int],
+    seed: int,
+    epoch: int,
+    rank: int,
+    world_size: int,
+    num_workers: int,
+    batch_size: int,
+    mixing: Mixing,
+    epoch_indices: Sequence[Int64Array] | None = None,
+) -> ShardOrder:
+    """One rank's order for a stream of ``num_workers`` processes: batch ``j`` (of
+    ``batch_size`` consecutive patches) holds only slides of process ``j % num_workers``.
+
+    The rank's part (as :func:`shard_order` with ``world_size`` shards) is cut into one
+    contiguous piece per process, each mixed on its own, and the batches are interleaved
+    in turn; so a process reads each of its slides' tiles once, as in an unmixed stream.
+    """
+    bounds = shard_bounds(int(np.asarray(counts, dtype=np.int64).sum()), world_size)
+    lo, hi = int(bounds[rank]), int(bounds[rank + 1])
+    sizes = batch_owners(total=hi - lo, batch_size=batch_size, num_workers=num_workers)
+    pieces = []
+    start = lo
+    for p, size in enumerate(sizes):
+        pieces.append(
+            _piece_order(
+                counts=counts,
+                seed=seed,
+                epoch=epoch,
+                lo=start,
+                hi=start + size,
+                stream=(rank, p, num_workers),
+                mixing=mixing,
+                epoch_indices=epoch_indices,
+            )
+        )
+        start += size
+    nb = -(-(hi - lo) // batch_size)
+    parts = [(j % num_workers, (j // num_workers) * batch_size) for j in range(nb)]
+    slide = [pieces[p].slide[a : a + batch_size] for p, a in parts]
+    index = [pieces[p].index[a : a + batch_size] for p, a in parts]
+    empty = np.zeros(0, dtype=np.int64)
+    return ShardOrder(slide=np.concatenate([*slide, empty]), index=np.concatenate([*index, empty]))
+
+
+def _piece_order(
+    *,
+    counts: Sequence[int],
+    seed: int,
+    epoch: int,
+    lo: int,
+    hi: int,
+    stream: tuple[int, ...],
+    mixing: Mixing,
+    epoch_indices: Sequence[Int64Array] | None,
+) -> ShardOrder:
+    """Global positions ``[lo, hi)`` of the epoch's slide sequence, mixed and shuffled."""
     sequence = slide_sequence(n_slides=len(counts), seed=seed, epoch=epoch, shuffle=mixing.shuffle)
-    runs = split_runs(counts=counts, sequence=sequence, shard=shard, num_shards=num_shards)
-    gen = rng(seed, epoch, _SHARD, shard) if mixing.shuffle else None
+    runs = runs_between(counts=counts, sequence=sequence, lo=lo, hi=hi)
+    gen = rng(seed, epoch, _SHARD, *stream) if mixing.shuffle else None
     slides, positions = interleave(
         runs,
         open_slides=mixing.open_slides,
@@ -356,8 +445,13 @@ def epoch_order(
     num_shards: int,
     mixing: Mixing,
     balance: Balance,
+    processes: tuple[int, int] | None = None,
 ) -> ShardOrder:
-    """The order of ``shard`` for one epoch over slides with these patch ``labels``."""
+    """The order of ``shard`` for one epoch over slides with these patch ``labels``.
+
+    ``processes=(num_processes, batch_size)`` gives a stream's order instead
+    (:func:`rank_order`, ``shard`` being the rank): each batch from one process's slides.
+    """
     counts = [len(labs) for labs in labels]
     drawn = None
     if balance.active:
@@ -367,6 +461,18 @@ def epoch_order(
         size = sum(counts) if balance.epoch_size is None else balance.epoch_size
         drawn = weighted_draw(weights=weights, size=size, seed=seed, epoch=epoch)
         counts = [len(d) for d in drawn]
+    if processes is not None:
+        return rank_order(
+            counts=counts,
+            seed=seed,
+            epoch=epoch,
+            rank=shard,
+            world_size=num_shards,
+            num_workers=processes[0],
+            batch_size=processes[1],
+            mixing=mixing,
+            epoch_indices=drawn,
+        )
     return shard_order(
         counts=counts,
         seed=seed,

@@ -25,6 +25,7 @@ from slidepatch.extract.reader import read_patches_into
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.pools._runner import Task, _apply_test_hook, _portable_error
 from slidepatch.pools._shm import AttachedBlock
+from slidepatch.slide.backends.tile_cache import DEFAULT_CACHE_BYTES
 from slidepatch.slide.slide import ResamplingMode, Slide
 
 #: Slides a worker keeps open between jobs.
@@ -87,11 +88,33 @@ def slot_views(
 
 
 class _OpenSlides:
-    """The last :data:`OPEN_SLIDES` slides this worker opened, by path and options."""
+    """The last :attr:`limit` slides this worker opened, by path and options.
+
+    With more than one open, their tile caches share one default cache's memory
+    (:data:`~slidepatch.slide.backends.tile_cache.DEFAULT_CACHE_BYTES` together), so
+    keeping slides open for mixing does not multiply a worker's memory.
+    """
 
     def __init__(self) -> None:
         self._slides: OrderedDict[tuple[str, str, float | None], Slide] = OrderedDict()
-        self.limit = OPEN_SLIDES
+        self._limit = OPEN_SLIDES
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    @limit.setter
+    def limit(self, value: int) -> None:
+        if value == self._limit:
+            return
+        self._limit = max(1, value)
+        self._evict()
+        for slide in self._slides.values():
+            self._bound(slide)
+
+    def _bound(self, slide: Slide) -> None:
+        if self._limit > 1:
+            slide.limit_tile_cache(DEFAULT_CACHE_BYTES // self._limit)
 
     def get(self, ps: PatchSet) -> Slide:
         key = (ps.slide_path, ps.backend, ps.slide_mpp)
@@ -100,11 +123,15 @@ class _OpenSlides:
             self._slides.move_to_end(key)
             return slide
         slide = Slide.open(ps.slide_path, backend=ps.backend, mpp=ps.slide_mpp)  # type: ignore[arg-type]
+        self._bound(slide)
         self._slides[key] = slide
-        while len(self._slides) > self.limit:
+        self._evict()
+        return slide
+
+    def _evict(self) -> None:
+        while len(self._slides) > self._limit:
             _, old = self._slides.popitem(last=False)
             old.close()
-        return slide
 
     def close(self) -> None:
         while self._slides:

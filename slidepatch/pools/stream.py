@@ -32,11 +32,11 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.errors import WorkerDiedError
-from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.locations.patchset import LevelOrMpp
 from slidepatch.pools._distributed import resolve_rank
-from slidepatch.pools._inputs import check_pool_args, collect_patch_sets, label_filters
+from slidepatch.pools._epoch_sources import EpochSources
+from slidepatch.pools._inputs import check_pool_args, label_filters
 from slidepatch.pools._runner import (
     TEST_HOOK_ENV,
     Task,
@@ -50,7 +50,6 @@ from slidepatch.pools._shm import SharedBlock
 from slidepatch.pools._stream_order import Balance, Mixing, check_seed, epoch_order
 from slidepatch.pools._stream_plan import (
     StreamPlan,
-    kept_indices,
     parse_memory_budget,
     plan_stream,
 )
@@ -137,8 +136,10 @@ class PatchStream(Iterator[PatchBatch]):
         start_method: str | None,
         epoch_key: Mapping[str, int] | None = None,
         open_slides: int = 1,
+        affinity: bool = False,
     ) -> None:
         self._plan = plan
+        self._num_processes = num_processes
         self._epoch_key = dict(epoch_key or {})
         self._open_slides = open_slides
         self._delivered: set[int] = set()
@@ -152,6 +153,10 @@ class PatchStream(Iterator[PatchBatch]):
         self._ctx = multiprocessing.get_context(start_method)
         self._test_hook = os.environ.get(TEST_HOOK_ENV, "")
         self._pending: deque[int] = deque(range(plan.batch_count))
+        # With affinity, batch j is read by worker j % processes (its slides are that
+        # worker's, see rank_order), so each worker keeps its own queue.
+        self._affinity = affinity
+        self._queues = self._split_pending()
         self._free_slots: deque[int] = deque(range(plan.slot_count))
         self._done: dict[int, int] = {}  # batch -> slot, filled and not yet handed out
         self._done_order: deque[int] = deque()
@@ -250,6 +255,7 @@ class PatchStream(Iterator[PatchBatch]):
         done = set(range(prefix)) | {int(b) for b in extra}
         self._delivered = done
         self._pending = deque(b for b in range(self._plan.batch_count) if b not in done)
+        self._queues = self._split_pending()
         self._handed = len(done)
         if self._ordered:
             self._next_batch = prefix
@@ -351,13 +357,41 @@ class PatchStream(Iterator[PatchBatch]):
         self._res.workers.append(worker)
         return worker
 
+    def _split_pending(self) -> list[deque[int]]:
+        if not self._affinity:
+            return []
+        count = max(1, min(self._num_processes, self._plan.batch_count))
+        queues: list[deque[int]] = [deque() for _ in range(count)]
+        for b in self._pending:
+            queues[b % count].append(b)
+        return queues
+
     def _dispatch(self) -> None:
         """Give the next batches to idle workers while there are free slots."""
+        if self._affinity:
+            self._dispatch_owned()
+            return
         for worker in self._res.workers:
             if not self._pending or not self._free_slots:
                 return
             if worker.job is None:
                 batch = self._pending.popleft()
+                slot = self._free_slots.popleft()
+                worker.job = self._job(batch, slot)
+                worker.slot = slot
+                worker.conn.send(worker.job)
+
+    def _dispatch_owned(self) -> None:
+        """Each idle worker takes its own next batch. In order, only batches within a
+        ring's length of the next one to hand out, so that no worker running ahead can
+        hold every slot while the batch the caller waits for has none."""
+        limit = self._next_batch + self._plan.slot_count if self._ordered else None
+        for k, worker in enumerate(self._res.workers):
+            queue = self._queues[k]
+            if not self._free_slots:
+                return
+            if worker.job is None and queue and (limit is None or queue[0] < limit):
+                batch = queue.popleft()
                 slot = self._free_slots.popleft()
                 worker.job = self._job(batch, slot)
                 worker.slot = slot
@@ -510,25 +544,27 @@ def iter_patch_batches(
         epoch_size=epoch_size,
     )
     the_seed, the_epoch = check_seed(seed), check_seed(epoch)
-    sources = collect_patch_sets(patches_pool)
-    sets = [filter_patch_set(ps, included=included, excluded=excluded) for ps in sources]
+    sources = EpochSources.collect(patches_pool, included=included, excluded=excluded)
     default = the_world == 1 and mixing == Mixing() and not balance.active
     order = (
         None
-        if default
+        if default and not sources.online
         else epoch_order(
-            labels=[ps.labels for ps in sets],
+            labels=sources.labels(),
             seed=the_seed,
             epoch=the_epoch,
             shard=the_rank,
             num_shards=the_world,
             mixing=mixing,
             balance=balance,
+            processes=None if mixing == Mixing() else (procs, int(batch_size)),
         )
     )
+    needed = range(len(sources.sources)) if order is None else np.unique(order.slide).tolist()
+    sets = sources.epoch_sets(needed=needed, seed=the_seed, epoch=the_epoch)
     plan = plan_stream(
         sets=sets,
-        kept=[kept_indices(ps, included=included, excluded=excluded) for ps in sources],
+        kept=[sources.kept_of(s, ps) for s, ps in enumerate(sets)],
         batch_size=int(batch_size),
         memory_budget=budget,
         n_levels=1 if levels is None else len(levels),
@@ -558,6 +594,7 @@ def iter_patch_batches(
         start_method=method,
         epoch_key=key,
         open_slides=_worker_open_slides(plan, mixing),
+        affinity=mixing != Mixing(),
     )
 
 

@@ -10,6 +10,7 @@ from slidepatch.pools._stream_order import (
     Mixing,
     ShardOrder,
     epoch_order,
+    rank_order,
     round_robin_consumed,
     shard_of,
     shard_order,
@@ -169,3 +170,41 @@ def test_bad_mixing_and_shards_are_refused() -> None:
         Mixing(shuffle_buffer=100)
     with pytest.raises(ValueError, match="rank"):
         shard_of(rank=2, world_size=2, worker=0, num_workers=1)
+
+
+@pytest.mark.parametrize("counts", [COUNTS, [7], [500, 3, 260]], ids=["7", "1", "3"])
+def test_stream_rank_order_gives_each_batch_to_one_process(counts: list[int]) -> None:
+    batch = 16
+    for world_size in (1, 2, 3, 4):
+        seen: list[tuple[int, int]] = []
+        for rank in range(world_size):
+            for procs in (1, 2, 3):
+                order = rank_order(
+                    counts=counts,
+                    seed=1,
+                    epoch=0,
+                    rank=rank,
+                    world_size=world_size,
+                    num_workers=procs,
+                    batch_size=batch,
+                    mixing=MIXED,
+                )
+                owners: dict[int, set[tuple[int, int]]] = {}
+                for j in range(0, len(order), batch):
+                    keys = _keys(order)[j : j + batch]
+                    owners.setdefault((j // batch) % procs, set()).update(keys)
+                # The processes' patches are disjoint, so none reads another's patches...
+                parts = list(owners.values())
+                assert sum(map(len, parts)) == len(set().union(*parts)) == len(order)
+                # ... and the order is the rank's part, for every process count.
+                same = shard_order(
+                    counts=counts,
+                    seed=1,
+                    epoch=0,
+                    shard=rank,
+                    num_shards=world_size,
+                    mixing=MIXED,
+                )
+                assert sorted(_keys(order)) == sorted(_keys(same))
+            seen.extend(_keys(order))
+        assert len(seen) == len(set(seen)) == sum(counts)

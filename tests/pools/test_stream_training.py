@@ -145,3 +145,74 @@ def test_rank_needs_world_size(many_sets: list[PatchSet]) -> None:
         _stream(many_sets, rank=0)
     with pytest.raises(ValueError, match="rank"):
         _stream(many_sets, rank=2, world_size=2)
+
+
+@pytest.fixture(scope="module")
+def online(synthetic_slides: list[Path], cmu_small: Path) -> list[Any]:
+    from slidepatch import OnlineRandomPatches, WSITissueMask
+
+    return [
+        OnlineRandomPatches(
+            wsi_file=path,
+            mask_data=WSITissueMask(wsi_file=path, level_or_minsize=0 if path == cmu_small else 1),
+            num_patches=40,
+            patch_size=SIZE,
+            weak_label="tissue",
+            foreground_ratio=0.5,
+        )
+        for path in (synthetic_slides[0], cmu_small)
+    ]
+
+
+def test_online_sampling_draws_new_locations_each_epoch_on_the_tissue(
+    online: list[Any], many_sets: list[PatchSet]
+) -> None:
+    def epoch(e: int, **kw: Any) -> list[PatchBatch]:
+        pool = [*online, many_sets[1]]
+        with _stream(pool, seed=1, epoch=e, **MIX, **kw) as stream:
+            return [b.copy() for b in stream]
+
+    first, again, second = epoch(0), epoch(0), epoch(1)
+
+    def where(batches: list[PatchBatch], slide: int) -> set[tuple[int, int]]:
+        return {
+            (int(x), int(y))
+            for b in batches
+            for (x, y), s in zip(b.locations.tolist(), b.slide_index.tolist(), strict=True)
+            if s == slide
+        }
+
+    assert len(where(first, 0)) == 40 and len(where(first, 1)) == 40
+    assert where(first, 0) == where(again, 0)  # seeded by (seed, epoch, slide)
+    assert where(first, 0) != where(second, 0)  # new locations next epoch
+    # The fixed slide keeps its locations.
+    assert sum(int(np.sum(b.slide_index == 2)) for b in first) == len(many_sets[1])
+    # Pixels are those of the drawn locations.
+    b = first[0]
+    k = int(np.flatnonzero(b.slide_index <= 1)[0])
+    path = online[int(b.slide_index[k])].slide_path
+    with Slide.open(path) as slide:
+        x, y = b.locations[k].tolist()
+        np.testing.assert_array_equal(b.images[k], slide.read_region((x, y), 0, (SIZE, SIZE)))
+    # Two ranks draw the same epoch and split it.
+    parts = [
+        {
+            (int(s), (int(x), int(y)))
+            for bb in epoch(0, rank=r, world_size=2)
+            for (x, y), s in zip(bb.locations.tolist(), bb.slide_index.tolist(), strict=True)
+        }
+        for r in (0, 1)
+    ]
+    assert not parts[0] & parts[1]
+    assert {loc for s, loc in parts[0] | parts[1] if s == 0} == where(first, 0)
+
+
+def test_online_sampling_with_too_little_tissue_names_the_slide(
+    synthetic_slides: list[Path],
+) -> None:
+    from slidepatch import LocationError, OnlineRandomPatches
+
+    empty = np.zeros((96, 128), dtype=bool)
+    bad = OnlineRandomPatches(wsi_file=synthetic_slides[0], mask_data=empty, num_patches=5)
+    with pytest.raises(LocationError, match="slide0.svs"):
+        _stream([bad])
