@@ -90,31 +90,14 @@ def slot_views(
 class _OpenSlides:
     """The last :attr:`limit` slides this worker opened, by path and options.
 
-    With more than one open, their tile caches share one default cache's memory
-    (:data:`~slidepatch.slide.backends.tile_cache.DEFAULT_CACHE_BYTES` together), so
-    keeping slides open for mixing does not multiply a worker's memory.
+    The open slides' tile caches share one default cache's memory
+    (:data:`~slidepatch.slide.backends.tile_cache.DEFAULT_CACHE_BYTES` together, split
+    evenly), so keeping slides open for mixing does not multiply a worker's memory.
     """
 
     def __init__(self) -> None:
         self._slides: OrderedDict[tuple[str, str, float | None], Slide] = OrderedDict()
-        self._limit = OPEN_SLIDES
-
-    @property
-    def limit(self) -> int:
-        return self._limit
-
-    @limit.setter
-    def limit(self, value: int) -> None:
-        if value == self._limit:
-            return
-        self._limit = max(1, value)
-        self._evict()
-        for slide in self._slides.values():
-            self._bound(slide)
-
-    def _bound(self, slide: Slide) -> None:
-        if self._limit > 1:
-            slide.limit_tile_cache(DEFAULT_CACHE_BYTES // self._limit)
+        self.limit = OPEN_SLIDES
 
     def get(self, ps: PatchSet) -> Slide:
         key = (ps.slide_path, ps.backend, ps.slide_mpp)
@@ -123,15 +106,15 @@ class _OpenSlides:
             self._slides.move_to_end(key)
             return slide
         slide = Slide.open(ps.slide_path, backend=ps.backend, mpp=ps.slide_mpp)  # type: ignore[arg-type]
-        self._bound(slide)
         self._slides[key] = slide
-        self._evict()
-        return slide
-
-    def _evict(self) -> None:
-        while len(self._slides) > self._limit:
+        while len(self._slides) > max(1, self.limit):
             _, old = self._slides.popitem(last=False)
             old.close()
+        if len(self._slides) > 1:
+            share = DEFAULT_CACHE_BYTES // len(self._slides)
+            for each in self._slides.values():
+                each.limit_tile_cache(share)
+        return slide
 
     def close(self) -> None:
         while self._slides:

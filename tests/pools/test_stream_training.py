@@ -214,5 +214,5 @@ def test_online_sampling_with_too_little_tissue_names_the_slide(
 
     empty = np.zeros((96, 128), dtype=bool)
     bad = OnlineRandomPatches(wsi_file=synthetic_slides[0], mask_data=empty, num_patches=5)
-    with pytest.raises(LocationError, match="slide0.svs"):
+    with pytest.raises(LocationError, match=r"slide0\.svs"):
         _stream([bad])
