@@ -187,3 +187,60 @@ def test_resume_after_k_batches_yields_exactly_the_rest(torch_sets: list[PatchSe
     other = PatchIterableDataset(patches_pool=torch_sets, seed=9, **MIX)
     with pytest.raises(ValueError, match="seed"):
         other.load_state_dict(state)
+
+
+DDP_SCRIPT = """
+import json, pickle, sys
+import torch.distributed as dist
+from torch.utils.data import DataLoader
+from slidepatch.torchdata import PatchIterableDataset
+
+init, rank, sets_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+dist.init_process_group("gloo", init_method=init, rank=rank, world_size=2)
+with open(sets_file, "rb") as f:
+    sets = pickle.load(f)
+dataset = PatchIterableDataset(patches_pool=sets, seed=4, shuffle=True, open_slides=2,
+                               patches_per_visit=8, shuffle_buffer=64)
+keys = []
+for _, _, meta in DataLoader(dataset, batch_size=8, num_workers=2):
+    keys += list(zip(meta["slide_index"].tolist(), meta["patch_index"].tolist()))
+print(json.dumps({"keys": keys, "len": len(dataset)}))
+dist.destroy_process_group()
+"""
+
+
+@pytest.mark.timeout(180)
+def test_ranks_are_detected_from_torch_distributed(
+    torch_sets: list[PatchSet], tmp_path: Path
+) -> None:
+    import json
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    sets_file = tmp_path / "sets.pkl"
+    sets_file.write_bytes(pickle.dumps(torch_sets[:3]))
+    init = f"file://{tmp_path / 'rendezvous'}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", DDP_SCRIPT, init, str(rank), str(sets_file)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for rank in (0, 1)
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=150)
+        assert proc.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    parts = [{tuple(k) for k in r["keys"]} for r in results]
+    assert [len(p) for p in parts] == [r["len"] for r in results]
+    assert not parts[0] & parts[1]
+    assert parts[0] | parts[1] == {
+        (s, i) for s, ps in enumerate(torch_sets[:3]) for i in range(len(ps))
+    }

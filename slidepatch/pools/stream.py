@@ -510,7 +510,11 @@ def iter_patch_batches(
     seeded by ``(seed, epoch)``; ``open_slides`` slides are interleaved,
     ``patches_per_visit`` patches at a time, then mixed by a ``shuffle_buffer``-patch
     window; ``label_weights``/``slide_weights``/``epoch_size`` draw a weighted epoch with
-    replacement. :meth:`PatchStream.state_dict` resumes an epoch exactly.
+    replacement; :class:`~slidepatch.locations.OnlineRandomPatches` items in
+    ``patches_pool`` draw new locations every epoch. When mixing, each batch holds the
+    slides of one worker process (which alone reads them, so their tiles are decoded
+    once), and the order also depends on ``proc_num_workers`` and ``batch_size``.
+    :meth:`PatchStream.state_dict` resumes an epoch exactly.
 
     Use it in a ``for`` loop or a ``with`` block; leaving either early stops the workers
     and frees the shared memory.
