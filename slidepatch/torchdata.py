@@ -57,8 +57,9 @@ def shard_slides(*, patch_counts: Sequence[int], num_shards: int) -> list[list[i
     """Split slide indices into ``num_shards`` lists of similar total patch count.
 
     Largest slides first, each to the currently lightest shard (ties: lowest shard);
-    every shard then lists its slides in input order. Deterministic, so every DataLoader
-    worker computes the same split and takes its own part.
+    every shard then lists its slides in input order. Deterministic. Whole slides only,
+    so shards can be empty or unequal; :class:`PatchIterableDataset` now splits at patch
+    granularity instead (:mod:`slidepatch.pools._stream_order`) and this stays for callers.
     """
     if num_shards < 1:
         raise ValueError(f"num_shards must be >= 1, got {num_shards}")

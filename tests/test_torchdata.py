@@ -244,3 +244,41 @@ def test_ranks_are_detected_from_torch_distributed(
     assert parts[0] | parts[1] == {
         (s, i) for s, ps in enumerate(torch_sets[:3]) for i in range(len(ps))
     }
+
+
+def test_online_sampling_and_label_weights_in_the_dataset(
+    torch_sets: list[PatchSet], synthetic_svs: Path
+) -> None:
+    from slidepatch import OnlineRandomPatches, WSITissueMask
+
+    online = OnlineRandomPatches(
+        wsi_file=synthetic_svs,
+        mask_data=WSITissueMask(wsi_file=synthetic_svs, level_or_minsize=1),
+        num_patches=24,
+        patch_size=SIZE,
+        weak_label="tissue",
+        foreground_ratio=0.5,
+    )
+    dataset = PatchIterableDataset(patches_pool=[online, torch_sets[2]], seed=3, chunk_size=8)
+    assert len(dataset) == 24 + len(torch_sets[2])
+
+    def drawn() -> set[tuple[int, int]]:
+        found = set()
+        for image, label, meta in dataset:
+            if meta["slide_index"] == 0:
+                assert label == "tissue"
+                found.add((meta["x"], meta["y"]))
+                with Slide.open(synthetic_svs) as slide:
+                    expected = slide.read_region((meta["x"], meta["y"]), 0, (SIZE, SIZE))
+                np.testing.assert_array_equal(image.permute(1, 2, 0).numpy(), expected)
+        return found
+
+    first = drawn()
+    assert len(first) == 24 and drawn() == first
+    dataset.set_epoch(1)
+    assert drawn() != first
+    weighted = PatchIterableDataset(
+        patches_pool=torch_sets[:2], label_weights={"tumor": 1.0}, epoch_size=50, seed=1
+    )
+    labels = [label for _, label, _ in weighted]
+    assert len(labels) == len(weighted) == 50 and set(labels) == {"tumor"}

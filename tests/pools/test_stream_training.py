@@ -216,3 +216,34 @@ def test_online_sampling_with_too_little_tissue_names_the_slide(
     bad = OnlineRandomPatches(wsi_file=synthetic_slides[0], mask_data=empty, num_patches=5)
     with pytest.raises(LocationError, match=r"slide0\.svs"):
         _stream([bad])
+
+
+def test_mixed_multires_stream_matches_the_multires_memory_pool(
+    many_sets: list[PatchSet],
+) -> None:
+    from slidepatch.pools import MultiResMemPatchExtractorPool
+
+    sets = many_sets[:2]
+    levels = [0, 1]
+    pool = MultiResMemPatchExtractorPool(
+        patches_pool=sets, levels_or_mpps=levels, proc_num_workers=1, thread_num_workers=2
+    )
+    offsets = np.cumsum([0, *[len(ps) for ps in sets]])
+    with _stream(sets, levels_or_mpps=levels, memory_budget="16MiB", **MIX) as stream:
+        batches = [b.copy() for b in stream]
+    rows = np.concatenate([offsets[b.slide_index] + b.patch_index for b in batches])
+    assert sorted(rows.tolist()) == list(range(pool.patchset_count))
+    np.testing.assert_array_equal(np.concatenate([b.images for b in batches]), pool.images[rows])
+    locations = np.concatenate([b.locations for b in batches])
+    np.testing.assert_array_equal(locations, pool.locations[rows])
+    pool.close()
+
+
+def test_more_ranks_than_patches_leaves_some_ranks_empty(many_sets: list[PatchSet]) -> None:
+    one = many_sets[2].select([0, 1, 2])
+    got = []
+    for rank in range(4):
+        with _stream([one], rank=rank, world_size=4, **MIX) as stream:
+            got.append([k for b in stream for k in b.patch_index.tolist()])
+    assert sorted(k for part in got for k in part) == [0, 1, 2]
+    assert sorted(map(len, got)) == [0, 1, 1, 1]
