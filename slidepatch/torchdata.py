@@ -45,7 +45,7 @@ from slidepatch.pools._stream_order import (
     shard_bounds,
     shard_of,
 )
-from slidepatch.pools._stream_worker import MAX_OPEN_SLIDES_READER, _OpenSlides
+from slidepatch.pools._stream_worker import MAX_OPEN_SLIDES, OpenSlides
 from slidepatch.slide.slide import ResamplingMode
 
 __all__ = ["PatchIterableDataset", "shard_slides"]
@@ -282,7 +282,7 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
             order = self._order(worker=shard, num_workers=num_workers).skip(done[shard])
         else:
             order = self._order(worker=worker_id, num_workers=num_workers)
-        slides = _OpenSlides()
+        slides = OpenSlides()
         sets: dict[int, PatchSet] = {}  # this epoch's sets (online slides drawn when first met)
         try:
             for start in range(0, len(order), self._chunk):
@@ -291,14 +291,14 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
             slides.close()
 
     def _chunk_items(
-        self, order: ShardOrder, slides: _OpenSlides, sets: dict[int, PatchSet]
+        self, order: ShardOrder, slides: OpenSlides, sets: dict[int, PatchSet]
     ) -> Iterator[Item]:
         """The next ``chunk_size`` patches of ``order``: read slide by slide, yielded in order."""
         chunk_slides = order.slide[: self._chunk]
         chunk_index = order.index[: self._chunk]
         images: list[npt.NDArray[np.uint8]] = [np.empty(0, np.uint8)] * len(chunk_slides)
         distinct = sorted(set(chunk_slides.tolist()))
-        slides.limit = min(MAX_OPEN_SLIDES_READER, max(self._mixing.open_slides, 2 * len(distinct)))
+        slides.limit = min(MAX_OPEN_SLIDES, max(self._mixing.open_slides, 2 * len(distinct)))
         for s in distinct:
             rows = np.flatnonzero(chunk_slides == s)
             if s not in sets:

@@ -30,8 +30,8 @@ from slidepatch.slide.slide import ResamplingMode, Slide
 
 #: Slides a worker keeps open between jobs.
 OPEN_SLIDES = 1
-#: Most slides an in-process reader (the PyTorch adapter's worker) keeps open at once.
-MAX_OPEN_SLIDES_READER = 64
+#: Most slides a worker keeps open when batches mix slides.
+MAX_OPEN_SLIDES = 64
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def slot_views(
     return images, locs.reshape(count, n_levels, 2)
 
 
-class _OpenSlides:
+class OpenSlides:
     """The last :attr:`limit` slides this worker opened, by path and options.
 
     The open slides' tile caches share one default cache's memory
@@ -121,7 +121,7 @@ class _OpenSlides:
             self._slides.popitem()[1].close()
 
 
-def fill_slot(job: BatchJob, flat: npt.NDArray[np.uint8], slides: _OpenSlides) -> None:
+def fill_slot(job: BatchJob, flat: npt.NDArray[np.uint8], slides: OpenSlides) -> None:
     """Read every patch of ``job`` into its slot."""
     levels = job.levels_or_mpps
     multires = levels is not None
@@ -173,7 +173,7 @@ def stream_worker_main(
     if parent is not None and parent.sentinel is not None:
         waitables.append(parent.sentinel)
     block = AttachedBlock(name=block_name, size=block_size)
-    slides = _OpenSlides()
+    slides = OpenSlides()
     flat = block.array()
     try:
         while True:

@@ -53,7 +53,13 @@ from slidepatch.pools._stream_plan import (
     parse_memory_budget,
     plan_stream,
 )
-from slidepatch.pools._stream_worker import BatchJob, SegmentJob, slot_views, stream_worker_main
+from slidepatch.pools._stream_worker import (
+    MAX_OPEN_SLIDES,
+    BatchJob,
+    SegmentJob,
+    slot_views,
+    stream_worker_main,
+)
 from slidepatch.slide.slide import ResamplingMode
 
 __all__ = ["PatchBatch", "PatchStream", "iter_patch_batches", "parse_memory_budget"]
@@ -252,15 +258,17 @@ class PatchStream(Iterator[PatchBatch]):
         extra = state.get("delivered_extra", [])
         if not isinstance(prefix, int) or not isinstance(extra, list):
             raise ValueError("state: delivered_prefix must be an int, delivered_extra a list")
+        if self._ordered and extra:
+            raise ValueError(
+                "an ordered stream resumes from a prefix of its batches; this state comes "
+                "from an ordered=False stream"
+            )
         done = set(range(prefix)) | {int(b) for b in extra}
         self._delivered = done
         self._pending = deque(b for b in range(self._plan.batch_count) if b not in done)
         self._queues = self._split_pending()
         self._handed = len(done)
-        if self._ordered:
-            self._next_batch = prefix
-            if extra:
-                raise ValueError("an ordered stream resumes from a prefix of its batches")
+        self._next_batch = prefix
 
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
@@ -600,10 +608,6 @@ def iter_patch_batches(
         open_slides=_worker_open_slides(plan, mixing),
         affinity=mixing != Mixing(),
     )
-
-
-#: Most slides a stream worker keeps open when batches mix slides.
-MAX_OPEN_SLIDES = 64
 
 
 def _worker_open_slides(plan: StreamPlan, mixing: Mixing) -> int:
