@@ -156,32 +156,39 @@ def interleave(
     Returns the slide and the slide position of every patch. ``generator`` picks the open
     slide of each visit (``None``: the open slides in turn).
     """
-    queue = deque(runs)
+    lengths = [b - a for _, a, b in runs]
+    step = patches_per_visit
+    visits = sum(1 if step is None else -(-n // step) for n in lengths if n > 0)
+    draws = generator.random(visits) if generator is not None else None
+    queue = deque(run for run in runs if run[2] > run[1])
     open_: list[list[int]] = []  # [slide, next, stop]
-    slides: list[Int64Array] = []
-    positions: list[Int64Array] = []
+    v_slide: list[int] = []
+    v_start: list[int] = []
+    v_take: list[int] = []
     turn = 0
-    while queue or open_:
+    for v in range(visits):
         while queue and len(open_) < open_slides:
-            s, a, b = queue.popleft()
-            if b > a:
-                open_.append([s, a, b])
-        if not open_:
-            break
-        k = turn % len(open_) if generator is None else int(generator.integers(len(open_)))
+            open_.append(list(queue.popleft()))
+        k = turn % len(open_) if draws is None else int(draws[v] * len(open_))
         s, a, b = open_[k]
-        take = b - a if patches_per_visit is None else min(patches_per_visit, b - a)
-        slides.append(np.full(take, s, dtype=np.int64))
-        positions.append(np.arange(a, a + take, dtype=np.int64))
+        take = b - a if step is None else min(step, b - a)
+        v_slide.append(s)
+        v_start.append(a)
+        v_take.append(take)
         if a + take >= b:
             open_.pop(k)
+            turn = k
         else:
             open_[k][1] = a + take
             turn = k + 1
-    if not slides:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty.copy()
-    return np.concatenate(slides), np.concatenate(positions)
+    takes = np.asarray(v_take, dtype=np.int64)
+    slides = np.repeat(np.asarray(v_slide, dtype=np.int64), takes)
+    # Position j of visit v is v_start[v] + (j - where visit v starts in the output).
+    first = np.cumsum(takes) - takes
+    positions = np.arange(int(takes.sum()), dtype=np.int64) + np.repeat(
+        np.asarray(v_start, dtype=np.int64) - first, takes
+    )
+    return slides, positions
 
 
 def window_shuffle(n: int, *, buffer: int, generator: np.random.Generator) -> Int64Array:
