@@ -2,6 +2,7 @@
 
     python benchmarks/bench_stream.py [--slides 4] [--stride 90] [--compare-patches 12000]
                                       [--batch-size 64] [--budget 256MiB] [--repeats 2]
+                                      [--full-repeats 1]
 
 Workload: synthetic 12k x 9k JPEG SVS slides (256 px tiles, 0.25 µm/px; built once and
 cached, see ``_workload.py``) with an overlapping grid of 256 px level-0 patches every
@@ -17,8 +18,8 @@ Both modes use 2 processes x 2 threads.
    Target: stream >= 0.9 x the in-memory pool.
 3. Mixing for training: the same stream with ``shuffle=True``, 4 open slides, 16 patches
    per visit and a 4,096-patch shuffle buffer, on the whole workload (peak RSS against
-   1 GiB) and on the subset, interleaved with the ordered stream. Target: mixed >= 0.8 x
-   ordered.
+   1 GiB; interleaved with the ordered stream, best of ``--full-repeats``) and on the
+   subset (interleaved, best of ``--repeats``). Target: mixed >= 0.8 x ordered.
 
 Each case runs in a fresh child process (see ``_workload.run_case``).
 """
@@ -132,6 +133,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--budget", default="256MiB")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--full-repeats", type=int, default=1)
     args = parser.parse_args()
 
     spec = SlideSpec()
@@ -147,10 +149,15 @@ def main() -> None:
     stream_args = {"batch_size": args.batch_size, "budget": args.budget}
 
     work = {"slides": slides, "stride": args.stride, "per_slide": 0}
-    full = run_case(SCRIPT, "stream", {"work": work, **stream_args})
-    full_rate = full["patches"] / full["seconds"]
-    full_mixed = run_case(SCRIPT, "stream", {"work": work, **stream_args, "mixed": True})
-    full_mixed_rate = full_mixed["patches"] / full_mixed["seconds"]
+    whole: dict[str, dict[str, Any]] = {}
+    for _ in range(max(1, args.full_repeats)):  # ordered and mixed, interleaved
+        for name, extra in (("ordered", {}), ("mixed", {"mixed": True})):
+            res = run_case(SCRIPT, "stream", {"work": work, **stream_args, **extra})
+            rate = res["patches"] / res["seconds"]
+            if name not in whole or rate > whole[name]["rate"]:
+                whole[name] = {**res, "rate": rate}
+    full, full_mixed = whole["ordered"], whole["mixed"]
+    full_rate, full_mixed_rate = full["rate"], full_mixed["rate"]
 
     per_slide = -(-args.compare_patches // len(slides)) if args.compare_patches > 0 else 0
     small = {**work, "per_slide": per_slide}
@@ -213,7 +220,8 @@ def main() -> None:
             RSS_LIMIT_MIB / full_mixed["peak_rss_mib"],
             1.0,
         ),
-        ("mixed / ordered stream throughput", mixed_ratio, 0.8),
+        ("mixed / ordered stream throughput, subset", mixed_ratio, 0.8),
+        ("mixed / ordered stream throughput, whole workload", full_mixed_rate / full_rate, 0.8),
     ]
     print(f"\npeak RSS of the full stream: {full['peak_rss_mib']:.0f} MiB (limit 1024 MiB)")
     for name, value, target in checks:
