@@ -39,7 +39,7 @@ from slidepatch.pools._stream_order import (
     Balance,
     Mixing,
     ShardOrder,
-    check_seed,
+    check_count,
     epoch_order,
     round_robin,
     shard_bounds,
@@ -124,7 +124,7 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
         self._sources = EpochSources.collect(patches_pool, included=included, excluded=excluded)
         self._labels = self._sources.labels()
         self._rank, self._world = resolve_rank(rank=rank, world_size=world_size)
-        self._seed = check_seed(seed)
+        self._seed = check_count(seed, name="seed")
         self._epoch = 0
         self._mixing = Mixing(
             open_slides=open_slides,
@@ -163,7 +163,7 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
         With ``DataLoader(persistent_workers=True)`` the workers keep the epoch they
         started with; leave it off to reshuffle every epoch.
         """
-        self._epoch = check_seed(epoch)
+        self._epoch = check_count(epoch, name="epoch")
         if self._resume is not None and self._resume_epoch != self._epoch:
             self._resume = None
 

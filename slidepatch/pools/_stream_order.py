@@ -83,11 +83,11 @@ def _check_int(name: str, value: object, *, minimum: int) -> None:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
 
 
-def check_seed(seed: object) -> int:
-    """``seed`` as a non-negative int, or a clear error."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
-    return int(seed)
+def check_count(value: object, *, name: str) -> int:
+    """``value`` (a seed, an epoch) as a non-negative int, or an error naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+    return int(value)
 
 
 def shard_of(*, rank: int, world_size: int, worker: int, num_workers: int) -> tuple[int, int]:
@@ -116,17 +116,6 @@ def slide_sequence(*, n_slides: int, seed: int, epoch: int, shuffle: bool) -> In
 def shard_bounds(total: int, num_shards: int) -> Int64Array:
     """Cut points of ``total`` positions into ``num_shards`` pieces differing by <= 1."""
     return (np.arange(num_shards + 1, dtype=np.int64) * total) // num_shards
-
-
-def split_runs(
-    *, counts: Sequence[int], sequence: Int64Array, shard: int, num_shards: int
-) -> list[tuple[int, int, int]]:
-    """The ``(slide, start, stop)`` runs of slide positions that belong to ``shard``."""
-    total = int(np.asarray(counts, dtype=np.int64).sum())
-    bounds = shard_bounds(total, num_shards)
-    return runs_between(
-        counts=counts, sequence=sequence, lo=int(bounds[shard]), hi=int(bounds[shard + 1])
-    )
 
 
 def runs_between(
@@ -397,18 +386,14 @@ def sample_seed(*, seed: int, epoch: int, slide: int) -> int:
     return int(rng(seed, epoch, _SAMPLE, slide).integers(2**63 - 1))
 
 
-def round_robin_consumed(*, counts: Sequence[int], batch_size: int, batches: int) -> list[int]:
-    """Patches each DataLoader worker has delivered once ``batches`` batches were received.
+def round_robin(*, counts: Sequence[int], batch_size: int, batches: int) -> tuple[list[int], int]:
+    """Patches each DataLoader worker delivered once ``batches`` batches were received, and
+    the worker whose turn comes next.
 
     A ``DataLoader`` over an iterable dataset takes one batch from each worker in turn
     (worker 0, 1, ...), skipping workers that have finished; worker ``w`` makes
     ``ceil(counts[w] / batch_size)`` batches, the last one short.
     """
-    return round_robin(counts=counts, batch_size=batch_size, batches=batches)[0]
-
-
-def round_robin(*, counts: Sequence[int], batch_size: int, batches: int) -> tuple[list[int], int]:
-    """:func:`round_robin_consumed`, and the worker whose turn comes next."""
     _check_int("batch_size", batch_size, minimum=1)
     _check_int("batches", batches, minimum=0)
     made = [-(-int(c) // batch_size) for c in counts]

@@ -47,7 +47,7 @@ from slidepatch.pools._runner import (
     stop_workers,
 )
 from slidepatch.pools._shm import SharedBlock
-from slidepatch.pools._stream_order import Balance, Mixing, check_seed, epoch_order
+from slidepatch.pools._stream_order import Balance, Mixing, check_count, epoch_order
 from slidepatch.pools._stream_plan import (
     StreamPlan,
     parse_memory_budget,
@@ -555,7 +555,8 @@ def iter_patch_batches(
         slide_weights=None if slide_weights is None else tuple(float(w) for w in slide_weights),
         epoch_size=epoch_size,
     )
-    the_seed, the_epoch = check_seed(seed), check_seed(epoch)
+    the_seed = check_count(seed, name="seed")
+    the_epoch = check_count(epoch, name="epoch")
     sources = EpochSources.collect(patches_pool, included=included, excluded=excluded)
     default = the_world == 1 and mixing == Mixing() and not balance.active
     order = (

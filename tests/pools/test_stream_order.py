@@ -11,7 +11,7 @@ from slidepatch.pools._stream_order import (
     ShardOrder,
     epoch_order,
     rank_order,
-    round_robin_consumed,
+    round_robin,
     shard_of,
     shard_order,
 )
@@ -102,15 +102,17 @@ def test_resume_after_k_batches_yields_exactly_the_rest() -> None:
         assert _keys(full)[: k * batch] + _keys(rest) == _keys(full)
 
 
-def test_round_robin_consumed_follows_the_dataloader_turns() -> None:
+def test_round_robin_follows_the_dataloader_turns() -> None:
     # Worker 0 makes 3 batches of 4 (10 patches), worker 1 one batch (2 patches).
-    assert round_robin_consumed(counts=[10, 2], batch_size=4, batches=0) == [0, 0]
-    assert round_robin_consumed(counts=[10, 2], batch_size=4, batches=1) == [4, 0]
-    assert round_robin_consumed(counts=[10, 2], batch_size=4, batches=2) == [4, 2]
-    assert round_robin_consumed(counts=[10, 2], batch_size=4, batches=3) == [8, 2]
-    assert round_robin_consumed(counts=[10, 2], batch_size=4, batches=4) == [10, 2]
+    assert round_robin(counts=[10, 2], batch_size=4, batches=0)[0] == [0, 0]
+    assert round_robin(counts=[10, 2], batch_size=4, batches=1)[0] == [4, 0]
+    assert round_robin(counts=[10, 2], batch_size=4, batches=2)[0] == [4, 2]
+    assert round_robin(counts=[10, 2], batch_size=4, batches=3)[0] == [8, 2]
+    assert round_robin(counts=[10, 2], batch_size=4, batches=4)[0] == [10, 2]
+    assert round_robin(counts=[10, 2, 9], batch_size=4, batches=4) == ([8, 2, 4], 1)
+    assert round_robin(counts=[10, 2, 9], batch_size=4, batches=5) == ([8, 2, 8], 0)
     with pytest.raises(ValueError, match="only 4"):
-        round_robin_consumed(counts=[10, 2], batch_size=4, batches=5)
+        round_robin(counts=[10, 2], batch_size=4, batches=5)
 
 
 def test_weighted_epochs_follow_label_weights_and_stay_disjoint_across_shards() -> None:
