@@ -18,8 +18,10 @@ of them. Its order for one *shard* (one DataLoader worker of one rank) is a func
    many consecutive patches (only indices move: no pixels are buffered, so memory does
    not grow with the buffer).
 
-Within a slide patches keep their input order (from a seeded starting point with
-``shuffle``), so that a visit reads neighbouring patches and the tile cache keeps
+A stream (:func:`rank_order`) cuts its rank's part once more, one piece per worker
+process, and takes its batches from the pieces in turn, so each batch holds the slides
+of one process. Within a slide patches keep their input order (from a seeded starting
+point with ``shuffle``), so that a visit reads neighbouring patches and the tile cache keeps
 working. Resuming is skipping: the order is recomputed and the first ``k`` delivered
 patches are dropped.
 """
