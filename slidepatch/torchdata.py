@@ -88,8 +88,9 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
     epoch, seeded by ``seed`` and :meth:`set_epoch`; ``open_slides``,
     ``patches_per_visit`` and ``shuffle_buffer`` interleave slides within a worker;
     ``label_weights``/``slide_weights``/``epoch_size`` draw a weighted epoch with
-    replacement. Each worker reads ``chunk_size`` patches at a time with
-    ``thread_num_workers`` threads.
+    replacement; :class:`~slidepatch.locations.OnlineRandomPatches` items in
+    ``patches_pool`` draw new locations every epoch. Each worker reads ``chunk_size``
+    patches at a time with ``thread_num_workers`` threads.
     """
 
     def __init__(

@@ -187,6 +187,10 @@ def test_resume_after_k_batches_yields_exactly_the_rest(torch_sets: list[PatchSe
     other = PatchIterableDataset(patches_pool=torch_sets, seed=9, **MIX)
     with pytest.raises(ValueError, match="seed"):
         other.load_state_dict(state)
+    single = make()
+    single.load_state_dict(state)
+    with pytest.raises(ValueError, match="2 DataLoader workers"):
+        next(iter(single))  # resumed without the workers the state was saved with
 
 
 DDP_SCRIPT = """
