@@ -476,8 +476,20 @@ class Slide:
         data: bytes | None = tile_source(level, xl // tw, yl // th)
         return data
 
-    def read_level_window(self, *, level: int, x: int, y: int, out: npt.NDArray[np.uint8]) -> None:
-        """Fill ``out`` (h, w, 3) from level coordinates ``(x, y)``; outside pixels get the fill."""
+    def read_level_window(
+        self,
+        *,
+        level: int,
+        x: int,
+        y: int,
+        out: npt.NDArray[np.uint8],
+        streamed: bool = False,
+    ) -> None:
+        """Fill ``out`` (h, w, 3) from level coordinates ``(x, y)``; outside pixels get the fill.
+
+        ``streamed`` marks one strip of a whole-level pass: a backend that caches decoded
+        tiles then leaves them out of its cache (bounded memory, patches' tiles kept).
+        """
         h, w = out.shape[:2]
         lw, lh = self.level_dimensions[level]
         x1, y1 = max(x, 0), max(y, 0)
@@ -492,7 +504,10 @@ class Slide:
         if inside != (0, 0, w, h):
             out[...] = self._fill
         view = out[inside[1] : inside[3], inside[0] : inside[2]]
-        self._backend.read_window(level=level, x=x1, y=y1, out=view, fill=self.fill)
+        read = self._backend.read_window
+        if streamed:
+            read = getattr(self._backend, "read_window_streamed", read)
+        read(level=level, x=x1, y=y1, out=view, fill=self.fill)
 
     def read_level(self, level: int) -> npt.NDArray[np.uint8]:
         """The whole of one (low-resolution) level as an (h, w, 3) array."""

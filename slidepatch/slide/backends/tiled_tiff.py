@@ -22,11 +22,6 @@ from slidepatch.slide.backends.tile_cache import DEFAULT_CACHE_BYTES, Tile, Tile
 from slidepatch.slide.backends.tiled_tiff_structure import TiledLevel, read_structure
 from slidepatch.slide.buffers import ScratchBuffers, decode_buffer, decodes_fast_into
 
-BULK_WINDOW_PIXELS = 2**22
-"""A window of at least this many pixels (4 Mpx, four 1024 px patches) is a bulk read: its
-tiles are decoded without entering the tile cache, so streaming a whole level in strips
-(masks, previews, "wsi" copies) holds one strip, not the level."""
-
 
 class TiledTiffBackend:
     """Reads tiled TIFF-family slides by decoding their tiles directly (thread-safe)."""
@@ -90,6 +85,32 @@ class TiledTiffBackend:
         out: npt.NDArray[np.uint8],
         fill: tuple[int, int, int],
     ) -> None:
+        self._read_window(level=level, x=x, y=y, out=out, fill=fill, streamed=False)
+
+    def read_window_streamed(
+        self,
+        *,
+        level: int,
+        x: int,
+        y: int,
+        out: npt.NDArray[np.uint8],
+        fill: tuple[int, int, int],
+    ) -> None:
+        """:meth:`read_window` for one strip of a whole-level pass (masks, previews, "wsi"
+        copies): tiles not already cached are decoded without entering the cache, so the
+        pass holds one strip, not the level, and does not evict the patches' tiles."""
+        self._read_window(level=level, x=x, y=y, out=out, fill=fill, streamed=True)
+
+    def _read_window(
+        self,
+        *,
+        level: int,
+        x: int,
+        y: int,
+        out: npt.NDArray[np.uint8],
+        fill: tuple[int, int, int],
+        streamed: bool,
+    ) -> None:
         lv = self._levels[level]
         h, w = out.shape[:2]
         tw, th = lv.tile_width, lv.tile_height
@@ -102,15 +123,12 @@ class TiledTiffBackend:
             and self._decode_whole_tile_into(level, lv, x // tw, y // th, out, fill)
         ):
             return
-        bulk = w * h >= BULK_WINDOW_PIXELS
         for ty in range(y // th, (y + h - 1) // th + 1):
             top, bottom = max(y, ty * th), min(y + h, (ty + 1) * th)
             for tx in range(x // tw, (x + w - 1) // tw + 1):
                 left, right = max(x, tx * tw), min(x + w, (tx + 1) * tw)
                 target = out[top - y : bottom - y, left - x : right - x]
-                if bulk and not self._cache.contains((level, ty * lv.tiles_across + tx)):
-                    # a bulk read (a whole-level downsample streamed in strips) bypasses the
-                    # cache, so streaming a level of any size holds one strip, not the level
+                if streamed and not self._cache.contains((level, ty * lv.tiles_across + tx)):
                     tile = self._uncached(level, lv, tx, ty, (x, y, w, h))
                 else:
                     tile = self._tile(level, lv, tx, ty, (x, y, w, h))
