@@ -28,6 +28,19 @@ def test_backend_reaches_patch_set_and_extraction(cmu_small: Path) -> None:
         assert pool.images.shape[1:] == (128, 128, 3)
 
 
+def test_backend_reaches_location_pools_through_patches_args(cmu_small: Path) -> None:
+    from slidepatch.locations import WholeImageGridPatchesPool
+
+    pool = WholeImageGridPatchesPool(
+        wsi_file_list=[cmu_small],
+        mask_data_list=[np.ones((30, 22), bool)],
+        patches_args={"patch_size": 512, "level_or_mpp": 0, "backend": "tiffslide"},
+        proc_num_workers=1,
+    )
+    sets = [p.patch_set for p in pool]
+    assert [s.backend for s in sets] == ["tiffslide"] and len(sets[0]) > 0
+
+
 def test_unknown_backend_is_an_error(cmu_small: Path) -> None:
     with pytest.raises(UnsupportedSlideError, match="unknown backend 'nope'"):
         WholeImageGridPatches(
