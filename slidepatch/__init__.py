@@ -11,6 +11,8 @@ from slidepatch.annotations import (
 from slidepatch.contact_sheet import contact_sheet_from_output, make_contact_sheet
 from slidepatch.errors import (
     AnnotationError,
+    DuplicatePatchSetError,
+    EarlierRunWarning,
     ExtractionError,
     InvalidRegionError,
     LevelOutOfRangeError,
@@ -18,7 +20,9 @@ from slidepatch.errors import (
     MaskError,
     MppUnavailableError,
     OutputError,
+    OutputExistsError,
     ResamplingRequiredError,
+    RunMismatchError,
     SlideError,
     SlideIsDirectoryError,
     SlideNotFoundError,
@@ -48,7 +52,7 @@ from slidepatch.pools import (
     PatchStream,
     iter_patch_batches,
 )
-from slidepatch.slide import ReadPlan, Slide
+from slidepatch.slide import ReadPlan, Slide, SlideIdentity, slide_identity
 
 __version__ = "0.1.0"
 
@@ -80,7 +84,10 @@ __all__ = [
     "read_patches_into",
     "read_sedeen_xml",
     "save_polygons_json",
+    "slide_identity",
     "AnnotationError",
+    "DuplicatePatchSetError",
+    "EarlierRunWarning",
     "ExtractionError",
     "InvalidRegionError",
     "LevelOutOfRangeError",
@@ -88,10 +95,13 @@ __all__ = [
     "MaskError",
     "MppUnavailableError",
     "OutputError",
+    "OutputExistsError",
     "ReadPlan",
     "ResamplingRequiredError",
+    "RunMismatchError",
     "Slide",
     "SlideError",
+    "SlideIdentity",
     "SlideIsDirectoryError",
     "SlideNotFoundError",
     "SlideReadError",

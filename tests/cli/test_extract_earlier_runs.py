@@ -106,8 +106,17 @@ def test_overwrite_replaces_exactly_the_earlier_files(
     ("first", "then", "expected"),
     [
         (["--seed", "1"], ["--seed", "2"], "seed=1, now seed=2"),
-        ([], ["--image-type", "jpg"], "image_type=png, now image_type=jpg"),
-        ([], ["--subdirs"], "create_subdirs=False, now create_subdirs=True"),
+        (
+            ["--seed", "1"],
+            ["--seed", "1", "--image-type", "jpg"],
+            "image_type=png, now image_type=jpg",
+        ),
+        (
+            ["--label", "t"],
+            ["--label", "t", "--subdirs"],
+            "create_subdirs=False, now create_subdirs=True",
+        ),
+        (["--label", "t"], ["--label", "u"], "weak_label=t, now weak_label=u"),
     ],
 )
 def test_resume_with_another_parameter_is_an_error(

@@ -73,8 +73,10 @@ def test_each_slide_records_its_fingerprint(two_sets: list[PatchSet], tmp_path: 
         assert record["filename_comment"] == "c1"
         assert record["patch_count"] == len(ps) and record["patch_size"] == "64x64"
         # the reference's text manifest is unchanged beside it
-        assert (out / "manifests" / f"manifest__{mid}__{wsi_id}.txt").read_text().startswith(
-            f"Manifest ID:            {mid}\n"
+        assert (
+            (out / "manifests" / f"manifest__{mid}__{wsi_id}.txt")
+            .read_text()
+            .startswith(f"Manifest ID:            {mid}\n")
         )
 
 
