@@ -12,6 +12,10 @@ left behind (a killed worker or parent) names exactly the files of an attempt th
 finish, so a resumed run deletes them (and their temporary files) before redoing the slide.
 File names carry a random manifest id; deleting the earlier attempt first is what keeps a
 redo from leaving two copies of a patch under different ids.
+
+:class:`OutputDirIndex` lists what earlier runs left for some slides (finished manifests
+with their fingerprints, unfinished journals), matching slides by real path, for the
+pools' ``resume`` / ``overwrite`` choices (see ``slidepatch.pools._earlier_runs``).
 """
 
 from __future__ import annotations

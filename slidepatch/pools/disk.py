@@ -308,9 +308,14 @@ class DiskPatchExtractorPool(_DiskPool):
     ``slidepatch[dask]``.
 
     A slide is complete when its text manifest exists (written last). A failed slide leaves
-    no files (``on_error="skip"`` lists it in ``failed_slides``). ``resume=True`` skips
-    slides complete in ``output_dir`` and redoes the others after deleting whatever an
-    interrupted earlier run left of them, so no patch is ever written twice.
+    no files (``on_error="skip"`` lists it in ``failed_slides``). Each slide's fingerprint
+    (what decides its files) is recorded beside its manifests. ``resume=True`` skips slides
+    finished in ``output_dir`` with the same fingerprint and redoes the others after
+    deleting whatever an interrupted earlier run left of them, so no patch is ever written
+    twice; a slide finished with other parameters raises ``RunMismatchError``.
+    ``overwrite=True`` first removes exactly the files earlier runs wrote for these slides.
+    With neither, earlier runs of these slides stay and an ``EarlierRunWarning`` says so.
+    The same PatchSet of one slide twice raises ``DuplicatePatchSetError``.
     """
 
     def __init__(
