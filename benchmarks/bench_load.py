@@ -2,9 +2,10 @@
 
 One 1024x1024 synthetic slide is written once and hard-linked under 200 distinct paths
 (each a separate slide to the pool; symlinks would resolve to one slide, and the pools
-refuse the same PatchSet of one slide twice). The disk pool runs 10 slides (warm-up), then 50, then 200,
-in this one process; the parent's resident memory after the 50-slide and the 200-slide
-runs must be within 10 %. Prints the measurements and PASS/FAIL (exit status 1 on FAIL).
+refuse the same PatchSet of one slide twice). The disk pool runs 10 slides (warm-up),
+then 50, then 200, in this one process; the parent's resident memory after the 50-slide
+and the 200-slide runs must be within 10 %. Prints the measurements and PASS/FAIL
+(exit status 1 on FAIL).
 
     python benchmarks/bench_load.py [--slides 200] [--patches 200] [--processes 2]
 """
