@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Mapping, Sequence
 
@@ -54,6 +55,8 @@ def _plain(value: object) -> object:
         text = json.dumps(items)
         return items if len(text) <= _LONG_VALUE else _digest_of(text)
     text = str(value)
+    if os.path.isabs(text) and os.path.exists(text):
+        text = os.path.realpath(text)  # a mask or annotation file, through any path
     return text if len(text) <= _LONG_VALUE else _digest_of(text)
 
 

@@ -137,23 +137,27 @@ def replace_earlier(*, output_dir: str, earlier: OutputDirIndex) -> list[str]:
 
 
 def describe_earlier(earlier: OutputDirIndex) -> str:
-    """``finished slides of a.svs, b.svs (manifest ids x, y) and 1 unfinished attempt...``"""
+    """``2 finished extractions of a.svs, b.svs (manifest ids x, y) and 1 unfinished ...``"""
     parts = []
     manifests = earlier.manifests
     if manifests:
         ids = sorted({m.manifest_id for m in manifests})
         shown = ", ".join(ids[:_SHOWN]) + (", ..." if len(ids) > _SHOWN else "")
         parts.append(
-            f"{len(manifests)} finished slide extractions of "
+            f"{_count(len(manifests), 'finished extraction')} of "
             f"{_names(m.slide_real_path for m in manifests)} (manifest ids {shown})"
         )
     journals = earlier.journals
     if journals:
         parts.append(
-            f"{len(journals)} unfinished attempts (killed runs) at "
+            f"{_count(len(journals), 'unfinished attempt')} (killed runs) at "
             f"{_names(j.slide_real_path for j in journals)}"
         )
     return " and ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _names(paths: Iterable[str]) -> str:

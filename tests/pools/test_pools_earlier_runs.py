@@ -117,7 +117,7 @@ def test_unfinished_attempt_is_warned_about(two_sets: list[PatchSet], tmp_path: 
         rel_paths=["left.png"],
         set_dirs=[],
     )
-    with pytest.warns(EarlierRunWarning, match="1 unfinished attempts"):
+    with pytest.warns(EarlierRunWarning, match="1 unfinished attempt "):
         _pool(two_sets[:1], out)
     assert (out / "left.png").exists()  # warned about, not removed (resume removes it)
     _pool(two_sets[:1], out, overwrite=True)
