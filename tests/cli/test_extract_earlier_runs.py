@@ -211,3 +211,10 @@ def test_demo_twice_replaces_its_own_output(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert images(out) == once
     assert len([n for n in manifests(out) if n.endswith(".txt")]) == 1
+
+
+def test_resume_and_overwrite_exclude_each_other(slides: list[Path], tmp_path: Path) -> None:
+    result = run_cli("extract", slides[0], "--out", tmp_path / "o", "--resume", "--overwrite")
+    assert result.returncode == 2
+    assert "not allowed with argument" in result.stderr
+    assert not (tmp_path / "o").exists()
