@@ -322,4 +322,5 @@ def forget_journal(*, output_dir: str, manifest: EarlierManifest) -> None:
     journal = journal_path(
         output_dir=output_dir, manifest_id=manifest.manifest_id, wsi_id=manifest.wsi_id
     )
-    _remove_files(output_dir, [os.path.relpath(journal, output_dir)])
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(journal)  # no folder scan: this runs once per finished slide
