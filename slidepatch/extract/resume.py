@@ -113,10 +113,7 @@ def discard_attempt(*, output_dir: str, journal: str) -> None:
     except (OSError, ValueError, KeyError, TypeError):
         manifest_id = wsi_id = ""
         rel_paths, set_dirs = [], []
-    txt = os.path.join(output_dir, MANIFEST_DIR, manifest_base_name(manifest_id, wsi_id) + ".txt")
-    if manifest_id and os.path.exists(txt):
-        pass  # killed after its text manifest: the attempt finished, only the journal is stale
-    elif manifest_id:
+    if manifest_id:
         _remove_files(output_dir, rel_paths + _manifest_rel_paths(manifest_id, wsi_id))
         _remove_empty_dirs(output_dir, set_dirs)
     _remove_files(output_dir, [os.path.relpath(journal, output_dir)])
@@ -170,9 +167,14 @@ def discard_incomplete(*, output_dir: str, slide_paths: Collection[str]) -> int:
     _remove_journal_temporaries(output_dir, {wsi_id_of(p) for p in slide_paths})
     count = 0
     for journal in _journals(output_dir):
-        if _journal_owner(journal) in wanted:
-            discard_attempt(output_dir=output_dir, journal=journal)
-            count += 1
+        if _journal_owner(journal) not in wanted:
+            continue
+        if _finished(journal):  # killed after its text manifest: only the journal is stale
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(journal)
+            continue
+        discard_attempt(output_dir=output_dir, journal=journal)
+        count += 1
     return count
 
 
