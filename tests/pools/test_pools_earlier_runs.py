@@ -22,7 +22,7 @@ from slidepatch import (
     WholeImageRandomPatches,
 )
 from slidepatch.errors import DuplicatePatchSetError, EarlierRunWarning, RunMismatchError
-from slidepatch.extract.resume import write_journal
+from slidepatch.extract.resume import OutputDirIndex, write_journal
 
 MakeGrid = Callable[..., PatchSet]
 
@@ -322,3 +322,47 @@ def test_different_location_sets_of_one_slide_are_fine(
         patches_pool=[tumour, normal], proc_num_workers=1, thread_num_workers=1
     ) as mem:
         assert len(mem.patch_list) == len(tumour) + len(normal)
+
+
+def test_a_slide_killed_after_its_manifest_counts_as_finished(
+    two_sets: list[PatchSet], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    first = _pool(two_sets[:1], out)
+    files = _images(out)
+    mid = first.manifest_ids[0]
+    assert mid is not None
+    # killed between writing the text manifest and removing the journal
+    write_journal(
+        output_dir=str(out),
+        manifest_id=mid,
+        slide_path=two_sets[0].slide_path,
+        rel_paths=files,
+        set_dirs=[],
+    )
+    earlier = OutputDirIndex(output_dir=str(out), slide_paths=[two_sets[0].slide_path])
+    assert [m.manifest_id for m in earlier.manifests] == [mid] and earlier.journals == []
+    again = _pool(two_sets[:1], out, resume=True)
+    assert again.resumed_slides == [two_sets[0].slide_path] and again.manifest_ids == [mid]
+    assert _images(out) == files
+    assert not [n for n in os.listdir(out / "manifests") if n.startswith(".partial__")]
+
+
+def test_multires_overwrite_leaves_no_empty_set_folders(
+    two_sets: list[PatchSet], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    kw = {"proc_num_workers": 1, "thread_num_workers": 1, "output_dir": out, "image_type": "png"}
+    sets = [ps.select(list(range(3))) for ps in two_sets]
+    MultiResDiskPatchExtractorPool(patches_pool=sets, levels_or_mpps=[0, 1], **kw)  # type: ignore[arg-type]
+    first = sorted(p.name for p in out.iterdir())
+    MultiResDiskPatchExtractorPool(
+        patches_pool=sets[:1],
+        levels_or_mpps=[0, 1],
+        overwrite=True,
+        **kw,  # type: ignore[arg-type]
+    )
+    # slide 0's set1..set3 were removed and written again; slide 1's set4..set6 untouched
+    assert sorted(p.name for p in out.iterdir()) == first
+    assert all(len(list(d.iterdir())) == 2 for d in out.iterdir() if d.name.startswith("set"))
