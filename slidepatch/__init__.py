@@ -11,13 +11,16 @@ from slidepatch.annotations import (
 from slidepatch.contact_sheet import contact_sheet_from_output, make_contact_sheet
 from slidepatch.errors import (
     AnnotationError,
+    AnnotationFileNotFoundError,
     DuplicatePatchSetError,
     EarlierRunWarning,
     ExtractionError,
+    InvalidPatchError,
     InvalidRegionError,
     LevelOutOfRangeError,
     LocationError,
     MaskError,
+    MaskFileNotFoundError,
     MppUnavailableError,
     OutputError,
     OutputExistsError,
@@ -52,6 +55,7 @@ from slidepatch.pools import (
     PatchStream,
     iter_patch_batches,
 )
+from slidepatch.reference_data import MaskData, PolygonData
 from slidepatch.slide import ReadPlan, Slide, SlideIdentity, slide_identity
 
 __version__ = "0.1.0"
@@ -62,6 +66,7 @@ __all__ = [
     "DiskPatchExtractor",
     "DiskPatchExtractorPool",
     "Mask",
+    "MaskData",
     "MemPatchExtractor",
     "MemPatchExtractorPool",
     "MultiResDiskPatchExtractor",
@@ -71,6 +76,7 @@ __all__ = [
     "PatchBatch",
     "PatchList",
     "PatchStream",
+    "PolygonData",
     "WSIPolygonMask",
     "WSITissueMask",
     "contact_sheet_from_output",
@@ -86,13 +92,16 @@ __all__ = [
     "save_polygons_json",
     "slide_identity",
     "AnnotationError",
+    "AnnotationFileNotFoundError",
     "DuplicatePatchSetError",
     "EarlierRunWarning",
     "ExtractionError",
+    "InvalidPatchError",
     "InvalidRegionError",
     "LevelOutOfRangeError",
     "LocationError",
     "MaskError",
+    "MaskFileNotFoundError",
     "MppUnavailableError",
     "OutputError",
     "OutputExistsError",
