@@ -66,6 +66,7 @@ class ExtractSummary:
     contact_sheet_path: str | None
     failed: tuple[str, ...]
     resumed: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()  # manifest ids of earlier runs removed by --overwrite
 
 
 def _check_slides(slides: Sequence[str]) -> None:
@@ -246,6 +247,7 @@ def extract(run: ExtractRun) -> ExtractSummary:
     patch_count = 0
     manifest_ids: list[str] = []
     resumed: list[str] = []
+    replaced: list[str] = []
     if patch_sets:
         try:
             pool = _run_pool(run, patch_sets)
@@ -257,6 +259,7 @@ def extract(run: ExtractRun) -> ExtractSummary:
             _warn(f"skipped: {slide}: {error}")
         manifest_ids.extend(m for m in pool.manifest_ids if m is not None)
         resumed.extend(pool.resumed_slides)
+        replaced.extend(pool.replaced_manifest_ids)
         folder = Path(run.output_dir) / MANIFEST_DIR
         for manifest_id in manifest_ids:
             manifest_paths.extend(
@@ -285,6 +288,7 @@ def extract(run: ExtractRun) -> ExtractSummary:
         contact_sheet_path=sheet_path,
         failed=tuple(failed),
         resumed=tuple(resumed),
+        replaced=tuple(replaced),
     )
 
 
@@ -302,6 +306,10 @@ def format_summary(summary: ExtractSummary) -> str:
         lines.append(f"  contact sheet: {summary.contact_sheet_path}")
     if summary.resumed:
         lines.append(f"  resumed:       {len(summary.resumed)} slides were already complete")
+    if summary.replaced:
+        lines.append(
+            f"  overwritten:   {len(summary.replaced)} earlier slide extractions were removed"
+        )
     if summary.failed:
         lines.append(f"  failed:        {len(summary.failed)} slides (see the warnings above)")
     return "\n".join(lines)

@@ -98,6 +98,7 @@ def test_overwrite_replaces_exactly_the_earlier_files(
     (out / "mine.png").write_bytes(b"not a patch")
     result = run_cli("extract", slides[0], "--out", out, *FAST, "--overwrite")
     assert result.returncode == 0, result.stderr
+    assert "1 earlier slide extractions were removed" in result.stdout
     assert images(out) == sorted([*clean, "mine.png"])
     assert len(manifests(out)) == 3  # one text, CSV and fingerprint file
 
