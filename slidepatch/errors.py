@@ -162,6 +162,8 @@ class OutputExistsError(OutputError):
 
 class EarlierRunWarning(UserWarning):
     """An output directory already holds files of the same slides from earlier runs."""
+
+
 class CoordinateFileError(SlidepatchError, ValueError):
     """A coordinate file (TRIDENT, CLAM, hs2p, CSV) that cannot be read or written as asked;
     the message names the file (and the slide it was paired with)."""

@@ -216,6 +216,8 @@ def _check_earlier_runs(run: ExtractRun) -> None:
             f"--out {run.output_dir} already holds {describe_earlier(earlier)}; use --resume "
             "to finish that run, --overwrite to replace those files, or another --out"
         )
+
+
 def _read_coordinates(run: ExtractRun) -> list[PatchSet | str]:
     """The slides' locations from the coordinate files in ``run.coords_dir``."""
     from slidepatch.locations.coordinates.pool import CoordinateFilesPool
