@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -92,3 +93,13 @@ def test_cli_info_describes_a_series_glob_once(series: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("vendor:") == 1 and "dicom" in result.stdout
+
+
+def test_series_identity_follows_its_files(series: Path) -> None:
+    from slidepatch import slide_identity
+
+    before = slide_identity(series)
+    assert before.size == sum(p.stat().st_size for p in series.iterdir())
+    target = series / "boxes_0.dcm"
+    os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 10**9))
+    assert slide_identity(series).mtime_ns > before.mtime_ns
