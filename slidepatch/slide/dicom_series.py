@@ -11,7 +11,7 @@ Headers are read with pydicom when installed, else through OpenSlide's propertie
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slidepatch.errors import SlideIsDirectoryError, UnsupportedSlideError
@@ -119,9 +119,9 @@ def check_instance_file(path: str) -> None:
 def group_dicom_series(paths: Sequence[str]) -> list[str]:
     """``paths`` with each DICOM series' files replaced by its folder, once, in first place.
 
-    Label, overview and thumbnail files never become slides; non-DICOM paths pass
-    unchanged. Two series in one folder cannot be told apart by a folder path, so that
-    is an error naming the folder.
+    Label, overview and thumbnail files never become slides; other paths pass unchanged
+    (a slide listed twice stays listed twice: the caller warns about it). Two series in
+    one folder cannot be told apart by a folder path, so that is an error naming it.
     """
     out: list[str] = []
     series_of_folder: dict[str, str] = {}
@@ -142,14 +142,4 @@ def group_dicom_series(paths: Sequence[str]) -> list[str]:
             raise UnsupportedSlideError(
                 folder, "holds more than one DICOM series; put each series in its own folder"
             )
-    return _unique(out)
-
-
-def _unique(paths: Iterable[str]) -> list[str]:
-    seen: set[str] = set()
-    out: list[str] = []
-    for p in paths:
-        if p not in seen:
-            seen.add(p)
-            out.append(p)
     return out
