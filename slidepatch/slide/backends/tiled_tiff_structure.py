@@ -128,7 +128,7 @@ def read_structure(path: str) -> TiledStructure:
                 raise UnsupportedSlideError(path, "NDPI is left to OpenSlide")
             if vendor == "aperio":
                 return _openslide_layout(path, tif, vendor)
-            if tif.is_ome or _has_subifds(tif):
+            if vendor in (None, "generic-tiff") and (tif.is_ome or _has_subifds(tif)):
                 from slidepatch.slide.backends.tiff_series import series_structure
 
                 return series_structure(path, tif, vendor="generic-tiff")
