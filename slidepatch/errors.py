@@ -95,3 +95,11 @@ class WorkerDiedError(ExtractionError):
 class UnsafeOutputNameError(OutputError, ValueError):
     """A label, comment or separator that cannot be used in an output path (also a
     ``ValueError``, which the reference raised for empty label directories)."""
+
+
+class NoPatchesWarning(UserWarning):
+    """A location class found no patch; the message names the slide and says why.
+
+    A warning, not an error, because the reference returned an empty result here and
+    drop-in code may rely on that; the reason is also on the object (``empty_reason``).
+    """

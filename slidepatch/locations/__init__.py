@@ -16,6 +16,7 @@ from slidepatch.locations.classes import (
     WholeImageRandomPatches,
 )
 from slidepatch.locations.custom import CustomPatches, PatchesMock
+from slidepatch.locations.empty import NoPatchesReason
 from slidepatch.locations.patchset import PatchSet, as_patchset
 from slidepatch.locations.pools import (
     LocationsPool,
@@ -37,6 +38,7 @@ __all__ = [
     "CustomPatches",
     "LocationsBase",
     "LocationsPool",
+    "NoPatchesReason",
     "PatchSet",
     "PatchesMock",
     "PolygonRegionCustomPatches",

@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from slidepatch.annotations import AnnotationPolygon
 from slidepatch.errors import LocationError
+from slidepatch.locations.empty import CandidateStats
 from slidepatch.masks import Mask
 
 Float = npt.NDArray[np.float64]
@@ -118,14 +119,22 @@ def valid_candidates(
     mask: Mask,
     foreground_ratio: float,
     overlap_ratio: float,
+    stats: CandidateStats | None = None,
 ) -> Bool:
-    """Which top-left corners pass the foreground and region-overlap tests."""
+    """Which top-left corners pass the foreground and region-overlap tests.
+
+    ``stats`` (optional) counts candidates and foreground passes, to explain an empty result.
+    """
     eps = 1e-9
     ok = np.ones(x.shape[0], dtype=bool)
     if foreground_ratio > 0:
-        ok = mask.foreground_fraction(x=x, y=y, width=footprint, height=footprint) >= (
-            foreground_ratio - eps
-        )
+        fraction = mask.foreground_fraction(x=x, y=y, width=footprint, height=footprint)
+        ok = fraction >= (foreground_ratio - eps)
+        if stats is not None and fraction.shape[0]:
+            stats.best_foreground = max(stats.best_foreground, float(fraction.max()))
+    if stats is not None:
+        stats.candidates += int(x.shape[0])
+        stats.foreground_passed += int(ok.sum())
     if overlap_ratio <= 0 or not ok.any():
         return ok
     area = footprint * footprint
