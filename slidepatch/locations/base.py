@@ -397,8 +397,15 @@ class LocationsBase(PatchSetOutputs):
         level_or_minsize: int | None = None,
         drawn_labels: Sequence[str] = (),
         drawn_patches_labels: Sequence[str] = (),
+        max_size: int | None = None,
+        legend: bool = False,
     ) -> None:
-        """Save the slide at a low level with patches, boxes, polygons, holes and buffers."""
+        """Save the slide at a low level with patches, boxes, polygons, holes and buffers.
+
+        By default the image has the mask's size (as in the reference). ``max_size`` caps
+        its long side (e.g. 2048); ``legend=True`` colours patches by label, draws a legend
+        with the slide's name and counts, and saves a compact palette PNG.
+        """
         from slidepatch.locations.preview import draw_preview
 
         draw_preview(
@@ -414,6 +421,8 @@ class LocationsBase(PatchSetOutputs):
             level_or_minsize=level_or_minsize,
             drawn_labels=drawn_labels,
             drawn_patches_labels=drawn_patches_labels,
+            max_size=max_size,
+            legend=legend,
         )
 
     def __repr__(self) -> str:
