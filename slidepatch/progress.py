@@ -123,9 +123,7 @@ class Progress:
             (4, f"elapsed {_format_seconds(elapsed)}"),
             (1, f"left {eta}"),
         ]
-        return fit_line(
-            self._description, frac, fields, columns=terminal_columns(self._stream)
-        )
+        return fit_line(self._description, frac, fields, columns=terminal_columns(self._stream))
 
     def _draw(self, now: float) -> None:
         # Clear to the end of the line: a shorter line must not leave the old one's tail.

@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from slidepatch.cli.errors import SlideFailedError, UsageError
-from slidepatch.cli.locate import LocateJob, locate_all
+from slidepatch.cli.errors import NothingWrittenError, SlideFailedError, UsageError, cli_text
+from slidepatch.cli.locate import Located, LocateJob, locate_all
 from slidepatch.errors import SlideIsDirectoryError, SlideNotFoundError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 
@@ -31,8 +31,11 @@ class ExtractRun:
     slides: tuple[str, ...]
     output_dir: str
     job: LocateJob  # the template; slide, mask, annotation and preview paths are per slide
-    masks: tuple[str, ...] | None = None
+    masks: tuple[str | None, ...] | None = None  # per slide; None: automatic tissue mask
     annotations: tuple[str, ...] | None = None
+    slide_mpps: tuple[float | None, ...] | None = None  # per slide MPP overrides
+    labels: tuple[str | None, ...] | None = None  # per slide weak labels (None: job.label)
+    dry_run: bool = False
     levels: tuple[LevelOrMpp, ...] | None = None
     resampling_mode: Literal["tile", "wsi"] | None = None
     image_type: str = "png"
@@ -59,6 +62,9 @@ class ExtractSummary:
     contact_sheet_path: str | None
     failed: tuple[str, ...]
     resumed: tuple[str, ...] = ()
+    empty: tuple[str, ...] = ()  # "slide: why it gave no patch"
+    located: tuple[tuple[str, dict[str, int]], ...] = ()  # per slide: patches per label
+    dry_run: bool = False
 
 
 def _check_slides(slides: Sequence[str]) -> None:
@@ -69,7 +75,7 @@ def _check_slides(slides: Sequence[str]) -> None:
             raise SlideIsDirectoryError(path, "is a directory, not a slide file")
 
 
-def _check_pairing(files: Sequence[str] | None, slides: Sequence[str], option: str) -> None:
+def _check_pairing(files: Sequence[str | None] | None, slides: Sequence[str], option: str) -> None:
     if files is not None and len(files) != len(slides):
         raise UsageError(
             f"{option} needs one file per slide: got {len(files)} for {len(slides)} slides"
@@ -92,7 +98,10 @@ def _preview_paths(slides: Sequence[str], output_dir: str) -> list[str]:
 
 
 def _jobs(run: ExtractRun) -> list[LocateJob]:
-    previews = _preview_paths(run.slides, run.output_dir) if run.preview else None
+    previews = (
+        _preview_paths(run.slides, run.output_dir) if run.preview and not run.dry_run else None
+    )
+    labels = run.labels or (None,) * len(run.slides)
     return [
         replace(
             run.job,
@@ -100,6 +109,8 @@ def _jobs(run: ExtractRun) -> list[LocateJob]:
             mask_path=None if run.masks is None else run.masks[i],
             annotation_path=None if run.annotations is None else run.annotations[i],
             preview_path=None if previews is None else previews[i],
+            slide_mpp=run.job.slide_mpp if run.slide_mpps is None else run.slide_mpps[i],
+            label=run.job.label if labels[i] is None else str(labels[i]),
         )
         for i, slide in enumerate(run.slides)
     ]
@@ -132,28 +143,16 @@ def _run_pool(run: ExtractRun, patch_sets: list[PatchSet]) -> Any:
     return _pool_class(run)(**kwargs)
 
 
-class _SlideCounter:
-    """``locating patches: i/n slides`` on a terminal while locations are computed."""
-
-    def __init__(self, *, total: int, enabled: bool) -> None:
-        self._total = total
-        self._done = 0
-        self._enabled = enabled
-
-    def done(self, _index: int, _result: PatchSet | str) -> None:
-        self._done += 1
-        if self._enabled:
-            sys.stderr.write(f"\rlocating patches: {self._done}/{self._total} slides")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self._enabled and self._done:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 def _warn(message: str) -> None:
-    print(f"slidepatch: warning: {message}", file=sys.stderr, flush=True)
+    print(f"slidepatch: warning: {cli_text(message)}", file=sys.stderr, flush=True)
+
+
+def _located_counts(located: Sequence[Located]) -> tuple[tuple[str, dict[str, int]], ...]:
+    return tuple(
+        (item.slide_path, item.patch_set.patch_info)
+        for item in located
+        if item.patch_set is not None
+    )
 
 
 def extract(run: ExtractRun) -> ExtractSummary:
@@ -161,26 +160,55 @@ def extract(run: ExtractRun) -> ExtractSummary:
     _check_pairing(run.masks, run.slides, "--mask")
     _check_pairing(run.annotations, run.slides, "--annotations")
     _check_slides(run.slides)
-    Path(run.output_dir).mkdir(parents=True, exist_ok=True)
+    if not run.dry_run:
+        Path(run.output_dir).mkdir(parents=True, exist_ok=True)
+
+    from slidepatch.progress import SlideProgress
 
     jobs = _jobs(run)
-    counter = _SlideCounter(total=len(jobs), enabled=not run.quiet and sys.stderr.isatty())
+    counter = SlideProgress(total=len(jobs), enabled=not run.quiet and sys.stderr.isatty())
     try:
-        results = locate_all(jobs, processes=run.processes, on_done=counter.done)
+        results = locate_all(jobs, processes=run.processes, on_done=lambda _i, _r: counter.update())
     finally:
         counter.close()
     failed: list[str] = []
+    empty: list[str] = []
     patch_sets: list[PatchSet] = []
-    for job, result in zip(jobs, results, strict=True):
-        if isinstance(result, str):
+    for result in results:
+        for note in result.warnings:
+            _warn(note)
+        if result.error is not None or result.patch_set is None:
+            message = result.error or f"{result.slide_path}: failed"
             if not run.skip_failed:
-                raise SlideFailedError(result)
-            failed.append(result)
-            _warn(f"skipped: {result}")
-        elif len(result) == 0:
-            _warn(f"{job.slide_path}: no patch locations (check the mask and parameters)")
+                raise SlideFailedError(message)
+            failed.append(message)
+            _warn(f"skipped: {message}")
+        elif len(result.patch_set) == 0:
+            why = result.empty_reason or "no location passed the tests"
+            empty.append(f"{result.slide_path}: {why}")
+            _warn(f"{result.slide_path}: no patches: {why}")
         else:
-            patch_sets.append(result)
+            if result.capped_from is not None and not run.quiet:
+                print(
+                    f"{os.path.basename(result.slide_path)}: --max-patches kept "
+                    f"{len(result.patch_set)} of {result.capped_from} patches",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            patch_sets.append(result.patch_set)
+    if run.dry_run:
+        return ExtractSummary(
+            output_dir=run.output_dir,
+            slide_count=len(run.slides),
+            patch_count=sum(len(p) for p in patch_sets),
+            manifest_paths=(),
+            preview_paths=(),
+            contact_sheet_path=None,
+            failed=tuple(failed),
+            empty=tuple(empty),
+            located=_located_counts(results),
+            dry_run=True,
+        )
 
     manifest_paths: list[str] = []
     patch_count = 0
@@ -222,7 +250,33 @@ def extract(run: ExtractRun) -> ExtractSummary:
         contact_sheet_path=sheet_path,
         failed=tuple(failed),
         resumed=tuple(resumed),
+        empty=tuple(empty),
+        located=_located_counts(results),
     )
+
+
+def format_dry_run(summary: ExtractSummary) -> str:
+    """Per slide and label, the patches a run would write."""
+    lines = [
+        f"dry run: {summary.patch_count} patches from {len(summary.located)} of "
+        f"{summary.slide_count} slides (nothing written)"
+    ]
+    for slide, counts in summary.located:
+        total = sum(counts.values())
+        per_label = ", ".join(f"{label or '(no label)'} {n}" for label, n in counts.items())
+        lines.append(f"  {slide}: {total} patches" + (f" ({per_label})" if counts else ""))
+    return "\n".join(lines)
+
+
+def check_something_written(summary: ExtractSummary) -> None:
+    """A run that writes (or would write) no patch at all fails, saying why."""
+    if summary.patch_count or summary.resumed:
+        return
+    if summary.empty:
+        why = "; ".join(summary.empty)
+        raise NothingWrittenError(f"no patch to write: {why}")
+    if not summary.failed:
+        raise NothingWrittenError("no patch to write")
 
 
 def format_summary(summary: ExtractSummary) -> str:
@@ -239,25 +293,99 @@ def format_summary(summary: ExtractSummary) -> str:
         lines.append(f"  contact sheet: {summary.contact_sheet_path}")
     if summary.resumed:
         lines.append(f"  resumed:       {len(summary.resumed)} slides were already complete")
+    if summary.empty:
+        lines.append(f"  no patches:    {len(summary.empty)} slides (see the warnings above)")
     if summary.failed:
         lines.append(f"  failed:        {len(summary.failed)} slides (see the warnings above)")
     return "\n".join(lines)
+
+
+def _slide_inputs(
+    args: argparse.Namespace,
+) -> tuple[
+    tuple[str, ...],
+    tuple[str | None, ...] | None,
+    tuple[str, ...] | None,
+    tuple[float | None, ...] | None,
+    tuple[str | None, ...] | None,
+]:
+    """Slides, and per slide: mask, annotations, MPP override, label (paired by name)."""
+    from slidepatch.cli import inputs
+
+    if args.slide_table and args.slides:
+        raise UsageError("give slide files or --slides TABLE.csv, not both")
+    if not args.slide_table and not args.slides:
+        raise UsageError("no slides: give slide files or --slides TABLE.csv")
+    masks: tuple[str | None, ...] | None = None
+    notes: tuple[str, ...] | None = None
+    mpps: tuple[float | None, ...] | None = None
+    labels: tuple[str | None, ...] | None = None
+    if args.slide_table:
+        rows = inputs.read_slide_table(args.slide_table)
+        slides = tuple(r.slide for r in rows)
+        in_table = [
+            flag
+            for flag, column, given in (
+                ("--mask/--mask-dir", "mask", args.mask or args.mask_dir),
+                (
+                    "--annotations/--annotations-dir",
+                    "annotations",
+                    args.annotations or args.annotations_dir,
+                ),
+            )
+            if given and any(getattr(r, column) is not None for r in rows)
+        ]
+        if in_table:
+            raise UsageError(f"{in_table[0]} and the table's column both name files; use one")
+        if any(r.mask is not None for r in rows):
+            masks = tuple(r.mask for r in rows)
+        if rows[0].annotations is not None:
+            notes = tuple(str(r.annotations) for r in rows)
+        if any(r.mpp is not None for r in rows):
+            mpps = tuple(args.slide_mpp if r.mpp is None else r.mpp for r in rows)
+        if any(r.label is not None for r in rows):
+            labels = tuple(r.label for r in rows)
+    else:
+        slides = tuple(os.path.abspath(s) for s in args.slides)
+    if args.mask:
+        masks = tuple(
+            inputs.pair_by_name(slides, [os.path.abspath(m) for m in args.mask], option="--mask")
+        )
+    elif args.mask_dir:
+        masks = tuple(
+            inputs.pair_from_folder(
+                slides, args.mask_dir, option="--mask-dir", suffixes=inputs.MASK_SUFFIXES
+            )
+        )
+    if args.annotations:
+        files = [os.path.abspath(a) for a in args.annotations]
+        notes = tuple(inputs.pair_by_name(slides, files, option="--annotations"))
+    elif args.annotations_dir:
+        notes = tuple(
+            inputs.pair_from_folder(
+                slides,
+                args.annotations_dir,
+                option="--annotations-dir",
+                suffixes=inputs.ANNOTATION_SUFFIXES,
+            )
+        )
+    return slides, masks, notes, mpps, labels
 
 
 def run_from_args(args: argparse.Namespace) -> ExtractRun:
     """Turn parsed ``extract`` arguments into an :class:`ExtractRun` (usage checks here)."""
     if args.sampling == "random" and args.num_patches is None:
         raise UsageError("--sampling random needs --num-patches")
-    if (args.include or args.exclude) and not args.annotations:
-        raise UsageError("--include/--exclude need --annotations")
-    if args.outside and not args.annotations:
-        raise UsageError("--outside needs --annotations")
     if args.jpeg_quality is not None and not 1 <= args.jpeg_quality <= 100:
         raise UsageError(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
     if args.jpeg_quality is not None and args.image_type != "jpg":
         raise UsageError("--jpeg-quality needs --image-type jpg")
+    slides, masks, annotations, mpps, labels = _slide_inputs(args)
+    if (args.include or args.exclude) and not annotations:
+        raise UsageError("--include/--exclude need --annotations")
+    if args.outside and not annotations:
+        raise UsageError("--outside needs --annotations")
     level: LevelOrMpp = args.mpp if args.mpp is not None else (args.level or 0)
-    slides = tuple(os.path.abspath(s) for s in args.slides)
     return ExtractRun(
         slides=slides,
         output_dir=os.path.abspath(args.out),
@@ -277,11 +405,14 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
             num_patches=args.num_patches,
             spacing=args.spacing,
             seed=args.seed,
+            slide_mpp=args.slide_mpp,
+            max_patches=args.max_patches,
+            preview_size=args.preview_size,
         ),
-        masks=None if args.mask is None else tuple(os.path.abspath(m) for m in args.mask),
-        annotations=None
-        if args.annotations is None
-        else tuple(os.path.abspath(a) for a in args.annotations),
+        masks=masks,
+        annotations=annotations,
+        slide_mpps=mpps,
+        labels=labels,
         levels=None if args.levels is None else tuple(args.levels),
         resampling_mode=args.resample,
         image_type=args.image_type,
@@ -294,4 +425,5 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         create_subdirs=args.subdirs,
         skip_failed=args.skip_failed,
         quiet=args.quiet,
+        dry_run=args.dry_run,
     )

@@ -18,9 +18,8 @@ import numpy.typing as npt
 
 from slidepatch.annotations import AnnotationPolygon, load_polygon_data
 from slidepatch.errors import LocationError, NoPatchesWarning
-from slidepatch.locations import empty
+from slidepatch.locations import empty, sampling
 from slidepatch.locations import regions as rg
-from slidepatch.locations import sampling
 from slidepatch.locations.params import check_positive, check_ratio, expand_param
 from slidepatch.locations.patchset import (
     LevelOrMpp,

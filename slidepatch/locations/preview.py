@@ -91,8 +91,9 @@ def _level_image(
     if max_size is not None and max(target) > max_size:
         scale = max_size / max(target)
         target = (max(1, round(target[0] * scale)), max(1, round(target[1] * scale)))
-    if image.size != tuple(target):
-        image = image.resize(tuple(target), Image.Resampling.BILINEAR)
+    size = (int(target[0]), int(target[1]))
+    if image.size != size:
+        image = image.resize(size, Image.Resampling.BILINEAR)
     return image
 
 
@@ -109,7 +110,7 @@ def _legend(
     size = max(12, round(max(image.size) / 90))
     font = ImageFont.load_default(size=size)
     total = sum(counts.values())
-    lines = [(f"{title}: {total} patches", None)]
+    lines: list[tuple[str, tuple[int, int, int] | None]] = [(f"{title}: {total} patches", None)]
     lines += [(f"{label or '(no label)'}: {n}", colors.get(label)) for label, n in counts.items()]
     draw = ImageDraw.Draw(image)
     pad = size // 2
@@ -240,4 +241,3 @@ def draw_preview(
 
 def _label_colors(labels: Sequence[str]) -> dict[str, tuple[int, int, int]]:
     return {label: LABEL_COLORS[i % len(LABEL_COLORS)] for i, label in enumerate(labels)}
-
