@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 # The command line's preview size: the long side, in pixels.
 DEFAULT_PREVIEW_SIZE = 2048
+# With a legend the image is a palette PNG: the slide gets this many entries, the drawing's
+# colours (exact) the rest.
+BACKGROUND_COLORS = 192
 # Patch colours by label when a legend is drawn (distinct on H&E pink and on white).
 LABEL_COLORS = (
     (230, 25, 75),
@@ -127,17 +130,16 @@ def _legend(
         draw.text((x, y), text, fill=(0, 0, 0), font=font)
 
 
-def _save(image: PILImage.Image, image_file: str, *, compact: bool) -> None:
-    """Save; ``compact`` writes a palette PNG (or a JPEG at quality 85) a few times smaller."""
-    if not compact:
+def _save(image: PILImage.Image, image_file: str) -> None:
+    """Save a palette image as a compact PNG, or in RGB for other formats."""
+    if image.mode != "P":
         image.save(image_file)
-        return
-    if image_file.lower().endswith(".png"):
-        image.quantize(colors=256, method=2).save(image_file, optimize=True)
+    elif image_file.lower().endswith(".png"):
+        image.save(image_file, optimize=True)
     elif image_file.lower().endswith((".jpg", ".jpeg")):
-        image.save(image_file, quality=85)
+        image.convert("RGB").save(image_file, quality=85)
     else:
-        image.save(image_file)
+        image.convert("RGB").save(image_file)
 
 
 def draw_preview(
@@ -188,6 +190,10 @@ def draw_preview(
             path=path,
         )
         w0, h0 = slide.dimensions
+    if legend:  # the slide in BACKGROUND_COLORS palette entries; the drawing keeps the rest
+        from PIL import Image
+
+        image = image.quantize(colors=BACKGROUND_COLORS, method=Image.Quantize.FASTOCTREE)
     sx, sy = image.width / w0, image.height / h0
     draw = ImageDraw.Draw(image)
 
@@ -236,7 +242,7 @@ def draw_preview(
         import os
 
         _legend(image, title=os.path.basename(path), counts=ps.patch_info, colors=by_label)
-    _save(image, fspath(image_file), compact=legend)
+    _save(image, fspath(image_file))
 
 
 def _label_colors(labels: Sequence[str]) -> dict[str, tuple[int, int, int]]:
