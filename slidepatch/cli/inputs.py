@@ -77,7 +77,16 @@ def _names(paths: Sequence[str]) -> str:
 
 
 def pair_by_name(slides: Sequence[str], files: Sequence[str], *, option: str) -> list[str]:
-    """One file per slide, in slide order, matched by name; every file must be used."""
+    """One file per slide, in slide order, matched by name; every file must be used.
+
+    A slide listed twice gets its file twice (dropping duplicates is the caller's call).
+    """
+    unique = list(dict.fromkeys(slides))
+    found = dict(zip(unique, _pair_unique(unique, files, option=option), strict=True))
+    return [found[s] for s in slides]
+
+
+def _pair_unique(slides: Sequence[str], files: Sequence[str], *, option: str) -> list[str]:
     stems = _check_unique_stems(slides, option)
     paired: list[list[str]] = [[] for _ in slides]
     unused: list[str] = []
@@ -114,6 +123,16 @@ def pair_from_folder(
     """``folder/<stem>.*`` for every slide (other files in the folder are ignored)."""
     if not os.path.isdir(folder):
         raise UsageError(f"{option} {folder}: not a folder")
+    unique = list(dict.fromkeys(slides))
+    found = dict(
+        zip(unique, _pair_folder(unique, folder, option=option, suffixes=suffixes), strict=True)
+    )
+    return [found[s] for s in slides]
+
+
+def _pair_folder(
+    slides: Sequence[str], folder: str, *, option: str, suffixes: Sequence[str]
+) -> list[str]:
     stems = _check_unique_stems(slides, option)
     candidates = sorted(
         str(p) for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in suffixes

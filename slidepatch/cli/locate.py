@@ -27,6 +27,7 @@ import numpy as np
 from slidepatch.cli.errors import cli_text
 from slidepatch.errors import AnnotationError, NoPatchesWarning, SlidepatchError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.locations.preview import DEFAULT_PREVIEW_SIZE
 
 Sampling = Literal["grid", "random", "poisson"]
 
@@ -71,7 +72,7 @@ class LocateJob:
     preview_path: str | None = None
     slide_mpp: float | None = None
     max_patches: int | None = None
-    preview_size: int | None = None
+    preview_size: int | None = DEFAULT_PREVIEW_SIZE  # long side; None: the mask's size
 
 
 @dataclass(frozen=True)
