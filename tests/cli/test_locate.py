@@ -183,7 +183,10 @@ def test_ctrl_c_while_locating_prints_one_line_and_exits_130(
         text=True,
         start_new_session=True,  # its own process group, as a terminal's foreground job
     )
-    time.sleep(4.0)  # interpreter, workers and masks started; Poisson sampling running
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "o").exists() and time.monotonic() < deadline:  # made, then locating
+        time.sleep(0.05)
+    time.sleep(2.0)  # workers and masks started, the white slide done, Poisson sampling running
     assert proc.poll() is None, proc.communicate()
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: SIGINT to the whole group
     stdout, stderr = proc.communicate(timeout=30)
