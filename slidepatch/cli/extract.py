@@ -62,7 +62,7 @@ class ExtractSummary:
     contact_sheet_path: str | None
     failed: tuple[str, ...]
     resumed: tuple[str, ...] = ()
-    empty: tuple[str, ...] = ()  # "slide: why it gave no patch"
+    empty: tuple[tuple[str, str], ...] = ()  # (slide, why it gave no patch)
     located: tuple[tuple[str, dict[str, int]], ...] = ()  # per slide: patches per label
     dry_run: bool = False
 
@@ -172,7 +172,7 @@ def extract(run: ExtractRun) -> ExtractSummary:
     finally:
         counter.close()
     failed: list[str] = []
-    empty: list[str] = []
+    empty: list[tuple[str, str]] = []
     patch_sets: list[PatchSet] = []
     for result in results:
         for note in result.warnings:
@@ -185,7 +185,7 @@ def extract(run: ExtractRun) -> ExtractSummary:
             _warn(f"skipped: {message}")
         elif len(result.patch_set) == 0:
             why = result.empty_reason or "no location passed the tests"
-            empty.append(f"{result.slide_path}: {why}")
+            empty.append((result.slide_path, why))
             _warn(f"{result.slide_path}: no patches: {why}")
         else:
             if result.capped_from is not None and not run.quiet:
@@ -261,10 +261,14 @@ def format_dry_run(summary: ExtractSummary) -> str:
         f"dry run: {summary.patch_count} patches from {len(summary.located)} of "
         f"{summary.slide_count} slides (nothing written)"
     ]
+    reasons = dict(summary.empty)
     for slide, counts in summary.located:
         total = sum(counts.values())
         per_label = ", ".join(f"{label or '(no label)'} {n}" for label, n in counts.items())
-        lines.append(f"  {slide}: {total} patches" + (f" ({per_label})" if counts else ""))
+        if total == 0:
+            lines.append(f"  {slide}: 0 patches: {reasons.get(slide, 'none passed the tests')}")
+        else:
+            lines.append(f"  {slide}: {total} patches ({per_label})")
     return "\n".join(lines)
 
 
@@ -273,7 +277,7 @@ def check_something_written(summary: ExtractSummary) -> None:
     if summary.patch_count or summary.resumed:
         return
     if summary.empty:
-        why = "; ".join(summary.empty)
+        why = "; ".join(f"{slide}: {reason}" for slide, reason in summary.empty)
         raise NothingWrittenError(f"no patch to write: {why}")
     if not summary.failed:
         raise NothingWrittenError("no patch to write")

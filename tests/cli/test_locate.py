@@ -147,6 +147,7 @@ def test_dry_run_prints_counts_per_slide_and_label_and_writes_nothing(
 def test_dry_run_with_no_patch_exits_1(white_slide: Path, tmp_path: Path) -> None:
     result = run_cli("extract", white_slide, "--out", tmp_path / "o", "--dry-run")
     assert result.returncode == 1
+    assert f"  {white_slide}: 0 patches: the mask has no tissue" in result.stdout
     assert "no tissue" in result.stderr
     assert not (tmp_path / "o").exists()
 
