@@ -155,8 +155,11 @@ def _mask_for(job: LocateJob) -> Any:
     )
 
 
-def locate(job: LocateJob) -> Any:
-    """Run the location class for one slide and return the location object."""
+def locate(job: LocateJob, *, polygons: list[Any] | None = None) -> Any:
+    """Run the location class for one slide and return the location object.
+
+    ``polygons``: the job's annotations, when the caller has read them already.
+    """
     from slidepatch import locations
 
     kwargs: dict[str, Any] = {
@@ -176,7 +179,9 @@ def locate(job: LocateJob) -> Any:
     else:
         kwargs["poisson_spacing"] = job.spacing
     if job.annotation_path is not None:
-        kwargs["polygon_data"] = read_annotation_file(job.annotation_path)
+        if polygons is None:
+            polygons = read_annotation_file(job.annotation_path)
+        kwargs["polygon_data"] = polygons
         kwargs["included_labels"] = list(job.included_labels)
         kwargs["excluded_labels"] = list(job.excluded_labels)
     if job.annotation_path is None or job.outside_annotations:
@@ -193,8 +198,30 @@ def cap_patches(patch_set: PatchSet, *, limit: int | None, seed: int | None) -> 
     return patch_set.select(np.sort(rng.choice(n, size=limit, replace=False)))
 
 
+def _unmatched_labels(job: LocateJob, polygons: list[Any]) -> str | None:
+    """An --include/--exclude label no polygon has: a typo that silently changes patches."""
+    from slidepatch.locations.empty import label_reason
+
+    present = sorted({str(p.label) for p in polygons})
+    wanted = job.included_labels or job.excluded_labels
+    missing = [label for label in wanted if label not in present]
+    if not missing or not present:
+        return None
+    flag = "--include" if job.included_labels else "--exclude"
+    detail = label_reason(wanted=missing, present=present, excluded=False).message
+    detail = detail.replace("no polygon has an included label", f"no polygon has the {flag} label")
+    return f"{job.slide_path}: {detail}"
+
+
 def _located(job: LocateJob) -> Located:
-    location = locate(job)
+    polygons = None if job.annotation_path is None else read_annotation_file(job.annotation_path)
+    location = locate(job, polygons=polygons)
+    if polygons is not None and (
+        location.empty_reason is None or location.empty_reason.kind != "labels"
+    ):
+        note = _unmatched_labels(job, polygons)
+        if note is not None:
+            warnings.warn(note, stacklevel=2)
     patch_set: PatchSet = cap_patches(location.patch_set, limit=job.max_patches, seed=job.seed)
     if job.preview_path is not None:
         from slidepatch.locations.preview import draw_preview

@@ -38,6 +38,30 @@ def test_label_typo_names_the_labels_the_file_has(
     assert _patch_files(out) == []
 
 
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (("--include", "tumor", "Stroma"), "--include label 'Stroma'"),
+        (("--outside", "--include", "Tumor"), "--include label 'Tumor'"),
+        (("--exclude", "Stroma"), "--exclude label 'Stroma'"),
+    ],
+)
+def test_a_label_filter_matching_no_polygon_is_a_warning(
+    flags: tuple[str, ...], named: str, two_slides: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, _ = two_slides
+    notes = tmp_path / "a.geojson"
+    notes.write_text(geojson(("tumor", 0, 0, 700, 1024), ("stroma", 700, 0, 1536, 1024)))
+    result = run_cli(
+        "extract", a, "--out", tmp_path / "o", "--procs", "1", "--annotations", notes,
+        "--foreground-ratio", "0.3", "--patch-size", "128", *flags,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"slidepatch: warning: {a}: no polygon has the {named}" in result.stderr
+    assert "the annotations have labels 'stroma', 'tumor'" in result.stderr
+    assert "differs from" in result.stderr and "only in case" in result.stderr
+
+
 def test_all_white_slide_says_the_mask_has_no_tissue(white_slide: Path, tmp_path: Path) -> None:
     result = run_cli("extract", white_slide, "--out", tmp_path / "o", "--procs", "1")
     assert result.returncode == 1
