@@ -222,3 +222,27 @@ def test_ctrl_c_while_locating_prints_one_line_and_exits_130(
     assert stdout == ""
     assert _group_gone(proc.pid, timeout=10), "worker processes outlived the command"
     assert not list((tmp_path / "o").glob("*.png"))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups and SIGINT")
+def test_ctrl_c_while_writing_patches_prints_one_line_and_exits_130(
+    two_slides: tuple[Path, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+    # ~25,000 tiny overlapping patches per slide: writing takes far longer than this test.
+    command = [sys.executable, "-m", "slidepatch", "extract", *map(str, two_slides)]
+    command += ["--out", str(out), "--procs", "2", "--threads", "1", "--patch-size", "16"]
+    command += ["--stride", "0.5", "--foreground-ratio", "0", "--mask-min-size", "100"]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while not any(out.glob("*.png")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines() == ["slidepatch: interrupted"]
+    assert _group_gone(proc.pid, timeout=10), "worker processes outlived the command"
