@@ -11,11 +11,14 @@ from slidepatch.annotations import (
 from slidepatch.contact_sheet import contact_sheet_from_output, make_contact_sheet
 from slidepatch.errors import (
     AnnotationError,
+    AnnotationFileNotFoundError,
     ExtractionError,
+    InvalidPatchError,
     InvalidRegionError,
     LevelOutOfRangeError,
     LocationError,
     MaskError,
+    MaskFileNotFoundError,
     MppUnavailableError,
     NoPatchesWarning,
     OutputError,
@@ -49,6 +52,7 @@ from slidepatch.pools import (
     PatchStream,
     iter_patch_batches,
 )
+from slidepatch.reference_data import MaskData, PolygonData
 from slidepatch.slide import ReadPlan, Slide
 
 __version__ = "0.1.0"
@@ -59,6 +63,7 @@ __all__ = [
     "DiskPatchExtractor",
     "DiskPatchExtractorPool",
     "Mask",
+    "MaskData",
     "MemPatchExtractor",
     "MemPatchExtractorPool",
     "MultiResDiskPatchExtractor",
@@ -68,6 +73,7 @@ __all__ = [
     "PatchBatch",
     "PatchList",
     "PatchStream",
+    "PolygonData",
     "WSIPolygonMask",
     "WSITissueMask",
     "contact_sheet_from_output",
@@ -82,11 +88,14 @@ __all__ = [
     "read_sedeen_xml",
     "save_polygons_json",
     "AnnotationError",
+    "AnnotationFileNotFoundError",
     "ExtractionError",
+    "InvalidPatchError",
     "InvalidRegionError",
     "LevelOutOfRangeError",
     "LocationError",
     "MaskError",
+    "MaskFileNotFoundError",
     "MppUnavailableError",
     "NoPatchesWarning",
     "OutputError",

@@ -9,8 +9,8 @@ Rules for shapes that are not areas:
 * ASAP: ``Polygon`` and ``Rectangle`` are read, label = ``PartOfGroup`` ("" for "None").
   ``Spline`` (its control points are not its outline), ``Dot``, ``PointSet`` and
   ``Measurement`` are skipped.
-* Sedeen: ``polygon``, ``rectangle`` and ``ellipse`` (converted to a 64-vertex polygon)
-  are read, label = the graphic's ``name`` (or ``description``/``color`` with
+* Sedeen: ``polygon``, ``rectangle`` and ``ellipse`` (converted to a 65-vertex polygon,
+  as the reference) are read, label = the graphic's ``name`` (or ``description``/``color`` with
   ``label_field``); lines, rulers and points are skipped.
 
 A file that cannot be parsed, or an area shape with bad coordinates, raises
@@ -28,7 +28,7 @@ from typing import Any, Literal
 from slidepatch.annotations.polygon import AnnotationPolygon
 from slidepatch.errors import AnnotationError
 
-ELLIPSE_VERTICES = 64
+ELLIPSE_VERTICES = 65  # the reference's count (its 64-segment circle plus the closing vertex)
 
 
 def _number(text: str | None, path: str, where: str) -> float:

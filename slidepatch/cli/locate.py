@@ -171,6 +171,7 @@ def locate(job: LocateJob, *, polygons: list[Any] | None = None) -> Any:
         "overlap_ratio": job.overlap_ratio,
         "seed": job.seed,
         "slide_mpp": job.slide_mpp,
+        "distance_units": "read",  # --spacing is in pixels at the read level
     }
     if job.sampling == "grid":
         kwargs["patch_stride"] = job.stride

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from os import PathLike
 from typing import Any
 
-from slidepatch.locations.base import LocationsBase
+from slidepatch.locations.base import DistanceUnits, Geometry, LocationsBase
 from slidepatch.locations.patchset import LevelOrMpp
 
 
@@ -36,6 +36,8 @@ class WholeImageRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -47,6 +49,8 @@ class WholeImageRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={"weak_label": weak_label},
             sampling_args={"num_patches": num_patches},
         )
@@ -55,8 +59,8 @@ class WholeImageRandomPatches(LocationsBase):
 class WholeImagePoissonDiskPatches(LocationsBase):
     """Patches inside the tissue mask's bounding box.
 
-    Poisson-disk patches: top-left corners at least ``poisson_spacing`` target-level pixels
-    apart.
+    Poisson-disk patches: top-left corners at least ``poisson_spacing`` apart (mask pixels as
+    in the reference, or read-level pixels with ``distance_units="read"``).
     """
 
     _region_kind = "whole"
@@ -76,6 +80,8 @@ class WholeImagePoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -87,6 +93,8 @@ class WholeImagePoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={"weak_label": weak_label},
             sampling_args={"poisson_spacing": poisson_spacing},
         )
@@ -115,6 +123,8 @@ class WholeImageGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -126,6 +136,8 @@ class WholeImageGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={"weak_label": weak_label},
             sampling_args={"patch_stride": patch_stride},
         )
@@ -157,6 +169,8 @@ class WholeImageInvertedRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -168,6 +182,8 @@ class WholeImageInvertedRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -181,8 +197,8 @@ class WholeImageInvertedRandomPatches(LocationsBase):
 class WholeImageInvertedPoissonDiskPatches(LocationsBase):
     """Patches outside the (label-filtered) polygons.
 
-    Poisson-disk patches: top-left corners at least ``poisson_spacing`` target-level pixels
-    apart.
+    Poisson-disk patches: top-left corners at least ``poisson_spacing`` apart (mask pixels as
+    in the reference, or read-level pixels with ``distance_units="read"``).
     """
 
     _region_kind = "inverted"
@@ -205,6 +221,8 @@ class WholeImageInvertedPoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -216,6 +234,8 @@ class WholeImageInvertedPoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -252,6 +272,8 @@ class WholeImageInvertedGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -263,6 +285,8 @@ class WholeImageInvertedGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -289,6 +313,7 @@ class PolygonRegionRandomPatches(LocationsBase):
         mask_data: Any,
         polygon_data: Any,
         check_polygons: bool = True,
+        polygons_overlap_threshold: float | None = None,
         included_labels: Sequence[str] = (),
         excluded_labels: Sequence[str] = (),
         num_patches: Any,
@@ -299,6 +324,8 @@ class PolygonRegionRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -310,6 +337,9 @@ class PolygonRegionRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
+            polygons_overlap_threshold=polygons_overlap_threshold,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,
@@ -323,8 +353,8 @@ class PolygonRegionRandomPatches(LocationsBase):
 class PolygonRegionPoissonDiskPatches(LocationsBase):
     """Patches inside each polygon (holes excluded), labelled by the polygon.
 
-    Poisson-disk patches: top-left corners at least ``poisson_spacing`` target-level pixels
-    apart.
+    Poisson-disk patches: top-left corners at least ``poisson_spacing`` apart (mask pixels as
+    in the reference, or read-level pixels with ``distance_units="read"``).
     """
 
     _region_kind = "polygon"
@@ -337,6 +367,7 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
         mask_data: Any,
         polygon_data: Any,
         check_polygons: bool = True,
+        polygons_overlap_threshold: float | None = None,
         included_labels: Sequence[str] = (),
         excluded_labels: Sequence[str] = (),
         poisson_spacing: Any = 50,
@@ -347,6 +378,8 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -358,6 +391,9 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
+            polygons_overlap_threshold=polygons_overlap_threshold,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,
@@ -384,6 +420,7 @@ class PolygonRegionGridPatches(LocationsBase):
         mask_data: Any,
         polygon_data: Any,
         check_polygons: bool = True,
+        polygons_overlap_threshold: float | None = None,
         included_labels: Sequence[str] = (),
         excluded_labels: Sequence[str] = (),
         patch_stride: Any = 1,
@@ -394,6 +431,8 @@ class PolygonRegionGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -405,6 +444,9 @@ class PolygonRegionGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
+            polygons_overlap_threshold=polygons_overlap_threshold,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,
@@ -435,6 +477,8 @@ class WholeImageCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -446,6 +490,8 @@ class WholeImageCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={"weak_label": weak_label},
             sampling_args={"points": list(points)},
         )
@@ -474,6 +520,8 @@ class WholeImageInvertedCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -485,6 +533,8 @@ class WholeImageInvertedCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -509,6 +559,7 @@ class PolygonRegionCustomPatches(LocationsBase):
         polygon_data: Any,
         points: Sequence[Sequence[float]],
         check_polygons: bool = True,
+        polygons_overlap_threshold: float | None = None,
         included_labels: Sequence[str] = (),
         excluded_labels: Sequence[str] = (),
         patch_size: int = 256,
@@ -518,6 +569,8 @@ class PolygonRegionCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -529,6 +582,9 @@ class PolygonRegionCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
+            polygons_overlap_threshold=polygons_overlap_threshold,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,

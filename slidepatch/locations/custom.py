@@ -148,6 +148,22 @@ class PatchesMock(CustomPatches):
         class_params: Mapping[str, Any] | None = None,
         slide_mpp: float | None = None,
     ) -> None:
+        # Without class_params, param_info lists every init argument, as the reference's.
+        params = (
+            dict(class_params)
+            if class_params
+            else {
+                "patch_data": [tuple(d) for d in patch_data],
+                "wsi_file": fspath(wsi_file),
+                "level_or_mpp": level_or_mpp,
+                "patch_labels": list(patch_labels),
+                "check_location": check_location,
+                "class_name": class_name,
+                "class_params": dict(class_params or {}),
+            }
+        )
+        if slide_mpp is not None:
+            params["slide_mpp"] = slide_mpp
         super().__init__(
             wsi_file=wsi_file,
             patch_data=patch_data,
@@ -156,5 +172,5 @@ class PatchesMock(CustomPatches):
             check_location=check_location,
             slide_mpp=slide_mpp,
             class_name=class_name or "PatchesMock",
-            class_params=class_params,
+            class_params=params,
         )
