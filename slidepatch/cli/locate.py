@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import signal
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -283,6 +284,9 @@ def _message(slide_path: str, exc: BaseException) -> str:
 @contextmanager
 def _sigint_ignored() -> Iterator[None]:
     """Ignore SIGINT while workers are started, so they inherit "ignored" from birth."""
+    if threading.current_thread() is not threading.main_thread():  # signals: main thread only
+        yield
+        return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
