@@ -126,6 +126,23 @@ class UnsafeOutputNameError(OutputError, ValueError):
     ``ValueError``, which the reference raised for empty label directories)."""
 
 
+class CoordinateFileError(SlidepatchError, ValueError):
+    """A coordinate file (TRIDENT, CLAM, hs2p, CSV) that cannot be read or written as asked;
+    the message names the file (and the slide it was paired with)."""
+
+    def __init__(self, path: str | PathLike[str] | None, message: str) -> None:
+        self.path = None if path is None else str(path)
+        self.message = message
+        super().__init__(f"{self.path}: {message}" if self.path else message)
+
+    def __reduce__(self) -> tuple[type[CoordinateFileError], tuple[str | None, str]]:
+        return (type(self), (self.path, self.message))
+
+
+class MissingDependencyError(SlidepatchError, ImportError):
+    """An optional dependency that a feature needs is not installed; says which extra."""
+
+
 class NoPatchesWarning(UserWarning):
     """A location class found no patch; the message names the slide and says why.
 

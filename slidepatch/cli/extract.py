@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from slidepatch.cli.errors import NothingWrittenError, SlideFailedError, UsageEr
 from slidepatch.cli.locate import Located, LocateJob, locate_all
 from slidepatch.errors import SlideIsDirectoryError, SlideNotFoundError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.locations.preview import DEFAULT_PREVIEW_SIZE
 
 PREVIEW_DIR = "previews"
 MANIFEST_DIR = "manifests"
@@ -48,6 +50,8 @@ class ExtractRun:
     create_subdirs: bool = False
     skip_failed: bool = False
     quiet: bool = False
+    coords_dir: str | None = None  # read locations from coordinate files instead of sampling
+    coords_format: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,29 @@ def _located_counts(located: Sequence[Located]) -> tuple[tuple[str, dict[str, in
     )
 
 
+def _read_coordinates(run: ExtractRun) -> list[Located]:
+    """The slides' locations from the coordinate files in ``run.coords_dir``."""
+    from slidepatch.locations.coordinates.pool import CoordinateFilesPool
+
+    assert run.coords_dir is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the failures are reported below, one line each
+        pool = CoordinateFilesPool(
+            coords_dir=run.coords_dir,
+            wsi_file_list=run.slides,
+            format=run.coords_format,  # type: ignore[arg-type]
+            on_error="skip" if run.skip_failed else "raise",
+        )
+    read = {ps.slide_path: ps for ps in pool.patch_sets}
+    failed = {path: str(exc) for path, exc in pool.failed_slides.items()}
+    return [
+        Located(s, read[s], empty_reason="its coordinate file holds no coordinates")
+        if s in read
+        else Located(s, None, error=failed[s])
+        for s in run.slides
+    ]
+
+
 def extract(run: ExtractRun) -> ExtractSummary:
     """Locate patches on every slide, extract them to disk, write previews and contact sheet."""
     _check_pairing(run.masks, run.slides, "--mask")
@@ -166,11 +193,16 @@ def extract(run: ExtractRun) -> ExtractSummary:
     from slidepatch.progress import SlideProgress
 
     jobs = _jobs(run)
-    counter = SlideProgress(total=len(jobs), enabled=not run.quiet and sys.stderr.isatty())
-    try:
-        results = locate_all(jobs, processes=run.processes, on_done=lambda _i, _r: counter.update())
-    finally:
-        counter.close()
+    if run.coords_dir is not None:
+        results = _read_coordinates(run)
+    else:
+        counter = SlideProgress(total=len(jobs), enabled=not run.quiet and sys.stderr.isatty())
+        try:
+            results = locate_all(
+                jobs, processes=run.processes, on_done=lambda _i, _r: counter.update()
+            )
+        finally:
+            counter.close()
     failed: list[str] = []
     empty: list[tuple[str, str]] = []
     patch_sets: list[PatchSet] = []
@@ -304,6 +336,33 @@ def format_summary(summary: ExtractSummary) -> str:
     return "\n".join(lines)
 
 
+def job_from_args(args: argparse.Namespace) -> LocateJob:
+    """The location template shared by ``extract`` and ``locate`` (usage checks here)."""
+    if args.sampling == "random" and args.num_patches is None:
+        raise UsageError("--sampling random needs --num-patches")
+    level: LevelOrMpp = args.mpp if args.mpp is not None else (args.level or 0)
+    return LocateJob(
+        slide_path="",
+        sampling=args.sampling,
+        patch_size=args.patch_size,
+        level_or_mpp=level,
+        foreground_ratio=args.foreground_ratio,
+        overlap_ratio=args.overlap_ratio,
+        mask_min_size=args.mask_min_size,
+        outside_annotations=args.outside,
+        included_labels=tuple(args.include or ()),
+        excluded_labels=tuple(args.exclude or ()),
+        label=args.label,
+        stride=args.stride,
+        num_patches=args.num_patches,
+        spacing=args.spacing,
+        seed=args.seed,
+        slide_mpp=args.slide_mpp,
+        max_patches=args.max_patches,
+        preview_size=getattr(args, "preview_size", DEFAULT_PREVIEW_SIZE),
+    )
+
+
 def _slide_inputs(
     args: argparse.Namespace,
 ) -> tuple[
@@ -316,16 +375,17 @@ def _slide_inputs(
     """Slides, and per slide: mask, annotations, MPP override, label (paired by name)."""
     from slidepatch.cli import inputs
 
-    if args.slide_table and args.slides:
+    table = getattr(args, "slide_table", None)  # only ``extract`` takes a slide table
+    if table and args.slides:
         raise UsageError("give slide files or --slides TABLE.csv, not both")
-    if not args.slide_table and not args.slides:
+    if not table and not args.slides:
         raise UsageError("no slides: give slide files or --slides TABLE.csv")
     masks: tuple[str | None, ...] | None = None
     notes: tuple[str, ...] | None = None
     mpps: tuple[float | None, ...] | None = None
     labels: tuple[str | None, ...] | None = None
-    if args.slide_table:
-        rows = inputs.read_slide_table(args.slide_table)
+    if table:
+        rows = inputs.read_slide_table(table)
         slides = tuple(r.slide for r in rows)
         in_table = [
             flag
@@ -376,43 +436,39 @@ def _slide_inputs(
     return slides, masks, notes, mpps, labels
 
 
+def check_annotation_flags(args: argparse.Namespace, annotations: object) -> None:
+    """--include/--exclude/--outside need annotations (from files, a folder or a table)."""
+    if (args.include or args.exclude) and not annotations:
+        raise UsageError("--include/--exclude need --annotations")
+    if args.outside and not annotations:
+        raise UsageError("--outside needs --annotations")
+
+
 def run_from_args(args: argparse.Namespace) -> ExtractRun:
     """Turn parsed ``extract`` arguments into an :class:`ExtractRun` (usage checks here)."""
-    if args.sampling == "random" and args.num_patches is None:
-        raise UsageError("--sampling random needs --num-patches")
+    if args.coords is not None and (
+        args.mask or args.annotations or args.mask_dir or args.annotations_dir
+    ):
+        raise UsageError("--coords takes the locations from files: drop --mask/--annotations")
+    if args.coords is not None and args.preview:
+        raise UsageError("--preview draws sampled locations: it cannot be used with --coords")
+    if args.coords is None and args.coords_format != "auto":
+        raise UsageError("--coords-format needs --coords")
+    job = job_from_args(args)
     if args.jpeg_quality is not None and not 1 <= args.jpeg_quality <= 100:
         raise UsageError(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
     if args.jpeg_quality is not None and args.image_type != "jpg":
         raise UsageError("--jpeg-quality needs --image-type jpg")
     slides, masks, annotations, mpps, labels = _slide_inputs(args)
-    if (args.include or args.exclude) and not annotations:
-        raise UsageError("--include/--exclude need --annotations")
-    if args.outside and not annotations:
-        raise UsageError("--outside needs --annotations")
-    level: LevelOrMpp = args.mpp if args.mpp is not None else (args.level or 0)
+    check_annotation_flags(args, annotations)
+    if args.coords is not None and (masks or annotations):
+        raise UsageError(
+            "--coords takes the locations from files: drop the table's mask and annotations columns"
+        )
     return ExtractRun(
         slides=slides,
         output_dir=os.path.abspath(args.out),
-        job=LocateJob(
-            slide_path="",
-            sampling=args.sampling,
-            patch_size=args.patch_size,
-            level_or_mpp=level,
-            foreground_ratio=args.foreground_ratio,
-            overlap_ratio=args.overlap_ratio,
-            mask_min_size=args.mask_min_size,
-            outside_annotations=args.outside,
-            included_labels=tuple(args.include or ()),
-            excluded_labels=tuple(args.exclude or ()),
-            label=args.label,
-            stride=args.stride,
-            num_patches=args.num_patches,
-            spacing=args.spacing,
-            seed=args.seed,
-            slide_mpp=args.slide_mpp,
-            max_patches=args.max_patches,
-            preview_size=args.preview_size,
-        ),
+        job=job,
         masks=masks,
         annotations=annotations,
         slide_mpps=mpps,
@@ -430,4 +486,6 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         skip_failed=args.skip_failed,
         quiet=args.quiet,
         dry_run=args.dry_run,
+        coords_dir=None if args.coords is None else os.path.abspath(args.coords),
+        coords_format=args.coords_format,
     )

@@ -15,6 +15,8 @@ from slidepatch.locations.classes import (
     WholeImagePoissonDiskPatches,
     WholeImageRandomPatches,
 )
+from slidepatch.locations.coordinates import read_coordinates, save_coordinates
+from slidepatch.locations.coordinates.pool import CoordinateFilesPool
 from slidepatch.locations.custom import CustomPatches, PatchesMock
 from slidepatch.locations.empty import NoPatchesReason
 from slidepatch.locations.patchset import PatchSet, as_patchset
@@ -35,6 +37,7 @@ from slidepatch.locations.pools import (
 )
 
 __all__ = [
+    "CoordinateFilesPool",
     "CustomPatches",
     "LocationsBase",
     "LocationsPool",
@@ -66,4 +69,6 @@ __all__ = [
     "WholeImageRandomPatches",
     "WholeImageRandomPatchesPool",
     "as_patchset",
+    "read_coordinates",
+    "save_coordinates",
 ]
