@@ -154,3 +154,17 @@ def test_slide_mpp_for_a_slide_without_mpp(no_mpp_slide: Path, tmp_path: Path) -
     assert rows and {r["level_or_mpp"] for r in rows} == {"0.5", "1.0"}
     widths = {r["level_or_mpp"]: int(r["width_level0"]) for r in rows}
     assert widths == {"0.5": 256, "1.0": 512}  # the extraction workers used 0.25 µm/px
+
+
+def test_locate_command_pairs_by_name_too(two_slides: tuple[Path, Path], tmp_path: Path) -> None:
+    a_notes, b_notes = _write_annotations(tmp_path)
+    out = tmp_path / "coords"
+    result = run_cli(
+        "locate", *two_slides, "--out", out, "--coords-format", "csv", "--procs", "1",
+        "--annotations", b_notes, a_notes, "--foreground-ratio", "0.3", "--max-patches", "5",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for name, label in (("a", "tumor"), ("b", "stroma")):
+        lines = (out / f"{name}.csv").read_text().splitlines()
+        assert len(lines) == 1 + 5
+        assert {line.split(",")[4] for line in lines[1:]} == {label}
