@@ -13,6 +13,8 @@ from slidepatch.errors import (
     AnnotationError,
     AnnotationFileNotFoundError,
     CoordinateFileError,
+    DuplicatePatchSetError,
+    EarlierRunWarning,
     ExtractionError,
     InvalidPatchError,
     InvalidRegionError,
@@ -24,7 +26,9 @@ from slidepatch.errors import (
     MppUnavailableError,
     NoPatchesWarning,
     OutputError,
+    OutputExistsError,
     ResamplingRequiredError,
+    RunMismatchError,
     SlideError,
     SlideIsDirectoryError,
     SlideNotFoundError,
@@ -55,7 +59,7 @@ from slidepatch.pools import (
     iter_patch_batches,
 )
 from slidepatch.reference_data import MaskData, PolygonData
-from slidepatch.slide import ReadPlan, Slide
+from slidepatch.slide import ReadPlan, Slide, SlideIdentity, slide_identity
 
 __version__ = "0.1.0"
 
@@ -89,9 +93,12 @@ __all__ = [
     "read_patches_into",
     "read_sedeen_xml",
     "save_polygons_json",
+    "slide_identity",
     "AnnotationError",
     "AnnotationFileNotFoundError",
     "CoordinateFileError",
+    "DuplicatePatchSetError",
+    "EarlierRunWarning",
     "ExtractionError",
     "InvalidPatchError",
     "InvalidRegionError",
@@ -103,10 +110,13 @@ __all__ = [
     "MppUnavailableError",
     "NoPatchesWarning",
     "OutputError",
+    "OutputExistsError",
     "ReadPlan",
     "ResamplingRequiredError",
+    "RunMismatchError",
     "Slide",
     "SlideError",
+    "SlideIdentity",
     "SlideIsDirectoryError",
     "SlideNotFoundError",
     "SlideReadError",

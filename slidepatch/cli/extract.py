@@ -13,17 +13,24 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from slidepatch.cli.errors import NothingWrittenError, SlideFailedError, UsageError, cli_text
 from slidepatch.cli.locate import Located, LocateJob, locate_all
-from slidepatch.errors import SlideIsDirectoryError, SlideNotFoundError
+from slidepatch.errors import (
+    OutputExistsError,
+    RunMismatchError,
+    SlideIsDirectoryError,
+    SlideNotFoundError,
+)
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.locations.preview import DEFAULT_PREVIEW_SIZE
 
 PREVIEW_DIR = "previews"
 MANIFEST_DIR = "manifests"
 CONTACT_SHEET = "contact_sheet.png"
+CLI_HINT = "use --overwrite or another --out"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class ExtractRun:
     processes: int = 1
     threads: int = 4
     resume: bool = False
+    overwrite: bool = False
     preview: bool = False
     contact_sheet: bool = False
     create_subdirs: bool = False
@@ -69,6 +77,7 @@ class ExtractSummary:
     empty: tuple[tuple[str, str], ...] = ()  # (slide, why it gave no patch)
     located: tuple[tuple[str, dict[str, int]], ...] = ()  # per slide: patches per label
     dry_run: bool = False
+    replaced: tuple[str, ...] = ()  # manifest ids of earlier runs removed by --overwrite
 
 
 def _check_slides(slides: Sequence[str]) -> None:
@@ -138,6 +147,7 @@ def _run_pool(run: ExtractRun, patch_sets: list[PatchSet]) -> Any:
         "resampling_mode": run.resampling_mode,
         "on_error": "skip" if run.skip_failed else "raise",
         "resume": run.resume,
+        "overwrite": run.overwrite,
         "progress": not run.quiet and sys.stderr.isatty(),
     }
     if run.levels is not None:
@@ -157,6 +167,64 @@ def _located_counts(located: Sequence[Located]) -> tuple[tuple[str, dict[str, in
         for item in located
         if item.patch_set is not None
     )
+
+
+def _drop_duplicate_slides(run: ExtractRun) -> ExtractRun:
+    """A slide listed twice (the same file through any path) is extracted once, with a
+    warning; twice with different masks or annotations is an error."""
+    from slidepatch.slide.identity import real_slide_path
+
+    first: dict[str, int] = {}
+    keep: list[int] = []
+    for i, slide in enumerate(run.slides):
+        j = first.setdefault(real_slide_path(slide), i)
+        if j == i:
+            keep.append(i)
+            continue
+        for files, option in ((run.masks, "--mask"), (run.annotations, "--annotations")):
+            if files is not None and _real_or_none(files[i]) != _real_or_none(files[j]):
+                raise UsageError(
+                    f"{slide} is listed twice (also as {run.slides[j]}) with different "
+                    f"{option} files ({files[j]}, {files[i]}); list it once"
+                )
+        same = "" if slide == run.slides[j] else f" (also as {run.slides[j]})"
+        _warn(f"{slide} is listed twice{same}; extracting it once")
+    if len(keep) == len(run.slides):
+        return run
+
+    def pick(values: tuple[_T, ...] | None) -> tuple[_T, ...] | None:
+        return None if values is None else tuple(values[i] for i in keep)
+
+    return replace(
+        run,
+        slides=tuple(run.slides[i] for i in keep),
+        masks=pick(run.masks),
+        annotations=pick(run.annotations),
+        slide_mpps=pick(run.slide_mpps),
+        labels=pick(run.labels),
+    )
+
+
+def _real_or_none(path: str | None) -> str | None:
+    from slidepatch.slide.identity import real_slide_path
+
+    return None if path is None else real_slide_path(path)
+
+
+def _check_earlier_runs(run: ExtractRun) -> None:
+    """Refuse an --out that holds manifests or journals of these slides, unless the user
+    said what to do with them (--resume or --overwrite)."""
+    if run.resume or run.overwrite:
+        return
+    from slidepatch.extract.resume import OutputDirIndex
+    from slidepatch.pools._earlier_runs import describe_earlier
+
+    earlier = OutputDirIndex(output_dir=run.output_dir, slide_paths=run.slides)
+    if earlier:
+        raise OutputExistsError(
+            f"--out {run.output_dir} already holds {describe_earlier(earlier)}; use --resume "
+            "to finish that run, --overwrite to replace those files, or another --out"
+        )
 
 
 def _read_coordinates(run: ExtractRun) -> list[Located]:
@@ -187,7 +255,9 @@ def extract(run: ExtractRun) -> ExtractSummary:
     _check_pairing(run.masks, run.slides, "--mask")
     _check_pairing(run.annotations, run.slides, "--annotations")
     _check_slides(run.slides)
-    if not run.dry_run:
+    run = _drop_duplicate_slides(run)
+    if not run.dry_run:  # a dry run writes nothing, so an earlier run in --out is no matter
+        _check_earlier_runs(run)
         Path(run.output_dir).mkdir(parents=True, exist_ok=True)
 
     from slidepatch.progress import SlideProgress
@@ -246,14 +316,19 @@ def extract(run: ExtractRun) -> ExtractSummary:
     patch_count = 0
     manifest_ids: list[str] = []
     resumed: list[str] = []
+    replaced: list[str] = []
     if patch_sets:
-        pool = _run_pool(run, patch_sets)
+        try:
+            pool = _run_pool(run, patch_sets)
+        except RunMismatchError as exc:
+            raise RunMismatchError(exc.mismatches, CLI_HINT) from None
         patch_count += pool.patch_count
         for slide, error in pool.failed_slides.items():
             failed.append(f"{slide}: {error}")
             _warn(f"skipped: {slide}: {error}")
         manifest_ids.extend(m for m in pool.manifest_ids if m is not None)
         resumed.extend(pool.resumed_slides)
+        replaced.extend(pool.replaced_manifest_ids)
         folder = Path(run.output_dir) / MANIFEST_DIR
         for manifest_id in manifest_ids:
             manifest_paths.extend(
@@ -284,6 +359,7 @@ def extract(run: ExtractRun) -> ExtractSummary:
         resumed=tuple(resumed),
         empty=tuple(empty),
         located=_located_counts(results),
+        replaced=tuple(replaced),
     )
 
 
@@ -329,6 +405,10 @@ def format_summary(summary: ExtractSummary) -> str:
         lines.append(f"  contact sheet: {summary.contact_sheet_path}")
     if summary.resumed:
         lines.append(f"  resumed:       {len(summary.resumed)} slides were already complete")
+    if summary.replaced:
+        lines.append(
+            f"  overwritten:   {len(summary.replaced)} earlier slide extractions were removed"
+        )
     if summary.empty:
         lines.append(f"  no patches:    {len(summary.empty)} slides (see the warnings above)")
     if summary.failed:
@@ -480,6 +560,7 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         processes=args.procs,
         threads=args.threads,
         resume=args.resume,
+        overwrite=args.overwrite,
         preview=args.preview,
         contact_sheet=args.contact_sheet,
         create_subdirs=args.subdirs,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from slidepatch.cli.errors import UsageError
 from slidepatch.extract.naming import wsi_id_of
+from slidepatch.slide.identity import real_slide_path
 
 SEPARATORS = ("_", "-", ".")
 ANNOTATION_SUFFIXES = (".geojson", ".json", ".xml")
@@ -79,11 +80,21 @@ def _names(paths: Sequence[str]) -> str:
 def pair_by_name(slides: Sequence[str], files: Sequence[str], *, option: str) -> list[str]:
     """One file per slide, in slide order, matched by name; every file must be used.
 
-    A slide listed twice gets its file twice (dropping duplicates is the caller's call).
+    A slide listed twice (by any path) gets its file twice; dropping duplicates is the
+    caller's call.
     """
-    unique = list(dict.fromkeys(slides))
-    found = dict(zip(unique, _pair_unique(unique, files, option=option), strict=True))
-    return [found[s] for s in slides]
+    unique = _unique_slides(slides)
+    paired = _pair_unique(list(unique.values()), files, option=option)
+    found = dict(zip(unique, paired, strict=True))
+    return [found[real_slide_path(s)] for s in slides]
+
+
+def _unique_slides(slides: Sequence[str]) -> dict[str, str]:
+    """Real path -> the first path a slide was listed under."""
+    unique: dict[str, str] = {}
+    for slide in slides:
+        unique.setdefault(real_slide_path(slide), slide)
+    return unique
 
 
 def _pair_unique(slides: Sequence[str], files: Sequence[str], *, option: str) -> list[str]:
@@ -123,11 +134,10 @@ def pair_from_folder(
     """``folder/<stem>.*`` for every slide (other files in the folder are ignored)."""
     if not os.path.isdir(folder):
         raise UsageError(f"{option} {folder}: not a folder")
-    unique = list(dict.fromkeys(slides))
-    found = dict(
-        zip(unique, _pair_folder(unique, folder, option=option, suffixes=suffixes), strict=True)
-    )
-    return [found[s] for s in slides]
+    unique = _unique_slides(slides)
+    paired = _pair_folder(list(unique.values()), folder, option=option, suffixes=suffixes)
+    found = dict(zip(unique, paired, strict=True))
+    return [found[real_slide_path(s)] for s in slides]
 
 
 def _pair_folder(
