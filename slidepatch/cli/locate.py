@@ -19,7 +19,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -197,7 +197,9 @@ def cap_patches(patch_set: PatchSet, *, limit: int | None, seed: int | None) -> 
     if limit is None or n <= limit:
         return patch_set
     rng = np.random.default_rng(0 if seed is None else seed)
-    return patch_set.select(np.sort(rng.choice(n, size=limit, replace=False)))
+    kept = patch_set.select(np.sort(rng.choice(n, size=limit, replace=False)))
+    # recorded with the parameters, so a run's fingerprint names the cap
+    return replace(kept, param_info={**kept.param_info, "max_patches": limit})
 
 
 def _unmatched_labels(job: LocateJob, polygons: list[Any]) -> str | None:
