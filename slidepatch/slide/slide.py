@@ -41,6 +41,8 @@ MAX_RESAMPLED_COPY_BYTES = 16 * 2**30
 """Largest whole-slide copy "wsi" resampling may build (an absurd MPP or slide is an error)."""
 BOUNDED_STRIP_BYTES = 16 * 2**20
 """Source strip budget when streaming a larger level into that size."""
+HOW_TO_PASS_MPP = "pass mpp=<µm per pixel> to Slide.open (or slide_mpp= to the location class)"
+"""The advice every missing-MPP message ends with (the command line says it in flags)."""
 PLAUSIBLE_MPP = (0.05, 20.0)
 """µm/px a scanner or microscope image can have; metadata outside is a screen default
 (72, 96 or 300 dpi copied from a JPEG or PNG) and is treated as missing."""
@@ -243,9 +245,7 @@ class Slide:
                 "screen default, not a scanner's"
             )
             raise MppUnavailableError(
-                self._path,
-                f"{what} needs the slide's MPP, but {said}; pass "
-                "mpp=<µm per pixel> to Slide.open (or slide_mpp= to the location class)",
+                self._path, f"{what} needs the slide's MPP, but {said}; {HOW_TO_PASS_MPP}"
             )
         return self._mpp
 
@@ -562,8 +562,7 @@ def plausible_mpp(path: str, mpp: tuple[float, float] | None) -> tuple[float, fl
     warnings.warn(
         f"{path}: the resolution metadata gives {mpp[0]:.4g} x {mpp[1]:.4g} µm/px, outside "
         f"the {low:g}-{high:g} µm/px of scanned slides (a screen default such as 72 dpi); "
-        "it is treated as missing: pass mpp= (slide_mpp= to the location classes) for "
-        "MPP-based reads",
+        f"it is treated as missing; {HOW_TO_PASS_MPP}",
         MetadataWarning,
         stacklevel=1,  # one place: the default filter shows it once per slide and process
     )
@@ -576,8 +575,7 @@ def _warn_unitless_resolution(path: str, properties: Mapping[str, str]) -> None:
         return
     warnings.warn(
         f"{path}: the TIFF resolution tags have no unit (ResolutionUnit none), so they give "
-        "no MPP; it is treated as missing: pass mpp= (slide_mpp= to the location classes) "
-        "for MPP-based reads",
+        f"no MPP; it is treated as missing; {HOW_TO_PASS_MPP}",
         MetadataWarning,
         stacklevel=1,  # one place: the default filter shows it once per slide and process
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from slidepatch import Slide, UnsupportedSlideError
 from slidepatch.slide.dicom_series import group_dicom_series
@@ -69,18 +70,21 @@ def test_folder_with_two_series_is_refused(series: Path) -> None:
 
 def test_cli_extracts_a_series_glob_once(series: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
+    mask = tmp_path / "case-17.png"  # paired with the series by its name
+    Image.fromarray(np.full((16, 16), 255, np.uint8)).save(mask)
     files = sorted(str(p) for p in series.glob("*.dcm"))
     result = subprocess.run(
         [
             *(sys.executable, "-m", "slidepatch", "extract", *files, "--out", str(out)),
-            *("--patch-size", "8", "--foreground-ratio", "0", "--mask-min-size", "100"),
+            *("--patch-size", "8", "--foreground-ratio", "0", "--mask", str(mask)),
         ],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "of 1 slides" in result.stdout, result.stdout  # not one slide per instance file
+    assert "4 patches from 1 of 1 slides" in result.stdout, result.stdout
+    assert sorted(p.name for p in out.glob("*.png"))[0].startswith("case-17")
 
 
 def test_cli_info_describes_a_series_glob_once(series: Path) -> None:
