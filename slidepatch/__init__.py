@@ -50,6 +50,7 @@ from slidepatch.extract import (
 from slidepatch.locations import *  # noqa: F403  (the location classes and their pools)
 from slidepatch.locations import __all__ as _locations_all
 from slidepatch.masks import Mask, WSIPolygonMask, WSITissueMask, load_mask
+from slidepatch.options import ReadOptions
 from slidepatch.pools import (
     DiskPatchExtractorPool,
     MemPatchExtractorPool,
@@ -80,6 +81,7 @@ __all__ = [
     "MultiResMemPatchExtractorPool",
     "PatchBatch",
     "PatchList",
+    "ReadOptions",
     "PatchStream",
     "PolygonData",
     "WSIPolygonMask",

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from slidepatch.errors import MaskError, MaskFileNotFoundError
 
 if TYPE_CHECKING:
-    from slidepatch.slide.slide import BackendName
+    from slidepatch.options import BackendName, ReadOptions
 
 BoolArray = npt.NDArray[np.bool_]
 TissueMode = Literal["saturation_otsu", "hsv", "otsu", "lab"]
@@ -297,6 +297,7 @@ class Mask:
         self._level = level
         self._wsi_file = path
         self._source = source
+        self._read_options: ReadOptions | None = None
         self._integral: npt.NDArray[np.int64] | None = None
 
     @property
@@ -469,7 +470,7 @@ class Mask:
                 f"the mask ({self._source}) does not know its slide and level: only masks made "
                 "by WSITissueMask or WSIPolygonMask can draw an overlay",
             )
-        with Slide.open(self._wsi_file) as slide:
+        with Slide.open(self._wsi_file, read_options=self._read_options) as slide:
             if tuple(slide.dimensions) != self._slide_dimensions:
                 raise MaskError(
                     self._wsi_file,
@@ -610,11 +611,14 @@ class WSITissueMask(Mask):
         close_fill_kernel_size: int = 0,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
     ) -> None:
+        from slidepatch.options import read_options_of
         from slidepatch.slide import Slide
 
         path = fspath(wsi_file)
-        with Slide.open(path, mpp=slide_mpp, backend=backend) as slide:
+        opts = read_options_of(read_options, backend=backend, mpp=slide_mpp, path=path)
+        with Slide.open(path, read_options=opts) as slide:
             level = resolve_level_or_minsize(level_or_minsize, slide.level_dimensions, path=path)
             # a huge level (single-level slides) is streamed into a bounded downsample
             rgb, reduced_by = slide.read_level_bounded(level)
@@ -658,6 +662,7 @@ class WSITissueMask(Mask):
             source=f"tissue mask level {level}"
             + ("" if reduced_by == 1 else f" reduced {reduced_by}x"),
         )
+        self._read_options = opts
 
 
 def rasterize_polygons(
@@ -770,8 +775,10 @@ class WSIPolygonMask(Mask):
         polygons: Any = None,
         polygons_level0: Any = None,
         slide_mpp: float | None = None,
+        read_options: ReadOptions | None = None,
     ) -> None:
         from slidepatch.annotations import load_polygon_data
+        from slidepatch.options import read_options_of
         from slidepatch.slide import Slide
 
         path = fspath(wsi_file)
@@ -781,7 +788,8 @@ class WSIPolygonMask(Mask):
                 f"{path}: WSIPolygonMask needs exactly one of polygon_data (mask-level "
                 "pixels), polygons (its old name) or polygons_level0 (level-0 pixels)"
             )
-        with Slide.open(path, mpp=slide_mpp) as slide:
+        opts = read_options_of(read_options, mpp=slide_mpp, path=path)
+        with Slide.open(path, read_options=opts) as slide:
             level = resolve_level_or_minsize(level_or_minsize, slide.level_dimensions, path=path)
             size = slide.level_dimensions[level]
             dims = slide.dimensions
@@ -801,6 +809,7 @@ class WSIPolygonMask(Mask):
             wsi_file=path,
             source=f"polygon mask level {level}",
         )
+        self._read_options = opts
 
 
 def rasterize_mask_level_polygons(

@@ -101,8 +101,7 @@ class PatchExtractorBase:
     # ------------------------------------------------------------------ helpers
     def _open_slide(self) -> Slide:
         ps = self._patch_set
-        backend = cast(BackendName, ps.backend)
-        return Slide.open(ps.slide_path, backend=backend, mpp=ps.slide_mpp)
+        return Slide.open(ps.slide_path, read_options=ps.read_options)
 
     def _window(self) -> int:
         return 2 * self._num_workers

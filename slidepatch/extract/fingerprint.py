@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from slidepatch.extract.encoders import PatchEncoder
 from slidepatch.extract.naming import wsi_id_of
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.options import DEFAULT_READ_OPTIONS
 from slidepatch.slide.identity import SlideIdentity
 
 FINGERPRINT_VERSION = 1
@@ -104,6 +105,7 @@ def disk_fingerprint(
         "resampling_mode": resampling_mode,
         "slide_mpp": patch_set.slide_mpp,
         "backend": patch_set.backend,
+        **_read_options_entries(patch_set),
         "included_labels": list(included_labels),
         "excluded_labels": list(excluded_labels),
         "image_type": ext,
@@ -115,6 +117,19 @@ def disk_fingerprint(
         "create_subdirs": bool(create_subdirs),
         "global_counter": global_counter,
     }
+
+
+def _read_options_entries(patch_set: PatchSet) -> dict[str, object]:
+    """The read options that decide pixels beyond backend and MPP (the tolerance, the fill),
+    recorded when not the defaults so that earlier runs' fingerprints stay equal; the
+    tile-cache size changes no pixel and is left out."""
+    opts = patch_set.read_options
+    entries: dict[str, object] = {}
+    if opts.mpp_tolerance != DEFAULT_READ_OPTIONS.mpp_tolerance:
+        entries["mpp_tolerance"] = opts.mpp_tolerance
+    if opts.fill != DEFAULT_READ_OPTIONS.fill:
+        entries["fill"] = list(opts.fill)
+    return entries
 
 
 def encode_fingerprint(fingerprint: Mapping[str, object]) -> bytes:

@@ -36,6 +36,7 @@ from slidepatch.locations.patchset import (
     check_level_or_mpp,
 )
 from slidepatch.masks import Mask, load_mask
+from slidepatch.options import ReadOptions, read_options_of
 
 if TYPE_CHECKING:
     from slidepatch.slide import Slide
@@ -100,6 +101,7 @@ class LocationsBase(PatchSetOutputs):
         distance_units: DistanceUnits = "mask",
         polygons_overlap_threshold: float | None = None,
         backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
     ) -> None:
         from slidepatch.slide import Slide
 
@@ -114,7 +116,9 @@ class LocationsBase(PatchSetOutputs):
             raise LocationError(path, f"patch_size must be a positive int, got {patch_size!r}")
         self._patch_size = int(patch_size)
         self._seed = seed
-        self._slide_mpp = slide_mpp
+        opts = read_options_of(read_options, backend=backend, mpp=slide_mpp, path=path)
+        self._read_options = opts
+        self._slide_mpp = opts.mpp
         self._slide: Slide | None = None
         if geometry not in ("reference", "exact"):
             raise LocationError(path, f"geometry must be 'reference' or 'exact', got {geometry!r}")
@@ -130,8 +134,7 @@ class LocationsBase(PatchSetOutputs):
             else float(polygons_overlap_threshold)
         )
         self._polygons_overlap_threshold = threshold
-        self._backend = backend
-        with Slide.open(path, mpp=slide_mpp, backend=backend) as slide:
+        with Slide.open(path, read_options=opts) as slide:
             if isinstance(self._level_or_mpp, int):
                 factor = float(slide.plan(self._level_or_mpp).level0_per_pixel)
             else:
@@ -220,8 +223,7 @@ class LocationsBase(PatchSetOutputs):
             class_name=type(self).__name__,
             param_info=self._param_info,
             label_names=tuple(labels),
-            slide_mpp=slide_mpp,
-            backend=backend,
+            read_options=opts,
         )
 
     # ------------------------------------------------------------------ regions
@@ -465,7 +467,7 @@ class LocationsBase(PatchSetOutputs):
         from slidepatch.slide import Slide
 
         if self._slide is None:
-            self._slide = Slide.open(self._wsi_file, mpp=self._slide_mpp, backend=self._backend)
+            self._slide = Slide.open(self._wsi_file, read_options=self._read_options)
         return self._slide
 
     def __getstate__(self) -> dict[str, Any]:
@@ -513,6 +515,11 @@ class LocationsBase(PatchSetOutputs):
     @property
     def slide_mpp(self) -> float | None:
         return self._slide_mpp
+
+    @property
+    def read_options(self) -> ReadOptions:
+        """How the slide is opened and read, here and in every extractor worker."""
+        return self._read_options
 
     @property
     def mask(self) -> Mask:

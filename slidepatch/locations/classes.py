@@ -13,7 +13,7 @@ from slidepatch.locations.base import DistanceUnits, Geometry, LocationsBase
 from slidepatch.locations.patchset import LevelOrMpp
 
 if TYPE_CHECKING:
-    from slidepatch.slide.slide import BackendName
+    from slidepatch.options import BackendName, ReadOptions
 
 
 class WholeImageRandomPatches(LocationsBase):
@@ -40,6 +40,7 @@ class WholeImageRandomPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -54,6 +55,7 @@ class WholeImageRandomPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            read_options=read_options,
             geometry=geometry,
             distance_units=distance_units,
             region_args={"weak_label": weak_label},
@@ -86,6 +88,7 @@ class WholeImagePoissonDiskPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -100,6 +103,7 @@ class WholeImagePoissonDiskPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            read_options=read_options,
             geometry=geometry,
             distance_units=distance_units,
             region_args={"weak_label": weak_label},
@@ -131,6 +135,7 @@ class WholeImageGridPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -145,6 +150,7 @@ class WholeImageGridPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            read_options=read_options,
             geometry=geometry,
             distance_units=distance_units,
             region_args={"weak_label": weak_label},
@@ -179,6 +185,7 @@ class WholeImageInvertedRandomPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -193,6 +200,7 @@ class WholeImageInvertedRandomPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            read_options=read_options,
             geometry=geometry,
             distance_units=distance_units,
             region_args={
@@ -233,6 +241,7 @@ class WholeImageInvertedPoissonDiskPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -247,6 +256,7 @@ class WholeImageInvertedPoissonDiskPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            read_options=read_options,
             geometry=geometry,
             distance_units=distance_units,
             region_args={
@@ -286,6 +296,7 @@ class WholeImageInvertedGridPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -300,6 +311,7 @@ class WholeImageInvertedGridPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            read_options=read_options,
             geometry=geometry,
             distance_units=distance_units,
             region_args={
@@ -340,6 +352,7 @@ class PolygonRegionRandomPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -354,6 +367,7 @@ class PolygonRegionRandomPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            read_options=read_options,
             geometry=geometry,
             distance_units=distance_units,
             polygons_overlap_threshold=polygons_overlap_threshold,
@@ -396,6 +410,7 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -410,6 +425,7 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            read_options=read_options,
             geometry=geometry,
             distance_units=distance_units,
             polygons_overlap_threshold=polygons_overlap_threshold,
@@ -451,6 +467,7 @@ class PolygonRegionGridPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -465,6 +482,7 @@ class PolygonRegionGridPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            read_options=read_options,
             geometry=geometry,
             distance_units=distance_units,
             polygons_overlap_threshold=polygons_overlap_threshold,
@@ -499,6 +517,7 @@ class WholeImageCustomPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -513,6 +532,7 @@ class WholeImageCustomPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            read_options=read_options,
             geometry=geometry,
             distance_units=distance_units,
             region_args={"weak_label": weak_label},
@@ -544,6 +564,7 @@ class WholeImageInvertedCustomPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -558,6 +579,7 @@ class WholeImageInvertedCustomPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            read_options=read_options,
             geometry=geometry,
             distance_units=distance_units,
             region_args={
@@ -595,6 +617,7 @@ class PolygonRegionCustomPatches(LocationsBase):
         seed: int | None = None,
         slide_mpp: float | None = None,
         backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -609,6 +632,7 @@ class PolygonRegionCustomPatches(LocationsBase):
             seed=seed,
             slide_mpp=slide_mpp,
             backend=backend,
+            read_options=read_options,
             geometry=geometry,
             distance_units=distance_units,
             polygons_overlap_threshold=polygons_overlap_threshold,

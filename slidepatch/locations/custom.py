@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import numpy as np
 
 from slidepatch.errors import LocationError
+from slidepatch.options import ReadOptions
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet, PatchSetOutputs
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class CustomPatches(PatchSetOutputs):
         slide_mpp: float | None = None,
         class_name: str | None = None,
         class_params: Mapping[str, Any] | None = None,
+        read_options: ReadOptions | None = None,
     ) -> None:
         path = fspath(wsi_file)
         if (patch_data is None) == (points is None):
@@ -77,6 +79,7 @@ class CustomPatches(PatchSetOutputs):
                 class_name=name,
                 param_info=params,
                 label_names=tuple(patch_labels),
+                read_options=read_options,
                 slide_mpp=slide_mpp,
             )
         except ValueError as exc:
@@ -105,6 +108,7 @@ class CustomPatches(PatchSetOutputs):
         label: str = "",
         slide_mpp: float | None = None,
         check_location: bool = True,
+        read_options: ReadOptions | None = None,
     ) -> T:
         """Patches from a TRIDENT, CLAM or hs2p coordinate file, a CSV or a Parquet table.
 
@@ -122,6 +126,7 @@ class CustomPatches(PatchSetOutputs):
             patch_size=patch_size,
             label=label,
             slide_mpp=slide_mpp,
+            read_options=read_options,
         )
         check_patch_set(patch_set, (), check_location)
         return cls.from_patch_set(patch_set)
@@ -185,6 +190,7 @@ class PatchesMock(CustomPatches):
         class_name: str | None = None,
         class_params: Mapping[str, Any] | None = None,
         slide_mpp: float | None = None,
+        read_options: ReadOptions | None = None,
     ) -> None:
         # Without class_params, param_info lists every init argument, as the reference's.
         params = (
@@ -209,6 +215,7 @@ class PatchesMock(CustomPatches):
             patch_labels=patch_labels,
             check_location=check_location,
             slide_mpp=slide_mpp,
+            read_options=read_options,
             class_name=class_name or "PatchesMock",
             class_params=params,
         )

@@ -11,13 +11,14 @@ visit of consecutive patches reads neighbouring tiles.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from os import PathLike, fspath
 from typing import Any
 
 import numpy as np
 
 from slidepatch.errors import LocationError
+from slidepatch.options import ReadOptions, read_options_of
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet, check_level_or_mpp
 
 
@@ -39,6 +40,7 @@ class OnlineRandomPatches:
     foreground_ratio: float = 0.95
     overlap_ratio: float = 0.95
     slide_mpp: float | None = None
+    read_options: ReadOptions | None = None
 
     def __post_init__(self) -> None:
         n = self.num_patches
@@ -49,6 +51,16 @@ class OnlineRandomPatches:
     @property
     def slide_path(self) -> str:
         return fspath(self.wsi_file)
+
+    def with_read_options(self, read_options: ReadOptions | None) -> OnlineRandomPatches:
+        """This recipe read with ``read_options`` (a stream's); its MPP override is kept
+        when ``read_options`` has none."""
+        if read_options is None:
+            return self
+        own = read_options_of(self.read_options, mpp=self.slide_mpp)
+        if read_options.mpp is None and own.mpp is not None:
+            read_options = replace(read_options, mpp=own.mpp)
+        return replace(self, read_options=read_options)
 
     def sample(self, *, seed: int) -> PatchSet:
         """This epoch's locations: exactly ``num_patches`` of them, or a LocationError."""
@@ -67,6 +79,7 @@ class OnlineRandomPatches:
             overlap_ratio=self.overlap_ratio,
             seed=seed,
             slide_mpp=self.slide_mpp,
+            read_options=self.read_options,
         )
         ps = locations.patch_set
         if len(ps) != self.num_patches:
@@ -89,5 +102,5 @@ class OnlineRandomPatches:
             height=z,
             labels=(),
             class_name="OnlineRandomPatches",
-            slide_mpp=self.slide_mpp,
+            read_options=read_options_of(self.read_options, mpp=self.slide_mpp),
         )

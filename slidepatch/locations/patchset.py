@@ -7,40 +7,20 @@ slide), so pools can ship it to worker processes, which open the slide themselve
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from os import PathLike, fspath
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from slidepatch.options import DEFAULT_READ_OPTIONS, BackendName, ReadOptions, read_options_of
+from slidepatch.resolution import LevelOrMpp, check_level_or_mpp
+
 if TYPE_CHECKING:
     from slidepatch.locations.coordinates.files import CoordinateFormat
 
-LevelOrMpp = int | float
 PatchTuple = tuple[tuple[int, int], tuple[int, int], str]
-
-
-def check_level_or_mpp(value: object) -> LevelOrMpp:
-    """Validate the reference's ``level_or_mpp`` convention: ``int`` = level, ``float`` = MPP.
-
-    numpy scalars are accepted and converted (the reference rejected numpy integers);
-    ``bool`` is rejected because ``True`` silently meaning level 1 is a trap.
-    """
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"level_or_mpp must be an int level or a float MPP, not {value!r}")
-    if isinstance(value, (int, np.integer)):
-        if int(value) < 0:
-            raise ValueError(f"level_or_mpp: level must be >= 0, got {value!r}")
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        if not np.isfinite(value) or float(value) <= 0.0:
-            raise ValueError(f"level_or_mpp: MPP must be a positive number, got {value!r}")
-        return float(value)
-    raise ValueError(
-        f"level_or_mpp must be an int (pyramid level) or a float (microns per pixel), "
-        f"got {type(value).__name__} {value!r}"
-    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,9 +28,9 @@ class PatchSet:
     """The patch locations of one slide.
 
     ``x``/``y`` are level-0 top-left corners; ``width``/``height`` are sizes in pixels at
-    the resolution being read (``level_or_mpp``). ``slide_mpp`` optionally overrides the
-    slide's MPP metadata, and travels with the set so that workers open the slide the
-    same way the parent did.
+    the resolution being read (``level_or_mpp``). ``read_options`` (backend, MPP
+    override, tolerance, fill, tile cache) travel with the set so that workers open the
+    slide the same way the parent did.
     """
 
     slide_path: str
@@ -63,10 +43,14 @@ class PatchSet:
     class_name: str = "PatchSet"
     param_info: Mapping[str, Any] = field(default_factory=dict)
     label_names: tuple[str, ...] = ()
-    slide_mpp: float | None = None
-    backend: str = "auto"
+    read_options: ReadOptions = DEFAULT_READ_OPTIONS
 
     def __post_init__(self) -> None:
+        if not isinstance(self.read_options, ReadOptions):
+            raise TypeError(
+                f"PatchSet for {self.slide_path}: read_options must be a ReadOptions, "
+                f"got {type(self.read_options).__name__}"
+            )
         n = len(self.labels)
         for name in ("x", "y", "width", "height"):
             arr = np.ascontiguousarray(getattr(self, name), dtype=np.int64).reshape(-1)
@@ -94,10 +78,14 @@ class PatchSet:
         class_name: str = "PatchSet",
         param_info: Mapping[str, Any] | None = None,
         label_names: Sequence[str] = (),
+        read_options: ReadOptions | None = None,
         slide_mpp: float | None = None,
-        backend: str = "auto",
+        backend: BackendName | None = None,
     ) -> PatchSet:
-        """Build a PatchSet from the reference's ``((x0, y0), (w, h), label)`` tuples."""
+        """Build a PatchSet from the reference's ``((x0, y0), (w, h), label)`` tuples.
+
+        ``slide_mpp`` and ``backend`` are shorthands for those fields of ``read_options``.
+        """
         xs, ys, ws, hs, labels = [], [], [], [], []
         for i, item in enumerate(patch_data):
             try:
@@ -123,16 +111,34 @@ class PatchSet:
             class_name=class_name,
             param_info=dict(param_info or {}),
             label_names=tuple(label_names),
-            slide_mpp=slide_mpp,
-            backend=backend,
+            read_options=read_options_of(read_options, backend=backend, mpp=slide_mpp),
         )
 
     def __len__(self) -> int:
         return len(self.labels)
 
     @property
+    def slide_mpp(self) -> float | None:
+        """The MPP override the slide is read with (``read_options.mpp``)."""
+        return self.read_options.mpp
+
+    @property
+    def backend(self) -> BackendName:
+        """The backend the slide is read with (``read_options.backend``)."""
+        return self.read_options.backend
+
+    @property
     def patch_count(self) -> int:
         return len(self.labels)
+
+    def with_read_options(self, read_options: ReadOptions | None) -> PatchSet:
+        """This set read with ``read_options`` (a pool's); the set's own MPP override is
+        kept when ``read_options`` has none, since its locations were computed with it."""
+        if read_options is None or read_options == self.read_options:
+            return self
+        if read_options.mpp is None and self.read_options.mpp is not None:
+            read_options = replace(read_options, mpp=self.read_options.mpp)
+        return replace(self, read_options=read_options)
 
     @property
     def patch_data(self) -> list[PatchTuple]:
@@ -177,8 +183,7 @@ class PatchSet:
             class_name=self.class_name,
             param_info=self.param_info,
             label_names=self.label_names if label_names is None else tuple(label_names),
-            slide_mpp=self.slide_mpp,
-            backend=self.backend,
+            read_options=self.read_options,
         )
 
 

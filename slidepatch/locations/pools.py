@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from slidepatch.locations import classes as cl
 from slidepatch.locations.custom import PatchesMock
 from slidepatch.locations.patchset import PatchSet
+from slidepatch.options import ReadOptions
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -99,7 +100,8 @@ class LocationsPool:
     """Runs one location class over many slides; see the concrete ``*Pool`` classes.
 
     With ``client=`` (a ``dask.distributed.Client``) or ``scheduler_address=``, slides run
-    as Dask tasks on the cluster's workers instead of local processes.
+    as Dask tasks on the cluster's workers instead of local processes. ``read_options``
+    (a :class:`~slidepatch.ReadOptions`) is given to every slide's location class.
     """
 
     _location_class: ClassVar[str] = ""
@@ -118,6 +120,7 @@ class LocationsPool:
         start_method: str | None = None,
         client: Client | None = None,
         scheduler_address: str | None = None,
+        read_options: ReadOptions | None = None,
     ) -> None:
         wsi_files = [fspath(p) for p in wsi_file_list]
         n = len(wsi_files)
@@ -150,6 +153,8 @@ class LocationsPool:
         tasks = []
         for i, wsi in enumerate(wsi_files):
             kwargs = dict(per_slide[i], wsi_file=wsi, mask_data=mask_data_list[i])
+            if read_options is not None:
+                kwargs["read_options"] = read_options
             if polygon_data_list is not None:
                 kwargs["polygon_data"] = polygon_data_list[i]
             if points_list is not None:
@@ -253,6 +258,7 @@ class _WholeImagePool(LocationsPool):
         start_method: str | None = None,
         client: Client | None = None,
         scheduler_address: str | None = None,
+        read_options: ReadOptions | None = None,
     ) -> None:
         super().__init__(
             wsi_file_list=wsi_file_list,
@@ -264,6 +270,7 @@ class _WholeImagePool(LocationsPool):
             start_method=start_method,
             client=client,
             scheduler_address=scheduler_address,
+            read_options=read_options,
         )
 
 
@@ -281,6 +288,7 @@ class _PolygonPool(LocationsPool):
         start_method: str | None = None,
         client: Client | None = None,
         scheduler_address: str | None = None,
+        read_options: ReadOptions | None = None,
     ) -> None:
         super().__init__(
             wsi_file_list=wsi_file_list,
@@ -293,6 +301,7 @@ class _PolygonPool(LocationsPool):
             start_method=start_method,
             client=client,
             scheduler_address=scheduler_address,
+            read_options=read_options,
         )
 
 

@@ -181,7 +181,7 @@ def draw_preview(
     if max_size is not None and (isinstance(max_size, bool) or int(max_size) < 1):
         raise LocationError(path, f"max_size must be a positive int, got {max_size!r}")
     mask = locations.mask
-    with Slide.open(path, mpp=locations.slide_mpp) as slide:
+    with Slide.open(path, read_options=locations.read_options) as slide:
         image = _level_image(
             slide,
             mask_level=mask.level if mask.wsi_file is not None else None,

@@ -11,6 +11,7 @@ import numpy.typing as npt
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.locations.online import OnlineRandomPatches
 from slidepatch.locations.patchset import PatchSet
+from slidepatch.options import ReadOptions
 from slidepatch.pools._inputs import collect_patch_sets
 from slidepatch.pools._stream_order import sample_seed
 from slidepatch.pools._stream_plan import kept_indices
@@ -28,7 +29,12 @@ class EpochSources:
 
     @classmethod
     def collect(
-        cls, patches_pool: object, *, included: Sequence[str], excluded: Sequence[str]
+        cls,
+        patches_pool: object,
+        *,
+        included: Sequence[str],
+        excluded: Sequence[str],
+        read_options: ReadOptions | None = None,
     ) -> EpochSources:
         items: list[object]
         if isinstance(patches_pool, (list, tuple)) and any(
@@ -36,18 +42,19 @@ class EpochSources:
         ):
             items = list(patches_pool)
         else:
-            items = list(collect_patch_sets(patches_pool))
+            items = list(collect_patch_sets(patches_pool, read_options=read_options))
         sources: list[Source] = []
         kept: list[npt.NDArray[np.int64] | None] = []
         ok: list[bool] = []
         for item in items:
             if isinstance(item, OnlineRandomPatches):
+                item = item.with_read_options(read_options)
                 sources.append(item)
                 kept.append(None)
                 label = item.weak_label
                 ok.append(label in included if included else label not in excluded)
                 continue
-            (ps,) = collect_patch_sets([item])
+            (ps,) = collect_patch_sets([item], read_options=read_options)
             sources.append(filter_patch_set(ps, included=included, excluded=excluded))
             kept.append(kept_indices(ps, included=included, excluded=excluded))
             ok.append(True)

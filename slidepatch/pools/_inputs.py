@@ -10,12 +10,16 @@ from slidepatch.errors import DuplicatePatchSetError
 from slidepatch.extract.base import check_labels, check_resampling_mode
 from slidepatch.extract.reader import check_chunksize, check_num_workers
 from slidepatch.locations.patchset import PatchSet, as_patchset
+from slidepatch.options import ReadOptions
 from slidepatch.pools._runner import OnError, check_start_method
 from slidepatch.slide.identity import real_slide_path
 
 
-def collect_patch_sets(patches_pool: object) -> list[PatchSet]:
-    """Turn a locations pool or any iterable of location objects / PatchSets into a list."""
+def collect_patch_sets(
+    patches_pool: object, *, read_options: ReadOptions | None = None
+) -> list[PatchSet]:
+    """Turn a locations pool or any iterable of location objects / PatchSets into a list,
+    read with ``read_options`` when given (see :meth:`PatchSet.with_read_options`)."""
     if isinstance(patches_pool, (str, bytes, PatchSet)) or not isinstance(patches_pool, Iterable):
         raise TypeError(
             "patches_pool must be a locations pool or an iterable of location objects / "
@@ -24,7 +28,7 @@ def collect_patch_sets(patches_pool: object) -> list[PatchSet]:
     sets = []
     for i, item in enumerate(patches_pool):
         try:
-            sets.append(as_patchset(item))
+            sets.append(as_patchset(item).with_read_options(read_options))
         except TypeError as exc:
             raise TypeError(f"patches_pool item {i}: {exc}") from exc
     if not sets:

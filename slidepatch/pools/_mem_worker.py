@@ -137,7 +137,7 @@ def _fill(job: MemJob, target: _Target) -> None:
         else np.zeros(0, dtype=np.int64)
     )
     common = {"num_workers": job.num_threads, "chunksize": job.chunksize}
-    with Slide.open(ps.slide_path, backend=ps.backend, mpp=ps.slide_mpp) as slide:  # type: ignore[arg-type]
+    with Slide.open(ps.slide_path, read_options=ps.read_options) as slide:
         if levels is None:
             target.read(
                 slide=slide,

@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from slidepatch.extract.multires import multires_locations
 from slidepatch.extract.reader import read_patches_into
+from slidepatch.options import ReadOptions
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.pools._runner import Task, _apply_test_hook, _portable_error
 from slidepatch.pools._shm import AttachedBlock
@@ -96,24 +97,26 @@ class OpenSlides:
     """
 
     def __init__(self) -> None:
-        self._slides: OrderedDict[tuple[str, str, float | None], Slide] = OrderedDict()
+        self._slides: OrderedDict[tuple[str, ReadOptions], Slide] = OrderedDict()
         self.limit = OPEN_SLIDES
 
     def get(self, ps: PatchSet) -> Slide:
-        key = (ps.slide_path, ps.backend, ps.slide_mpp)
+        key = (ps.slide_path, ps.read_options)
         slide = self._slides.get(key)
         if slide is not None:
             self._slides.move_to_end(key)
             return slide
-        slide = Slide.open(ps.slide_path, backend=ps.backend, mpp=ps.slide_mpp)  # type: ignore[arg-type]
+        slide = Slide.open(ps.slide_path, read_options=ps.read_options)
         self._slides[key] = slide
         while len(self._slides) > max(1, self.limit):
             _, old = self._slides.popitem(last=False)
             old.close()
         if len(self._slides) > 1:
-            share = DEFAULT_CACHE_BYTES // len(self._slides)
             for each in self._slides.values():
-                each.limit_tile_cache(share)
+                total = each.read_options.tile_cache_bytes
+                each.limit_tile_cache(
+                    (DEFAULT_CACHE_BYTES if total is None else total) // len(self._slides)
+                )
         return slide
 
     def close(self) -> None:

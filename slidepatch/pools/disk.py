@@ -31,6 +31,7 @@ from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
 from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.extract.passthrough import check_jpeg_passthrough
 from slidepatch.extract.resume import OutputDirIndex, discard_incomplete
+from slidepatch.options import ReadOptions
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.pools._dask_runner import wants_dask
 from slidepatch.pools._earlier_runs import (
@@ -100,6 +101,7 @@ class _DiskPool:
         client: Client | None = None,
         scheduler_address: str | None = None,
         progress: bool | None = None,
+        read_options: ReadOptions | None = None,
     ) -> None:
         procs, threads, proc_chunk, thread_chunk, method, policy = check_pool_args(
             proc_num_workers=proc_num_workers,
@@ -122,7 +124,8 @@ class _DiskPool:
         counter = check_global_counter(global_counter)
         if resume and overwrite:
             raise ValueError("give resume=True or overwrite=True, not both")
-        sets = collect_patch_sets(patches_pool)  # the same PatchSet twice is an error
+        # the same PatchSet twice is an error
+        sets = collect_patch_sets(patches_pool, read_options=read_options)
         self._slide_paths = [ps.slide_path for ps in sets]
         options: dict[str, Any] = {
             "num_workers": threads,
@@ -316,6 +319,8 @@ class DiskPatchExtractorPool(_DiskPool):
     ``overwrite=True`` first removes exactly the files earlier runs wrote for these slides.
     With neither, earlier runs of these slides stay and an ``EarlierRunWarning`` says so.
     The same PatchSet of one slide twice raises ``DuplicatePatchSetError``.
+    ``read_options`` (a :class:`~slidepatch.ReadOptions`) replaces the read options the
+    location objects carry (their MPP override is kept unless it sets one).
     """
 
     def __init__(
@@ -344,6 +349,7 @@ class DiskPatchExtractorPool(_DiskPool):
         client: Client | None = None,
         scheduler_address: str | None = None,
         progress: bool | None = None,
+        read_options: ReadOptions | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -369,6 +375,7 @@ class DiskPatchExtractorPool(_DiskPool):
             client=client,
             scheduler_address=scheduler_address,
             progress=progress,
+            read_options=read_options,
         )
 
     def __enter__(self) -> DiskPatchExtractorPool:
@@ -412,6 +419,7 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
         client: Client | None = None,
         scheduler_address: str | None = None,
         progress: bool | None = None,
+        read_options: ReadOptions | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -439,6 +447,7 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
             client=client,
             scheduler_address=scheduler_address,
             progress=progress,
+            read_options=read_options,
         )
 
     def __enter__(self) -> MultiResDiskPatchExtractorPool:

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from slidepatch.errors import SlidepatchError
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.multires import check_levels_or_mpps
+from slidepatch.options import ReadOptions
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.pools._dask_runner import wants_dask
 from slidepatch.pools._inputs import (
@@ -170,6 +171,7 @@ class _MemoryPool:
         client: Client | None = None,
         scheduler_address: str | None = None,
         progress: bool | None = None,
+        read_options: ReadOptions | None = None,
     ) -> None:
         procs, threads, proc_chunk, thread_chunk, method, policy = check_pool_args(
             proc_num_workers=proc_num_workers,
@@ -189,7 +191,7 @@ class _MemoryPool:
         self._patch_list: PatchList | None = None
         sets = [
             filter_patch_set(ps, included=included, excluded=excluded)
-            for ps in collect_patch_sets(patches_pool)
+            for ps in collect_patch_sets(patches_pool, read_options=read_options)
         ]
         self._slide_paths = [ps.slide_path for ps in sets]
         n_levels = 1 if levels is None else len(levels)
@@ -484,7 +486,9 @@ class MemPatchExtractorPool(_MemoryPool):
 
     ``progress`` draws a bar on stderr (slides, patches, patches/s, time left): ``None``
     only when stderr is a terminal, ``True`` always, ``False`` never. For more patches than
-    memory holds, stream them with :meth:`iter_batches`.
+    memory holds, stream them with :meth:`iter_batches`. ``read_options`` (a
+    :class:`~slidepatch.ReadOptions`) replaces the read options the location objects carry
+    (their MPP override is kept unless it sets one).
     """
 
     iter_batches = staticmethod(iter_patch_batches)
@@ -506,6 +510,7 @@ class MemPatchExtractorPool(_MemoryPool):
         client: Client | None = None,
         scheduler_address: str | None = None,
         progress: bool | None = None,
+        read_options: ReadOptions | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -522,6 +527,7 @@ class MemPatchExtractorPool(_MemoryPool):
             client=client,
             scheduler_address=scheduler_address,
             progress=progress,
+            read_options=read_options,
         )
 
     def __enter__(self) -> MemPatchExtractorPool:
@@ -554,6 +560,7 @@ class MultiResMemPatchExtractorPool(_MemoryPool):
         client: Client | None = None,
         scheduler_address: str | None = None,
         progress: bool | None = None,
+        read_options: ReadOptions | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -571,6 +578,7 @@ class MultiResMemPatchExtractorPool(_MemoryPool):
             client=client,
             scheduler_address=scheduler_address,
             progress=progress,
+            read_options=read_options,
         )
 
     def __enter__(self) -> MultiResMemPatchExtractorPool:

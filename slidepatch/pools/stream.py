@@ -33,6 +33,7 @@ import numpy.typing as npt
 
 from slidepatch.errors import WorkerDiedError
 from slidepatch.extract.multires import check_levels_or_mpps
+from slidepatch.options import ReadOptions
 from slidepatch.locations.patchset import LevelOrMpp
 from slidepatch.pools._distributed import resolve_rank
 from slidepatch.pools._epoch_sources import EpochSources
@@ -501,6 +502,7 @@ def iter_patch_batches(
     label_weights: Mapping[str, float] | None = None,
     slide_weights: Sequence[float] | None = None,
     epoch_size: int | None = None,
+    read_options: ReadOptions | None = None,
 ) -> PatchStream:
     """Stream the patches of many slides as :class:`PatchBatch` es, within a memory budget.
 
@@ -522,7 +524,8 @@ def iter_patch_batches(
     ``patches_pool`` draw new locations every epoch. When mixing, each batch holds the
     slides of one worker process (which alone reads them, so their tiles are decoded
     once), and the order also depends on ``proc_num_workers`` and ``batch_size``.
-    :meth:`PatchStream.state_dict` resumes an epoch exactly.
+    :meth:`PatchStream.state_dict` resumes an epoch exactly. ``read_options`` replaces the
+    read options the location objects carry, as in the memory pool.
 
     Use it in a ``for`` loop or a ``with`` block; leaving either early stops the workers
     and frees the shared memory.
@@ -557,7 +560,9 @@ def iter_patch_batches(
     )
     the_seed = check_count(seed, name="seed")
     the_epoch = check_count(epoch, name="epoch")
-    sources = EpochSources.collect(patches_pool, included=included, excluded=excluded)
+    sources = EpochSources.collect(
+        patches_pool, included=included, excluded=excluded, read_options=read_options
+    )
     default = the_world == 1 and mixing == Mixing() and not balance.active
     order = (
         None

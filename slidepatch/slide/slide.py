@@ -7,7 +7,7 @@ import os
 import threading
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from os import PathLike, fspath
 from types import TracebackType
 from typing import Literal
@@ -24,15 +24,20 @@ from slidepatch.errors import (
     SlideNotFoundError,
     SlideReadError,
 )
-from slidepatch.locations.patchset import LevelOrMpp, check_level_or_mpp
+from slidepatch.options import (
+    DEFAULT_MPP_TOLERANCE,
+    WHITE,
+    BackendName,
+    ReadOptions,
+    read_options_of,
+)
+from slidepatch.resolution import LevelOrMpp, check_level_or_mpp
 from slidepatch.slide.backends.base import Backend
 from slidepatch.slide.buffers import decode_buffer
 
-BackendName = Literal["auto", "tiled_tiff", "openslide", "tiffslide", "pillow"]
 ResamplingMode = Literal["tile", "wsi"] | None
 MppSource = Literal["metadata", "override", "missing"]
 
-DEFAULT_MPP_TOLERANCE = 0.02
 MAX_BOUNDED_PIXELS = 2**24
 """Largest level (16.8 Mpx, 50 MB of RGB) that masks and previews read whole, as the
 reference does; a larger one (a single-level scan) is read as a downsample of this size,
@@ -46,7 +51,6 @@ HOW_TO_PASS_MPP = "pass mpp=<µm per pixel> to Slide.open (or slide_mpp= to the 
 PLAUSIBLE_MPP = (0.05, 20.0)
 """µm/px a scanner or microscope image can have; metadata outside is a screen default
 (72, 96 or 300 dpi copied from a JPEG or PNG) and is treated as missing."""
-WHITE = (255, 255, 255)
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class Slide:
         self._fill = tuple(int(c) for c in fill)
         if len(self._fill) != 3 or not all(0 <= c <= 255 for c in self._fill):
             raise ValueError(f"{path}: fill must be an (r, g, b) tuple of 0..255, got {fill!r}")
+        self._read_options: ReadOptions | None = None
         self._copies: dict[float, npt.NDArray[np.uint8]] = {}
         self._copies_lock = threading.Lock()
         if mpp is not None:
@@ -109,19 +114,32 @@ class Slide:
         cls,
         path: str | PathLike[str],
         *,
-        backend: BackendName = "auto",
+        read_options: ReadOptions | None = None,
+        backend: BackendName | None = None,
         mpp: float | None = None,
-        mpp_tolerance: float = DEFAULT_MPP_TOLERANCE,
-        fill: tuple[int, int, int] = WHITE,
+        mpp_tolerance: float | None = None,
+        fill: tuple[int, int, int] | None = None,
     ) -> Slide:
-        """Open ``path``; ``mpp`` overrides missing or wrong MPP metadata (µm/px).
+        """Open ``path`` as ``read_options`` say; ``mpp`` overrides missing or wrong MPP
+        metadata (µm/px). ``backend``, ``mpp``, ``mpp_tolerance`` and ``fill`` are
+        shorthands that replace the matching fields of ``read_options``.
 
         ``path`` is a slide file or a DICOM WSI series folder (one slide per series).
         """
         from slidepatch.slide import dicom_series
         from slidepatch.slide.backends import open_backend
 
+        opts = read_options_of(read_options, backend=backend, mpp=mpp, path=path)
         spath = fspath(path)
+        if mpp_tolerance is not None or fill is not None:
+            try:
+                opts = replace(
+                    opts,
+                    mpp_tolerance=opts.mpp_tolerance if mpp_tolerance is None else mpp_tolerance,
+                    fill=opts.fill if fill is None else fill,
+                )
+            except ValueError as exc:
+                raise ValueError(f"{spath}: {exc}") from None
         if not os.path.exists(spath):
             raise SlideNotFoundError(spath, "no such file")
         if os.path.isdir(spath):
@@ -130,13 +148,30 @@ class Slide:
             source = spath
             if dicom_series.is_dicom_file(spath):
                 dicom_series.check_instance_file(spath)
-        return cls(
+        slide = cls(
             path=spath,
-            backend=open_backend(source, backend),
-            mpp=mpp,
-            mpp_tolerance=mpp_tolerance,
-            fill=fill,
+            backend=open_backend(source, opts.backend),
+            mpp=opts.mpp,
+            mpp_tolerance=opts.mpp_tolerance,
+            fill=opts.fill,
         )
+        if opts.tile_cache_bytes is not None:
+            slide.limit_tile_cache(opts.tile_cache_bytes)
+        slide._read_options = opts
+        return slide
+
+    @property
+    def read_options(self) -> ReadOptions:
+        """The options this slide was opened with."""
+        opts = self._read_options
+        if opts is None:
+            opts = ReadOptions(
+                backend=self._backend.name,  # type: ignore[arg-type]
+                mpp=self._mpp[0] if self._mpp_source == "override" and self._mpp else None,
+                mpp_tolerance=self._mpp_tolerance,
+                fill=self.fill,
+            )
+        return opts
 
     def close(self) -> None:
         self._backend.close()

@@ -19,6 +19,7 @@ from slidepatch.errors import CoordinateFileError
 from slidepatch.locations.coordinates import clam, hs2p, table, trident
 from slidepatch.locations.coordinates import record as rec
 from slidepatch.locations.coordinates.geometry import SlideGeometry, describe, uniform_patch_size
+from slidepatch.options import ReadOptions, read_options_of
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 
 CoordinateFormat = Literal["trident", "clam", "hs2p", "csv", "parquet"]
@@ -195,6 +196,7 @@ def read(
     patch_size: int | None = None,
     label: str = "",
     slide_mpp: float | None = None,
+    read_options: ReadOptions | None = None,
 ) -> PatchSet:
     """One coordinate file as the PatchSet of ``wsi_file`` (checked against the slide)."""
     file = fspath(path)
@@ -202,7 +204,8 @@ def read(
     fmt = detect_format(file) if format == "auto" else _check_format(format)
     record = _read_record(file, fmt)
     mpp = slide_mpp if slide_mpp is not None else record.slide_mpp
-    slide = SlideGeometry.of(slide_path, slide_mpp=mpp)
+    opts = read_options_of(read_options, mpp=mpp)
+    slide = SlideGeometry.of(slide_path, read_options=opts)
     for level, dims in record.dimensions:
         slide.check_dimensions(level, dims, file=record.file)
     resolution = record.level_or_mpp
@@ -240,5 +243,5 @@ def read(
         class_name="CustomPatches",
         param_info={"wsi_file": slide_path, "coordinates_file": record.file, "format": fmt},
         label_names=record.label_names,
-        slide_mpp=mpp,
+        read_options=opts,
     )

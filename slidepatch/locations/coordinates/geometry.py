@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from slidepatch.errors import CoordinateFileError
+from slidepatch.options import BackendName, ReadOptions
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 
 if TYPE_CHECKING:
@@ -39,11 +40,16 @@ class SlideGeometry:
 
     @classmethod
     def of(
-        cls, path: str, *, slide_mpp: float | None = None, backend: str = "auto"
+        cls,
+        path: str,
+        *,
+        read_options: ReadOptions | None = None,
+        slide_mpp: float | None = None,
+        backend: BackendName | None = None,
     ) -> SlideGeometry:
         from slidepatch.slide import Slide
 
-        with Slide.open(path, mpp=slide_mpp, backend=backend) as slide:  # type: ignore[arg-type]
+        with Slide.open(path, read_options=read_options, mpp=slide_mpp, backend=backend) as slide:
             return cls.from_slide(slide)
 
     @classmethod
@@ -152,11 +158,7 @@ def describe(patch_set: PatchSet, *, patch_size: int) -> tuple[SlideGeometry, Pa
     (resampled MPPs included)."""
     from slidepatch.slide import Slide
 
-    with Slide.open(
-        patch_set.slide_path,
-        mpp=patch_set.slide_mpp,
-        backend=patch_set.backend,  # type: ignore[arg-type]
-    ) as opened:
+    with Slide.open(patch_set.slide_path, read_options=patch_set.read_options) as opened:
         slide = SlideGeometry.from_slide(opened)
         plan = opened.plan(patch_set.level_or_mpp, resampling_mode="tile")
     return slide, PatchGeometry(

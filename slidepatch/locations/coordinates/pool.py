@@ -12,6 +12,7 @@ from typing import Literal
 from slidepatch.errors import CoordinateFileError, SlidepatchError
 from slidepatch.locations.coordinates import clam, files, hs2p, table, trident
 from slidepatch.locations.custom import PatchesMock, check_patch_set
+from slidepatch.options import ReadOptions
 from slidepatch.locations.patchset import LevelOrMpp
 from slidepatch.locations.pools import LocationsPool
 from slidepatch.slide.slide import slide_id_from_path
@@ -101,6 +102,7 @@ class CoordinateFilesPool(LocationsPool):
         label: str = "",
         slide_mpp: float | None = None,
         check_location: bool = True,
+        read_options: ReadOptions | None = None,
         on_error: Literal["raise", "skip"] = "raise",
     ) -> None:
         if on_error not in ("raise", "skip"):
@@ -132,6 +134,7 @@ class CoordinateFilesPool(LocationsPool):
                     patch_size=patch_size,
                     label=label,
                     slide_mpp=slide_mpp,
+                    read_options=read_options,
                 )
                 check_patch_set(patch_set, (), check_location)
             except (SlidepatchError, OSError, ValueError) as exc:
