@@ -8,8 +8,8 @@ MPP override, tolerance, fill and tile-cache size). Imports no stage of the pipe
 from __future__ import annotations
 
 import math
-from numbers import Integral
 from dataclasses import dataclass, replace
+from numbers import Integral
 from os import PathLike, fspath
 from typing import Literal
 
@@ -60,11 +60,10 @@ class ReadOptions:
             raise ValueError(f"fill must be an (r, g, b) tuple of 0..255, got {self.fill!r}")
         object.__setattr__(self, "fill", tuple(int(c) for c in fill))
         cache = self.tile_cache_bytes
-        if cache is not None:
-            if isinstance(cache, bool) or not isinstance(cache, int) or cache < 0:
-                raise ValueError(
-                    f"tile_cache_bytes must be an int >= 0 or None, got {cache!r}"
-                )
+        if cache is not None and (
+            isinstance(cache, bool) or not isinstance(cache, int) or cache < 0
+        ):
+            raise ValueError(f"tile_cache_bytes must be an int >= 0 or None, got {cache!r}")
 
     def with_shorthands(
         self, *, backend: BackendName | None = None, mpp: float | None = None

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import numpy as np
 
 from slidepatch.extract.ordered import run_ordered
 from slidepatch.extract.reader import check_chunksize, check_num_workers
 from slidepatch.locations.patchset import PatchSet, PatchTuple, as_patchset
-from slidepatch.slide.slide import BackendName, ResamplingMode, Slide
+from slidepatch.slide.slide import ResamplingMode, Slide
 
 T = TypeVar("T")
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import numpy as np
 
 from slidepatch.errors import LocationError
-from slidepatch.options import ReadOptions
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet, PatchSetOutputs
+from slidepatch.options import ReadOptions
 
 if TYPE_CHECKING:
     from slidepatch.locations.coordinates.files import CoordinateFormat

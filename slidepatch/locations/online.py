@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from slidepatch.errors import LocationError
-from slidepatch.options import ReadOptions, read_options_of
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet, check_level_or_mpp
+from slidepatch.options import ReadOptions, read_options_of
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.options import DEFAULT_READ_OPTIONS, BackendName, ReadOptions, read_options_of
-from slidepatch.resolution import LevelOrMpp, check_level_or_mpp
+from slidepatch.resolution import LevelOrMpp as LevelOrMpp  # re-exported
+from slidepatch.resolution import check_level_or_mpp as check_level_or_mpp
 
 if TYPE_CHECKING:
     from slidepatch.locations.coordinates.files import CoordinateFormat

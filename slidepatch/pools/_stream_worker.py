@@ -22,8 +22,8 @@ import numpy.typing as npt
 
 from slidepatch.extract.multires import multires_locations
 from slidepatch.extract.reader import read_patches_into
-from slidepatch.options import ReadOptions
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.options import ReadOptions
 from slidepatch.pools._runner import Task, _apply_test_hook, _portable_error
 from slidepatch.pools._shm import AttachedBlock
 from slidepatch.slide.backends.tile_cache import DEFAULT_CACHE_BYTES

@@ -31,8 +31,8 @@ from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
 from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.extract.passthrough import check_jpeg_passthrough
 from slidepatch.extract.resume import OutputDirIndex, discard_incomplete
-from slidepatch.options import ReadOptions
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.options import ReadOptions
 from slidepatch.pools._dask_runner import wants_dask
 from slidepatch.pools._earlier_runs import (
     job_fingerprint,

@@ -25,8 +25,8 @@ import numpy.typing as npt
 from slidepatch.errors import SlidepatchError
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.multires import check_levels_or_mpps
-from slidepatch.options import ReadOptions
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.options import ReadOptions
 from slidepatch.pools._dask_runner import wants_dask
 from slidepatch.pools._inputs import (
     check_pool_args,

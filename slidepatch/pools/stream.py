@@ -33,8 +33,8 @@ import numpy.typing as npt
 
 from slidepatch.errors import WorkerDiedError
 from slidepatch.extract.multires import check_levels_or_mpps
-from slidepatch.options import ReadOptions
 from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.options import ReadOptions
 from slidepatch.pools._distributed import resolve_rank
 from slidepatch.pools._epoch_sources import EpochSources
 from slidepatch.pools._inputs import check_pool_args, label_filters

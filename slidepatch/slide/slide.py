@@ -24,13 +24,8 @@ from slidepatch.errors import (
     SlideNotFoundError,
     SlideReadError,
 )
-from slidepatch.options import (
-    DEFAULT_MPP_TOLERANCE,
-    WHITE,
-    BackendName,
-    ReadOptions,
-    read_options_of,
-)
+from slidepatch.options import DEFAULT_MPP_TOLERANCE, WHITE, ReadOptions, read_options_of
+from slidepatch.options import BackendName as BackendName  # re-exported
 from slidepatch.resolution import LevelOrMpp, check_level_or_mpp
 from slidepatch.slide.backends.base import Backend
 from slidepatch.slide.buffers import decode_buffer

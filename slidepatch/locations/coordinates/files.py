@@ -19,8 +19,8 @@ from slidepatch.errors import CoordinateFileError
 from slidepatch.locations.coordinates import clam, hs2p, table, trident
 from slidepatch.locations.coordinates import record as rec
 from slidepatch.locations.coordinates.geometry import SlideGeometry, describe, uniform_patch_size
-from slidepatch.options import ReadOptions, read_options_of
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.options import ReadOptions, read_options_of
 
 CoordinateFormat = Literal["trident", "clam", "hs2p", "csv", "parquet"]
 FORMATS: tuple[CoordinateFormat, ...] = ("trident", "clam", "hs2p", "csv", "parquet")

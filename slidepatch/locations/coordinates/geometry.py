@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from slidepatch.errors import CoordinateFileError
-from slidepatch.options import BackendName, ReadOptions
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.options import BackendName, ReadOptions
 
 if TYPE_CHECKING:
     from slidepatch.slide import Slide

@@ -12,9 +12,9 @@ from typing import Literal
 from slidepatch.errors import CoordinateFileError, SlidepatchError
 from slidepatch.locations.coordinates import clam, files, hs2p, table, trident
 from slidepatch.locations.custom import PatchesMock, check_patch_set
-from slidepatch.options import ReadOptions
 from slidepatch.locations.patchset import LevelOrMpp
 from slidepatch.locations.pools import LocationsPool
+from slidepatch.options import ReadOptions
 from slidepatch.slide.slide import slide_id_from_path
 
 
