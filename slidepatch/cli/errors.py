@@ -22,6 +22,16 @@ CLI_MPP_HINT = (
 )
 
 
+# The resampling advice: the command line reads native levels only, within --mpp-tolerance.
+_PYTHON_RESAMPLING_HINT = "; pass resampling_mode='tile' or 'wsi' to resample"
+CLI_RESAMPLING_HINT = (
+    "; read a level this close to --mpp as it is with --mpp-tolerance FRACTION, or give "
+    "--level"
+)
+
+
 def cli_text(message: str) -> str:
     """A library message in command-line terms (flags, not Python keywords)."""
-    return message.replace(_PYTHON_MPP_HINT, CLI_MPP_HINT)
+    return message.replace(_PYTHON_MPP_HINT, CLI_MPP_HINT).replace(
+        _PYTHON_RESAMPLING_HINT, CLI_RESAMPLING_HINT
+    )

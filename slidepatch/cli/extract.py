@@ -25,6 +25,7 @@ from slidepatch.errors import (
 )
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.locations.preview import DEFAULT_PREVIEW_SIZE
+from slidepatch.options import ReadOptions
 
 PREVIEW_DIR = "previews"
 MANIFEST_DIR = "manifests"
@@ -445,6 +446,11 @@ def job_from_args(args: argparse.Namespace) -> LocateJob:
         slide_mpp=args.slide_mpp,
         max_patches=args.max_patches,
         preview_size=getattr(args, "preview_size", DEFAULT_PREVIEW_SIZE),
+        read_options=ReadOptions(
+            backend=args.backend,
+            mpp_tolerance=args.mpp_tolerance,
+            tile_cache_bytes=None if args.tile_cache_mb is None else args.tile_cache_mb * 2**20,
+        ),
     )
 
 

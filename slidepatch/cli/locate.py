@@ -29,6 +29,7 @@ from slidepatch.cli.errors import cli_text
 from slidepatch.errors import AnnotationError, NoPatchesWarning, SlidepatchError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.locations.preview import DEFAULT_PREVIEW_SIZE
+from slidepatch.options import DEFAULT_READ_OPTIONS, ReadOptions, read_options_of
 
 if TYPE_CHECKING:
     from slidepatch.slide.slide import BackendName
@@ -78,6 +79,14 @@ class LocateJob:
     max_patches: int | None = None
     preview_size: int | None = DEFAULT_PREVIEW_SIZE  # long side; None: the mask's size
     backend: BackendName = "auto"
+    read_options: ReadOptions = DEFAULT_READ_OPTIONS  # --mpp-tolerance, --tile-cache-mb
+
+    @property
+    def options(self) -> ReadOptions:
+        """The read options with this slide's --backend and MPP override applied."""
+        return read_options_of(
+            self.read_options, backend=self.backend, mpp=self.slide_mpp, path=self.slide_path
+        )
 
 
 @dataclass(frozen=True)
@@ -160,6 +169,7 @@ def _mask_for(job: LocateJob) -> Any:
         level_or_minsize=job.mask_min_size,
         slide_mpp=job.slide_mpp,
         backend=job.backend,
+        read_options=job.options,
     )
 
 
@@ -180,6 +190,7 @@ def locate(job: LocateJob, *, polygons: list[Any] | None = None) -> Any:
         "seed": job.seed,
         "backend": job.backend,
         "slide_mpp": job.slide_mpp,
+        "read_options": job.options,
         "distance_units": "read",  # --spacing is in pixels at the read level
     }
     if job.sampling == "grid":

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.options import DEFAULT_MPP_TOLERANCE
 from slidepatch.slide.backends import BACKEND_NAMES
 
 PROG = "slidepatch"
@@ -80,6 +81,13 @@ def _ratio(text: str) -> float:
     return value
 
 
+def _tolerance(text: str) -> float:
+    value = _ratio(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be below 1")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--debug", action="store_true", help="show the full traceback when something fails"
@@ -107,6 +115,21 @@ def _add_location_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         default="auto",
         help="slide reader (default auto: the direct TIFF decoder, then OpenSlide, "
         "tiffslide, Pillow)",
+    )
+    p.add_argument(
+        "--mpp-tolerance",
+        type=_tolerance,
+        default=DEFAULT_MPP_TOLERANCE,
+        metavar="FRACTION",
+        help="a native level within this relative distance of --mpp is read as it is, "
+        f"without resampling (default {DEFAULT_MPP_TOLERANCE}: 2 %%; 0.06 reads a "
+        "0.263 µm/px scan at --mpp 0.25)",
+    )
+    p.add_argument(
+        "--tile-cache-mb",
+        type=_non_negative_int,
+        metavar="MB",
+        help="decoded-tile cache per open slide and worker, in MiB (default: the decoder's)",
     )
     g = p.add_argument_group("sampling")
     g.add_argument(
