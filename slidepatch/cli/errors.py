@@ -25,8 +25,7 @@ CLI_MPP_HINT = (
 # The resampling advice: the command line reads native levels only, within --mpp-tolerance.
 _PYTHON_RESAMPLING_HINT = "; pass resampling_mode='tile' or 'wsi' to resample"
 CLI_RESAMPLING_HINT = (
-    "; read a level this close to --mpp as it is with --mpp-tolerance FRACTION, or give "
-    "--level"
+    "; read a level this close to --mpp as it is with --mpp-tolerance FRACTION, or give --level"
 )
 
 
