@@ -23,11 +23,9 @@ def scan263(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_5_percent_mpp_reads_level_0_with_the_tolerance(scan263: Path, tmp_path: Path) -> None:
     out = tmp_path / "o"
-    result = run_cli(
-        "extract", scan263, "--out", out, "--procs", "2", "--threads", "1",
-        "--patch-size", "128", "--mpp", "0.25", "--foreground-ratio", "0.3",
-        "--mpp-tolerance", "0.06", "--tile-cache-mb", "4", "--quiet",
-    )  # fmt: skip
+    flags = ["--mpp-tolerance", "0.06", "--tile-cache-mb", "4", "--procs", "2", "--quiet"]
+    sampling = ["--patch-size", "128", "--mpp", "0.25", "--foreground-ratio", "0.3"]
+    result = run_cli("extract", scan263, "--out", out, *sampling, *flags)
     assert result.returncode == 0, result.stderr
     rows = manifest_rows(out)
     assert rows
