@@ -65,6 +65,13 @@ class ReadOptions:
         ):
             raise ValueError(f"tile_cache_bytes must be an int >= 0 or None, got {cache!r}")
 
+    def __reduce__(self) -> tuple[type[ReadOptions], tuple[object, ...]]:
+        """Pickle as a short positional tuple (it travels inside every PatchSet)."""
+        return (
+            type(self),
+            (self.backend, self.mpp, self.mpp_tolerance, self.fill, self.tile_cache_bytes),
+        )
+
     def with_shorthands(
         self, *, backend: BackendName | None = None, mpp: float | None = None
     ) -> ReadOptions:

@@ -108,6 +108,12 @@ def test_location_classes_and_masks_carry_the_options(slide_263: Path) -> None:
     assert ps.read_options == grid.read_options
     assert ps.slide_mpp == 0.263 and ps.backend == "auto"
     assert pickle.loads(pickle.dumps(ps)).read_options == ps.read_options
+    plain = ps.with_read_options(ReadOptions()).select([0])
+    assert plain.read_options == ReadOptions(mpp=0.263)  # the set's MPP override stays
+    default = CustomPatches(wsi_file=slide_263, points=POINTS[:1], patch_size=8).patch_set
+    blob = pickle.dumps(default)
+    assert b"ReadOptions" not in blob  # default options cost nothing in each worker's pickle
+    assert pickle.loads(blob).read_options == ReadOptions()
 
 
 def test_mem_pool_reads_level_0_within_the_tolerance(slide_263: Path) -> None:

@@ -115,6 +115,16 @@ class PatchSet:
             read_options=read_options_of(read_options, backend=backend, mpp=slide_mpp),
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle default read options as nothing: a PatchSet crosses to every worker."""
+        state = dict(self.__dict__)
+        if state.get("read_options") == DEFAULT_READ_OPTIONS:
+            del state["read_options"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({"read_options": DEFAULT_READ_OPTIONS, **state})
+
     def __len__(self) -> int:
         return len(self.labels)
 
