@@ -53,6 +53,7 @@ from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import discard_attempt, write_journal
 from slidepatch.extract.threads import run_on_threads
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.resolution import resolution_of
 from slidepatch.slide.buffers import ScratchBuffers
 from slidepatch.slide.identity import slide_identity
 from slidepatch.slide.slide import ReadPlan, ResamplingMode, Slide
@@ -245,7 +246,7 @@ class _DiskBase(PatchExtractorBase):
         self._check_labels()
         with self._open_slide() as slide:
             plans = {
-                repr(r): slide.plan(r, resampling_mode=self._resampling_mode)
+                resolution_of(r): slide.plan(r, resampling_mode=self._resampling_mode)
                 for r in self._resolutions()
             }
             groups = self._plan_jobs(slide)
@@ -275,7 +276,7 @@ class _DiskBase(PatchExtractorBase):
                 def work(start: int) -> None:
                     for g in range(start, min(start + size, len(groups))):
                         done[g] = [
-                            self._write_job(slide, job, plans[repr(job.level_or_mpp)])
+                            self._write_job(slide, job, plans[resolution_of(job.level_or_mpp)])
                             for job in groups[g]
                         ]
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.resolution import resolution_of
 
 LABEL_WIDTH = 24
 SEPARATOR_LINE = "-" * 50
@@ -135,8 +136,8 @@ def format_csv_manifest(
                 r.set_id,
                 r.patch_index,
                 r.label,
-                repr(r.level_or_mpp),
-                "level" if isinstance(r.level_or_mpp, int) else "mpp",
+                resolution_of(r.level_or_mpp).text,
+                resolution_of(r.level_or_mpp).kind,
                 "" if r.mpp_read is None else f"{r.mpp_read:.6g}",
                 r.x_level0,
                 r.y_level0,

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet, check_level_or_mpp
+from slidepatch.resolution import Level, Mpp, resolution_of
 from slidepatch.slide.slide import Slide
 
 
@@ -32,11 +33,11 @@ def check_levels_or_mpps(values: object) -> list[LevelOrMpp]:
 
 def level0_factor(*, slide: Slide, level_or_mpp: LevelOrMpp) -> float:
     """Level-0 pixels per output pixel: the level's downsample, or ``mpp / slide MPP``."""
-    value = check_level_or_mpp(level_or_mpp)
-    if isinstance(value, int):
-        return float(slide.level_downsamples[slide.check_level(value)])
-    base = slide.require_mpp(f"multi-resolution patch at MPP {value}")[0]
-    return value / base
+    match resolution_of(level_or_mpp):
+        case Level(index=level):
+            return float(slide.level_downsamples[slide.check_level(level)])
+        case Mpp(um_per_px=mpp):
+            return mpp / slide.require_mpp(f"multi-resolution patch at MPP {mpp}")[0]
 
 
 def multires_locations(

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from slidepatch.errors import UnsafeOutputNameError
 from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.resolution import resolution_of
 
 MANIFEST_ID_ALPHABET = string.ascii_lowercase + string.digits
 MANIFEST_ID_LENGTH = 8
@@ -76,9 +77,7 @@ def check_separator(value: object) -> str:
 
 def level_comment(level_or_mpp: LevelOrMpp) -> str:
     """The multi-resolution comment slot: ``level1``, ``mpp0.5``."""
-    if isinstance(level_or_mpp, int):
-        return f"level{level_or_mpp}"
-    return f"mpp{level_or_mpp!r}"
+    return resolution_of(level_or_mpp).comment
 
 
 def patch_file_name(

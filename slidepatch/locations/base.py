@@ -33,10 +33,10 @@ from slidepatch.locations.patchset import (
     LevelOrMpp,
     PatchSet,
     PatchSetOutputs,
-    check_level_or_mpp,
 )
 from slidepatch.masks import Mask, load_mask
 from slidepatch.options import ReadOptions, read_options_of
+from slidepatch.resolution import Level, Mpp, resolution_of
 
 if TYPE_CHECKING:
     from slidepatch.slide import Slide
@@ -107,7 +107,8 @@ class LocationsBase(PatchSetOutputs):
 
         path = fspath(wsi_file)
         self._wsi_file = path
-        self._level_or_mpp = check_level_or_mpp(level_or_mpp)
+        self._resolution = resolution_of(level_or_mpp)
+        self._level_or_mpp = self._resolution.value
         if (
             isinstance(patch_size, bool)
             or not isinstance(patch_size, (int, np.integer))
@@ -135,13 +136,11 @@ class LocationsBase(PatchSetOutputs):
         )
         self._polygons_overlap_threshold = threshold
         with Slide.open(path, read_options=opts) as slide:
-            if isinstance(self._level_or_mpp, int):
-                factor = float(slide.plan(self._level_or_mpp).level0_per_pixel)
-            else:
-                factor = (
-                    self._level_or_mpp
-                    / slide.require_mpp(f"patches at MPP {self._level_or_mpp}")[0]
-                )
+            match self._resolution:
+                case Level():
+                    factor = float(slide.plan(self._resolution).level0_per_pixel)
+                case Mpp(um_per_px=mpp):
+                    factor = mpp / slide.require_mpp(f"patches at MPP {mpp}")[0]
             dims = slide.dimensions
             self._slide_mpp_used = None if slide.mpp is None else slide.mpp[0]
             self._mask = load_mask(mask_data, slide_dimensions=dims, wsi_file=path)

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from slidepatch.resolution import resolution_of
+
 NoPatchesKind = Literal[
     "labels", "no_polygons", "no_tissue", "patch_too_large", "foreground", "overlap", "none_asked"
 ]
@@ -76,7 +78,7 @@ def geometry_reason(
     w, h = slide_dimensions
     if footprint <= w and footprint <= h:
         return None
-    what = f"level {level_or_mpp}" if isinstance(level_or_mpp, int) else f"{level_or_mpp} µm/px"
+    what = resolution_of(level_or_mpp).describe()
     return NoPatchesReason(
         "patch_too_large",
         f"the patch ({patch_size} px at {what} = {footprint:.0f} level-0 px) is larger than "

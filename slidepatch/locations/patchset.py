@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from slidepatch.options import DEFAULT_READ_OPTIONS, BackendName, ReadOptions, read_options_of
 from slidepatch.resolution import LevelOrMpp as LevelOrMpp  # re-exported
+from slidepatch.resolution import Resolution, resolution_of
 from slidepatch.resolution import check_level_or_mpp as check_level_or_mpp
 
 if TYPE_CHECKING:
@@ -127,6 +128,11 @@ class PatchSet:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @property
+    def resolution(self) -> Resolution:
+        """``level_or_mpp`` parsed: a :class:`Level` or an :class:`Mpp`."""
+        return resolution_of(self.level_or_mpp)
 
     @property
     def slide_mpp(self) -> float | None:

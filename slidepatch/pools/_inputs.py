@@ -12,6 +12,7 @@ from slidepatch.extract.reader import check_chunksize, check_num_workers
 from slidepatch.locations.patchset import PatchSet, as_patchset
 from slidepatch.options import ReadOptions
 from slidepatch.pools._runner import OnError, check_start_method
+from slidepatch.resolution import resolution_of
 from slidepatch.slide.identity import real_slide_path
 
 
@@ -39,7 +40,7 @@ def collect_patch_sets(
 
 def _placement_digest(ps: PatchSet) -> str:
     """Resolution, locations and sizes (not labels): what decides the pixels read."""
-    h = hashlib.sha256(repr(ps.level_or_mpp).encode())
+    h = hashlib.sha256(resolution_of(ps.level_or_mpp).text.encode())
     for arr in (ps.x, ps.y, ps.width, ps.height):
         h.update(arr.astype("<i8").tobytes())
     return h.hexdigest()

@@ -26,7 +26,7 @@ from slidepatch.errors import (
 )
 from slidepatch.options import DEFAULT_MPP_TOLERANCE, WHITE, ReadOptions, read_options_of
 from slidepatch.options import BackendName as BackendName  # re-exported
-from slidepatch.resolution import LevelOrMpp, check_level_or_mpp
+from slidepatch.resolution import Level, LevelOrMpp, Mpp, Resolution, resolution_of
 from slidepatch.slide.backends.base import Backend
 from slidepatch.slide.buffers import decode_buffer
 
@@ -287,14 +287,20 @@ class Slide:
                 return level
         return None
 
-    def plan(self, level_or_mpp: LevelOrMpp, *, resampling_mode: ResamplingMode = None) -> ReadPlan:
+    def plan(
+        self, level_or_mpp: LevelOrMpp | Resolution, *, resampling_mode: ResamplingMode = None
+    ) -> ReadPlan:
         """Resolve ``level_or_mpp`` into the native level and scale that serve it."""
-        value = check_level_or_mpp(level_or_mpp)
-        if isinstance(value, int):
-            level = self.check_level(value)
-            ds = self.level_downsamples[level]
-            mpp = None if self._mpp is None else self._mpp[0] * ds
-            return ReadPlan(level=level, scale=1.0, level0_per_pixel=ds, mpp=mpp)
+        match resolution_of(level_or_mpp):
+            case Level(index=index):
+                level = self.check_level(index)
+                ds = self.level_downsamples[level]
+                mpp = None if self._mpp is None else self._mpp[0] * ds
+                return ReadPlan(level=level, scale=1.0, level0_per_pixel=ds, mpp=mpp)
+            case Mpp(um_per_px=value):
+                return self._plan_mpp(value, resampling_mode)
+
+    def _plan_mpp(self, value: float, resampling_mode: ResamplingMode) -> ReadPlan:
         base = self.require_mpp(f"reading at MPP {value}")[0]
         native = self.native_level_for_mpp(value)
         if native is not None:

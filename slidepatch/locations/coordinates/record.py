@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from slidepatch.errors import CoordinateFileError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.resolution import Level
 
 LEVEL_OR_MPP = "slidepatch_level_or_mpp"
 LABEL_NAMES = "slidepatch_label_names"
@@ -46,9 +47,9 @@ class CoordinateRecord:
 
 def extra_keys(patch_set: PatchSet) -> dict[str, object]:
     """slidepatch's own keys for ``patch_set`` (scalars and strings)."""
-    value = patch_set.level_or_mpp
+    res = patch_set.resolution
     keys: dict[str, object] = {
-        LEVEL_OR_MPP: np.int64(value) if isinstance(value, int) else np.float64(value),
+        LEVEL_OR_MPP: np.int64(res.value) if isinstance(res, Level) else np.float64(res.value),
         LABEL_NAMES: json.dumps(list(patch_set.label_names)),
     }
     if patch_set.slide_mpp is not None:

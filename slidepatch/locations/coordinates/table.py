@@ -26,6 +26,7 @@ from slidepatch.errors import CoordinateFileError, MissingDependencyError
 from slidepatch.locations.coordinates import record as rec
 from slidepatch.locations.coordinates.geometry import SlideGeometry
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.resolution import resolution_of
 
 SUFFIX = ".csv"
 PARQUET_SUFFIX = ".parquet"
@@ -39,7 +40,7 @@ def default_path(output_dir: str, slide: SlideGeometry, *, suffix: str = SUFFIX)
 
 
 def _level_text(value: LevelOrMpp) -> str:
-    return str(value) if isinstance(value, int) else repr(float(value))
+    return resolution_of(value).text
 
 
 def _rows(patch_set: PatchSet, level0_per_pixel: float) -> list[tuple[int | str, ...]]:
