@@ -14,15 +14,12 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
-import tempfile
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from slidepatch.errors import WorkerDiedError
 from slidepatch.pools._runner import (
-    TEST_HOOK_ENV,
     OnError,
     Task,
     _portable_error,
@@ -67,33 +64,13 @@ def dask_client(client: Client | None, scheduler_address: str | None) -> Iterato
         yield own
 
 
-def kill_once(marker: str) -> None:
-    """Test-only: SIGKILL this process unless ``marker`` exists (creating it first)."""
-    try:
-        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-def hook_applies(hook: str, action: str, slide_paths: Sequence[str]) -> bool:
-    """Whether the test hook ``<action>:<text>`` targets one of ``slide_paths``."""
-    kind, _, text = hook.partition(":")
-    return kind == action and bool(text) and any(text in p for p in slide_paths)
-
-
 def _run_on_worker(
     func: Callable[[Any], Any],
     payload: Any,
     slide_paths: tuple[str, ...],
-    test_hook: str,
-    kill_marker: str,
 ) -> tuple[Any, ...]:
     """Worker side: run one task; errors come back as data (see ProcessRunner's worker)."""
     try:
-        if hook_applies(test_hook, "kill", slide_paths):
-            kill_once(kill_marker)  # the first attempt dies; Dask's rerun proceeds
         return ("ok", func(payload))
     except Exception as exc:
         kind, data = _portable_error(exc)
@@ -104,8 +81,6 @@ class DaskRunner:
     """Run tasks on a Dask cluster; ``run`` returns (results by task index, errors by index).
 
     With ``on_error="raise"`` the first failure cancels the remaining tasks and is raised.
-    Test hook (:data:`TEST_HOOK_ENV`): ``kill:<text>`` makes the first attempt of a task
-    whose slide path contains ``<text>`` SIGKILL its worker process, so Dask reruns it.
     """
 
     def __init__(
@@ -130,26 +105,18 @@ class DaskRunner:
         if not tasks:
             return results, failures
         token = secrets.token_hex(6)
-        hook = os.environ.get(TEST_HOOK_ENV, "")
-        markers: list[str] = []
         with dask_client(self._client, self._address) as client:
             from distributed import as_completed
 
             by_key: dict[Any, Task] = {}
             futures = []
             for task in tasks:
-                marker = os.path.join(
-                    tempfile.gettempdir(), f"slidepatch-dask-{token}-{task.index}"
-                )
-                markers.append(marker)
                 key = f"slidepatch-{_short_name(task)}-{token}-{task.index}"
                 future = client.submit(
                     _run_on_worker,
                     task.func,
                     task.payload,
                     task.slide_paths,
-                    hook,
-                    marker,
                     key=key,
                     pure=False,
                     retries=0,
@@ -171,9 +138,6 @@ class DaskRunner:
             finally:
                 client.cancel([f for f in futures if not f.done()])  # type: ignore[no-untyped-call]
                 futures.clear()
-                for marker in markers:
-                    with contextlib.suppress(OSError):
-                        os.unlink(marker)
         return results, failures
 
     @staticmethod

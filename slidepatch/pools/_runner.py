@@ -10,7 +10,6 @@ SIGINT (the parent owns Ctrl-C and terminates them) and exit when the parent die
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -37,13 +36,6 @@ def check_start_method(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-#: Test-only hook, read by the parent when a run starts and applied by workers:
-#: ``"kill:<text>"`` makes a worker SIGKILL itself, and ``"sleep:<text>"`` makes it sleep
-#: 30 s, before running a task whose slide path contains ``<text>``. Used by the test suite
-#: to simulate a crashed or hung worker; never set it.
-TEST_HOOK_ENV = "SLIDEPATCH_TEST_WORKER_HOOK"
-
-
 @dataclass(frozen=True)
 class Task:
     """A unit of work: ``func(payload)`` in a worker; ``slide_paths`` name it in errors."""
@@ -52,7 +44,6 @@ class Task:
     slide_paths: tuple[str, ...]
     func: Callable[[Any], Any]
     payload: Any
-    test_hook: str = ""
 
 
 class _RemoteTraceback(Exception):
@@ -60,19 +51,6 @@ class _RemoteTraceback(Exception):
 
     def __str__(self) -> str:
         return str(self.args[0])
-
-
-def _apply_test_hook(task: Task) -> None:
-    """Honour :data:`TEST_HOOK_ENV` (test-only; see there)."""
-    action, _, text = task.test_hook.partition(":")
-    if not text or not any(text in path for path in task.slide_paths):
-        return
-    if action == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    elif action == "sleep":
-        import time
-
-        time.sleep(30)
 
 
 def _portable_error(exc: BaseException) -> tuple[str, Any]:
@@ -120,7 +98,6 @@ def _worker_main(conn: multiprocessing.connection.Connection) -> None:
         if task is None:
             return
         try:
-            _apply_test_hook(task)
             result = task.func(task.payload)
             message: tuple[Any, ...] = ("ok", result)
         except BaseException as exc:
@@ -198,9 +175,7 @@ class ProcessRunner:
 
     def _assign(self, worker: _Worker, pending: deque[Task]) -> None:
         if pending:
-            task = pending.popleft()
-            hook = os.environ.get(TEST_HOOK_ENV, "")
-            worker.task = dataclasses.replace(task, test_hook=hook) if hook else task
+            worker.task = pending.popleft()
             # If the worker died, its sentinel fires next and _worker_died names the task.
             with contextlib.suppress(OSError):
                 worker.conn.send(worker.task)

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from slidepatch.extract.multires import multires_locations
 from slidepatch.extract.reader import read_patches_into
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
-from slidepatch.pools._runner import Task, _apply_test_hook, _portable_error
+from slidepatch.pools._runner import _portable_error
 from slidepatch.pools._shm import AttachedBlock
 from slidepatch.slide.backends.tile_cache import DEFAULT_CACHE_BYTES
 from slidepatch.slide.slide import ResamplingMode, Slide
@@ -58,7 +58,6 @@ class BatchJob:
     resampling_mode: ResamplingMode
     num_threads: int
     chunksize: int
-    test_hook: str = ""
     open_slides: int = OPEN_SLIDES  # slides the worker keeps open (more when mixing)
 
     @property
@@ -186,8 +185,6 @@ def stream_worker_main(
             if job is None:
                 return
             try:
-                if job.test_hook:
-                    _apply_test_hook(_hook_task(job))
                 fill_slot(job, flat, slides)
                 message: tuple[Any, ...] = ("ok", job.batch, os.getpid())
             except BaseException as exc:
@@ -201,9 +198,3 @@ def stream_worker_main(
         slides.close()
         del flat  # drop the view so that the mapping can be closed
         block.close()
-
-
-def _hook_task(job: BatchJob) -> Task:
-    return Task(
-        index=job.batch, slide_paths=job.slide_paths, func=id, payload=None, test_hook=job.test_hook
-    )

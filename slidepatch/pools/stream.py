@@ -20,7 +20,6 @@ import dataclasses
 import hashlib
 import multiprocessing
 import multiprocessing.connection
-import os
 import weakref
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,7 +37,6 @@ from slidepatch.pools._distributed import resolve_rank
 from slidepatch.pools._epoch_sources import EpochSources
 from slidepatch.pools._inputs import check_pool_args, label_filters
 from slidepatch.pools._runner import (
-    TEST_HOOK_ENV,
     Task,
     _describe_exit,
     _rebuild_error,
@@ -157,7 +155,6 @@ class PatchStream(Iterator[PatchBatch]):
         self._ordered = ordered
         self._copy = copy
         self._ctx = multiprocessing.get_context(start_method)
-        self._test_hook = os.environ.get(TEST_HOOK_ENV, "")
         self._pending: deque[int] = deque(range(plan.batch_count))
         # With affinity, batch j is read by worker j % processes (its slides are that
         # worker's, see rank_order), so each worker keeps its own queue.
@@ -427,7 +424,6 @@ class PatchStream(Iterator[PatchBatch]):
             resampling_mode=self._resampling_mode,
             num_threads=self._threads,
             chunksize=self._chunksize,
-            test_hook=self._test_hook,
             open_slides=self._open_slides,
         )
 
