@@ -19,7 +19,7 @@ from slidepatch.pools import (
     MultiResDiskPatchExtractorPool,
     MultiResMemPatchExtractorPool,
 )
-from slidepatch.pools._runner import TEST_HOOK_ENV
+from worker_faults import KillAfterFirstFile, KillWorkerOn, stalled_copy
 
 distributed = pytest.importorskip("distributed")
 
@@ -168,15 +168,14 @@ def test_disk_pool_equals_local(
 
 
 def test_killed_worker_disk_rerun_leaves_exact_files(
-    client: Any, patch_sets: list[PatchSet], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: Any, patch_sets: list[PatchSet], tmp_path: Path
 ) -> None:
     sets = patch_sets[:2]
     local = _disk_pool(DiskPatchExtractorPool, tmp_path / "local", sets)
-    # The first attempt at slide1 kills its worker after writing one file; Dask reruns it.
-    victim = Path(sets[1].slide_path).name
-    monkeypatch.setenv(TEST_HOOK_ENV, f"kill-midway:{victim}")
+    # The first attempt at slide1 is killed after writing a file; Dask reruns it.
     before = _worker_pids(client)
-    on_dask = _disk_pool(DiskPatchExtractorPool, tmp_path / "dask", sets, client=client)
+    with KillAfterFirstFile(sets[1].slide_path, tmp_path / "dask"):
+        on_dask = _disk_pool(DiskPatchExtractorPool, tmp_path / "dask", sets, client=client)
     assert len(before - _worker_pids(client)) == 1  # a worker really died
     assert not on_dask.failed_slides
     got = _without_ids(_files(tmp_path / "dask"), on_dask.manifest_ids)
@@ -185,16 +184,18 @@ def test_killed_worker_disk_rerun_leaves_exact_files(
 
 
 def test_killed_worker_memory_rerun(
-    client: Any, patch_sets: list[PatchSet], monkeypatch: pytest.MonkeyPatch
+    client: Any, patch_sets: list[PatchSet], tmp_path: Path
 ) -> None:
     sets = patch_sets[:2]
     local = MemPatchExtractorPool(patches_pool=sets, proc_num_workers=1, thread_num_workers=1)
-    # The first attempt at slide1 kills its worker before reading; Dask reruns it.
-    monkeypatch.setenv(TEST_HOOK_ENV, f"kill:{Path(sets[1].slide_path).name}")
+    # The first attempt at slide1 is killed before reading (a stalled copy whose real
+    # file is put back as the worker dies); Dask reruns it.
+    victim = stalled_copy(sets[1], tmp_path)
     before = _worker_pids(client)
-    on_dask = MemPatchExtractorPool(
-        patches_pool=sets, proc_num_workers=1, thread_num_workers=1, client=client
-    )
+    with KillWorkerOn(victim, then_restore=sets[1].slide_path):
+        on_dask = MemPatchExtractorPool(
+            patches_pool=[sets[0], victim], proc_num_workers=1, thread_num_workers=1, client=client
+        )
     assert len(before - _worker_pids(client)) == 1  # a worker really died
     assert not on_dask.failed_slides
     assert len(on_dask.patch_list) == len(local.patch_list)
