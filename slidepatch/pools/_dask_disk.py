@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from slidepatch.engine.executor import OnError, Task
 from slidepatch.extract.atomic_write import write_atomically
 from slidepatch.extract.disk import (
     MANIFEST_DIR,
@@ -33,7 +34,6 @@ from slidepatch.extract.disk import (
 )
 from slidepatch.extract.resume import discard_attempt, journal_path
 from slidepatch.pools._dask_runner import DaskRunner
-from slidepatch.pools._runner import OnError, Task
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -1,6 +1,6 @@
 """Run pool tasks as Dask tasks on a cluster, with the same contract as :class:`ProcessRunner`.
 
-Each :class:`~slidepatch.pools._runner.Task` becomes one Dask task; the cluster decides
+Each :class:`~slidepatch.engine.Task` becomes one Dask task; the cluster decides
 where it runs, and when a worker dies Dask reruns its tasks on another worker (up to the
 scheduler's ``distributed.scheduler.allowed-failures``, default 3; beyond that the slides
 fail with :class:`WorkerDiedError`). Results are handed to an optional ``on_result``
@@ -18,14 +18,12 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from slidepatch.engine.executor import OnError, Task
+from slidepatch.engine.failures import wrap_error
+from slidepatch.engine.local import RunTasks
+from slidepatch.engine.messages import Done, Failed, Message
+from slidepatch.engine.worker import answer
 from slidepatch.errors import WorkerDiedError
-from slidepatch.pools._runner import (
-    OnError,
-    Task,
-    _portable_error,
-    _rebuild_error,
-    _wrap_error,
-)
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -64,17 +62,9 @@ def dask_client(client: Client | None, scheduler_address: str | None) -> Iterato
         yield own
 
 
-def _run_on_worker(
-    func: Callable[[Any], Any],
-    payload: Any,
-    slide_paths: tuple[str, ...],
-) -> tuple[Any, ...]:
-    """Worker side: run one task; errors come back as data (see ProcessRunner's worker)."""
-    try:
-        return ("ok", func(payload))
-    except Exception as exc:
-        kind, data = _portable_error(exc)
-        return ("error", kind, data, traceback.format_exc())
+def _run_on_worker(task: Task) -> Message:
+    """Worker side: run one task; errors come back as data, as from local workers."""
+    return answer(RunTasks(), task)
 
 
 class DaskRunner:
@@ -114,9 +104,7 @@ class DaskRunner:
                 key = f"slidepatch-{_short_name(task)}-{token}-{task.index}"
                 future = client.submit(
                     _run_on_worker,
-                    task.func,
-                    task.payload,
-                    task.slide_paths,
+                    task,
                     key=key,
                     pure=False,
                     retries=0,
@@ -155,12 +143,13 @@ class DaskRunner:
         except KilledWorker as exc:
             return _died(task, exc)
         except Exception as exc:
-            return _wrap_error(task, exc, traceback.format_exc())
-        if message[0] == "ok":
-            results[task.index] = message[1] if on_result is None else on_result(task, message[1])
+            return wrap_error(task.slide_paths, exc, traceback.format_exc())
+        if isinstance(message, Done):
+            result = message.result
+            results[task.index] = result if on_result is None else on_result(task, result)
             return None
-        _, kind, data, tb = message
-        return _wrap_error(task, _rebuild_error(kind, data), tb)
+        assert isinstance(message, Failed)
+        return wrap_error(task.slide_paths, message.rebuild(), message.traceback)
 
 
 def _short_name(task: Task) -> str:

@@ -19,6 +19,7 @@ from os import PathLike
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from slidepatch.engine import OnError, ProcessRunner, Task
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.disk import (
     DiskPatchExtractor,
@@ -41,7 +42,6 @@ from slidepatch.pools._earlier_runs import (
 )
 from slidepatch.pools._inputs import check_pool_args, collect_patch_sets, label_filters
 from slidepatch.pools._progress import task_progress
-from slidepatch.pools._runner import OnError, ProcessRunner, Task
 from slidepatch.slide.slide import ResamplingMode
 
 if TYPE_CHECKING:
