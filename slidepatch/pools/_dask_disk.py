@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from slidepatch.engine.dask import DaskRunner
 from slidepatch.engine.executor import OnError, Task
 from slidepatch.extract.atomic_write import write_atomically
 from slidepatch.extract.disk import (
@@ -33,7 +34,6 @@ from slidepatch.extract.disk import (
     _DiskBase,
 )
 from slidepatch.extract.resume import discard_attempt, journal_path
-from slidepatch.pools._dask_runner import DaskRunner
 
 if TYPE_CHECKING:
     from distributed import Client

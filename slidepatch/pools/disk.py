@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from slidepatch.engine import OnError, ProcessRunner, Task
+from slidepatch.engine.dask import wants_dask
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.disk import (
     DiskPatchExtractor,
@@ -33,7 +34,6 @@ from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.extract.passthrough import check_jpeg_passthrough
 from slidepatch.extract.resume import OutputDirIndex, discard_incomplete
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
-from slidepatch.pools._dask_runner import wants_dask
 from slidepatch.pools._earlier_runs import (
     job_fingerprint,
     plan_resume,

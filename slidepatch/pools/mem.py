@@ -23,11 +23,11 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.engine import OnError, ProcessRunner, Task
+from slidepatch.engine.dask import wants_dask
 from slidepatch.errors import SlidepatchError
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
-from slidepatch.pools._dask_runner import wants_dask
 from slidepatch.pools._inputs import (
     check_pool_args,
     collect_patch_sets,
