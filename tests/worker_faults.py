@@ -45,6 +45,21 @@ def descendants(pid: int | None = None) -> list[int]:
     return found
 
 
+def workers_left() -> list[int]:
+    """Descendant pids other than multiprocessing's long-lived helpers (the resource
+    tracker, the forkserver), which stay for the whole test session by design."""
+    left: list[int] = []
+    for pid in descendants():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if b"resource_tracker" not in cmdline and b"forkserver" not in cmdline:
+            left.append(pid)
+    return left
+
+
 def holders(path: Path, *, among: list[int] | None = None) -> list[int]:
     """The pids (descendants of this process by default) with ``path``'s inode open."""
     st = os.stat(path)
