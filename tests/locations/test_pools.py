@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from worker_faults import KillWorkerOn, workers_left
 
 from slidepatch import PatchSet, WorkerDiedError
 from slidepatch.annotations import AnnotationPolygon
@@ -18,7 +19,6 @@ from slidepatch.locations import (
     WholeImageGridPatchesPool,
 )
 from slidepatch.locations.pools import expand_patches_args, preview_file_name
-from worker_faults import KillWorkerOn, workers_left
 
 
 def test_grid_pool_matches_classes_and_iterates_twice(

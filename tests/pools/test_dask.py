@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from worker_faults import KillAfterFirstFile, KillWorkerOn, stalled_copy
 
 from slidepatch import PatchSet
 from slidepatch.errors import SlideNotFoundError
@@ -19,7 +20,6 @@ from slidepatch.pools import (
     MultiResDiskPatchExtractorPool,
     MultiResMemPatchExtractorPool,
 )
-from worker_faults import KillAfterFirstFile, KillWorkerOn, stalled_copy
 
 distributed = pytest.importorskip("distributed")
 

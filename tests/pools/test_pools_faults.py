@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from worker_faults import KillWorkerOn, stalled_copy
 
 from slidepatch import PatchSet, WorkerDiedError
 from slidepatch.errors import ExtractionError, SlideError, SlideNotFoundError
 from slidepatch.pools import MemPatchExtractorPool, MultiResMemPatchExtractorPool
-from worker_faults import KillWorkerOn, stalled_copy
 
 pytestmark = pytest.mark.usefixtures("no_shm_leak")
 

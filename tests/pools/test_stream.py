@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from worker_faults import KillWorkerOn, stalled_copy
 
 from slidepatch import PatchSet, WorkerDiedError
 from slidepatch.errors import SlideNotFoundError, SlidepatchError
@@ -17,7 +18,6 @@ from slidepatch.pools import MultiResMemPatchExtractorPool
 from slidepatch.pools.stream import PatchBatch, iter_patch_batches, parse_memory_budget
 from slidepatch.slide.buffers import DECODE_OFFSET
 from slidepatch.slide.slide import Slide
-from worker_faults import KillWorkerOn, stalled_copy
 
 pytestmark = pytest.mark.usefixtures("no_shm_leak")
 

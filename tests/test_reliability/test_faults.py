@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from worker_faults import KillWorkerOn, stalled_copy
 
 from slidepatch import (
     DiskPatchExtractorPool,
@@ -29,7 +30,6 @@ from slidepatch import (
     WorkerDiedError,
 )
 from slidepatch.pools._shm import block_name_prefix
-from worker_faults import KillWorkerOn, stalled_copy
 
 
 @pytest.fixture(autouse=True)
