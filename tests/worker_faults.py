@@ -91,24 +91,20 @@ def stalled_copy(ps: PatchSet, folder: Path) -> PatchSet:
     )
 
 
-class KillWorkerOn:
-    """In a background thread: wait for a worker to open the FIFO ``stalled.slide_path``,
-    SIGKILL it, and (with ``then_restore``) put that real slide file in the FIFO's place so
-    that a rerun (Dask) reads it. Use as a context manager around the run; on exit it
-    checks that a worker really was killed (:attr:`killed` is its pid)."""
+class _BackgroundKill:
+    """Runs :meth:`_kill` in a background thread while the ``with`` block runs the pool;
+    on a clean exit it re-raises the thread's error and checks that a worker was killed
+    (:attr:`killed` is its pid)."""
 
-    def __init__(
-        self, stalled: PatchSet, *, then_restore: str | None = None, timeout: float = 30
-    ) -> None:
-        self._fifo = Path(stalled.slide_path)
-        self._restore = then_restore
+    def __init__(self, *, timeout: float, what: str) -> None:
         self._timeout = timeout
+        self._what = what
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.killed: int | None = None
         self.error: BaseException | None = None
 
-    def __enter__(self) -> KillWorkerOn:
+    def __enter__(self) -> _BackgroundKill:
         self._thread.start()
         return self
 
@@ -123,13 +119,29 @@ class KillWorkerOn:
         if exc_type is None:
             if self.error is not None:
                 raise self.error
-            assert self.killed is not None, f"no worker opened {self._fifo}"
+            assert self.killed is not None, self._what
 
     def _run(self) -> None:
         try:
             self._kill()
         except BaseException as exc:
             self.error = exc
+
+    def _kill(self) -> None:
+        raise NotImplementedError
+
+
+class KillWorkerOn(_BackgroundKill):
+    """Wait for a worker to open the FIFO ``stalled.slide_path``, SIGKILL it, and (with
+    ``then_restore``) put that real slide file in the FIFO's place so that a rerun (Dask)
+    reads it."""
+
+    def __init__(
+        self, stalled: PatchSet, *, then_restore: str | None = None, timeout: float = 30
+    ) -> None:
+        super().__init__(timeout=timeout, what=f"no worker opened {stalled.slide_path}")
+        self._fifo = Path(stalled.slide_path)
+        self._restore = then_restore
 
     def _kill(self) -> None:
         deadline = time.monotonic() + self._timeout
@@ -160,36 +172,17 @@ class KillWorkerOn:
                 os.close(fd)
 
 
-class KillAfterFirstFile:
-    """In a background thread: kill the worker holding ``slide_path`` once it has written
-    an image under ``out`` whose name starts with the slide's stem, and before it finishes
-    (the worker runs in short slices, SIGCONT, a moment, SIGSTOP, while ``out`` is checked).
-    Use as a context manager around the run; :attr:`killed` is the pid."""
+class KillAfterFirstFile(_BackgroundKill):
+    """Kill the worker holding ``slide_path`` once it has written an image under ``out``
+    whose name starts with the slide's stem, and before it finishes (the worker runs in
+    short slices, SIGCONT, a moment, SIGSTOP, while ``out`` is checked)."""
 
     def __init__(self, slide_path: str, out: Path, *, timeout: float = 60) -> None:
+        super().__init__(timeout=timeout, what=f"no worker was caught midway in {slide_path}")
         self._slide = Path(slide_path)
         self._out = out
-        self._timeout = timeout
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.killed: int | None = None
 
-    def __enter__(self) -> KillAfterFirstFile:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self._timeout + 5)
-        if exc_type is None:
-            assert self.killed is not None, f"no worker was caught midway through {self._slide}"
-
-    def _run(self) -> None:
+    def _kill(self) -> None:
         deadline = time.monotonic() + self._timeout
         pids: list[int] = []
         while not pids:
