@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from slidepatch.engine.executor import OnError, Task
-from slidepatch.engine.failures import with_remote_traceback, wrap_error
+from slidepatch.engine.failures import task_error
 from slidepatch.engine.local import RunTasks
 from slidepatch.engine.messages import Done, Failed, Message
 from slidepatch.engine.worker import answer
@@ -94,9 +94,7 @@ class DaskRunner:
         on_result: Callable[[Task, Any], Any] | None = None,
         on_done: Callable[[Task], None] | None = None,
     ) -> tuple[dict[int, Any], dict[int, BaseException]]:
-        """Run every task; ``on_result(task, result)`` (in this process, as results arrive)
-        may transform a result (its return value is kept instead); ``on_done(task)`` is
-        called as each task ends (progress bars)."""
+        """Run every task (see :class:`~slidepatch.engine.executor.Executor`)."""
         results: dict[int, Any] = {}
         failures: dict[int, BaseException] = {}
         if not tasks:
@@ -159,9 +157,7 @@ class DaskRunner:
         return self._error(task, message.rebuild(), message.traceback)
 
     def _error(self, task: Task, error: BaseException, tb: str) -> BaseException:
-        if self._wrap_errors:
-            return wrap_error(task.slide_paths, error, tb)
-        return with_remote_traceback(error, tb)
+        return task_error(task.slide_paths, error, tb, wrap=self._wrap_errors)
 
 
 def _short_name(task: Task) -> str:

@@ -65,3 +65,11 @@ def wrap_error(slide_paths: Sequence[str], error: BaseException, tb: str) -> Bas
     )
     wrapped.__cause__ = error
     return wrapped
+
+
+def task_error(
+    slide_paths: Sequence[str], error: BaseException, tb: str, *, wrap: bool
+) -> BaseException:
+    """A task's error as the caller raises it: wrapped (see :func:`wrap_error`) or as the
+    worker raised it, with the worker's traceback as its cause either way."""
+    return wrap_error(slide_paths, error, tb) if wrap else with_remote_traceback(error, tb)

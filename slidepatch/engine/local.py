@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from slidepatch.engine.executor import OnError, Task
-from slidepatch.engine.failures import with_remote_traceback, worker_died, wrap_error
-from slidepatch.engine.messages import Done
+from slidepatch.engine.failures import task_error, worker_died
+from slidepatch.engine.messages import Done, Failed, Message
 from slidepatch.engine.process import WorkerProcess, stop_workers, wait_any
 
 
@@ -81,42 +81,47 @@ class ProcessRunner:
                     if message is None and not worker.has_died():
                         continue  # woken by a message not yet complete
                     worker.job = None
-                    failure: BaseException | None = None
-                    if message is None:  # the worker died holding this task
-                        failure = worker_died(
-                            task.slide_paths,
-                            pid=worker.process.pid,
-                            exitcode=worker.process.exitcode,
-                            doing=self._doing,
-                        )
-                        worker.conn.close()
-                        self._workers.remove(worker)
-                    elif isinstance(message, Done):
-                        result = message.result
-                        results[task.index] = (
-                            result if on_result is None else on_result(task, result)
-                        )
-                    else:
-                        error = message.rebuild()
-                        if self._wrap_errors:
-                            failure = wrap_error(task.slide_paths, error, message.traceback)
-                        else:
-                            failure = with_remote_traceback(error, message.traceback)
+                    failure = self._outcome(worker, task, message, results, on_result)
                     if failure is not None:
                         if self._on_error == "raise":
                             raise failure
                         failures[task.index] = failure
                     if on_done is not None:
                         on_done(task)
-                    if message is None:
-                        if pending:
-                            self._assign(self._start_worker(), pending)
-                    else:
+                    if message is not None:
                         self._assign(worker, pending)
+                    elif pending:
+                        self._assign(self._start_worker(), pending)
         finally:
             stop_workers(self._workers)
             self._workers = []
         return results, failures
+
+    def _outcome(
+        self,
+        worker: WorkerProcess[Task],
+        task: Task,
+        message: Message | None,
+        results: dict[int, Any],
+        on_result: Callable[[Task, Any], Any] | None,
+    ) -> BaseException | None:
+        """Store a finished task's result; return its error instead (None: no message, the
+        worker died holding it)."""
+        if isinstance(message, Done):
+            result = message.result
+            results[task.index] = result if on_result is None else on_result(task, result)
+            return None
+        if isinstance(message, Failed):
+            error = message.rebuild()
+            return task_error(task.slide_paths, error, message.traceback, wrap=self._wrap_errors)
+        worker.conn.close()
+        self._workers.remove(worker)
+        return worker_died(
+            task.slide_paths,
+            pid=worker.process.pid,
+            exitcode=worker.process.exitcode,
+            doing=self._doing,
+        )
 
     def _start_worker(self) -> WorkerProcess[Task]:
         process, conn = WorkerProcess.spawn_pair(self._ctx, RunTasks, name="slidepatch-worker")
