@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from os import PathLike, fspath
 from typing import Any
 
@@ -31,6 +32,7 @@ from slidepatch.extract.fingerprint import (
 )
 from slidepatch.extract.manifest import (
     WrittenPatch,
+    csv_values,
     format_csv_manifest,
     format_text_manifest,
     manifest_base_name,
@@ -49,8 +51,25 @@ from slidepatch.extract.naming import (
     wsi_id_of,
 )
 from slidepatch.extract.passthrough import check_jpeg_passthrough, passthrough_jpeg
+from slidepatch.extract.ordered import run_ordered
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import discard_attempt, write_journal
+from slidepatch.extract.shard_index import format_index
+from slidepatch.extract.shards import (
+    DEFAULT_SHARD_MAXCOUNT,
+    DEFAULT_SHARD_MAXSIZE,
+    INDEX_DIR,
+    SHARD_COLUMNS,
+    SHARD_DIR,
+    MemberPlace,
+    ShardWriter,
+    check_output_format,
+    check_shard_limits,
+    index_rel_path,
+    require_pyarrow,
+    sample_key,
+    sample_metadata,
+)
 from slidepatch.extract.threads import run_on_threads
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.slide.buffers import ScratchBuffers
@@ -132,6 +151,9 @@ class _DiskBase(PatchExtractorBase):
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
         jpeg_passthrough: bool = False,
+        output_format: str = "files",
+        shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
+        shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
     ) -> None:
         super().__init__(
             patches=patches,
@@ -150,6 +172,13 @@ class _DiskBase(PatchExtractorBase):
             jpeg_passthrough, image_type=self._encoder.extension
         )
         self._passthrough_paths: set[str] = set()
+        self._output_format = check_output_format(output_format)
+        self._shard_limits = check_shard_limits(maxcount=shard_maxcount, maxsize=shard_maxsize)
+        if self._output_format == "webdataset":
+            require_pyarrow()
+            if create_subdirs:
+                raise ValueError('create_subdirs applies to output_format="files" only')
+        self._shard_members: list[MemberPlace] = []
         self._comment = check_name_part(filename_comment, what="filename_comment")
         self._separator = check_separator(filename_separator)
         self._create_subdirs = bool(create_subdirs)
@@ -202,7 +231,19 @@ class _DiskBase(PatchExtractorBase):
             "png_compression": self._encoder.png_compression,
             "pool_mode": self._pool_mode,
             "resampling_mode": self._resampling_mode,
-        } | ({"jpeg_passthrough": True} if self._jpeg_passthrough else {})
+        } | ({"jpeg_passthrough": True} if self._jpeg_passthrough else {}) | self._shard_options()
+
+    def _shard_options(self) -> dict[str, Any]:
+        """The shard keywords, recorded only for ``output_format="webdataset"`` (a files run's
+        manifest and fingerprint stay as they were)."""
+        if self._output_format == "files":
+            return {}
+        maxcount, maxsize = self._shard_limits
+        return {
+            "output_format": self._output_format,
+            "shard_maxcount": maxcount,
+            "shard_maxsize": maxsize,
+        }
 
     def _multires_options(self) -> tuple[list[LevelOrMpp] | None, int | None]:
         """``(levels_or_mpps, global_counter)`` for the fingerprint (None, None: one level)."""
@@ -224,6 +265,7 @@ class _DiskBase(PatchExtractorBase):
             resampling_mode=self._resampling_mode,
             levels_or_mpps=levels,
             global_counter=counter,
+            output=self._shard_options(),
         )
 
     def _resolutions(self) -> list[LevelOrMpp]:
@@ -241,6 +283,9 @@ class _DiskBase(PatchExtractorBase):
         check_output_labels(patch_set=self._patch_set, create_subdirs=self._create_subdirs)
 
     def _run(self) -> None:
+        if self._output_format == "webdataset":
+            self._run_shards()
+            return
         ps = self._patch_set
         self._check_labels()
         with self._open_slide() as slide:
@@ -290,7 +335,149 @@ class _DiskBase(PatchExtractorBase):
                 raise
         os.unlink(journal)  # the text manifest now marks the slide complete
 
-    def _start_journal(self, rel_paths: Sequence[str], set_dirs: Sequence[str]) -> str:
+    def _run_shards(self) -> None:
+        """``output_format="webdataset"``: the slide's samples into tar shards, in patch
+        order, then its index and manifests (see :mod:`slidepatch.extract.shards`)."""
+        ps = self._patch_set
+        self._check_labels()
+        with self._open_slide() as slide:
+            plans = {
+                repr(r): slide.plan(r, resampling_mode=self._resampling_mode)
+                for r in self._resolutions()
+            }
+            groups = self._plan_jobs(slide)
+            self._check_paths([job.rel_path for group in groups for job in group])
+            txt_path, csv_path = self.manifest_paths
+            for p in (txt_path, csv_path):
+                if os.path.exists(p):
+                    raise OutputError(f"{ps.slide_path}: manifest {p} already exists")
+            base = manifest_base_name(self._manifest_id, self._wsi_id)
+            index_rel = index_rel_path(manifest_base=base)
+            journal = self._start_journal([index_rel], [])
+            maxcount, maxsize = self._shard_limits
+
+            def record(shards: list[str]) -> None:
+                self._start_journal([*shards, index_rel], [], replace=True)
+
+            writer = ShardWriter(
+                output_dir=self._output_dir,
+                wsi_id=self._wsi_id,
+                manifest_id=self._manifest_id,
+                maxcount=maxcount,
+                maxsize=maxsize,
+                on_new_shard=record,
+            )
+            try:
+                for folder in (MANIFEST_DIR, SHARD_DIR, INDEX_DIR):
+                    os.makedirs(os.path.join(self._output_dir, folder), exist_ok=True)
+
+                def encode(group: Sequence[_Job]) -> list[tuple[bytes, WrittenPatch]]:
+                    return [
+                        self._encode_job(
+                            slide, job, plans[repr(job.level_or_mpp)], writing=writer_name
+                        )
+                        for job in group
+                    ]
+
+                writer_name = os.path.join(self._output_dir, SHARD_DIR)
+                tasks = (partial(encode, group) for group in groups)
+                workers = self._num_workers
+                written: list[WrittenPatch] = []
+                places: list[MemberPlace] = []
+                for group, encoded in zip(
+                    groups, run_ordered(tasks, num_workers=workers, window=4 * workers), strict=True
+                ):
+                    key = sample_key(
+                        wsi_id=self._wsi_id,
+                        manifest_id=self._manifest_id,
+                        index=group[0].patch_index,
+                    )
+                    members = [
+                        (f"{key}.{self._member_ext(job)}", data)
+                        for job, (data, _) in zip(group, encoded, strict=True)
+                    ]
+                    records = [w for _, w in encoded]
+                    meta = sample_metadata(
+                        key=key,
+                        slide_path=ps.slide_path,
+                        wsi_id=self._wsi_id,
+                        members=[m for m, _ in members],
+                        records=records,
+                        passthrough=[job.rel_path in self._passthrough_paths for job in group],
+                    )
+                    placed = writer.add([*members, (f"{key}.json", meta)])
+                    for record_, place in zip(records, placed, strict=False):
+                        written.append(replace(record_, path=place.shard))
+                        places.append(place)
+                writer.close()
+                self._written = written
+                self._shard_members = places
+                self._write_shard_manifests(txt_path, csv_path, index_rel, writer.shards)
+            except BaseException:
+                self._written = []
+                self._shard_members = []
+                writer.abort()
+                discard_attempt(output_dir=self._output_dir, journal=journal)
+                raise
+        os.unlink(journal)
+
+    def _member_ext(self, job: _Job) -> str:
+        """``png`` for one resolution; ``level1.png`` / ``mpp0.5.png`` for a multi-res set."""
+        ext = self._encoder.extension
+        if self._multires_options()[0] is None:
+            return ext
+        return f"{level_comment(job.level_or_mpp)}.{ext}"
+
+    def _write_shard_manifests(
+        self, txt_path: str, csv_path: str, index_rel: str, shards: Sequence[str]
+    ) -> None:
+        ps = self._patch_set
+        fingerprint_path = txt_path[: -len(".txt")] + FINGERPRINT_SUFFIX
+        write_atomically(fingerprint_path, encode_fingerprint(self.fingerprint()))
+        extra = [
+            (p.member.partition(".")[0], p.member, p.offset, p.size) for p in self._shard_members
+        ]
+        rows = [
+            [
+                *csv_values(
+                    w, slide_path=ps.slide_path, wsi_id=self._wsi_id, manifest_id=self._manifest_id
+                ),
+                *e,
+            ]
+            for w, e in zip(self._written, extra, strict=True)
+        ]
+        index = format_index(rows=rows)
+        write_atomically(os.path.join(self._output_dir, index_rel), index)
+        csv_text = format_csv_manifest(
+            rows=self._written,
+            slide_path=ps.slide_path,
+            wsi_id=self._wsi_id,
+            manifest_id=self._manifest_id,
+            extra_columns=SHARD_COLUMNS,
+            extra_values=extra,
+        )
+        write_atomically(csv_path, csv_text.encode("utf-8"))
+        text = format_text_manifest(
+            manifest_id=self._manifest_id,
+            manifest_path=txt_path,
+            patch_class=self._source.class_name,
+            patch_params=self._source.param_info,
+            patch_count=len(self._source),
+            patch_info=self._source.patch_info,
+            extractor_class=type(self).__name__,
+            extractor_params=self._extractor_params(),
+            saved_paths=[os.path.join(self._output_dir, p) for p in [*shards, index_rel]],
+        )
+        write_atomically(txt_path, text.encode("utf-8"))
+
+    @property
+    def shard_members(self) -> list[MemberPlace]:
+        """``output_format="webdataset"``: where each image member was written, in order."""
+        return list(self._shard_members)
+
+    def _start_journal(
+        self, rel_paths: Sequence[str], set_dirs: Sequence[str], *, replace: bool = False
+    ) -> str:
         """Record what this attempt will create (see :mod:`slidepatch.extract.resume`)."""
         try:
             return write_journal(
@@ -299,6 +486,7 @@ class _DiskBase(PatchExtractorBase):
                 slide_path=self._patch_set.slide_path,
                 rel_paths=rel_paths,
                 set_dirs=set_dirs,
+                replace=replace,
             )
         except OSError as exc:
             raise ExtractionError(
@@ -337,6 +525,22 @@ class _DiskBase(PatchExtractorBase):
                     ) from None
 
     def _write_job(self, slide: Slide, job: _Job, plan: ReadPlan) -> WrittenPatch:
+        full = os.path.join(self._output_dir, job.rel_path)
+        data, written = self._encode_job(slide, job, plan, writing=full)
+        try:
+            write_atomically(full, data, exclusive=False)
+        except Exception as exc:
+            raise ExtractionError(
+                self._patch_set.slide_path,
+                f"patch {job.patch_index} at level-0 {(job.x, job.y)}: writing {full}: "
+                f"{type(exc).__name__}: {exc}",
+            ) from exc
+        return written
+
+    def _encode_job(
+        self, slide: Slide, job: _Job, plan: ReadPlan, *, writing: str
+    ) -> tuple[bytes, WrittenPatch]:
+        """One job's encoded bytes (or passthrough tile) and its manifest record."""
         ps = self._patch_set
         i = job.patch_index
         size = (int(ps.width[i]), int(ps.height[i]))
@@ -354,18 +558,17 @@ class _DiskBase(PatchExtractorBase):
                 # buffer per thread serves them all (a fresh one costs page faults each).
                 out=self._scratch.get((size[1], size[0], 3)),
             )
-        full = os.path.join(self._output_dir, job.rel_path)
         try:
             if image is not None:
                 data = self._encoder.encode(image)
             assert data is not None
-            write_atomically(full, data, exclusive=False)
         except Exception as exc:
             detail = exc.message if isinstance(exc, SlideError) else f"{type(exc).__name__}: {exc}"
             raise ExtractionError(
-                ps.slide_path, f"patch {i} at level-0 {(job.x, job.y)}: writing {full}: {detail}"
+                ps.slide_path,
+                f"patch {i} at level-0 {(job.x, job.y)}: writing {writing}: {detail}",
             ) from exc
-        return WrittenPatch(
+        return data, WrittenPatch(
             path=job.rel_path,
             patch_index=i,
             label=ps.labels[i],
@@ -475,6 +678,9 @@ class DiskPatchExtractor(_DiskBase):
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
         jpeg_passthrough: bool = False,
+        output_format: str = "files",
+        shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
+        shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
     ) -> None:
         super().__init__(
             patches=patches,
@@ -492,6 +698,9 @@ class DiskPatchExtractor(_DiskBase):
             jpeg_quality=jpeg_quality,
             png_compression=png_compression,
             jpeg_passthrough=jpeg_passthrough,
+            output_format=output_format,
+            shard_maxcount=shard_maxcount,
+            shard_maxsize=shard_maxsize,
         )
         self._run()
 
@@ -538,6 +747,9 @@ class MultiResDiskPatchExtractor(_DiskBase):
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
         jpeg_passthrough: bool = False,
+        output_format: str = "files",
+        shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
+        shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
     ) -> None:
         self._levels_or_mpps = check_levels_or_mpps(levels_or_mpps)
         self._global_counter = check_global_counter(global_counter)
@@ -557,6 +769,9 @@ class MultiResDiskPatchExtractor(_DiskBase):
             jpeg_quality=jpeg_quality,
             png_compression=png_compression,
             jpeg_passthrough=jpeg_passthrough,
+            output_format=output_format,
+            shard_maxcount=shard_maxcount,
+            shard_maxsize=shard_maxsize,
         )
         first = 1 if self._global_counter is None else self._global_counter
         self._patchset_counter = first - 1 + len(self._patch_set)

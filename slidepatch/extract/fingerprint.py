@@ -86,8 +86,13 @@ def disk_fingerprint(
     resampling_mode: str | None,
     levels_or_mpps: Sequence[LevelOrMpp] | None,
     global_counter: int | None,
+    output: Mapping[str, object] | None = None,
 ) -> Fingerprint:
-    """The fingerprint of one slide's disk extraction; ``patch_set`` is label-filtered."""
+    """The fingerprint of one slide's disk extraction; ``patch_set`` is label-filtered.
+
+    ``output`` holds the output-format keywords of a non-default output (shards): absent
+    for files, so fingerprints of file runs are unchanged.
+    """
     ext = encoder.extension
     params = {str(k): _plain(v) for k, v in patch_set.param_info.items() if k not in _PATH_PARAMS}
     return {
@@ -114,6 +119,7 @@ def disk_fingerprint(
         "filename_separator": filename_separator,
         "create_subdirs": bool(create_subdirs),
         "global_counter": global_counter,
+        **(output or {}),
     }
 
 

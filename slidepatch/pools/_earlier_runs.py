@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -61,7 +61,19 @@ def job_fingerprint(job: DiskJob) -> Fingerprint:
         resampling_mode=o["resampling_mode"],
         levels_or_mpps=o.get("levels_or_mpps"),
         global_counter=o.get("global_counter"),
+        output=shard_options(o),
     )
+
+
+def shard_options(options: Mapping[str, object]) -> dict[str, object]:
+    """The fingerprint's output keywords for a job's options (empty for files)."""
+    if options.get("output_format", "files") == "files":
+        return {}
+    return {
+        "output_format": options["output_format"],
+        "shard_maxcount": options["shard_maxcount"],
+        "shard_maxsize": options["shard_maxsize"],
+    }
 
 
 @dataclass

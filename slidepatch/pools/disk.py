@@ -31,6 +31,13 @@ from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
 from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.extract.passthrough import check_jpeg_passthrough
 from slidepatch.extract.resume import OutputDirIndex, discard_incomplete
+from slidepatch.extract.shards import (
+    DEFAULT_SHARD_MAXCOUNT,
+    DEFAULT_SHARD_MAXSIZE,
+    check_output_format,
+    check_shard_limits,
+    require_pyarrow,
+)
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.pools._dask_runner import wants_dask
 from slidepatch.pools._earlier_runs import (
@@ -91,6 +98,9 @@ class _DiskPool:
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
         jpeg_passthrough: bool = False,
+        output_format: str = "files",
+        shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
+        shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
         levels_or_mpps: Sequence[LevelOrMpp] | None = None,
         global_counter: int | None = 1,
         start_method: str | None = None,
@@ -118,6 +128,12 @@ class _DiskPool:
             image_type=image_type, jpeg_quality=jpeg_quality, png_compression=png_compression
         )
         check_jpeg_passthrough(jpeg_passthrough, image_type=str(image_type))
+        output_format = check_output_format(output_format)
+        check_shard_limits(maxcount=shard_maxcount, maxsize=shard_maxsize)
+        if output_format == "webdataset":
+            require_pyarrow()
+            if create_subdirs:
+                raise ValueError('create_subdirs applies to output_format="files" only')
         levels = check_levels_or_mpps(levels_or_mpps) if self._multires else None
         counter = check_global_counter(global_counter)
         if resume and overwrite:
@@ -138,6 +154,9 @@ class _DiskPool:
             "jpeg_quality": jpeg_quality,
             "png_compression": png_compression,
             "jpeg_passthrough": jpeg_passthrough,
+            "output_format": output_format,
+            "shard_maxcount": shard_maxcount,
+            "shard_maxsize": shard_maxsize,
         }
         jobs = []
         planned: list[int] = []  # sets per slide after label filtering (multi-res)
@@ -239,7 +258,7 @@ class _DiskPool:
         )
         for s, found in plan.complete.items():
             self._manifest_ids[s] = found.manifest_id
-            self._counts[s] = len(found.paths)
+            self._counts[s] = found.row_count
             self._resumed.append(self._slide_paths[s])
         discard_incomplete(
             output_dir=out_dir, slide_paths={self._slide_paths[s] for s in plan.todo}
@@ -337,6 +356,9 @@ class DiskPatchExtractorPool(_DiskPool):
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
         jpeg_passthrough: bool = False,
+        output_format: str = "files",
+        shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
+        shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
         start_method: str | None = None,
         on_error: OnError = "raise",
         resume: bool = False,
@@ -362,6 +384,9 @@ class DiskPatchExtractorPool(_DiskPool):
             jpeg_quality=jpeg_quality,
             png_compression=png_compression,
             jpeg_passthrough=jpeg_passthrough,
+            output_format=output_format,
+            shard_maxcount=shard_maxcount,
+            shard_maxsize=shard_maxsize,
             start_method=start_method,
             on_error=on_error,
             resume=resume,
@@ -405,6 +430,9 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
         jpeg_passthrough: bool = False,
+        output_format: str = "files",
+        shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
+        shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
         start_method: str | None = None,
         on_error: OnError = "raise",
         resume: bool = False,
@@ -432,6 +460,9 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
             jpeg_quality=jpeg_quality,
             png_compression=png_compression,
             jpeg_passthrough=jpeg_passthrough,
+            output_format=output_format,
+            shard_maxcount=shard_maxcount,
+            shard_maxsize=shard_maxsize,
             start_method=start_method,
             on_error=on_error,
             resume=resume,
