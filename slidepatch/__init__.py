@@ -58,6 +58,7 @@ from slidepatch.pools import (
     iter_patch_batches,
 )
 from slidepatch.reference_data import MaskData, PolygonData
+from slidepatch.shard_dataset import ShardDataset, open_shards
 from slidepatch.slide import ReadPlan, Slide, SlideIdentity, slide_identity
 
 __version__ = "0.1.0"
@@ -79,6 +80,7 @@ __all__ = [
     "PatchList",
     "PatchStream",
     "PolygonData",
+    "ShardDataset",
     "WSIPolygonMask",
     "WSITissueMask",
     "contact_sheet_from_output",
@@ -87,6 +89,7 @@ __all__ = [
     "load_mask",
     "load_polygon_data",
     "multires_locations",
+    "open_shards",
     "read_asap_xml",
     "read_geojson",
     "read_patches_into",

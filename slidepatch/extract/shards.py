@@ -19,6 +19,7 @@ import tarfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from slidepatch.errors import MissingDependencyError
 from slidepatch.extract.atomic_write import AtomicFile
 from slidepatch.extract.manifest import CSV_COLUMNS, WrittenPatch, csv_values
 
@@ -65,7 +66,7 @@ def require_pyarrow() -> None:
         import pyarrow  # noqa: F401
         import pyarrow.parquet  # noqa: F401
     except ImportError as exc:
-        raise ImportError(
+        raise MissingDependencyError(
             'output_format="webdataset" writes a Parquet index and needs pyarrow: '
             'pip install "slidepatch[shards]"'
         ) from exc
