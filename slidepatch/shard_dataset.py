@@ -10,6 +10,7 @@ process, so DataLoader workers can share it).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Callable, Iterator
@@ -205,10 +206,8 @@ class ShardDataset:
         return state
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass
 
 
 def open_shards(

@@ -23,6 +23,7 @@ from slidepatch.errors import (
     SlideIsDirectoryError,
     SlideNotFoundError,
 )
+from slidepatch.extract.shards import DEFAULT_SHARD_MAXCOUNT, DEFAULT_SHARD_MAXSIZE
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 
 PREVIEW_DIR = "previews"
@@ -55,6 +56,9 @@ class ExtractRun:
     quiet: bool = False
     coords_dir: str | None = None  # read locations from coordinate files instead of sampling
     coords_format: str = "auto"
+    output_format: str = "files"
+    shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT
+    shard_maxsize: int = DEFAULT_SHARD_MAXSIZE
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,10 @@ def _run_pool(run: ExtractRun, patch_sets: list[PatchSet]) -> Any:
         kwargs["levels_or_mpps"] = list(run.levels)
     if run.jpeg_quality is not None:
         kwargs["jpeg_quality"] = run.jpeg_quality
+    if run.output_format != "files":
+        kwargs["output_format"] = run.output_format
+        kwargs["shard_maxcount"] = run.shard_maxcount
+        kwargs["shard_maxsize"] = run.shard_maxsize
     return _pool_class(run)(**kwargs)
 
 
@@ -380,6 +388,8 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         raise UsageError(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
     if args.jpeg_quality is not None and args.image_type != "jpg":
         raise UsageError("--jpeg-quality needs --image-type jpg")
+    if args.output_format == "webdataset" and (args.subdirs or args.contact_sheet):
+        raise UsageError("--subdirs and --contact-sheet need --output-format files")
     slides = tuple(os.path.abspath(s) for s in args.slides)
     return ExtractRun(
         slides=slides,
@@ -404,4 +414,7 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         quiet=args.quiet,
         coords_dir=None if args.coords is None else os.path.abspath(args.coords),
         coords_format=args.coords_format,
+        output_format=args.output_format,
+        shard_maxcount=args.shard_maxcount,
+        shard_maxsize=args.shard_maxsize,
     )

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
+from slidepatch.extract.shards import DEFAULT_SHARD_MAXCOUNT, DEFAULT_SHARD_MAXSIZE
 from slidepatch.locations.patchset import LevelOrMpp
 
 PROG = "slidepatch"
@@ -232,6 +233,26 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
     )
     o.add_argument("--jpeg-quality", type=_positive_int, help="JPEG quality 1-100")
     o.add_argument("--subdirs", action="store_true", help="one subfolder per label under --out")
+    o.add_argument(
+        "--output-format",
+        choices=("files", "webdataset"),
+        default="files",
+        help="files: one image file per patch (default); webdataset: per slide, tar shards "
+        "in DIR/shards/ and a Parquet index in DIR/index/ (needs pyarrow)",
+    )
+    o.add_argument(
+        "--shard-maxcount",
+        type=_positive_int,
+        default=DEFAULT_SHARD_MAXCOUNT,
+        help=f"webdataset: samples per shard at most ({DEFAULT_SHARD_MAXCOUNT})",
+    )
+    o.add_argument(
+        "--shard-maxsize",
+        type=_positive_int,
+        default=DEFAULT_SHARD_MAXSIZE,
+        help=f"webdataset: bytes per shard at most ({DEFAULT_SHARD_MAXSIZE}; a bigger "
+        "single sample gets a shard of its own)",
+    )
     o.add_argument(
         "--preview",
         action="store_true",

@@ -50,8 +50,8 @@ from slidepatch.extract.naming import (
     set_dir_name,
     wsi_id_of,
 )
-from slidepatch.extract.passthrough import check_jpeg_passthrough, passthrough_jpeg
 from slidepatch.extract.ordered import run_ordered
+from slidepatch.extract.passthrough import check_jpeg_passthrough, passthrough_jpeg
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import discard_attempt, write_journal
 from slidepatch.extract.shard_index import format_index
@@ -217,21 +217,25 @@ class _DiskBase(PatchExtractorBase):
 
     # ------------------------------------------------------------------ subclass hooks
     def _extractor_params(self) -> dict[str, Any]:
-        return {
-            "create_subdirs": self._create_subdirs,
-            "excluded_labels": self._excluded_labels,
-            "filename_comment": self._comment,
-            "filename_separator": self._separator,
-            "image_type": self._image_type,
-            "included_labels": self._included_labels,
-            "jpeg_quality": self._encoder.jpeg_quality,
-            "mp_chunksize": self._mp_chunksize,
-            "num_workers": self._num_workers,
-            "output_dir": self._output_dir,
-            "png_compression": self._encoder.png_compression,
-            "pool_mode": self._pool_mode,
-            "resampling_mode": self._resampling_mode,
-        } | ({"jpeg_passthrough": True} if self._jpeg_passthrough else {}) | self._shard_options()
+        return (
+            {
+                "create_subdirs": self._create_subdirs,
+                "excluded_labels": self._excluded_labels,
+                "filename_comment": self._comment,
+                "filename_separator": self._separator,
+                "image_type": self._image_type,
+                "included_labels": self._included_labels,
+                "jpeg_quality": self._encoder.jpeg_quality,
+                "mp_chunksize": self._mp_chunksize,
+                "num_workers": self._num_workers,
+                "output_dir": self._output_dir,
+                "png_compression": self._encoder.png_compression,
+                "pool_mode": self._pool_mode,
+                "resampling_mode": self._resampling_mode,
+            }
+            | ({"jpeg_passthrough": True} if self._jpeg_passthrough else {})
+            | self._shard_options()
+        )
 
     def _shard_options(self) -> dict[str, Any]:
         """The shard keywords, recorded only for ``output_format="webdataset"`` (a files run's

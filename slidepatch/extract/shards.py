@@ -63,7 +63,7 @@ def index_rel_path(*, manifest_base: str) -> str:
 def require_pyarrow() -> None:
     """The index needs pyarrow (``slidepatch[shards]``): say so before anything runs."""
     try:
-        import pyarrow  # noqa: F401
+        import pyarrow
         import pyarrow.parquet  # noqa: F401
     except ImportError as exc:
         raise MissingDependencyError(
@@ -163,8 +163,10 @@ class ShardWriter:
         """Write one sample's members; return where each landed."""
         size = sum(_BLOCK + len(data) + (-len(data)) % _BLOCK for _, data in members)
         f = self._file
-        if f is None or self._count >= self._maxcount or (
-            self._count and f.size + size + 2 * _BLOCK > self._maxsize
+        if (
+            f is None
+            or self._count >= self._maxcount
+            or (self._count and f.size + size + 2 * _BLOCK > self._maxsize)
         ):
             f = self._next_shard()
         places = []
