@@ -131,10 +131,20 @@ class ShardDataset:
             yield self[i]
 
     def raw(self, i: int) -> dict[str, bytes]:
-        """Member name -> the bytes stored in the shard (e.g. passthrough JPEG tiles)."""
+        """Member name -> the bytes stored in the shard (e.g. passthrough JPEG tiles), the
+        images then ``<key>.json``, as the shard holds them."""
         sample = self._sample(i)
         names = self._columns["member"][sample.first_row : sample.first_row + sample.row_count]
-        return dict(zip(names, self._read(sample), strict=True))
+        out = dict(zip(names, self._read(sample), strict=True))
+        out[f"{self._keys[i]}.json"] = self.raw_json(i)
+        return out
+
+    def raw_json(self, i: int) -> bytes:
+        """The sample's ``<key>.json`` member as stored."""
+        row = self._sample(i).first_row
+        shard = self._columns["path"][row]
+        offset, size = self._columns["json_offset"][row], self._columns["json_size"][row]
+        return self._pread(shard, offset, size, self._keys[i] + ".json")
 
     def metadata(self, i: int) -> Metadata:
         sample = self._sample(i)
@@ -175,14 +185,17 @@ class ShardDataset:
         for row in rows:
             shard = self._columns["path"][row]
             offset, size = self._columns["offset"][row], self._columns["size"][row]
-            data = os.pread(self._fd(shard), size, offset)
-            if len(data) != size:
-                raise OutputError(
-                    f"{os.path.join(self._dir, shard)}: member {self._columns['member'][row]} "
-                    f"is cut short ({len(data)} of {size} bytes at offset {offset})"
-                )
-            out.append(data)
+            out.append(self._pread(shard, offset, size, self._columns["member"][row]))
         return out
+
+    def _pread(self, shard: str, offset: int, size: int, member: str) -> bytes:
+        data = os.pread(self._fd(shard), size, offset)
+        if len(data) != size:
+            raise OutputError(
+                f"{os.path.join(self._dir, shard)}: member {member} is cut short "
+                f"({len(data)} of {size} bytes at offset {offset})"
+            )
+        return data
 
     def _fd(self, shard: str) -> int:
         if os.getpid() != self._pid:  # a forked DataLoader worker: its own descriptors

@@ -388,6 +388,7 @@ class _DiskBase(PatchExtractorBase):
                 workers = self._num_workers
                 written: list[WrittenPatch] = []
                 places: list[MemberPlace] = []
+                json_places: list[MemberPlace] = []
                 for group, encoded in zip(
                     groups, run_ordered(tasks, num_workers=workers, window=4 * workers), strict=True
                 ):
@@ -410,13 +411,17 @@ class _DiskBase(PatchExtractorBase):
                         passthrough=[job.rel_path in self._passthrough_paths for job in group],
                     )
                     placed = writer.add([*members, (f"{key}.json", meta)])
+                    json_place = placed[-1]
                     for record_, place in zip(records, placed, strict=False):
                         written.append(replace(record_, path=place.shard))
                         places.append(place)
+                        json_places.append(json_place)
                 writer.close()
                 self._written = written
                 self._shard_members = places
-                self._write_shard_manifests(txt_path, csv_path, index_rel, writer.shards)
+                self._write_shard_manifests(
+                    txt_path, csv_path, index_rel, writer.shards, json_places
+                )
             except BaseException:
                 self._written = []
                 self._shard_members = []
@@ -433,13 +438,19 @@ class _DiskBase(PatchExtractorBase):
         return f"{level_comment(job.level_or_mpp)}.{ext}"
 
     def _write_shard_manifests(
-        self, txt_path: str, csv_path: str, index_rel: str, shards: Sequence[str]
+        self,
+        txt_path: str,
+        csv_path: str,
+        index_rel: str,
+        shards: Sequence[str],
+        json_places: Sequence[MemberPlace],
     ) -> None:
         ps = self._patch_set
         fingerprint_path = txt_path[: -len(".txt")] + FINGERPRINT_SUFFIX
         write_atomically(fingerprint_path, encode_fingerprint(self.fingerprint()))
         extra = [
-            (p.member.partition(".")[0], p.member, p.offset, p.size) for p in self._shard_members
+            (p.member.partition(".")[0], p.member, p.offset, p.size, j.offset, j.size)
+            for p, j in zip(self._shard_members, json_places, strict=True)
         ]
         rows = [
             [

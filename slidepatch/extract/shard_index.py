@@ -22,6 +22,8 @@ _INTS = {
     "height_read_px",
     "offset",
     "size",
+    "json_offset",
+    "json_size",
 }
 _FLOATS = {"mpp_read", "width_level0", "height_level0"}
 

@@ -28,7 +28,7 @@ INDEX_DIR = "index"
 OUTPUT_FORMATS = ("files", "webdataset")
 DEFAULT_SHARD_MAXCOUNT = 100_000
 DEFAULT_SHARD_MAXSIZE = 1_000_000_000  # bytes: about 1 GB per shard
-SHARD_COLUMNS = ("key", "member", "offset", "size")
+SHARD_COLUMNS = ("key", "member", "offset", "size", "json_offset", "json_size")
 _BLOCK = 512
 
 
