@@ -65,11 +65,11 @@ def _decode(data: bytes) -> np.ndarray:
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as image:
-        return np.asarray(image.convert("RGB"))
+        return np.array(image.convert("RGB"))  # writable, so torch.from_numpy takes it
 
 
 class ShardDataset:
-    """The samples of a run's shards, in index order (slide by slide, patch order).
+    """The samples of a run's shards: slide by slide (by ``wsi_id``), in patch order.
 
     ``ds[i]`` is ``(image, metadata)``: ``image`` a ``(h, w, 3)`` uint8 array, or
     ``(L, h, w, 3)`` for a multi-resolution set (one per level, in ``levels_or_mpps``
@@ -93,9 +93,12 @@ class ShardDataset:
         if not os.path.isdir(index_dir):
             raise OutputError(f"{self._dir} holds no shard index (no {INDEX_DIR}/ folder)")
         tables = []
-        for name in sorted(os.listdir(index_dir)):
-            if not name.endswith(".parquet") or name.startswith("."):
-                continue
+        names = [
+            n for n in os.listdir(index_dir) if n.endswith(".parquet") and not n.startswith(".")
+        ]
+        # slide by slide in wsi_id order (then manifest id): the same order for the same run
+        names.sort(key=lambda n: tuple(reversed(n[: -len(".parquet")].split("__")[1:3])))
+        for name in names:
             base = name[: -len(".parquet")]
             if not os.path.exists(os.path.join(self._dir, MANIFEST_DIR, base + ".txt")):
                 continue  # an unfinished slide: not part of the run
