@@ -84,9 +84,9 @@ def _leftovers(out: Path) -> list[str]:
             top = rel.split(os.sep)[0]
             if top == "shards" and rel in listed:
                 continue
-            if top in ("index", "manifests") and any(f"__{m}__" in name for m in ids):
-                if not name.startswith("."):
-                    continue
+            mine = any(f"__{m}__" in name for m in ids)
+            if top in ("index", "manifests") and mine and not name.startswith("."):
+                continue
             left.append(rel)
     return sorted(left)
 
@@ -181,7 +181,8 @@ def test_killed_run_resumed_ends_as_an_uninterrupted_run(
     out.mkdir()
     sets = _sets(slides)
     data = [
-        ((int(x), int(y)), (64, 64), lab) for x, y, lab in zip(sets[0].x, sets[0].y, sets[0].labels)
+        ((int(x), int(y)), (64, 64), lab)
+        for x, y, lab in zip(sets[0].x, sets[0].y, sets[0].labels, strict=True)
     ]
     spec = {"slides": [str(p) for p in slides], "data": data, "out": str(out)}
     child = subprocess.Popen(
