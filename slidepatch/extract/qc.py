@@ -1,0 +1,120 @@
+"""Per-patch quality scores on a reduced view, and the ``qc=`` filters that use them.
+
+Scores come from every 4th pixel of every 4th row (a strided view: no copy, no resampling,
+and striding keeps the fine detail a blur score needs):
+
+* ``qc_white``: fraction of pixels with every channel >= 220 (background glass);
+* ``qc_black``: every channel <= 40 (ink, scanner borders);
+* ``qc_gray``: low saturation (max - min channel <= 20) and neither white nor black (grey
+  pen, dust, out-of-tissue haze);
+* ``qc_tissue``: the rest: saturated, stained pixels;
+* ``qc_blur``: variance of the 4-neighbour Laplacian of the green channel (higher is
+  sharper; an out-of-focus patch scores low).
+
+A filter drops a patch before it is encoded (for a multi-resolution set: the set, judged by
+its first entry). Each slide's counts per filter go in its text manifest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+import numpy as np
+import numpy.typing as npt
+
+QC_COLUMNS = ("qc_tissue", "qc_white", "qc_black", "qc_gray", "qc_blur")
+QC_STEP = 4
+WHITE_MIN = 220
+BLACK_MAX = 40
+GRAY_SPREAD_MAX = 20
+
+
+@dataclass(frozen=True)
+class QcScores:
+    tissue: float
+    white: float
+    black: float
+    gray: float
+    blur: float
+
+    def values(self) -> tuple[float, float, float, float, float]:
+        return (self.tissue, self.white, self.black, self.gray, self.blur)
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(QC_COLUMNS, self.values(), strict=True))
+
+
+def qc_scores(image: npt.NDArray[np.uint8], *, step: int = QC_STEP) -> QcScores:
+    """The scores of one RGB patch ``(h, w, 3)``, from its ``step``-strided view."""
+    view = np.ascontiguousarray(image[::step, ::step])  # one small copy: fast ufuncs after
+    r, g, b = view[..., 0], view[..., 1], view[..., 2]
+    hi = np.maximum(np.maximum(r, g), b)
+    lo = np.minimum(np.minimum(r, g), b)
+    n = max(1, hi.size)
+    white = lo >= WHITE_MIN
+    black = hi <= BLACK_MAX
+    gray = (hi - lo) <= GRAY_SPREAD_MAX  # uint8: hi >= lo, no wrap
+    n_white, n_black = np.count_nonzero(white), np.count_nonzero(black)
+    n_gray = np.count_nonzero(gray & ~white & ~black)
+    if g.shape[0] >= 3 and g.shape[1] >= 3:
+        f = g.astype(np.float32)
+        lap = f[:-2, 1:-1] + f[2:, 1:-1] + f[1:-1, :-2] + f[1:-1, 2:] - 4 * f[1:-1, 1:-1]
+        blur = float(lap.var())
+    else:
+        blur = 0.0
+    return QcScores(
+        tissue=round((n - n_white - n_black - n_gray) / n, 6),
+        white=round(n_white / n, 6),
+        black=round(n_black / n, 6),
+        gray=round(n_gray / n, 6),
+        blur=round(blur, 3),
+    )
+
+
+@dataclass(frozen=True)
+class QcFilter:
+    """Thresholds: a patch is dropped when a score is past one (None: no such filter)."""
+
+    max_white: float | None = None
+    max_black: float | None = None
+    max_gray: float | None = None
+    min_tissue: float | None = None
+    min_blur: float | None = None
+
+    @classmethod
+    def create(cls, qc: Mapping[str, float] | QcFilter | None) -> QcFilter | None:
+        """From ``qc=``: a mapping of the field names, or a QcFilter; None: no filter."""
+        if qc is None or isinstance(qc, QcFilter):
+            return qc
+        if not isinstance(qc, Mapping):
+            raise TypeError(f"qc must be a mapping of thresholds or a QcFilter, got {qc!r}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(qc) - known)
+        if unknown:
+            raise ValueError(f"qc: unknown threshold(s) {unknown}; known: {sorted(known)}")
+        values = {}
+        for name, value in qc.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"qc[{name!r}] must be a number, got {value!r}")
+            if name != "min_blur" and not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"qc[{name!r}] is a fraction in [0, 1], got {value!r}")
+            values[name] = float(value)
+        return cls(**values)
+
+    def reason(self, s: QcScores) -> str | None:
+        """The first filter that drops a patch with these scores (None: it is kept)."""
+        if self.max_white is not None and s.white > self.max_white:
+            return "white"
+        if self.max_black is not None and s.black > self.max_black:
+            return "black"
+        if self.max_gray is not None and s.gray > self.max_gray:
+            return "gray"
+        if self.min_tissue is not None and s.tissue < self.min_tissue:
+            return "tissue"
+        if self.min_blur is not None and s.blur < self.min_blur:
+            return "blur"
+        return None
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
