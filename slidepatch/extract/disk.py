@@ -12,7 +12,9 @@ before the first image lets a failed or killed attempt be undone (see ``resume.p
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from os import PathLike, fspath
@@ -29,6 +31,7 @@ from slidepatch.extract.fingerprint import (
     Fingerprint,
     disk_fingerprint,
     encode_fingerprint,
+    output_options,
 )
 from slidepatch.extract.manifest import (
     WrittenPatch,
@@ -52,6 +55,7 @@ from slidepatch.extract.naming import (
 )
 from slidepatch.extract.ordered import run_ordered
 from slidepatch.extract.passthrough import check_jpeg_passthrough, passthrough_jpeg
+from slidepatch.extract.qc import QC_COLUMNS, QC_REASONS, QcFilter, decode_rgb, qc_scores
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import discard_attempt, write_journal
 from slidepatch.extract.shard_index import format_index
@@ -89,6 +93,15 @@ class _Job:
     y: int
     level_or_mpp: LevelOrMpp
     set_id: str
+    qc_gate: bool = False  # the qc= filters judge this job (the first of its group)
+
+
+class _Dropped(Exception):
+    """A ``qc=`` filter dropped the patch (or set) before it was encoded."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def check_output_labels(*, patch_set: PatchSet, create_subdirs: bool) -> None:
@@ -154,6 +167,8 @@ class _DiskBase(PatchExtractorBase):
         output_format: str = "files",
         shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
         shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
+        qc_scores: bool = False,
+        qc: Mapping[str, float] | QcFilter | None = None,
     ) -> None:
         super().__init__(
             patches=patches,
@@ -179,6 +194,10 @@ class _DiskBase(PatchExtractorBase):
             if create_subdirs:
                 raise ValueError('create_subdirs applies to output_format="files" only')
         self._shard_members: list[MemberPlace] = []
+        self._qc_filter = QcFilter.create(qc)
+        self._qc_on = bool(qc_scores) or self._qc_filter is not None
+        self._qc_dropped: Counter[str] = Counter()
+        self._qc_lock = threading.Lock()
         self._comment = check_name_part(filename_comment, what="filename_comment")
         self._separator = check_separator(filename_separator)
         self._create_subdirs = bool(create_subdirs)
@@ -201,6 +220,16 @@ class _DiskBase(PatchExtractorBase):
     def written_paths(self) -> list[str]:
         """Paths (relative to ``output_dir``) of the files written, in patch order."""
         return [w.path for w in self._written]
+
+    @property
+    def written_count(self) -> int:
+        """Images written (files, or image members of shards)."""
+        return len(self._written)
+
+    @property
+    def qc_dropped(self) -> dict[str, int]:
+        """Patches (or multi-resolution sets) each ``qc=`` filter dropped."""
+        return dict(self._qc_dropped)
 
     @property
     def passthrough_paths(self) -> list[str]:
@@ -238,16 +267,16 @@ class _DiskBase(PatchExtractorBase):
         )
 
     def _shard_options(self) -> dict[str, Any]:
-        """The shard keywords, recorded only for ``output_format="webdataset"`` (a files run's
+        """The output keywords, recorded only where not the default (a default files run's
         manifest and fingerprint stay as they were)."""
-        if self._output_format == "files":
-            return {}
         maxcount, maxsize = self._shard_limits
-        return {
-            "output_format": self._output_format,
-            "shard_maxcount": maxcount,
-            "shard_maxsize": maxsize,
-        }
+        return output_options(
+            output_format=self._output_format,
+            shard_maxcount=maxcount,
+            shard_maxsize=maxsize,
+            qc_scores=self._qc_on,
+            qc=self._qc_filter,
+        )
 
     def _multires_options(self) -> tuple[list[LevelOrMpp] | None, int | None]:
         """``(levels_or_mpps, global_counter)`` for the fingerprint (None, None: one level)."""
@@ -282,6 +311,16 @@ class _DiskBase(PatchExtractorBase):
     def _set_dirs(self, groups: Sequence[Sequence[_Job]]) -> list[str]:
         return []
 
+    def _gated(self, groups: list[list[_Job]]) -> list[list[_Job]]:
+        """With ``qc=`` filters, mark the first job of each group as the one judged."""
+        if self._qc_filter is None:
+            return groups
+        return [[replace(g[0], qc_gate=True), *g[1:]] if g else g for g in groups]
+
+    def _drop(self, reason: str) -> None:
+        with self._qc_lock:
+            self._qc_dropped[reason] += 1
+
     # ------------------------------------------------------------------ run
     def _check_labels(self) -> None:
         check_output_labels(patch_set=self._patch_set, create_subdirs=self._create_subdirs)
@@ -297,7 +336,7 @@ class _DiskBase(PatchExtractorBase):
                 repr(r): slide.plan(r, resampling_mode=self._resampling_mode)
                 for r in self._resolutions()
             }
-            groups = self._plan_jobs(slide)
+            groups = self._gated(self._plan_jobs(slide))
             rel_paths = [job.rel_path for group in groups for job in group]
             self._check_paths(rel_paths)
             set_dirs = self._set_dirs(groups)
@@ -321,16 +360,22 @@ class _DiskBase(PatchExtractorBase):
                 done: list[list[WrittenPatch]] = [[] for _ in groups]
                 size = self._mp_chunksize
 
+                dropped: list[int] = []  # files of the groups qc= filters dropped
+
                 def work(start: int) -> None:
                     for g in range(start, min(start + size, len(groups))):
-                        done[g] = [
-                            self._write_job(slide, job, plans[repr(job.level_or_mpp)])
-                            for job in groups[g]
-                        ]
+                        try:
+                            done[g] = [
+                                self._write_job(slide, job, plans[repr(job.level_or_mpp)])
+                                for job in groups[g]
+                            ]
+                        except _Dropped as drop:
+                            self._drop(drop.reason)
+                            dropped.append(len(groups[g]))
 
                 run_on_threads(work, range(0, len(groups), size), num_workers=self._num_workers)
                 self._written = [w for group in done for w in group]
-                self._check_written(len(rel_paths))
+                self._check_written(len(rel_paths) - sum(dropped))
                 self._write_manifests(txt_path, csv_path)
             except BaseException:
                 # All or nothing: no manifest, and none of this attempt's files stay behind.
@@ -349,7 +394,7 @@ class _DiskBase(PatchExtractorBase):
                 repr(r): slide.plan(r, resampling_mode=self._resampling_mode)
                 for r in self._resolutions()
             }
-            groups = self._plan_jobs(slide)
+            groups = self._gated(self._plan_jobs(slide))
             self._check_paths([job.rel_path for group in groups for job in group])
             txt_path, csv_path = self.manifest_paths
             for p in (txt_path, csv_path):
@@ -372,16 +417,21 @@ class _DiskBase(PatchExtractorBase):
                 on_new_shard=record,
             )
             try:
-                for folder in (MANIFEST_DIR, SHARD_DIR, INDEX_DIR):
+                self._make_dirs([])
+                for folder in (SHARD_DIR, INDEX_DIR):
                     os.makedirs(os.path.join(self._output_dir, folder), exist_ok=True)
 
-                def encode(group: Sequence[_Job]) -> list[tuple[bytes, WrittenPatch]]:
-                    return [
-                        self._encode_job(
-                            slide, job, plans[repr(job.level_or_mpp)], writing=writer_name
-                        )
-                        for job in group
-                    ]
+                def encode(group: Sequence[_Job]) -> list[tuple[bytes, WrittenPatch]] | None:
+                    try:
+                        return [
+                            self._encode_job(
+                                slide, job, plans[repr(job.level_or_mpp)], writing=writer_name
+                            )
+                            for job in group
+                        ]
+                    except _Dropped as drop:
+                        self._drop(drop.reason)
+                        return None
 
                 writer_name = os.path.join(self._output_dir, SHARD_DIR)
                 tasks = (partial(encode, group) for group in groups)
@@ -392,6 +442,8 @@ class _DiskBase(PatchExtractorBase):
                 for group, encoded in zip(
                     groups, run_ordered(tasks, num_workers=workers, window=4 * workers), strict=True
                 ):
+                    if encoded is None:
+                        continue  # dropped by a qc= filter
                     key = sample_key(
                         wsi_id=self._wsi_id,
                         manifest_id=self._manifest_id,
@@ -448,11 +500,20 @@ class _DiskBase(PatchExtractorBase):
         ps = self._patch_set
         fingerprint_path = txt_path[: -len(".txt")] + FINGERPRINT_SUFFIX
         write_atomically(fingerprint_path, encode_fingerprint(self.fingerprint()))
-        extra = [
-            (p.member.partition(".")[0], p.member, p.offset, p.size, j.offset, j.size)
-            for p, j in zip(self._shard_members, json_places, strict=True)
+        extra: list[tuple[str | int | float, ...]] = [
+            (
+                p.member.partition(".")[0],
+                p.member,
+                p.offset,
+                p.size,
+                j.offset,
+                j.size,
+                *self._qc_values(w),
+            )
+            for p, j, w in zip(self._shard_members, json_places, self._written, strict=True)
         ]
-        rows = [
+        qc_columns = QC_COLUMNS if self._qc_on else ()
+        rows: list[list[str | int | float]] = [
             [
                 *csv_values(
                     w, slide_path=ps.slide_path, wsi_id=self._wsi_id, manifest_id=self._manifest_id
@@ -461,14 +522,14 @@ class _DiskBase(PatchExtractorBase):
             ]
             for w, e in zip(self._written, extra, strict=True)
         ]
-        index = format_index(rows=rows)
+        index = format_index(rows=rows, extra_float_columns=qc_columns)
         write_atomically(os.path.join(self._output_dir, index_rel), index)
         csv_text = format_csv_manifest(
             rows=self._written,
             slide_path=ps.slide_path,
             wsi_id=self._wsi_id,
             manifest_id=self._manifest_id,
-            extra_columns=SHARD_COLUMNS,
+            extra_columns=(*SHARD_COLUMNS, *qc_columns),
             extra_values=extra,
         )
         write_atomically(csv_path, csv_text.encode("utf-8"))
@@ -483,7 +544,7 @@ class _DiskBase(PatchExtractorBase):
             extractor_params=self._extractor_params(),
             saved_paths=[os.path.join(self._output_dir, p) for p in [*shards, index_rel]],
         )
-        write_atomically(txt_path, text.encode("utf-8"))
+        write_atomically(txt_path, (text + self._qc_lines()).encode("utf-8"))
 
     @property
     def shard_members(self) -> list[MemberPlace]:
@@ -573,6 +634,13 @@ class _DiskBase(PatchExtractorBase):
                 # buffer per thread serves them all (a fresh one costs page faults each).
                 out=self._scratch.get((size[1], size[0], 3)),
             )
+        scores = None
+        if self._qc_on:
+            pixels = image if image is not None else decode_rgb(data or b"")
+            scores = qc_scores(pixels)
+            reason = self._qc_filter.reason(scores) if self._qc_filter else None
+            if job.qc_gate and reason is not None:
+                raise _Dropped(reason)
         try:
             if image is not None:
                 data = self._encoder.encode(image)
@@ -595,6 +663,7 @@ class _DiskBase(PatchExtractorBase):
             level0_per_pixel=plan.level0_per_pixel,
             mpp_read=plan.mpp,
             set_id=job.set_id,
+            qc=scores,
         )
 
     def _passthrough_bytes(self, slide: Slide, job: _Job, size: tuple[int, int]) -> bytes | None:
@@ -636,6 +705,8 @@ class _DiskBase(PatchExtractorBase):
             slide_path=ps.slide_path,
             wsi_id=self._wsi_id,
             manifest_id=self._manifest_id,
+            extra_columns=QC_COLUMNS if self._qc_on else (),
+            extra_values=[self._qc_values(w) for w in self._written],
         )
         write_atomically(csv_path, csv_text.encode("utf-8"))
         text = format_text_manifest(
@@ -649,7 +720,17 @@ class _DiskBase(PatchExtractorBase):
             extractor_params=self._extractor_params(),
             saved_paths=[os.path.join(self._output_dir, w.path) for w in self._written],
         )
-        write_atomically(txt_path, text.encode("utf-8"))
+        write_atomically(txt_path, (text + self._qc_lines()).encode("utf-8"))
+
+    def _qc_values(self, w: WrittenPatch) -> tuple[float, ...]:
+        return () if w.qc is None else w.qc.values()
+
+    def _qc_lines(self) -> str:
+        """The text manifest's QC lines (none without ``qc=``): filters, drops per filter."""
+        if self._qc_filter is None:
+            return ""
+        dropped = {k: self._qc_dropped.get(k, 0) for k in QC_REASONS}
+        return f"{'QC filters:':<24}{self._qc_filter.as_dict()}\n{'QC dropped:':<24}{dropped}\n"
 
     def _file_name(self, *, comment: str, label: str, x: int, y: int) -> str:
         return patch_file_name(
@@ -696,6 +777,8 @@ class DiskPatchExtractor(_DiskBase):
         output_format: str = "files",
         shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
         shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
+        qc_scores: bool = False,
+        qc: Mapping[str, float] | QcFilter | None = None,
     ) -> None:
         super().__init__(
             patches=patches,
@@ -716,6 +799,8 @@ class DiskPatchExtractor(_DiskBase):
             output_format=output_format,
             shard_maxcount=shard_maxcount,
             shard_maxsize=shard_maxsize,
+            qc_scores=qc_scores,
+            qc=qc,
         )
         self._run()
 
@@ -765,6 +850,8 @@ class MultiResDiskPatchExtractor(_DiskBase):
         output_format: str = "files",
         shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
         shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
+        qc_scores: bool = False,
+        qc: Mapping[str, float] | QcFilter | None = None,
     ) -> None:
         self._levels_or_mpps = check_levels_or_mpps(levels_or_mpps)
         self._global_counter = check_global_counter(global_counter)
@@ -787,6 +874,8 @@ class MultiResDiskPatchExtractor(_DiskBase):
             output_format=output_format,
             shard_maxcount=shard_maxcount,
             shard_maxsize=shard_maxsize,
+            qc_scores=qc_scores,
+            qc=qc,
         )
         first = 1 if self._global_counter is None else self._global_counter
         self._patchset_counter = first - 1 + len(self._patch_set)

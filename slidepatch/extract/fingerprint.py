@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 
 from slidepatch.extract.encoders import PatchEncoder
 from slidepatch.extract.naming import wsi_id_of
+from slidepatch.extract.qc import QcFilter
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.slide.identity import SlideIdentity
 
@@ -121,6 +122,30 @@ def disk_fingerprint(
         "global_counter": global_counter,
         **(output or {}),
     }
+
+
+def output_options(
+    *,
+    output_format: str,
+    shard_maxcount: int,
+    shard_maxsize: int,
+    qc_scores: bool,
+    qc: QcFilter | None,
+) -> dict[str, object]:
+    """The output keywords that decide a slide's outputs, only where not the default (so a
+    default run's fingerprint and text manifest are as before)."""
+    out: dict[str, object] = {}
+    if output_format != "files":
+        out |= {
+            "output_format": output_format,
+            "shard_maxcount": shard_maxcount,
+            "shard_maxsize": shard_maxsize,
+        }
+    if qc_scores or qc is not None:
+        out["qc_scores"] = True
+    if qc is not None:
+        out["qc"] = qc.as_dict()
+    return out
 
 
 def encode_fingerprint(fingerprint: Mapping[str, object]) -> bytes:

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from slidepatch.extract.qc import QcScores
 from slidepatch.locations.patchset import LevelOrMpp
 
 LABEL_WIDTH = 24
@@ -64,6 +65,7 @@ class WrittenPatch:
     level0_per_pixel: float
     mpp_read: float | None
     set_id: str = ""
+    qc: QcScores | None = None  # quality scores, with qc_scores=True or qc= filters
 
 
 def manifest_base_name(manifest_id: str, wsi_id: str) -> str:

@@ -17,6 +17,7 @@ its first entry). Each slide's counts per filter go in its text manifest.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
@@ -24,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 QC_COLUMNS = ("qc_tissue", "qc_white", "qc_black", "qc_gray", "qc_blur")
+QC_REASONS = ("white", "black", "gray", "tissue", "blur")  # what a filter's drop is called
 QC_STEP = 4
 WHITE_MIN = 220
 BLACK_MAX = 40
@@ -70,6 +72,14 @@ def qc_scores(image: npt.NDArray[np.uint8], *, step: int = QC_STEP) -> QcScores:
         gray=round(n_gray / n, 6),
         blur=round(blur, 3),
     )
+
+
+def decode_rgb(data: bytes) -> npt.NDArray[np.uint8]:
+    """Pixels of a passthrough JPEG tile, for its scores (the bytes stay as they are)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
 
 
 @dataclass(frozen=True)

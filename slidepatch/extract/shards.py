@@ -97,6 +97,8 @@ def sample_metadata(
             number = float(image[name])  # type: ignore[arg-type]
             image[name] = int(number) if number.is_integer() else number
         image["jpeg_passthrough"] = raw
+        if record.qc is not None:
+            image.update(record.qc.as_dict())
         images.append(image)
     first = records[0]
     record_ = {

@@ -17,13 +17,19 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slidepatch.errors import EarlierRunWarning, RunMismatchError, SlideNotFoundError
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.encoders import PatchEncoder
-from slidepatch.extract.fingerprint import Fingerprint, disk_fingerprint, fingerprint_differences
+from slidepatch.extract.fingerprint import (
+    Fingerprint,
+    disk_fingerprint,
+    fingerprint_differences,
+    output_options,
+)
 from slidepatch.extract.naming import check_name_part, check_separator
+from slidepatch.extract.qc import QcFilter
 from slidepatch.extract.resume import (
     EarlierManifest,
     OutputDirIndex,
@@ -65,15 +71,15 @@ def job_fingerprint(job: DiskJob) -> Fingerprint:
     )
 
 
-def shard_options(options: Mapping[str, object]) -> dict[str, object]:
-    """The fingerprint's output keywords for a job's options (empty for files)."""
-    if options.get("output_format", "files") == "files":
-        return {}
-    return {
-        "output_format": options["output_format"],
-        "shard_maxcount": options["shard_maxcount"],
-        "shard_maxsize": options["shard_maxsize"],
-    }
+def shard_options(options: Mapping[str, Any]) -> dict[str, object]:
+    """The fingerprint's output keywords for a job's options (empty for default files)."""
+    return output_options(
+        output_format=options.get("output_format", "files"),
+        shard_maxcount=options.get("shard_maxcount", 0),
+        shard_maxsize=options.get("shard_maxsize", 0),
+        qc_scores=bool(options.get("qc_scores", False)),
+        qc=QcFilter.create(options.get("qc")),
+    )
 
 
 @dataclass

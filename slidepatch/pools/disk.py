@@ -12,7 +12,7 @@ so it is deterministic, does not depend on scheduling, and two pools never inter
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from os import PathLike
@@ -30,6 +30,7 @@ from slidepatch.extract.disk import (
 from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
 from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.extract.passthrough import check_jpeg_passthrough
+from slidepatch.extract.qc import QcFilter
 from slidepatch.extract.resume import OutputDirIndex, discard_incomplete
 from slidepatch.extract.shards import (
     DEFAULT_SHARD_MAXCOUNT,
@@ -70,7 +71,7 @@ def run_disk_jobs(jobs: Sequence[DiskJob]) -> list[tuple[int, str, int]]:
     for job in jobs:
         cls = MultiResDiskPatchExtractor if job.multires else DiskPatchExtractor
         extractor = cls(patches=job.patch_set, pool_mode=True, **job.options)
-        done.append((os.getpid(), extractor.manifest_id, extractor.patch_count))
+        done.append((os.getpid(), extractor.manifest_id, extractor.written_count))
     return done
 
 
@@ -101,6 +102,8 @@ class _DiskPool:
         output_format: str = "files",
         shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
         shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
+        qc_scores: bool = False,
+        qc: Mapping[str, float] | QcFilter | None = None,
         levels_or_mpps: Sequence[LevelOrMpp] | None = None,
         global_counter: int | None = 1,
         start_method: str | None = None,
@@ -157,6 +160,8 @@ class _DiskPool:
             "output_format": output_format,
             "shard_maxcount": shard_maxcount,
             "shard_maxsize": shard_maxsize,
+            "qc_scores": bool(qc_scores),
+            "qc": QcFilter.create(qc),  # checked here, before any process starts
         }
         jobs = []
         planned: list[int] = []  # sets per slide after label filtering (multi-res)
@@ -359,6 +364,8 @@ class DiskPatchExtractorPool(_DiskPool):
         output_format: str = "files",
         shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
         shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
+        qc_scores: bool = False,
+        qc: Mapping[str, float] | QcFilter | None = None,
         start_method: str | None = None,
         on_error: OnError = "raise",
         resume: bool = False,
@@ -387,6 +394,8 @@ class DiskPatchExtractorPool(_DiskPool):
             output_format=output_format,
             shard_maxcount=shard_maxcount,
             shard_maxsize=shard_maxsize,
+            qc_scores=qc_scores,
+            qc=qc,
             start_method=start_method,
             on_error=on_error,
             resume=resume,
@@ -433,6 +442,8 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
         output_format: str = "files",
         shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
         shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
+        qc_scores: bool = False,
+        qc: Mapping[str, float] | QcFilter | None = None,
         start_method: str | None = None,
         on_error: OnError = "raise",
         resume: bool = False,
@@ -463,6 +474,8 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
             output_format=output_format,
             shard_maxcount=shard_maxcount,
             shard_maxsize=shard_maxsize,
+            qc_scores=qc_scores,
+            qc=qc,
             start_method=start_method,
             on_error=on_error,
             resume=resume,
