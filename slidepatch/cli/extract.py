@@ -59,6 +59,8 @@ class ExtractRun:
     output_format: str = "files"
     shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT
     shard_maxsize: int = DEFAULT_SHARD_MAXSIZE
+    qc_scores: bool = False
+    qc: tuple[tuple[str, float], ...] = ()  # (QcFilter field, threshold) pairs
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,10 @@ def _run_pool(run: ExtractRun, patch_sets: list[PatchSet]) -> Any:
         kwargs["levels_or_mpps"] = list(run.levels)
     if run.jpeg_quality is not None:
         kwargs["jpeg_quality"] = run.jpeg_quality
+    if run.qc_scores:
+        kwargs["qc_scores"] = True
+    if run.qc:
+        kwargs["qc"] = dict(run.qc)
     if run.output_format != "files":
         kwargs["output_format"] = run.output_format
         kwargs["shard_maxcount"] = run.shard_maxcount
@@ -417,4 +423,19 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         output_format=args.output_format,
         shard_maxcount=args.shard_maxcount,
         shard_maxsize=args.shard_maxsize,
+        qc_scores=args.qc_scores,
+        qc=tuple(
+            (name, getattr(args, option))
+            for option, name in _QC_OPTIONS
+            if getattr(args, option) is not None
+        ),
     )
+
+
+_QC_OPTIONS = (
+    ("drop_white", "max_white"),
+    ("drop_black", "max_black"),
+    ("drop_gray", "max_gray"),
+    ("min_tissue", "min_tissue"),
+    ("drop_blur", "min_blur"),
+)

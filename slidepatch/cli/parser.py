@@ -263,6 +263,26 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         action="store_true",
         help="write DIR/contact_sheet.png: sample patches, one row per label",
     )
+    q = p.add_argument_group(
+        "quality scores",
+        "scores on every 4th pixel: white, black, grey (low-saturation) and tissue fractions, "
+        "blur (Laplacian variance); a --drop/--min option drops patches before encoding",
+    )
+    q.add_argument(
+        "--qc-scores",
+        action="store_true",
+        help="add the scores to the CSV manifest (and to the index and sample JSON)",
+    )
+    q.add_argument("--drop-white", type=_ratio, metavar="F", help="drop above this white fraction")
+    q.add_argument("--drop-black", type=_ratio, metavar="F", help="drop above this black fraction")
+    q.add_argument("--drop-gray", type=_ratio, metavar="F", help="drop above this grey fraction")
+    q.add_argument("--min-tissue", type=_ratio, metavar="F", help="drop below this tissue fraction")
+    q.add_argument(
+        "--drop-blur",
+        type=_positive_float,
+        metavar="V",
+        help="drop below this blur score (Laplacian variance; sharp tissue scores hundreds)",
+    )
     again = o.add_mutually_exclusive_group()
     again.add_argument(
         "--resume",
