@@ -21,6 +21,7 @@ from os import PathLike, fspath
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from slidepatch.errors import ExtractionError, OutputError, SlideError
 from slidepatch.extract.atomic_write import write_atomically
@@ -55,7 +56,14 @@ from slidepatch.extract.naming import (
 )
 from slidepatch.extract.ordered import run_ordered
 from slidepatch.extract.passthrough import check_jpeg_passthrough, passthrough_jpeg
-from slidepatch.extract.qc import QC_COLUMNS, QC_REASONS, QcFilter, decode_rgb, qc_scores
+from slidepatch.extract.qc import (
+    QC_COLUMNS,
+    QC_REASONS,
+    QcFilter,
+    decode_rgb,
+    qc_scores,
+    with_artifact_default,
+)
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import discard_attempt, write_journal
 from slidepatch.extract.shard_index import format_index
@@ -76,6 +84,7 @@ from slidepatch.extract.shards import (
 )
 from slidepatch.extract.threads import run_on_threads
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.masks import load_mask
 from slidepatch.slide.buffers import ScratchBuffers
 from slidepatch.slide.identity import slide_identity
 from slidepatch.slide.slide import ReadPlan, ResamplingMode, Slide
@@ -169,6 +178,7 @@ class _DiskBase(PatchExtractorBase):
         shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
         qc_scores: bool = False,
         qc: Mapping[str, float] | QcFilter | None = None,
+        artifact_mask: object = None,
     ) -> None:
         super().__init__(
             patches=patches,
@@ -195,7 +205,11 @@ class _DiskBase(PatchExtractorBase):
                 raise ValueError('create_subdirs applies to output_format="files" only')
         self._shard_members: list[MemberPlace] = []
         self._qc_filter = QcFilter.create(qc)
+        self._artifact_mask = artifact_mask
+        if artifact_mask is not None:
+            self._qc_filter = with_artifact_default(self._qc_filter)
         self._qc_on = bool(qc_scores) or self._qc_filter is not None
+        self._artifact: npt.NDArray[np.float64] | None = None  # per patch, once the slide is open
         self._qc_dropped: Counter[str] = Counter()
         self._qc_lock = threading.Lock()
         self._comment = check_name_part(filename_comment, what="filename_comment")
@@ -276,6 +290,7 @@ class _DiskBase(PatchExtractorBase):
             shard_maxsize=maxsize,
             qc_scores=self._qc_on,
             qc=self._qc_filter,
+            artifact_mask=self._artifact_mask,
         )
 
     def _multires_options(self) -> tuple[list[LevelOrMpp] | None, int | None]:
@@ -317,6 +332,27 @@ class _DiskBase(PatchExtractorBase):
             return groups
         return [[replace(g[0], qc_gate=True), *g[1:]] if g else g for g in groups]
 
+    def _artifact_fractions(self, slide: Slide) -> npt.NDArray[np.float64] | None:
+        """Per patch, the fraction of its level-0 footprint the artifact mask covers."""
+        if self._artifact_mask is None:
+            return None
+        ps = self._patch_set
+        mask = load_mask(
+            self._artifact_mask, slide_dimensions=slide.dimensions, wsi_file=ps.slide_path
+        )
+        scale = slide.plan(ps.level_or_mpp, resampling_mode=self._resampling_mode).level0_per_pixel
+        out = np.zeros(len(ps), dtype=np.float64)
+        sizes = np.stack([ps.width, ps.height], axis=1) if len(ps) else np.zeros((0, 2))
+        for w, h in {(int(a), int(b)) for a, b in sizes}:
+            pick = (ps.width == w) & (ps.height == h)
+            out[pick] = mask.foreground_fraction(
+                x=ps.x[pick].astype(np.float64),
+                y=ps.y[pick].astype(np.float64),
+                width=w * scale,
+                height=h * scale,
+            )
+        return np.round(out, 6)
+
     def _drop(self, reason: str) -> None:
         with self._qc_lock:
             self._qc_dropped[reason] += 1
@@ -337,6 +373,7 @@ class _DiskBase(PatchExtractorBase):
                 for r in self._resolutions()
             }
             groups = self._gated(self._plan_jobs(slide))
+            self._artifact = self._artifact_fractions(slide)
             rel_paths = [job.rel_path for group in groups for job in group]
             self._check_paths(rel_paths)
             set_dirs = self._set_dirs(groups)
@@ -395,6 +432,7 @@ class _DiskBase(PatchExtractorBase):
                 for r in self._resolutions()
             }
             groups = self._gated(self._plan_jobs(slide))
+            self._artifact = self._artifact_fractions(slide)
             self._check_paths([job.rel_path for group in groups for job in group])
             txt_path, csv_path = self.manifest_paths
             for p in (txt_path, csv_path):
@@ -500,7 +538,7 @@ class _DiskBase(PatchExtractorBase):
         ps = self._patch_set
         fingerprint_path = txt_path[: -len(".txt")] + FINGERPRINT_SUFFIX
         write_atomically(fingerprint_path, encode_fingerprint(self.fingerprint()))
-        extra: list[tuple[str | int | float, ...]] = [
+        extra: list[tuple[str | int | float | None, ...]] = [
             (
                 p.member.partition(".")[0],
                 p.member,
@@ -513,7 +551,7 @@ class _DiskBase(PatchExtractorBase):
             for p, j, w in zip(self._shard_members, json_places, self._written, strict=True)
         ]
         qc_columns = QC_COLUMNS if self._qc_on else ()
-        rows: list[list[str | int | float]] = [
+        rows: list[list[str | int | float | None]] = [
             [
                 *csv_values(
                     w, slide_path=ps.slide_path, wsi_id=self._wsi_id, manifest_id=self._manifest_id
@@ -620,6 +658,9 @@ class _DiskBase(PatchExtractorBase):
         ps = self._patch_set
         i = job.patch_index
         size = (int(ps.width[i]), int(ps.height[i]))
+        artifact = None if self._artifact is None else float(self._artifact[i])
+        if job.qc_gate and self._qc_filter and self._qc_filter.artifact_reason(artifact):
+            raise _Dropped("artifact")  # before reading: nothing of it is needed
         data = self._passthrough_bytes(slide, job, size)
         image = None
         if data is None:
@@ -637,7 +678,7 @@ class _DiskBase(PatchExtractorBase):
         scores = None
         if self._qc_on:
             pixels = image if image is not None else decode_rgb(data or b"")
-            scores = qc_scores(pixels)
+            scores = qc_scores(pixels, artifact=artifact)
             reason = self._qc_filter.reason(scores) if self._qc_filter else None
             if job.qc_gate and reason is not None:
                 raise _Dropped(reason)
@@ -722,7 +763,7 @@ class _DiskBase(PatchExtractorBase):
         )
         write_atomically(txt_path, (text + self._qc_lines()).encode("utf-8"))
 
-    def _qc_values(self, w: WrittenPatch) -> tuple[float, ...]:
+    def _qc_values(self, w: WrittenPatch) -> tuple[float | None, ...]:
         return () if w.qc is None else w.qc.values()
 
     def _qc_lines(self) -> str:
@@ -779,6 +820,7 @@ class DiskPatchExtractor(_DiskBase):
         shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
         qc_scores: bool = False,
         qc: Mapping[str, float] | QcFilter | None = None,
+        artifact_mask: object = None,
     ) -> None:
         super().__init__(
             patches=patches,
@@ -801,6 +843,7 @@ class DiskPatchExtractor(_DiskBase):
             shard_maxsize=shard_maxsize,
             qc_scores=qc_scores,
             qc=qc,
+            artifact_mask=artifact_mask,
         )
         self._run()
 
@@ -852,6 +895,7 @@ class MultiResDiskPatchExtractor(_DiskBase):
         shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
         qc_scores: bool = False,
         qc: Mapping[str, float] | QcFilter | None = None,
+        artifact_mask: object = None,
     ) -> None:
         self._levels_or_mpps = check_levels_or_mpps(levels_or_mpps)
         self._global_counter = check_global_counter(global_counter)
@@ -876,6 +920,7 @@ class MultiResDiskPatchExtractor(_DiskBase):
             shard_maxsize=shard_maxsize,
             qc_scores=qc_scores,
             qc=qc,
+            artifact_mask=artifact_mask,
         )
         first = 1 if self._global_counter is None else self._global_counter
         self._patchset_counter = first - 1 + len(self._patch_set)

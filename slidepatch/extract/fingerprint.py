@@ -131,6 +131,7 @@ def output_options(
     shard_maxsize: int,
     qc_scores: bool,
     qc: QcFilter | None,
+    artifact_mask: object = None,
 ) -> dict[str, object]:
     """The output keywords that decide a slide's outputs, only where not the default (so a
     default run's fingerprint and text manifest are as before)."""
@@ -145,7 +146,28 @@ def output_options(
         out["qc_scores"] = True
     if qc is not None:
         out["qc"] = qc.as_dict()
+    if artifact_mask is not None:
+        out["artifact_mask"] = _mask_identity(artifact_mask)
     return out
+
+
+def _mask_identity(mask: object) -> object:
+    """A mask file by real path, size and modification time; an in-memory mask by digest."""
+    if isinstance(mask, (str, os.PathLike)):
+        path = os.path.realpath(os.fspath(mask))
+        try:
+            st = os.stat(path)
+        except OSError:
+            return path
+        return {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    array = getattr(mask, "array", mask)
+    try:
+        import numpy as np
+
+        data = np.ascontiguousarray(np.asarray(array) != 0)
+    except Exception:
+        return repr(mask)[:_LONG_VALUE]
+    return "sha256:" + hashlib.sha256(repr(data.shape).encode() + data.tobytes()).hexdigest()[:16]
 
 
 def encode_fingerprint(fingerprint: Mapping[str, object]) -> bytes:

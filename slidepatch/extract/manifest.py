@@ -152,7 +152,7 @@ def format_csv_manifest(
     wsi_id: str,
     manifest_id: str,
     extra_columns: Sequence[str] = (),
-    extra_values: Sequence[Sequence[str | int | float]] = (),
+    extra_values: Sequence[Sequence[str | int | float | None]] = (),
 ) -> str:
     """The CSV manifest; ``extra_columns`` (one ``extra_values`` row per row) go last."""
     buf = io.StringIO()

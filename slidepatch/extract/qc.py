@@ -9,7 +9,11 @@ and striding keeps the fine detail a blur score needs; about 30 µs for a 256 px
   pen, dust, out-of-tissue haze);
 * ``qc_tissue``: the rest: saturated, stained pixels;
 * ``qc_blur``: variance of the 4-neighbour Laplacian of the green channel (higher is
-  sharper; an out-of-focus patch scores low).
+  sharper; an out-of-focus patch scores low);
+* ``qc_artifact``: with an external artifact mask (GrandQC, HistoQC...: nonzero marks an
+  artifact), the fraction of the patch's level-0 footprint it covers (exact area, from
+  the mask's summed-area table); empty without a mask. A patch past ``max_artifact``
+  (0 by default when a mask is given) is dropped before it is even read.
 
 A filter drops a patch before it is encoded (for a multi-resolution set: the set, judged by
 its first entry). Each slide's counts per filter go in its text manifest.
@@ -19,13 +23,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import numpy.typing as npt
 
-QC_COLUMNS = ("qc_tissue", "qc_white", "qc_black", "qc_gray", "qc_blur")
-QC_REASONS = ("white", "black", "gray", "tissue", "blur")  # what a filter's drop is called
+QC_COLUMNS = ("qc_tissue", "qc_white", "qc_black", "qc_gray", "qc_blur", "qc_artifact")
+QC_REASONS = ("artifact", "white", "black", "gray", "tissue", "blur")  # a filter's drops
 QC_STEP = 4
 WHITE_MIN = 220
 BLACK_MAX = 40
@@ -39,16 +43,20 @@ class QcScores:
     black: float
     gray: float
     blur: float
+    artifact: float | None = None  # covered fraction of an artifact mask (None: no mask)
 
-    def values(self) -> tuple[float, float, float, float, float]:
-        return (self.tissue, self.white, self.black, self.gray, self.blur)
+    def values(self) -> tuple[float | None, ...]:
+        return (self.tissue, self.white, self.black, self.gray, self.blur, self.artifact)
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, float | None]:
         return dict(zip(QC_COLUMNS, self.values(), strict=True))
 
 
-def qc_scores(image: npt.NDArray[np.uint8], *, step: int = QC_STEP) -> QcScores:
-    """The scores of one RGB patch ``(h, w, 3)``, from its ``step``-strided view."""
+def qc_scores(
+    image: npt.NDArray[np.uint8], *, step: int = QC_STEP, artifact: float | None = None
+) -> QcScores:
+    """The scores of one RGB patch ``(h, w, 3)``, from its ``step``-strided view
+    (``artifact``: its fraction covered by an artifact mask, computed by the caller)."""
     view = image[::step, ::step]  # a strided view: no copy (measured cheaper than one)
     r, g, b = view[..., 0], view[..., 1], view[..., 2]
     hi = np.maximum(np.maximum(r, g), b)
@@ -75,6 +83,7 @@ def qc_scores(image: npt.NDArray[np.uint8], *, step: int = QC_STEP) -> QcScores:
         black=round(n_black / n, 6),
         gray=round(n_gray / n, 6),
         blur=round(blur, 3),
+        artifact=artifact,
     )
 
 
@@ -90,6 +99,7 @@ def decode_rgb(data: bytes) -> npt.NDArray[np.uint8]:
 class QcFilter:
     """Thresholds: a patch is dropped when a score is past one (None: no such filter)."""
 
+    max_artifact: float | None = None
     max_white: float | None = None
     max_black: float | None = None
     max_gray: float | None = None
@@ -118,6 +128,8 @@ class QcFilter:
 
     def reason(self, s: QcScores) -> str | None:
         """The first filter that drops a patch with these scores (None: it is kept)."""
+        if self.artifact_reason(s.artifact):
+            return "artifact"
         if self.max_white is not None and s.white > self.max_white:
             return "white"
         if self.max_black is not None and s.black > self.max_black:
@@ -130,5 +142,22 @@ class QcFilter:
             return "blur"
         return None
 
+    def artifact_reason(self, fraction: float | None) -> bool:
+        """True when the artifact mask covers more than ``max_artifact`` of the patch."""
+        return (
+            self.max_artifact is not None
+            and fraction is not None
+            and (fraction > self.max_artifact)
+        )
+
     def as_dict(self) -> dict[str, float]:
         return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
+
+
+def with_artifact_default(qc: QcFilter | None) -> QcFilter:
+    """An artifact mask excludes: without a ``max_artifact``, any overlap drops a patch."""
+    if qc is None:
+        return QcFilter(max_artifact=0.0)
+    if qc.max_artifact is None:
+        return replace(qc, max_artifact=0.0)
+    return qc

@@ -33,7 +33,7 @@ def index_columns(extra: Sequence[str] = ()) -> tuple[str, ...]:
 
 
 def format_index(
-    *, rows: Sequence[Sequence[str | int | float]], extra_float_columns: Sequence[str] = ()
+    *, rows: Sequence[Sequence[str | int | float | None]], extra_float_columns: Sequence[str] = ()
 ) -> bytes:
     """Parquet bytes of ``rows`` (values in :func:`index_columns` order)."""
     import pyarrow as pa
@@ -50,7 +50,10 @@ def format_index(
             fields.append(pa.field(name, pa.int64()))
         elif name in floats:
             arrays.append(
-                pa.array([None if v == "" else float(v) for v in values], type=pa.float64())
+                pa.array(
+                    [None if v is None or v == "" else float(v) for v in values],
+                    type=pa.float64(),
+                )
             )
             fields.append(pa.field(name, pa.float64()))
         else:

@@ -79,6 +79,7 @@ def shard_options(options: Mapping[str, Any]) -> dict[str, object]:
         shard_maxsize=options.get("shard_maxsize", 0),
         qc_scores=bool(options.get("qc_scores", False)),
         qc=QcFilter.create(options.get("qc")),
+        artifact_mask=options.get("artifact_mask"),
     )
 
 

@@ -30,7 +30,7 @@ from slidepatch.extract.disk import (
 from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
 from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.extract.passthrough import check_jpeg_passthrough
-from slidepatch.extract.qc import QcFilter
+from slidepatch.extract.qc import QcFilter, with_artifact_default
 from slidepatch.extract.resume import OutputDirIndex, discard_incomplete
 from slidepatch.extract.shards import (
     DEFAULT_SHARD_MAXCOUNT,
@@ -104,6 +104,7 @@ class _DiskPool:
         shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
         qc_scores: bool = False,
         qc: Mapping[str, float] | QcFilter | None = None,
+        artifact_masks: Sequence[object] | None = None,
         levels_or_mpps: Sequence[LevelOrMpp] | None = None,
         global_counter: int | None = 1,
         start_method: str | None = None,
@@ -142,6 +143,11 @@ class _DiskPool:
         if resume and overwrite:
             raise ValueError("give resume=True or overwrite=True, not both")
         sets = collect_patch_sets(patches_pool)  # the same PatchSet twice is an error
+        if artifact_masks is not None and len(artifact_masks) != len(sets):
+            raise ValueError(
+                f"artifact_masks has {len(artifact_masks)} entries for {len(sets)} slides "
+                "(one per slide, in input order; None for a slide without one)"
+            )
         self._slide_paths = [ps.slide_path for ps in sets]
         options: dict[str, Any] = {
             "num_workers": threads,
@@ -163,7 +169,7 @@ class _DiskPool:
             "qc_scores": bool(qc_scores),
             "qc": QcFilter.create(qc),  # checked here, before any process starts
         }
-        jobs = []
+        jobs: list[DiskJob] = []
         planned: list[int] = []  # sets per slide after label filtering (multi-res)
         next_set = counter
         for ps in sets:
@@ -172,6 +178,10 @@ class _DiskPool:
                 create_subdirs=create_subdirs,
             )
             slide_options = dict(options)
+            mask = None if artifact_masks is None else artifact_masks[len(jobs)]
+            if mask is not None:
+                slide_options["artifact_mask"] = mask
+                slide_options["qc"] = with_artifact_default(options["qc"])
             if levels is not None:
                 planned.append(len(filter_patch_set(ps, included=included, excluded=excluded)))
                 slide_options["levels_or_mpps"] = levels
@@ -366,6 +376,7 @@ class DiskPatchExtractorPool(_DiskPool):
         shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
         qc_scores: bool = False,
         qc: Mapping[str, float] | QcFilter | None = None,
+        artifact_masks: Sequence[object] | None = None,
         start_method: str | None = None,
         on_error: OnError = "raise",
         resume: bool = False,
@@ -396,6 +407,7 @@ class DiskPatchExtractorPool(_DiskPool):
             shard_maxsize=shard_maxsize,
             qc_scores=qc_scores,
             qc=qc,
+            artifact_masks=artifact_masks,
             start_method=start_method,
             on_error=on_error,
             resume=resume,
@@ -444,6 +456,7 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
         shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
         qc_scores: bool = False,
         qc: Mapping[str, float] | QcFilter | None = None,
+        artifact_masks: Sequence[object] | None = None,
         start_method: str | None = None,
         on_error: OnError = "raise",
         resume: bool = False,
@@ -476,6 +489,7 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
             shard_maxsize=shard_maxsize,
             qc_scores=qc_scores,
             qc=qc,
+            artifact_masks=artifact_masks,
             start_method=start_method,
             on_error=on_error,
             resume=resume,

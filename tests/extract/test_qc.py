@@ -87,6 +87,9 @@ def test_scores_in_csv_index_and_sample_json(known_slide: Path, tmp_path: Path) 
     for k, row in enumerate(rows):
         meta = json.loads(dataset.raw_json(k))
         for column in QC_COLUMNS:
+            if column == "qc_artifact":  # no artifact mask: empty
+                assert row[column] == "" and table[k][column] is None and meta[column] is None
+                continue
             assert float(row[column]) == pytest.approx(table[k][column])
             assert meta[column] == pytest.approx(table[k][column])
 
@@ -112,10 +115,8 @@ def test_filters_drop_before_encoding_and_count(known_slide: Path, tmp_path: Pat
     assert [p.name for p in tmp_path.glob("*.png")] == [Path(row["path"]).name]
     (txt,) = (tmp_path / "manifests").glob("*.txt")
     text = txt.read_text()
-    assert (
-        "QC dropped:             {'white': 1, 'black': 1, 'gray': 1, 'tissue': 0, 'blur': 1}"
-        in (text)
-    )
+    dropped = "{'artifact': 0, 'white': 1, 'black': 1, 'gray': 1, 'tissue': 0, 'blur': 1}"
+    assert f"QC dropped:             {dropped}" in text
     assert "Disk file count:        1" in text
     # the thresholds decide the files: resume with others is another run
     with pytest.raises(RunMismatchError, match="qc="):
@@ -170,3 +171,64 @@ def test_bad_thresholds_are_refused() -> None:
         QcFilter.create({"max_white": 5})
     with pytest.raises(TypeError, match="number"):
         QcFilter.create({"min_blur": "high"})  # type: ignore[dict-item]
+
+
+def test_artifact_mask_excludes_patches(known_slide: Path, tmp_path: Path) -> None:
+    # a mask at 1/16 of the slide (80 x 16 px) marking the left half of the tissue patch
+    mask = np.zeros((SIZE // 16, 5 * SIZE // 16), np.uint8)
+    mask[:, 3 * SIZE // 16 : 3 * SIZE // 16 + SIZE // 32] = 255
+    mask_path = tmp_path / "artifacts.png"
+    Image.fromarray(mask).save(mask_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    ps = _patches(known_slide)
+    pool = DiskPatchExtractorPool(
+        patches_pool=[ps],
+        proc_num_workers=1,
+        thread_num_workers=1,
+        output_dir=out,
+        image_type="png",
+        artifact_masks=[mask_path],
+        output_format="webdataset",
+    )
+    assert pool.patch_count == 4
+    dataset = open_shards(out)
+    assert [dataset.metadata(i)["label"] for i in range(len(dataset))] == [
+        "white",
+        "black",
+        "gray",
+        "blurred",
+    ]
+    assert all(row["qc_artifact"] == 0 for row in dataset.table.to_pylist())
+    (txt,) = (out / "manifests").glob("*.txt")
+    assert "{'artifact': 1," in txt.read_text()
+    # a looser threshold keeps the half-covered patch and records its score
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    DiskPatchExtractorPool(
+        patches_pool=[ps],
+        proc_num_workers=1,
+        thread_num_workers=1,
+        output_dir=loose,
+        image_type="png",
+        artifact_masks=[mask_path],
+        qc={"max_artifact": 0.6},
+    )
+    (csv_path,) = (loose / "manifests").glob("*.csv")
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["qc_artifact"]) for r in rows] == [0, 0, 0, 0.5, 0]
+    # the mask decides the files: resume with another is another run
+    other = tmp_path / "other.png"
+    Image.fromarray(np.zeros_like(mask)).save(other)
+    with pytest.raises(RunMismatchError, match="artifact_mask"):
+        DiskPatchExtractorPool(
+            patches_pool=[ps],
+            proc_num_workers=1,
+            thread_num_workers=1,
+            output_dir=loose,
+            image_type="png",
+            artifact_masks=[other],
+            qc={"max_artifact": 0.6},
+            resume=True,
+        )
