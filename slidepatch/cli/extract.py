@@ -61,6 +61,7 @@ class ExtractRun:
     shard_maxsize: int = DEFAULT_SHARD_MAXSIZE
     qc_scores: bool = False
     qc: tuple[tuple[str, float], ...] = ()  # (QcFilter field, threshold) pairs
+    artifact_masks: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,9 @@ def _run_pool(run: ExtractRun, patch_sets: list[PatchSet]) -> Any:
         kwargs["qc_scores"] = True
     if run.qc:
         kwargs["qc"] = dict(run.qc)
+    if run.artifact_masks is not None:
+        by_slide = dict(zip(run.slides, run.artifact_masks, strict=True))
+        kwargs["artifact_masks"] = [by_slide[ps.slide_path] for ps in patch_sets]
     if run.output_format != "files":
         kwargs["output_format"] = run.output_format
         kwargs["shard_maxcount"] = run.shard_maxcount
@@ -194,7 +198,11 @@ def _drop_duplicate_slides(run: ExtractRun) -> ExtractRun:
         if j == i:
             keep.append(i)
             continue
-        for files, option in ((run.masks, "--mask"), (run.annotations, "--annotations")):
+        for files, option in (
+            (run.masks, "--mask"),
+            (run.annotations, "--annotations"),
+            (run.artifact_masks, "--artifact-mask"),
+        ):
             if files is not None and real_slide_path(files[i]) != real_slide_path(files[j]):
                 raise UsageError(
                     f"{slide} is listed twice (also as {run.slides[j]}) with different "
@@ -213,6 +221,7 @@ def _drop_duplicate_slides(run: ExtractRun) -> ExtractRun:
         slides=tuple(run.slides[i] for i in keep),
         masks=pick(run.masks),
         annotations=pick(run.annotations),
+        artifact_masks=pick(run.artifact_masks),
     )
 
 
@@ -253,6 +262,7 @@ def _read_coordinates(run: ExtractRun) -> list[PatchSet | str]:
 def extract(run: ExtractRun) -> ExtractSummary:
     """Locate patches on every slide, extract them to disk, write previews and contact sheet."""
     _check_pairing(run.masks, run.slides, "--mask")
+    _check_pairing(run.artifact_masks, run.slides, "--artifact-mask")
     _check_pairing(run.annotations, run.slides, "--annotations")
     _check_slides(run.slides)
     run = _drop_duplicate_slides(run)
@@ -394,6 +404,8 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         raise UsageError(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
     if args.jpeg_quality is not None and args.image_type != "jpg":
         raise UsageError("--jpeg-quality needs --image-type jpg")
+    if args.max_artifact is not None and args.artifact_mask is None:
+        raise UsageError("--max-artifact needs --artifact-mask")
     if args.output_format == "webdataset" and (args.subdirs or args.contact_sheet):
         raise UsageError("--subdirs and --contact-sheet need --output-format files")
     slides = tuple(os.path.abspath(s) for s in args.slides)
@@ -423,6 +435,9 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         output_format=args.output_format,
         shard_maxcount=args.shard_maxcount,
         shard_maxsize=args.shard_maxsize,
+        artifact_masks=None
+        if args.artifact_mask is None
+        else tuple(os.path.abspath(m) for m in args.artifact_mask),
         qc_scores=args.qc_scores,
         qc=tuple(
             (name, getattr(args, option))
@@ -438,4 +453,5 @@ _QC_OPTIONS = (
     ("drop_gray", "max_gray"),
     ("min_tissue", "min_tissue"),
     ("drop_blur", "min_blur"),
+    ("max_artifact", "max_artifact"),
 )

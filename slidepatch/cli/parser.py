@@ -278,6 +278,19 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
     q.add_argument("--drop-gray", type=_ratio, metavar="F", help="drop above this grey fraction")
     q.add_argument("--min-tissue", type=_ratio, metavar="F", help="drop below this tissue fraction")
     q.add_argument(
+        "--artifact-mask",
+        nargs="+",
+        metavar="FILE",
+        help="artifact masks (PNG/NPY/NPZ, nonzero = artifact, e.g. GrandQC or HistoQC "
+        "output), one per slide in order: patches they cover are dropped",
+    )
+    q.add_argument(
+        "--max-artifact",
+        type=_ratio,
+        metavar="F",
+        help="with --artifact-mask: drop above this covered fraction (default 0: any overlap)",
+    )
+    q.add_argument(
         "--drop-blur",
         type=_positive_float,
         metavar="V",

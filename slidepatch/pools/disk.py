@@ -12,6 +12,7 @@ so it is deterministic, does not depend on scheduling, and two pools never inter
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -19,6 +20,7 @@ from os import PathLike
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from slidepatch.errors import QcDroppedAllWarning
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.disk import (
     DiskPatchExtractor,
@@ -259,6 +261,23 @@ class _DiskPool:
                 self._counts[s] = count
         if self._failed:
             discard_incomplete(output_dir=out_dir, slide_paths=set(self._failed))
+        self._warn_all_dropped(jobs, included, excluded)
+
+    def _warn_all_dropped(
+        self, jobs: Sequence[DiskJob], included: Sequence[str], excluded: Sequence[str]
+    ) -> None:
+        """Zero patches from a slide that had some is said, never silent."""
+        for s, job in enumerate(jobs):
+            if job.options.get("qc") is None or self._manifest_ids[s] is None:
+                continue
+            n = len(filter_patch_set(job.patch_set, included=included, excluded=excluded))
+            if n and self._counts[s] == 0:
+                warnings.warn(
+                    f"{job.patch_set.slide_path}: the quality filters dropped all {n} of its "
+                    "patches (counts per filter in its text manifest); nothing written for it",
+                    QcDroppedAllWarning,
+                    stacklevel=4,
+                )
 
     def _skip_complete(
         self, jobs: Sequence[DiskJob], out_dir: str, earlier: OutputDirIndex

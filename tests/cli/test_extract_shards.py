@@ -54,3 +54,20 @@ def test_shards_refuse_subdirs(cmu_small: Path, tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "--subdirs and --contact-sheet need --output-format files" in done.stderr
+
+
+def test_artifact_mask_option(cmu_small: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    mask = tmp_path / "artifacts.png"
+    Image.new("L", (222, 297), 255).save(mask)  # 1/10 of the slide, all artifact
+    out = tmp_path / "out"
+    args = ("--patch-size", "256", "--foreground-ratio", "0", "--quiet")
+    done = run_cli("extract", cmu_small, "--out", out, *args, "--artifact-mask", mask)
+    assert done.returncode == 0, done.stderr
+    assert list(out.glob("*.png")) == []
+    (txt,) = (out / "manifests").glob("*.txt")
+    assert "QC dropped:             {'artifact': " in txt.read_text()
+    assert "the quality filters dropped all" in done.stderr
+    usage = run_cli("extract", cmu_small, "--out", out, "--max-artifact", "0.5")
+    assert "--max-artifact needs --artifact-mask" in usage.stderr
