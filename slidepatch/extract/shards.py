@@ -125,12 +125,36 @@ class MemberPlace:
 
 
 def _header(name: str, size: int) -> bytes:
+    """A ustar header (mode 644, owner 0, mtime 0), built directly for the usual short names
+    (tarfile's is measured at ~40 µs a member); tarfile's pax header for the others."""
+    encoded = name.encode("utf-8")
+    if len(encoded) < 100 and size < 8**11:
+        h = bytearray(_USTAR_TEMPLATE)
+        h[0 : len(encoded)] = encoded
+        h[124:136] = b"%011o\0" % size
+        h[148:155] = b"%06o\0" % sum(h)  # the checksum field counts as 8 spaces here
+        return bytes(h)
     info = tarfile.TarInfo(name)
     info.size = size
     info.mode = 0o644
     info.mtime = 0  # shards of the same samples are byte-identical
     info.uname = info.gname = ""
     return info.tobuf(format=tarfile.PAX_FORMAT)
+
+
+def _ustar_template() -> bytes:
+    h = bytearray(_BLOCK)
+    h[100:108] = b"0000644\0"  # mode
+    h[108:116] = b"0000000\0"  # uid
+    h[116:124] = b"0000000\0"  # gid
+    h[136:148] = b"00000000000\0"  # mtime
+    h[148:156] = b" " * 8  # checksum, while it is computed
+    h[156:157] = b"0"  # a regular file
+    h[257:265] = b"ustar\x0000"
+    return bytes(h)
+
+
+_USTAR_TEMPLATE = _ustar_template()
 
 
 class ShardWriter:
@@ -163,7 +187,11 @@ class ShardWriter:
 
     def add(self, members: Sequence[tuple[str, bytes]]) -> list[MemberPlace]:
         """Write one sample's members; return where each landed."""
-        size = sum(_BLOCK + len(data) + (-len(data)) % _BLOCK for _, data in members)
+        headers = [_header(name, len(data)) for name, data in members]
+        size = sum(
+            len(h) + len(data) + (-len(data)) % _BLOCK
+            for h, (_, data) in zip(headers, members, strict=True)
+        )
         f = self._file
         if (
             f is None
@@ -172,14 +200,15 @@ class ShardWriter:
         ):
             f = self._next_shard()
         places = []
-        for name, data in members:
-            header = _header(name, len(data))
-            f.write(header)
-            places.append(MemberPlace(self._shards[-1], name, f.size, len(data)))
-            f.write(data)
+        pieces: list[bytes] = []
+        offset = f.size
+        for header, (name, data) in zip(headers, members, strict=True):
+            offset += len(header)
+            places.append(MemberPlace(self._shards[-1], name, offset, len(data)))
             pad = (-len(data)) % _BLOCK
-            if pad:
-                f.write(b"\0" * pad)
+            pieces += (header, data, b"\0" * pad)
+            offset += len(data) + pad
+        f.write(b"".join(pieces))  # one system call per sample
         self._count += 1
         return places
 
