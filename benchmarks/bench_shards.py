@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -63,6 +64,13 @@ CASES: dict[str, dict[str, object]] = {
 }
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (the workers)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slides", type=int, default=4)
@@ -76,12 +84,14 @@ def main() -> None:
     sets = [_grid(p) for p in _slides(args.slides, root)]
     n = sum(len(ps) for ps in sets)
     rates: dict[str, list[float]] = {name: [] for name in CASES}
+    cpu_us: dict[str, list[float]] = {name: [] for name in CASES}
     for r in range(args.rounds):
         for name, kw in CASES.items():
             out = root / f"out-{name}"
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir()
             start = time.perf_counter()
+            cpu0 = _cpu_seconds()
             pool = DiskPatchExtractorPool(
                 patches_pool=sets,
                 proc_num_workers=args.procs,
@@ -90,9 +100,15 @@ def main() -> None:
                 **kw,  # type: ignore[arg-type]
             )
             seconds = time.perf_counter() - start
+            cpu = _cpu_seconds() - cpu0
             assert pool.patch_count == n
             rates[name].append(n / seconds)
-            print(f"round {r + 1} {name:26s} {n / seconds:8.0f} patches/s", flush=True)
+            cpu_us[name].append(cpu / n * 1e6)
+            print(
+                f"round {r + 1} {name:26s} {n / seconds:8.0f} patches/s  "
+                f"{cpu / n * 1e6:6.0f} CPU-µs/patch",
+                flush=True,
+            )
             shutil.rmtree(out)
     fs = os.popen(f"df -T {root} | tail -1").read().split()[1]
     print(
@@ -110,6 +126,13 @@ def main() -> None:
     print(f"shards-png / files-png:        {ratio('shards-png', 'files-png')}")
     print(f"shards-png-qc / shards-png:    {ratio('shards-png-qc', 'shards-png')}")
     print(f"files-png-qc / files-png:      {ratio('files-png-qc', 'files-png')}")
+    for base in ("files-png", "shards-png"):
+        extra = [q / b - 1 for q, b in zip(cpu_us[base + "-qc"], cpu_us[base], strict=True)]
+        shown = ", ".join(f"{100 * v:+.1f} %" for v in extra)
+        print(
+            f"QC CPU cost on {base}: {100 * statistics.median(extra):+.1f} % "
+            f"(per round {shown}; CPU time of the workers and the caller per patch)"
+        )
 
 
 if __name__ == "__main__":

@@ -76,7 +76,8 @@ def qc_scores(
         lap -= 4 * f[1:-1, 1:-1]
         x = lap.ravel()
         mean = float(x.sum()) / x.size
-        blur = max(0.0, float(np.dot(x, x)) / x.size - mean * mean)
+        # no BLAS call (np.dot): its threads spin after use and cost CPU in every worker
+        blur = max(0.0, float(np.square(x).sum()) / x.size - mean * mean)
     return QcScores(
         tissue=round((n - n_white - n_black - n_gray) / n, 6),
         white=round(n_white / n, 6),
