@@ -64,7 +64,8 @@ def test_artifact_mask_option(cmu_small: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = ("--patch-size", "256", "--foreground-ratio", "0", "--quiet")
     done = run_cli("extract", cmu_small, "--out", out, *args, "--artifact-mask", mask)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # nothing written is a failed run
+    assert "no patch to write" in done.stderr
     assert list(out.glob("*.png")) == []
     (txt,) = (out / "manifests").glob("*.txt")
     assert "QC dropped:             {'artifact': " in txt.read_text()
