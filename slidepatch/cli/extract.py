@@ -85,6 +85,7 @@ class ExtractSummary:
     located: tuple[tuple[str, dict[str, int]], ...] = ()  # per slide: patches per label
     dry_run: bool = False
     replaced: tuple[str, ...] = ()  # manifest ids of earlier runs removed by --overwrite
+    shards: bool = False  # --output-format webdataset
 
 
 def _check_slides(slides: Sequence[str]) -> None:
@@ -388,6 +389,7 @@ def extract(run: ExtractRun) -> ExtractSummary:
         empty=tuple(empty),
         located=_located_counts(results),
         replaced=tuple(replaced),
+        shards=run.output_format == "webdataset",
     )
 
 
@@ -427,6 +429,8 @@ def format_summary(summary: ExtractSummary) -> str:
         f"{summary.patch_count} patches from {ok} of {summary.slide_count} slides written to {out}",
         f"  manifests:     {os.path.join(out, MANIFEST_DIR)} ({len(summary.manifest_paths)} files)",
     ]
+    if summary.shards:
+        lines.append(f"  shards:        {os.path.join(out, 'shards')} (index: {out}/index)")
     if summary.preview_paths:
         lines.append(f"  previews:      {os.path.join(out, PREVIEW_DIR)}")
     if summary.contact_sheet_path:

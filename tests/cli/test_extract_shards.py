@@ -31,6 +31,7 @@ def test_extract_into_shards_with_scores_and_a_filter(cmu_small: Path, tmp_path:
         "--shard-maxcount", "16", "--drop-white", "0.6",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert done.stdout == ""  # --quiet
     everything = run_cli("extract", cmu_small, "--out", tmp_path / "all", *args, "--qc-scores")
     assert everything.returncode == 0, everything.stderr
     (csv_path,) = (tmp_path / "all" / "manifests").glob("*.csv")
@@ -46,6 +47,13 @@ def test_extract_into_shards_with_scores_and_a_filter(cmu_small: Path, tmp_path:
     ]
     (txt,) = (out / "manifests").glob("*.txt")
     assert f"'white': {len(rows) - len(kept)}" in txt.read_text()
+
+
+def test_summary_names_the_shards(cmu_small: Path, tmp_path: Path) -> None:
+    args = ("--patch-size", "512", "--foreground-ratio", "0", "--output-format", "webdataset")
+    done = run_cli("extract", cmu_small, "--out", tmp_path, *args)
+    assert done.returncode == 0, done.stderr
+    assert f"  shards:        {tmp_path / 'shards'} (index: {tmp_path}/index)" in done.stdout
 
 
 def test_shards_refuse_subdirs(cmu_small: Path, tmp_path: Path) -> None:
