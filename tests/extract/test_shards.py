@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from slidepatch import PatchSet, Slide, open_shards
+from slidepatch import ExtractionError, PatchSet, Slide, open_shards
 from slidepatch.extract import DiskPatchExtractor, MultiResDiskPatchExtractor
 
 pq = pytest.importorskip("pyarrow.parquet")
@@ -249,3 +249,21 @@ def test_decoded_images_equal_read_region(cmu_small: Path, tmp_path: Path) -> No
             png, _ = dataset.raw(i).values()
             with Image.open(io.BytesIO(png)) as im:
                 np.testing.assert_array_equal(np.asarray(im.convert("RGB")), expected)
+
+
+def test_a_failure_mid_slide_leaves_no_shard(cmu_small: Path, tmp_path: Path) -> None:
+    good = [((96 * k, 0), (64, 64), "a") for k in range(9)]
+    ps = PatchSet.from_patch_data(
+        slide_path=cmu_small, level_or_mpp=0, patch_data=[*good, ((99999, 0), (64, 64), "a")]
+    )
+    with pytest.raises(ExtractionError, match=r"patch 9 at level-0 \(99999, 0\)"):
+        DiskPatchExtractor(
+            patches=ps,
+            num_workers=2,
+            output_dir=tmp_path,
+            image_type="png",
+            output_format="webdataset",
+            shard_maxcount=2,  # four shards were complete when patch 9 failed
+        )
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert left == []
