@@ -458,6 +458,7 @@ class _DiskBase(PatchExtractorBase):
                 self._make_dirs([])
                 for folder in (SHARD_DIR, INDEX_DIR):
                     os.makedirs(os.path.join(self._output_dir, folder), exist_ok=True)
+                writer_name = os.path.join(self._output_dir, SHARD_DIR)  # for error messages
 
                 def encode(group: Sequence[_Job]) -> list[tuple[bytes, WrittenPatch]] | None:
                     try:
@@ -471,7 +472,6 @@ class _DiskBase(PatchExtractorBase):
                         self._drop(drop.reason)
                         return None
 
-                writer_name = os.path.join(self._output_dir, SHARD_DIR)
                 tasks = (partial(encode, group) for group in groups)
                 workers = self._num_workers
                 written: list[WrittenPatch] = []
