@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from os import PathLike, fspath
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from slidepatch.errors import OutputError
+from slidepatch.errors import EarlierRunWarning, OutputError
 from slidepatch.extract.manifest import manifest_base_name
 from slidepatch.extract.resume import MANIFEST_DIR
 from slidepatch.extract.shards import INDEX_DIR, require_pyarrow
@@ -93,6 +94,7 @@ class ShardDataset:
         if not os.path.isdir(index_dir):
             raise OutputError(f"{self._dir} holds no shard index (no {INDEX_DIR}/ folder)")
         tables = []
+        runs: dict[str, list[str]] = {}  # slide -> manifest ids of its finished runs
         names = [
             n for n in os.listdir(index_dir) if n.endswith(".parquet") and not n.startswith(".")
         ]
@@ -102,7 +104,21 @@ class ShardDataset:
             base = name[: -len(".parquet")]
             if not os.path.exists(os.path.join(self._dir, MANIFEST_DIR, base + ".txt")):
                 continue  # an unfinished slide: not part of the run
-            tables.append(pq.read_table(os.path.join(index_dir, name)))
+            table = pq.read_table(os.path.join(index_dir, name))
+            if table.num_rows:
+                slide = str(table.column("slide_path")[0])
+                runs.setdefault(slide, []).append(base.split("__")[1])
+            tables.append(table)
+        twice = {slide: ids for slide, ids in runs.items() if len(ids) > 1}
+        if twice:
+            shown = "; ".join(f"{s} (manifest ids {', '.join(i)})" for s, i in twice.items())
+            warnings.warn(
+                f"{self._dir} holds more than one finished extraction of {len(twice)} slides, "
+                f"so their patches come more than once: {shown}; rerun with overwrite=True "
+                "(or resume=True) to keep one",
+                EarlierRunWarning,
+                stacklevel=3,
+            )
         self._table: pa.Table = pa.concat_tables(tables) if tables else pa.table({})
         self._transform = transform
         keys = self._table.column("key").to_pylist() if tables else []

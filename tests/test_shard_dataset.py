@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from slidepatch import DiskPatchExtractorPool, OutputError, PatchSet, open_shards
+from slidepatch import (
+    DiskPatchExtractorPool,
+    EarlierRunWarning,
+    OutputError,
+    PatchSet,
+    open_shards,
+)
 
 pytest.importorskip("pyarrow")
 
@@ -104,3 +110,16 @@ def test_torch_map_style_dataloader(run: tuple[Path, list[PatchSet]]) -> None:
 def test_open_shards_on_a_folder_without_shards(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="no shard index"):
         open_shards(tmp_path)
+
+
+def test_two_finished_runs_of_a_slide_are_said(synthetic_svs: Path, tmp_path: Path) -> None:
+    ps = _sets([synthetic_svs])[0]
+    kw = {"proc_num_workers": 1, "thread_num_workers": 1, "output_dir": tmp_path}
+    DiskPatchExtractorPool(patches_pool=[ps], image_type="jpg", output_format="webdataset", **kw)
+    with pytest.warns(EarlierRunWarning, match="already holds"):
+        DiskPatchExtractorPool(
+            patches_pool=[ps], image_type="jpg", output_format="webdataset", **kw
+        )
+    with pytest.warns(EarlierRunWarning, match="more than one finished extraction of 1 slides"):
+        dataset = open_shards(tmp_path)
+    assert len(dataset) == 2 * len(ps)
