@@ -179,6 +179,7 @@ class _DiskBase(PatchExtractorBase):
         qc_scores: bool = False,
         qc: Mapping[str, float] | QcFilter | None = None,
         artifact_mask: object = None,
+        tissue_mask: object = None,
     ) -> None:
         super().__init__(
             patches=patches,
@@ -209,7 +210,11 @@ class _DiskBase(PatchExtractorBase):
         if artifact_mask is not None:
             self._qc_filter = with_artifact_default(self._qc_filter)
         self._qc_on = bool(qc_scores) or self._qc_filter is not None
-        self._artifact: npt.NDArray[np.float64] | None = None  # per patch, once the slide is open
+        self._tissue_mask = tissue_mask
+        self._qc_on = self._qc_on or tissue_mask is not None
+        # per patch, once the slide is open: the masks' covered fractions
+        self._artifact: npt.NDArray[np.float64] | None = None
+        self._mask_tissue: npt.NDArray[np.float64] | None = None
         self._qc_dropped: Counter[str] = Counter()
         self._qc_lock = threading.Lock()
         self._comment = check_name_part(filename_comment, what="filename_comment")
@@ -291,6 +296,7 @@ class _DiskBase(PatchExtractorBase):
             qc_scores=self._qc_on,
             qc=self._qc_filter,
             artifact_mask=self._artifact_mask,
+            tissue_mask=self._tissue_mask,
         )
 
     def _multires_options(self) -> tuple[list[LevelOrMpp] | None, int | None]:
@@ -332,14 +338,12 @@ class _DiskBase(PatchExtractorBase):
             return groups
         return [[replace(g[0], qc_gate=True), *g[1:]] if g else g for g in groups]
 
-    def _artifact_fractions(self, slide: Slide) -> npt.NDArray[np.float64] | None:
-        """Per patch, the fraction of its level-0 footprint the artifact mask covers."""
-        if self._artifact_mask is None:
+    def _mask_fractions(self, slide: Slide, mask_data: object) -> npt.NDArray[np.float64] | None:
+        """Per patch, the fraction of its level-0 footprint a mask covers (None: no mask)."""
+        if mask_data is None:
             return None
         ps = self._patch_set
-        mask = load_mask(
-            self._artifact_mask, slide_dimensions=slide.dimensions, wsi_file=ps.slide_path
-        )
+        mask = load_mask(mask_data, slide_dimensions=slide.dimensions, wsi_file=ps.slide_path)
         scale = slide.plan(ps.level_or_mpp, resampling_mode=self._resampling_mode).level0_per_pixel
         out = np.zeros(len(ps), dtype=np.float64)
         sizes = np.stack([ps.width, ps.height], axis=1) if len(ps) else np.zeros((0, 2))
@@ -373,7 +377,8 @@ class _DiskBase(PatchExtractorBase):
                 for r in self._resolutions()
             }
             groups = self._gated(self._plan_jobs(slide))
-            self._artifact = self._artifact_fractions(slide)
+            self._artifact = self._mask_fractions(slide, self._artifact_mask)
+            self._mask_tissue = self._mask_fractions(slide, self._tissue_mask)
             rel_paths = [job.rel_path for group in groups for job in group]
             self._check_paths(rel_paths)
             set_dirs = self._set_dirs(groups)
@@ -432,7 +437,8 @@ class _DiskBase(PatchExtractorBase):
                 for r in self._resolutions()
             }
             groups = self._gated(self._plan_jobs(slide))
-            self._artifact = self._artifact_fractions(slide)
+            self._artifact = self._mask_fractions(slide, self._artifact_mask)
+            self._mask_tissue = self._mask_fractions(slide, self._tissue_mask)
             self._check_paths([job.rel_path for group in groups for job in group])
             txt_path, csv_path = self.manifest_paths
             for p in (txt_path, csv_path):
@@ -659,8 +665,11 @@ class _DiskBase(PatchExtractorBase):
         i = job.patch_index
         size = (int(ps.width[i]), int(ps.height[i]))
         artifact = None if self._artifact is None else float(self._artifact[i])
-        if job.qc_gate and self._qc_filter and self._qc_filter.artifact_reason(artifact):
-            raise _Dropped("artifact")  # before reading: nothing of it is needed
+        in_mask = None if self._mask_tissue is None else float(self._mask_tissue[i])
+        if job.qc_gate and self._qc_filter:
+            reason = self._qc_filter.mask_reason(artifact=artifact, mask_tissue=in_mask)
+            if reason is not None:
+                raise _Dropped(reason)  # before reading: nothing of it is needed
         data = self._passthrough_bytes(slide, job, size)
         image = None
         if data is None:
@@ -678,7 +687,7 @@ class _DiskBase(PatchExtractorBase):
         scores = None
         if self._qc_on:
             pixels = image if image is not None else decode_rgb(data or b"")
-            scores = qc_scores(pixels, artifact=artifact)
+            scores = qc_scores(pixels, artifact=artifact, mask_tissue=in_mask)
             reason = self._qc_filter.reason(scores) if self._qc_filter else None
             if job.qc_gate and reason is not None:
                 raise _Dropped(reason)
@@ -821,6 +830,7 @@ class DiskPatchExtractor(_DiskBase):
         qc_scores: bool = False,
         qc: Mapping[str, float] | QcFilter | None = None,
         artifact_mask: object = None,
+        tissue_mask: object = None,
     ) -> None:
         super().__init__(
             patches=patches,
@@ -844,6 +854,7 @@ class DiskPatchExtractor(_DiskBase):
             qc_scores=qc_scores,
             qc=qc,
             artifact_mask=artifact_mask,
+            tissue_mask=tissue_mask,
         )
         self._run()
 
@@ -896,6 +907,7 @@ class MultiResDiskPatchExtractor(_DiskBase):
         qc_scores: bool = False,
         qc: Mapping[str, float] | QcFilter | None = None,
         artifact_mask: object = None,
+        tissue_mask: object = None,
     ) -> None:
         self._levels_or_mpps = check_levels_or_mpps(levels_or_mpps)
         self._global_counter = check_global_counter(global_counter)
@@ -921,6 +933,7 @@ class MultiResDiskPatchExtractor(_DiskBase):
             qc_scores=qc_scores,
             qc=qc,
             artifact_mask=artifact_mask,
+            tissue_mask=tissue_mask,
         )
         first = 1 if self._global_counter is None else self._global_counter
         self._patchset_counter = first - 1 + len(self._patch_set)

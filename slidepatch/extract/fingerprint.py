@@ -132,6 +132,7 @@ def output_options(
     qc_scores: bool,
     qc: QcFilter | None,
     artifact_mask: object = None,
+    tissue_mask: object = None,
 ) -> dict[str, object]:
     """The output keywords that decide a slide's outputs, only where not the default (so a
     default run's fingerprint and text manifest are as before)."""
@@ -148,6 +149,9 @@ def output_options(
         out["qc"] = qc.as_dict()
     if artifact_mask is not None:
         out["artifact_mask"] = _mask_identity(artifact_mask)
+    if tissue_mask is not None:
+        out["qc_scores"] = True
+        out["tissue_mask"] = _mask_identity(tissue_mask)
     return out
 
 

@@ -14,7 +14,9 @@ from every 8th where that leaves at least 32 a side (about 30 µs for a 256 px p
 * ``qc_artifact``: with an external artifact mask (GrandQC, HistoQC...: nonzero marks an
   artifact), the fraction of the patch's level-0 footprint it covers (exact area, from
   the mask's summed-area table); empty without a mask. A patch past ``max_artifact``
-  (0 by default when a mask is given) is dropped before it is even read.
+  (0 by default when a mask is given) is dropped before it is even read;
+* ``qc_mask_tissue``: with a tissue mask (the one the locations came from, say), the
+  fraction of the footprint it marks as tissue; ``min_mask_tissue`` drops below it.
 
 A filter drops a patch before it is encoded (for a multi-resolution set: the set, judged by
 its first entry). Each slide's counts per filter go in its text manifest.
@@ -29,8 +31,16 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import numpy.typing as npt
 
-QC_COLUMNS = ("qc_tissue", "qc_white", "qc_black", "qc_gray", "qc_blur", "qc_artifact")
-QC_REASONS = ("artifact", "white", "black", "gray", "tissue", "blur")  # a filter's drops
+QC_COLUMNS = (
+    "qc_tissue",
+    "qc_white",
+    "qc_black",
+    "qc_gray",
+    "qc_blur",
+    "qc_artifact",
+    "qc_mask_tissue",
+)
+QC_REASONS = ("artifact", "mask_tissue", "white", "black", "gray", "tissue", "blur")
 QC_STEP = 4
 WHITE_MIN = 220
 BLACK_MAX = 40
@@ -45,19 +55,33 @@ class QcScores:
     gray: float
     blur: float
     artifact: float | None = None  # covered fraction of an artifact mask (None: no mask)
+    mask_tissue: float | None = None  # covered fraction of a tissue mask (None: no mask)
 
     def values(self) -> tuple[float | None, ...]:
-        return (self.tissue, self.white, self.black, self.gray, self.blur, self.artifact)
+        return (
+            self.tissue,
+            self.white,
+            self.black,
+            self.gray,
+            self.blur,
+            self.artifact,
+            self.mask_tissue,
+        )
 
     def as_dict(self) -> dict[str, float | None]:
         return dict(zip(QC_COLUMNS, self.values(), strict=True))
 
 
 def qc_scores(
-    image: npt.NDArray[np.uint8], *, step: int = QC_STEP, artifact: float | None = None
+    image: npt.NDArray[np.uint8],
+    *,
+    step: int = QC_STEP,
+    artifact: float | None = None,
+    mask_tissue: float | None = None,
 ) -> QcScores:
     """The scores of one RGB patch ``(h, w, 3)``, from its ``step``-strided view
-    (``artifact``: its fraction covered by an artifact mask, computed by the caller)."""
+    (``artifact``, ``mask_tissue``: its fractions covered by an artifact or tissue mask,
+    computed by the caller)."""
     # Fractions need fewer samples than the blur score: at least 32 a side, every
     # 2 * step-th pixel where the patch has them (256 px: 32 x 32 for the fractions).
     fstep = 2 * step if min(image.shape[0], image.shape[1]) >= 64 * step else step
@@ -91,6 +115,7 @@ def qc_scores(
         gray=round(n_gray / n, 6),
         blur=round(blur, 3),
         artifact=artifact,
+        mask_tissue=mask_tissue,
     )
 
 
@@ -107,6 +132,7 @@ class QcFilter:
     """Thresholds: a patch is dropped when a score is past one (None: no such filter)."""
 
     max_artifact: float | None = None
+    min_mask_tissue: float | None = None
     max_white: float | None = None
     max_black: float | None = None
     max_gray: float | None = None
@@ -135,8 +161,9 @@ class QcFilter:
 
     def reason(self, s: QcScores) -> str | None:
         """The first filter that drops a patch with these scores (None: it is kept)."""
-        if self.artifact_reason(s.artifact):
-            return "artifact"
+        pre = self.mask_reason(artifact=s.artifact, mask_tissue=s.mask_tissue)
+        if pre is not None:
+            return pre
         if self.max_white is not None and s.white > self.max_white:
             return "white"
         if self.max_black is not None and s.black > self.max_black:
@@ -149,13 +176,17 @@ class QcFilter:
             return "blur"
         return None
 
-    def artifact_reason(self, fraction: float | None) -> bool:
-        """True when the artifact mask covers more than ``max_artifact`` of the patch."""
-        return (
-            self.max_artifact is not None
-            and fraction is not None
-            and (fraction > self.max_artifact)
-        )
+    def mask_reason(self, *, artifact: float | None, mask_tissue: float | None) -> str | None:
+        """The mask filter that drops a patch (known before its pixels are read), or None."""
+        if self.max_artifact is not None and artifact is not None and artifact > self.max_artifact:
+            return "artifact"
+        if (
+            self.min_mask_tissue is not None
+            and mask_tissue is not None
+            and mask_tissue < self.min_mask_tissue
+        ):
+            return "mask_tissue"
+        return None
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}

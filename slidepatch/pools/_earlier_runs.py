@@ -80,6 +80,7 @@ def shard_options(options: Mapping[str, Any]) -> dict[str, object]:
         qc_scores=bool(options.get("qc_scores", False)),
         qc=QcFilter.create(options.get("qc")),
         artifact_mask=options.get("artifact_mask"),
+        tissue_mask=options.get("tissue_mask"),
     )
 
 

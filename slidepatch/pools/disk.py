@@ -107,6 +107,7 @@ class _DiskPool:
         qc_scores: bool = False,
         qc: Mapping[str, float] | QcFilter | None = None,
         artifact_masks: Sequence[object] | None = None,
+        tissue_masks: Sequence[object] | None = None,
         levels_or_mpps: Sequence[LevelOrMpp] | None = None,
         global_counter: int | None = 1,
         start_method: str | None = None,
@@ -145,11 +146,12 @@ class _DiskPool:
         if resume and overwrite:
             raise ValueError("give resume=True or overwrite=True, not both")
         sets = collect_patch_sets(patches_pool)  # the same PatchSet twice is an error
-        if artifact_masks is not None and len(artifact_masks) != len(sets):
-            raise ValueError(
-                f"artifact_masks has {len(artifact_masks)} entries for {len(sets)} slides "
-                "(one per slide, in input order; None for a slide without one)"
-            )
+        for name, given in (("artifact_masks", artifact_masks), ("tissue_masks", tissue_masks)):
+            if given is not None and len(given) != len(sets):
+                raise ValueError(
+                    f"{name} has {len(given)} entries for {len(sets)} slides "
+                    "(one per slide, in input order; None for a slide without one)"
+                )
         self._slide_paths = [ps.slide_path for ps in sets]
         options: dict[str, Any] = {
             "num_workers": threads,
@@ -184,6 +186,9 @@ class _DiskPool:
             if mask is not None:
                 slide_options["artifact_mask"] = mask
                 slide_options["qc"] = with_artifact_default(options["qc"])
+            tissue = None if tissue_masks is None else tissue_masks[len(jobs)]
+            if tissue is not None:
+                slide_options["tissue_mask"] = tissue
             if levels is not None:
                 planned.append(len(filter_patch_set(ps, included=included, excluded=excluded)))
                 slide_options["levels_or_mpps"] = levels
@@ -396,6 +401,7 @@ class DiskPatchExtractorPool(_DiskPool):
         qc_scores: bool = False,
         qc: Mapping[str, float] | QcFilter | None = None,
         artifact_masks: Sequence[object] | None = None,
+        tissue_masks: Sequence[object] | None = None,
         start_method: str | None = None,
         on_error: OnError = "raise",
         resume: bool = False,
@@ -427,6 +433,7 @@ class DiskPatchExtractorPool(_DiskPool):
             qc_scores=qc_scores,
             qc=qc,
             artifact_masks=artifact_masks,
+            tissue_masks=tissue_masks,
             start_method=start_method,
             on_error=on_error,
             resume=resume,
@@ -476,6 +483,7 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
         qc_scores: bool = False,
         qc: Mapping[str, float] | QcFilter | None = None,
         artifact_masks: Sequence[object] | None = None,
+        tissue_masks: Sequence[object] | None = None,
         start_method: str | None = None,
         on_error: OnError = "raise",
         resume: bool = False,
@@ -509,6 +517,7 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
             qc_scores=qc_scores,
             qc=qc,
             artifact_masks=artifact_masks,
+            tissue_masks=tissue_masks,
             start_method=start_method,
             on_error=on_error,
             resume=resume,

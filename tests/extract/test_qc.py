@@ -87,7 +87,7 @@ def test_scores_in_csv_index_and_sample_json(known_slide: Path, tmp_path: Path) 
     for k, row in enumerate(rows):
         meta = json.loads(dataset.raw_json(k))
         for column in QC_COLUMNS:
-            if column == "qc_artifact":  # no artifact mask: empty
+            if column in ("qc_artifact", "qc_mask_tissue"):  # no mask: empty
                 assert row[column] == "" and table[k][column] is None and meta[column] is None
                 continue
             assert float(row[column]) == pytest.approx(table[k][column])
@@ -115,7 +115,10 @@ def test_filters_drop_before_encoding_and_count(known_slide: Path, tmp_path: Pat
     assert [p.name for p in tmp_path.glob("*.png")] == [Path(row["path"]).name]
     (txt,) = (tmp_path / "manifests").glob("*.txt")
     text = txt.read_text()
-    dropped = "{'artifact': 0, 'white': 1, 'black': 1, 'gray': 1, 'tissue': 0, 'blur': 1}"
+    dropped = (
+        "{'artifact': 0, 'mask_tissue': 0, 'white': 1, 'black': 1, 'gray': 1, 'tissue': 0, "
+        "'blur': 1}"
+    )
     assert f"QC dropped:             {dropped}" in text
     assert "Disk file count:        1" in text
     # the thresholds decide the files: resume with others is another run
@@ -232,3 +235,43 @@ def test_artifact_mask_excludes_patches(known_slide: Path, tmp_path: Path) -> No
             qc={"max_artifact": 0.6},
             resume=True,
         )
+
+
+def test_tissue_mask_fraction_and_filter(known_slide: Path, tmp_path: Path) -> None:
+    # a tissue mask at 1/16 of the slide: tiles 3 and 4 (tissue, blurred), half of tile 2
+    mask = np.zeros((SIZE // 16, 5 * SIZE // 16), bool)
+    mask[:, 2 * SIZE // 16 + SIZE // 32 :] = True
+    ps = _patches(known_slide)
+    scored = DiskPatchExtractor(
+        patches=ps, num_workers=1, output_dir=tmp_path, image_type="png", tissue_mask=mask
+    )
+    assert [float(r["qc_mask_tissue"]) for r in _csv(scored)] == [0, 0, 0.5, 1, 1]
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    pool = DiskPatchExtractorPool(
+        patches_pool=[ps],
+        proc_num_workers=1,
+        thread_num_workers=1,
+        output_dir=kept,
+        image_type="png",
+        tissue_masks=[mask],
+        qc={"min_mask_tissue": 0.4},
+        output_format="webdataset",
+    )
+    assert pool.patch_count == 3
+    dataset = open_shards(kept)
+    assert [dataset.metadata(i)["label"] for i in range(3)] == ["gray", "tissue", "blurred"]
+    (txt,) = (kept / "manifests").glob("*.txt")
+    assert "{'artifact': 0, 'mask_tissue': 2," in txt.read_text()
+    again = DiskPatchExtractorPool(
+        patches_pool=[ps],
+        proc_num_workers=1,
+        thread_num_workers=1,
+        output_dir=kept,
+        image_type="png",
+        tissue_masks=[mask],
+        qc={"min_mask_tissue": 0.4},
+        output_format="webdataset",
+        resume=True,
+    )
+    assert again.resumed_slides == [str(known_slide)]
