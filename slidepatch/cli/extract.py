@@ -166,6 +166,12 @@ def _run_pool(run: ExtractRun, patch_sets: list[PatchSet]) -> Any:
         kwargs["qc_scores"] = True
     if run.qc:
         kwargs["qc"] = dict(run.qc)
+    if run.masks is not None and (run.qc_scores or run.qc or run.artifact_masks):
+        # the tissue masks the locations came from also give qc_mask_tissue
+        from slidepatch.slide.identity import real_slide_path
+
+        tissue = {real_slide_path(s): m for s, m in zip(run.slides, run.masks, strict=True)}
+        kwargs["tissue_masks"] = [tissue[real_slide_path(ps.slide_path)] for ps in patch_sets]
     if run.artifact_masks is not None:
         from slidepatch.slide.identity import real_slide_path
 
@@ -558,6 +564,8 @@ def check_annotation_flags(args: argparse.Namespace, annotations: object) -> Non
 
 def run_from_args(args: argparse.Namespace) -> ExtractRun:
     """Turn parsed ``extract`` arguments into an :class:`ExtractRun` (usage checks here)."""
+    from slidepatch.cli.inputs import pair_by_name
+
     if args.coords is not None and (
         args.mask or args.annotations or args.mask_dir or args.annotations_dir
     ):
@@ -610,7 +618,11 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         shard_maxsize=args.shard_maxsize,
         artifact_masks=None
         if args.artifact_mask is None
-        else tuple(os.path.abspath(m) for m in args.artifact_mask),
+        else tuple(
+            pair_by_name(
+                slides, [os.path.abspath(m) for m in args.artifact_mask], option="--artifact-mask"
+            )
+        ),
         qc_scores=args.qc_scores,
         qc=tuple(
             (name, getattr(args, option))

@@ -324,7 +324,8 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         nargs="+",
         metavar="FILE",
         help="artifact masks (PNG/NPY/NPZ, nonzero = artifact, e.g. GrandQC or HistoQC "
-        "output), one per slide in order: patches they cover are dropped",
+        "output), one per slide, paired by name (h1_artifacts.png for h1.svs): patches they "
+        "cover are dropped",
     )
     q.add_argument(
         "--max-artifact",

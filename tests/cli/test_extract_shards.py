@@ -67,7 +67,7 @@ def test_shards_refuse_subdirs(cmu_small: Path, tmp_path: Path) -> None:
 def test_artifact_mask_option(cmu_small: Path, tmp_path: Path) -> None:
     from PIL import Image
 
-    mask = tmp_path / "artifacts.png"
+    mask = tmp_path / "CMU-1-Small-Region_artifacts.png"
     Image.new("L", (222, 297), 255).save(mask)  # 1/10 of the slide, all artifact
     out = tmp_path / "out"
     args = ("--patch-size", "256", "--foreground-ratio", "0", "--quiet")
@@ -80,3 +80,20 @@ def test_artifact_mask_option(cmu_small: Path, tmp_path: Path) -> None:
     assert "the quality filters dropped all" in done.stderr
     usage = run_cli("extract", cmu_small, "--out", out, "--max-artifact", "0.5")
     assert "--max-artifact needs --artifact-mask" in usage.stderr
+
+
+def test_location_masks_give_mask_tissue_scores(cmu_small: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    mask = tmp_path / "CMU-1-Small-Region_mask.png"
+    image = Image.new("L", (222, 297), 0)
+    image.paste(255, (0, 0, 111, 297))  # the left half is tissue
+    image.save(mask)
+    out = tmp_path / "out"
+    args = ("--patch-size", "256", "--foreground-ratio", "0.5", "--quiet", "--qc-scores")
+    done = run_cli("extract", cmu_small, "--out", out, "--mask", mask, *args)
+    assert done.returncode == 0, done.stderr
+    (csv_path,) = (out / "manifests").glob("*.csv")
+    with open(csv_path, newline="") as f:
+        fractions = [float(r["qc_mask_tissue"]) for r in csv.DictReader(f)]
+    assert fractions and all(f >= 0.5 for f in fractions)  # as --foreground-ratio chose them
