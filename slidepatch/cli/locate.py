@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from slidepatch.cli.errors import cli_text
 from slidepatch.errors import AnnotationError, NoPatchesWarning, SlidepatchError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.locations.preview import DEFAULT_PREVIEW_SIZE
+
+if TYPE_CHECKING:
+    from slidepatch.slide.slide import BackendName
 
 Sampling = Literal["grid", "random", "poisson"]
 
@@ -74,6 +77,7 @@ class LocateJob:
     slide_mpp: float | None = None
     max_patches: int | None = None
     preview_size: int | None = DEFAULT_PREVIEW_SIZE  # long side; None: the mask's size
+    backend: BackendName = "auto"
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,10 @@ def _mask_for(job: LocateJob) -> Any:
     from slidepatch.masks import WSITissueMask
 
     return WSITissueMask(
-        wsi_file=job.slide_path, level_or_minsize=job.mask_min_size, slide_mpp=job.slide_mpp
+        wsi_file=job.slide_path,
+        level_or_minsize=job.mask_min_size,
+        slide_mpp=job.slide_mpp,
+        backend=job.backend,
     )
 
 
@@ -171,6 +178,7 @@ def locate(job: LocateJob, *, polygons: list[Any] | None = None) -> Any:
         "foreground_ratio": job.foreground_ratio,
         "overlap_ratio": job.overlap_ratio,
         "seed": job.seed,
+        "backend": job.backend,
         "slide_mpp": job.slide_mpp,
         "distance_units": "read",  # --spacing is in pixels at the read level
     }
