@@ -37,7 +37,15 @@ def _tiles(cmu_small: Path) -> list[np.ndarray]:
 def known_slide(cmu_small: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("qc") / "known.tiff"
     image = np.concatenate(_tiles(cmu_small), axis=1)
-    tifffile.imwrite(path, image, tile=(SIZE, SIZE), photometric="rgb", compression="zlib")
+    tifffile.imwrite(
+        path,
+        image,
+        tile=(SIZE, SIZE),
+        photometric="rgb",
+        compression="zlib",
+        resolution=(2e4, 2e4),  # pixels per cm: 0.5 µm/px
+        resolutionunit="CENTIMETER",
+    )
     return path
 
 
