@@ -21,7 +21,8 @@ from types import TracebackType
 
 from slidepatch import PatchSet
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+#: Output files that show a slide is being written: patch images and tar shards.
+OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".tar")
 
 
 def descendants(pid: int | None = None) -> list[int]:
@@ -173,8 +174,8 @@ class KillWorkerOn(_BackgroundKill):
 
 
 class KillAfterFirstFile(_BackgroundKill):
-    """Kill the worker holding ``slide_path`` once it has written an image under ``out``
-    whose name starts with the slide's stem, and before it finishes (the worker runs in
+    """Kill the worker holding ``slide_path`` once it has written an image or a shard under
+    ``out`` whose name starts with the slide's stem, and before it finishes (the worker runs in
     short slices, SIGCONT, a moment, SIGSTOP, while ``out`` is checked)."""
 
     def __init__(self, slide_path: str, out: Path, *, timeout: float = 60) -> None:
@@ -211,6 +212,6 @@ class KillAfterFirstFile(_BackgroundKill):
 
 def _wrote(out: Path, stem: str) -> bool:
     for _folder, _dirs, names in os.walk(out):
-        if any(n.startswith(stem) and n.endswith(IMAGE_SUFFIXES) for n in names):
+        if any(n.startswith(stem) and n.endswith(OUTPUT_SUFFIXES) for n in names):
             return True
     return False

@@ -112,7 +112,7 @@ def run_disk_jobs_recorded(
             attempt=_Attempt(record=path),
             **job.options,
         )
-        result = (os.getpid(), extractor.manifest_id, extractor.patch_count)
+        result = (os.getpid(), extractor.manifest_id, extractor.written_count)
         _write_record(path, {"state": "done", "result": list(result)})
         done.append(result)
     return done
