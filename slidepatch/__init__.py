@@ -28,6 +28,7 @@ from slidepatch.errors import (
     NoPatchesWarning,
     OutputError,
     OutputExistsError,
+    QcDroppedAllWarning,
     ResamplingRequiredError,
     RunMismatchError,
     SlideError,
@@ -62,6 +63,7 @@ from slidepatch.pools import (
     iter_patch_batches,
 )
 from slidepatch.reference_data import MaskData, PolygonData
+from slidepatch.shard_dataset import ShardDataset, open_shards
 from slidepatch.slide import ReadPlan, Slide, SlideIdentity, slide_identity
 
 __version__ = "0.1.0"
@@ -84,6 +86,7 @@ __all__ = [
     "ReadOptions",
     "PatchStream",
     "PolygonData",
+    "ShardDataset",
     "WSIPolygonMask",
     "WSITissueMask",
     "contact_sheet_from_output",
@@ -92,6 +95,7 @@ __all__ = [
     "load_mask",
     "load_polygon_data",
     "multires_locations",
+    "open_shards",
     "read_asap_xml",
     "read_geojson",
     "read_patches_into",
@@ -115,6 +119,7 @@ __all__ = [
     "MppUnavailableError",
     "NoPatchesWarning",
     "OutputError",
+    "QcDroppedAllWarning",
     "OutputExistsError",
     "ReadPlan",
     "ResamplingRequiredError",

@@ -6,12 +6,12 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from slidepatch.engine.executor import OnError, check_start_method
 from slidepatch.errors import DuplicatePatchSetError
 from slidepatch.extract.base import check_labels, check_resampling_mode
 from slidepatch.extract.reader import check_chunksize, check_num_workers
 from slidepatch.locations.patchset import PatchSet, as_patchset
 from slidepatch.options import ReadOptions
-from slidepatch.pools._runner import OnError, check_start_method
 from slidepatch.resolution import resolution_of
 from slidepatch.slide.identity import real_slide_path
 
