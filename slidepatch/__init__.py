@@ -66,7 +66,18 @@ from slidepatch.reference_data import MaskData, PolygonData
 from slidepatch.shard_dataset import ShardDataset, open_shards
 from slidepatch.slide import ReadPlan, Slide, SlideIdentity, slide_identity
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml is the one place it is set)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("slidepatch")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "0+unknown"
+
+
+__version__ = _version()
 
 __all__ = [
     *_locations_all,
