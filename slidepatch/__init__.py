@@ -50,6 +50,7 @@ from slidepatch.extract import (
 )
 from slidepatch.locations import *  # noqa: F403  (the location classes and their pools)
 from slidepatch.locations import __all__ as _locations_all
+from slidepatch.locations.patchset import PatchSource
 from slidepatch.masks import Mask, WSIPolygonMask, WSITissueMask, load_mask
 from slidepatch.options import ReadOptions
 from slidepatch.pools import (
@@ -63,6 +64,7 @@ from slidepatch.pools import (
     iter_patch_batches,
 )
 from slidepatch.reference_data import MaskData, PolygonData
+from slidepatch.resolution import Level, Mpp
 from slidepatch.shard_dataset import ShardDataset, open_shards
 from slidepatch.slide import ReadPlan, Slide, SlideIdentity, slide_identity
 
@@ -95,6 +97,9 @@ __all__ = [
     "PatchBatch",
     "PatchList",
     "ReadOptions",
+    "PatchSource",
+    "Level",
+    "Mpp",
     "PatchStream",
     "PolygonData",
     "ShardDataset",

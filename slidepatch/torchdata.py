@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from slidepatch.extract.base import check_resampling_mode
 from slidepatch.extract.reader import check_chunksize, check_num_workers, read_patches_into
-from slidepatch.locations.patchset import PatchSet
+from slidepatch.locations.online import OnlineRandomPatches
+from slidepatch.locations.patchset import PatchSet, PatchSource
 from slidepatch.pools._distributed import resolve_rank
 from slidepatch.pools._epoch_sources import EpochSources
 from slidepatch.pools._inputs import label_filters
@@ -96,7 +97,7 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
     def __init__(
         self,
         *,
-        patches_pool: object,
+        patches_pool: Iterable[PatchSource | OnlineRandomPatches],
         thread_num_workers: int = 1,
         transform: Callable[[torch.Tensor], Any] | None = None,
         resampling_mode: ResamplingMode = None,

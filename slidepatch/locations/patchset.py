@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from os import PathLike, fspath
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,21 @@ if TYPE_CHECKING:
     from slidepatch.locations.coordinates.files import CoordinateFormat
 
 PatchTuple = tuple[tuple[int, int], tuple[int, int], str]
+
+
+class PatchSource(Protocol):
+    """One item of a pool's ``patches_pool``: a PatchSet, a location object, or anything
+    shaped like the reference's location classes (``wsi_file``, ``patch_data``,
+    ``level_or_mpp``)."""
+
+    @property
+    def wsi_file(self) -> str: ...
+
+    @property
+    def level_or_mpp(self) -> LevelOrMpp: ...
+
+    @property
+    def patch_data(self) -> Sequence[Sequence[Any]]: ...
 
 
 @dataclass(frozen=True, eq=False)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.locations.online import OnlineRandomPatches
-from slidepatch.locations.patchset import PatchSet
+from slidepatch.locations.patchset import PatchSet, PatchSource
 from slidepatch.options import ReadOptions
 from slidepatch.pools._inputs import collect_patch_sets
 from slidepatch.pools._stream_order import sample_seed
@@ -30,19 +31,20 @@ class EpochSources:
     @classmethod
     def collect(
         cls,
-        patches_pool: object,
+        patches_pool: Iterable[PatchSource | OnlineRandomPatches],
         *,
         included: Sequence[str],
         excluded: Sequence[str],
         read_options: ReadOptions | None = None,
     ) -> EpochSources:
-        items: list[object]
+        items: list[PatchSource | OnlineRandomPatches]
         if isinstance(patches_pool, (list, tuple)) and any(
             isinstance(item, OnlineRandomPatches) for item in patches_pool
         ):
             items = list(patches_pool)
-        else:
-            items = list(collect_patch_sets(patches_pool, read_options=read_options))
+        else:  # (a pool of fixed sets: checked whole, duplicates refused)
+            fixed = cast("Iterable[PatchSource]", patches_pool)
+            items = list(collect_patch_sets(fixed, read_options=read_options))
         sources: list[Source] = []
         kept: list[npt.NDArray[np.int64] | None] = []
         ok: list[bool] = []

@@ -10,14 +10,14 @@ from slidepatch.engine.executor import OnError, check_start_method
 from slidepatch.errors import DuplicatePatchSetError
 from slidepatch.extract.base import check_labels, check_resampling_mode
 from slidepatch.extract.reader import check_chunksize, check_num_workers
-from slidepatch.locations.patchset import PatchSet, as_patchset
+from slidepatch.locations.patchset import PatchSet, PatchSource, as_patchset
 from slidepatch.options import ReadOptions
 from slidepatch.resolution import resolution_of
 from slidepatch.slide.identity import real_slide_path
 
 
 def collect_patch_sets(
-    patches_pool: object, *, read_options: ReadOptions | None = None
+    patches_pool: Iterable[PatchSource], *, read_options: ReadOptions | None = None
 ) -> list[PatchSet]:
     """Turn a locations pool or any iterable of location objects / PatchSets into a list,
     read with ``read_options`` when given (see :meth:`PatchSet.with_read_options`)."""

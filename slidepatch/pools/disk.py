@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from os import PathLike
@@ -43,7 +43,7 @@ from slidepatch.extract.shards import (
     check_shard_limits,
     require_pyarrow,
 )
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet, PatchSource
 from slidepatch.options import ReadOptions
 from slidepatch.pools._earlier_runs import (
     job_fingerprint,
@@ -86,7 +86,7 @@ class _DiskPool:
     def __init__(
         self,
         *,
-        patches_pool: object,
+        patches_pool: Iterable[PatchSource],
         proc_num_workers: int,
         thread_num_workers: int,
         output_dir: str | PathLike[str],
@@ -384,7 +384,7 @@ class DiskPatchExtractorPool(_DiskPool):
     def __init__(
         self,
         *,
-        patches_pool: object,
+        patches_pool: Iterable[PatchSource],
         proc_num_workers: int,
         thread_num_workers: int,
         output_dir: str | PathLike[str],
@@ -466,7 +466,7 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
     def __init__(
         self,
         *,
-        patches_pool: object,
+        patches_pool: Iterable[PatchSource],
         levels_or_mpps: Sequence[LevelOrMpp],
         proc_num_workers: int,
         thread_num_workers: int,

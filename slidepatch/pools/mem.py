@@ -27,7 +27,7 @@ from slidepatch.engine.dask import wants_dask
 from slidepatch.errors import SlidepatchError
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.multires import check_levels_or_mpps
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet, PatchSource
 from slidepatch.options import ReadOptions
 from slidepatch.pools._inputs import (
     check_pool_args,
@@ -156,7 +156,7 @@ class _MemoryPool:
     def __init__(
         self,
         *,
-        patches_pool: object,
+        patches_pool: Iterable[PatchSource],
         proc_num_workers: int,
         thread_num_workers: int,
         proc_mp_chunksize: int = 1,
@@ -496,7 +496,7 @@ class MemPatchExtractorPool(_MemoryPool):
     def __init__(
         self,
         *,
-        patches_pool: object,
+        patches_pool: Iterable[PatchSource],
         proc_num_workers: int,
         thread_num_workers: int,
         proc_mp_chunksize: int = 1,
@@ -545,7 +545,7 @@ class MultiResMemPatchExtractorPool(_MemoryPool):
     def __init__(
         self,
         *,
-        patches_pool: object,
+        patches_pool: Iterable[PatchSource],
         levels_or_mpps: Sequence[LevelOrMpp],
         proc_num_workers: int,
         thread_num_workers: int,

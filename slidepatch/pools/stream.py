@@ -22,7 +22,7 @@ import multiprocessing
 import multiprocessing.connection
 import weakref
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
@@ -34,7 +34,8 @@ from slidepatch.engine.failures import worker_died, wrap_error
 from slidepatch.engine.messages import Done
 from slidepatch.engine.process import WorkerProcess, stop_workers, wait_any
 from slidepatch.extract.multires import check_levels_or_mpps
-from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.locations.online import OnlineRandomPatches
+from slidepatch.locations.patchset import LevelOrMpp, PatchSource
 from slidepatch.options import ReadOptions
 from slidepatch.pools._distributed import resolve_rank
 from slidepatch.pools._epoch_sources import EpochSources
@@ -446,7 +447,7 @@ class PatchStream(Iterator[PatchBatch]):
 
 def iter_patch_batches(
     *,
-    patches_pool: object,
+    patches_pool: Iterable[PatchSource | OnlineRandomPatches],
     batch_size: int,
     memory_budget: int | str,
     proc_num_workers: int,
