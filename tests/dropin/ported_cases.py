@@ -1,0 +1,963 @@
+"""The reference's pool, extractor, locations and mask test modules, run against either library.
+
+dplabtools' own tests (``tests/slides/patches/{locations,locations_pool,extractors,
+extractors_pool}_test.py`` and ``tests/slides/processing/mask_test.py`` in its repository)
+rewritten as cases: each case is one reference test's scenario, with the classes taken from
+``ns`` (dplabtools' when ``record_reference.py`` records, slidepatch's when the tests
+compare) and its board slides (not shipped with dplabtools' package) replaced by synthetic
+slides of the same geometry: 2560 x 3072 at level 0, levels 1, 4 and 16, MPP 0.25, tiled
+TIFF; ``board`` masks are the reference's all-tissue level-2 mask, ``inner`` its mask with a
+16 px (256 level-0 px) margin. The reference ran its pool tests on 8 boards; these run on
+3, and lists of per-slide arguments keep the reference's first 3 entries.
+
+Every case returns plain JSON: counts, labels, locations, file names with the random
+manifest id replaced by ``<id>``, and patch pixels as MD5 digests of the decoded RGB
+arrays (the reference compared file checksums against its stored patches; decoded
+pixels compare the content without the encoders' metadata). A case whose reference test
+expects an exception returns ``{"error": ...}`` from the recorder's ``try``.
+
+Tests of the reference's private helpers (its ``_name`` static methods) have no
+counterpart here; the README's migration table lists them with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+SYNTHETIC = Path(__file__).resolve().parents[2] / "slidepatch" / "testing" / "synthetic.py"
+BOARD = {"width": 2560, "height": 3072}
+BOARDS = 3  # the reference's pool tests used 8 boards
+MASK_SHAPE = (192, 160)  # level 2, (height, width)
+
+#: The reference's names the cases use, by dplabtools module (for the recorder).
+NAMES: dict[str, list[str]] = {
+    "dplabtools.slides.patches": [
+        "DiskPatchExtractor",
+        "DiskPatchExtractorPool",
+        "MemPatchExtractor",
+        "MemPatchExtractorPool",
+        "MultiResDiskPatchExtractor",
+        "MultiResDiskPatchExtractorPool",
+        "MultiResMemPatchExtractor",
+        "MultiResMemPatchExtractorPool",
+        "PatchesMock",
+        "PolygonRegionCustomPatchesPool",
+        "PolygonRegionGridPatches",
+        "PolygonRegionGridPatchesPool",
+        "PolygonRegionPoissonDiskPatchesPool",
+        "PolygonRegionRandomPatchesPool",
+        "WholeImageCustomPatchesPool",
+        "WholeImageGridPatches",
+        "WholeImageGridPatchesPool",
+        "WholeImageInvertedCustomPatchesPool",
+        "WholeImageInvertedGridPatchesPool",
+        "WholeImageInvertedPoissonDiskPatchesPool",
+        "WholeImageInvertedRandomPatchesPool",
+        "WholeImagePoissonDiskPatchesPool",
+        "WholeImageRandomPatchesPool",
+    ],
+    "dplabtools.slides.processing": ["WSIPolygonMask", "WSITissueMask"],
+    "dplabtools.slides.utils": ["AnnotationPolygon"],
+}
+
+
+def _synthetic() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_sp_synthetic", SYNTHETIC)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_inputs(root: Path) -> dict[str, str]:
+    """Write the boards and their masks; return name -> path."""
+    from PIL import Image
+
+    synthetic = _synthetic()
+    paths: dict[str, str] = {}
+    for index in range(1, BOARDS + 1):
+        path = root / f"board{index}.tif"
+        synthetic.write_synthetic_slide(
+            path, **BOARD, layout="tiff", tissue_fraction=0.7, seed=20 + index
+        )
+        paths[f"board{index}"] = str(path)
+    full = np.ones(MASK_SHAPE, dtype=bool)
+    inner = np.zeros(MASK_SHAPE, dtype=bool)
+    inner[16:176, 16:144] = True
+    for name, mask in (("board_mask", full), ("inner_mask", inner)):
+        mask_path = root / f"{name}.png"
+        Image.fromarray(mask.astype(np.uint8) * 255).save(mask_path)
+        paths[name] = str(mask_path)
+    return paths
+
+
+# ---------------------------------------------------------------------- helpers
+def _digest(image: Any) -> str:
+    array = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)
+    return hashlib.md5(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
+
+
+def _file_digest(path: Path) -> str:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return _digest(image)
+
+
+def _tree(root: Path, ids: list[str]) -> dict[str, Any]:
+    """Relative file names (manifest ids replaced) and the pixels of every image file."""
+    files: dict[str, str] = {}
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = str(path.relative_to(root))
+        for manifest_id in ids:
+            if manifest_id:
+                rel = rel.replace(manifest_id, "<id>")
+        is_image = path.suffix.lower() in (".tif", ".png", ".jpg")
+        files[rel] = _file_digest(path) if is_image else ""
+    return {"files": files}
+
+
+def _summary(patches: Any) -> dict[str, Any]:
+    return {
+        "count": int(patches.patch_count),
+        "info": {str(k): int(v) for k, v in sorted(patches.patch_info.items())},
+        "labels": [str(label) for label in patches.patch_labels],
+    }
+
+
+def _pool_summary(pool: Any) -> dict[str, Any]:
+    result = _summary(pool)
+    result["slides"] = sorted(
+        [
+            os.path.basename(ps.wsi_file),
+            [[int(x), int(y), int(w), int(h), str(lab)] for (x, y), (w, h), lab in ps.patch_data],
+        ]
+        for ps in pool
+    )
+    return result
+
+
+def _boards(p: dict[str, str]) -> list[str]:
+    return [p[f"board{i}"] for i in range(1, BOARDS + 1)]
+
+
+def _polygons(ns: SimpleNamespace) -> list[Any]:
+    return [
+        ns.AnnotationPolygon(
+            points=[(200, 200), (200, 1200), (1200, 1200), (1200, 200)], label="area1"
+        ),
+        ns.AnnotationPolygon(points=[(1500, 1500), (1500, 2800), (2500, 2800)], label="area2"),
+    ]
+
+
+def _board_polygons(ns: SimpleNamespace) -> list[Any]:
+    """The three regions of the reference's extractor tests."""
+    return [
+        ns.AnnotationPolygon(points=[(256, 0), (256, 768), (2304, 768), (2304, 0)], label="area1"),
+        ns.AnnotationPolygon(points=[(128, 1280), (128, 2816), (1600, 2816)], label="area2"),
+        ns.AnnotationPolygon(
+            points=[(1920, 896), (1920, 2650), (2304, 2400), (2304, 900)], label="area3"
+        ),
+    ]
+
+
+Case = Callable[[SimpleNamespace, dict[str, str], Path], dict[str, Any]]
+CASES: dict[str, Case] = {}
+#: Cases whose sampling is random: counts compared within a tolerance, labels exactly.
+RANDOM_CASES: set[str] = set()
+
+
+def _register(name: str, case: Case, *, random: bool = False) -> None:
+    CASES[name] = case
+    if random:
+        RANDOM_CASES.add(name)
+
+
+# ---------------------------------------------------------------------- locations_pool_test
+def _pool_case(
+    class_name: str, args: dict[str, Any], *, polygons: bool, summary: bool = True
+) -> Case:
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if polygons:
+            extra["polygon_data_list"] = [_polygons(ns)] * BOARDS
+        pool = getattr(ns, class_name)(
+            wsi_file_list=_boards(p),
+            mask_data_list=[p["board_mask"]] * BOARDS,
+            patches_args=dict(args),
+            proc_num_workers=2,
+            **extra,
+        )
+        return _pool_summary(pool) if summary else _summary(pool)
+
+    return case
+
+
+_BASE = {"patch_size": 256, "foreground_ratio": 0.1, "level_or_mpp": 0, "polygon_buffer": 0}
+_POOL_CLASSES: dict[str, tuple[str, dict[str, Any], bool, bool]] = {
+    "class1": (
+        "WholeImageRandomPatchesPool",
+        {**_BASE, "overlap_ratio": 0.9, "num_patches": 30, "weak_label": "label1"},
+        False,
+        True,
+    ),
+    "class2": (
+        "WholeImagePoissonDiskPatchesPool",
+        {**_BASE, "overlap_ratio": 0.9, "poisson_spacing": 30, "weak_label": "label1"},
+        False,
+        True,
+    ),
+    "class3": (
+        "WholeImageGridPatchesPool",
+        {**_BASE, "overlap_ratio": 0.9, "patch_stride": 1, "weak_label": "label1"},
+        False,
+        False,
+    ),
+    "class4": (
+        "WholeImageInvertedRandomPatchesPool",
+        {**_BASE, "overlap_ratio": 0.95, "num_patches": 7, "weak_label": "label1"},
+        True,
+        True,
+    ),
+    "class5": (
+        "WholeImageInvertedPoissonDiskPatchesPool",
+        {**_BASE, "overlap_ratio": 0.95, "poisson_spacing": 30, "weak_label": "label1"},
+        True,
+        True,
+    ),
+    "class6": (
+        "WholeImageInvertedGridPatchesPool",
+        {**_BASE, "overlap_ratio": 1, "patch_stride": 1, "weak_label": "label1"},
+        True,
+        False,
+    ),
+    "class7": (
+        "PolygonRegionRandomPatchesPool",
+        {**_BASE, "overlap_ratio": 0.8, "num_patches": 3},
+        True,
+        True,
+    ),
+    "class8": (
+        "PolygonRegionPoissonDiskPatchesPool",
+        {**_BASE, "overlap_ratio": 0.2, "poisson_spacing": 25},
+        True,
+        True,
+    ),
+    "class9": (
+        "PolygonRegionGridPatchesPool",
+        {**_BASE, "foreground_ratio": 0.5, "overlap_ratio": 0.9, "patch_stride": 1},
+        True,
+        False,
+    ),
+    "class10": (
+        "PolygonRegionGridPatchesPool",
+        {**_BASE, "patch_size": 1000, "foreground_ratio": 0.99, "overlap_ratio": 0.99,
+         "patch_stride": 1},
+        True,
+        False,
+    ),
+}  # fmt: skip
+for _name, (_cls, _args, _poly, _random) in _POOL_CLASSES.items():
+    _register(
+        f"locations_pool.test_patches_pool_{_name}",
+        _pool_case(_cls, _args, polygons=_poly, summary=not _random),
+        random=_random,
+    )
+_register(
+    "locations_pool.test_patches_pool_wrong_arg",
+    _pool_case(
+        "WholeImageRandomPatchesPool",
+        {"patch_size_value": 256, "foreground_ratio": 0.1, "num_patches": 30},
+        polygons=False,
+    ),
+)
+_register(
+    "locations_pool.test_list_count1",
+    _pool_case(
+        "PolygonRegionRandomPatchesPool",
+        {**_BASE, "overlap_ratio": 0.8, "num_patches": [[3, 1]] * BOARDS},
+        polygons=True,
+        summary=False,
+    ),
+    random=True,
+)
+_register(
+    "locations_pool.test_list_count2",
+    _pool_case(
+        "PolygonRegionGridPatchesPool",
+        {
+            **_BASE,
+            "foreground_ratio": [[0.1, 0.4]] * BOARDS,
+            "overlap_ratio": [[0.1, 0.9]] * BOARDS,
+            "patch_stride": [[1.5, 1]] * BOARDS,
+            "polygon_buffer": [[20, 0]] * BOARDS,
+        },
+        polygons=True,
+    ),
+)
+_GRID = {**_BASE, "foreground_ratio": 0.5, "overlap_ratio": 0.9, "patch_stride": 1}
+_LABEL_CASES: dict[str, dict[str, Any]] = {
+    "included_labels1": {"included_labels": ["area1"]},
+    "included_labels2": {"included_labels": ["area1", "area2"]},
+    "included_labels3": {"included_labels": [["area1", "area2"], [], []]},
+    "included_labels4": {"included_labels": [["area1", "area2"], [""], ["area1", "area2"]]},
+    "included_labels5": {"included_labels": [["area1"], ["area2"], ["area1"]]},
+    "included_labels6": {"included_labels": [["area1"]] * BOARDS},
+    "excluded_labels1": {"excluded_labels": ["area1"]},
+    "excluded_labels2": {"excluded_labels": ["area1", "area2"]},
+    "excluded_labels3": {"excluded_labels": [""]},
+    "excluded_labels4": {"excluded_labels": []},
+    "excluded_labels5": {"excluded_labels": [["area1", "area2"], [], []]},
+    "excluded_labels6": {"excluded_labels": [["area1", "area2"], [""], [""]]},
+    "excluded_labels7": {"excluded_labels": [["area1", "area2"], [], ["area1", "area2"]]},
+    "excluded_labels8": {"excluded_labels": [["area1"], ["area2"], ["area1"]]},
+    "excluded_labels9": {"excluded_labels": [["area1"]] * BOARDS},
+}
+for _name, _extra in _LABEL_CASES.items():
+    _register(
+        f"locations_pool.test_list_{_name}",
+        _pool_case("PolygonRegionGridPatchesPool", {**_GRID, **_extra}, polygons=True),
+    )
+
+
+def _iterator(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    pool = ns.WholeImageRandomPatchesPool(
+        wsi_file_list=_boards(p),
+        mask_data_list=[p["board_mask"]] * BOARDS,
+        patches_args={**_BASE, "overlap_ratio": 0.9, "num_patches": [1, 2, 3][:BOARDS],
+                      "weak_label": "label1"},
+        proc_num_workers=2,
+    )  # fmt: skip
+    slides = list(pool)
+    return {
+        "len": len(slides),
+        "counts": sorted(int(ps.patch_count) for ps in slides),
+        "pids": len(set(pool.pids)),
+    }
+
+
+_register("locations_pool.test_pool_iterator1_2", _iterator)
+
+
+def _mockobject(polygons: bool) -> Case:
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        if polygons:
+            pool = ns.PolygonRegionGridPatchesPool(
+                wsi_file_list=_boards(p),
+                mask_data_list=[p["board_mask"]] * BOARDS,
+                polygon_data_list=[_polygons(ns)] * BOARDS,
+                patches_args={"patch_size": 50, "foreground_ratio": 0.2, "polygon_buffer": 0,
+                              "level_or_mpp": 2, "patch_stride": 1},
+                proc_num_workers=2,
+            )  # fmt: skip
+        else:
+            pool = ns.WholeImageGridPatchesPool(
+                wsi_file_list=_boards(p),
+                mask_data_list=[p["board_mask"]] * BOARDS,
+                patches_args={"patch_size": 512, "foreground_ratio": 0.1, "overlap_ratio": 0.9,
+                              "level_or_mpp": 1, "patch_stride": 1, "weak_label": "label5"},
+                proc_num_workers=2,
+            )  # fmt: skip
+        mocks = []
+        for ps in pool:
+            params = dict(ps.param_info)
+            wsi = params.pop("wsi_file")
+            params.pop("polygon_data", None)
+            params["mask_data"] = os.path.basename(str(params["mask_data"]))
+            mocks.append(
+                {
+                    **_summary(ps),
+                    "data": [[x, y, w, h, lab] for (x, y), (w, h), lab in ps.patch_data],
+                    "params": params,
+                    "level_or_mpp": ps.level_or_mpp,
+                    "class_name": ps.class_name,
+                    "wsi_matches": wsi == ps.wsi_file and wsi in _boards(p),
+                }
+            )
+        return {"mocks": mocks}
+
+    return case
+
+
+_register("locations_pool.test_pool_mockobject1", _mockobject(False))
+_register("locations_pool.test_pool_mockobject2", _mockobject(True))
+
+
+def _preview(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    from PIL import Image
+
+    folder = out / "pool_preview1"
+    folder.mkdir()
+    ns.WholeImageRandomPatchesPool(
+        wsi_file_list=_boards(p),
+        mask_data_list=[p["board_mask"]] * BOARDS,
+        patches_args={**_BASE, "overlap_ratio": 0.9, "num_patches": 12, "weak_label": "label1"},
+        proc_num_workers=2,
+        mp_chunksize=1,
+        save_preview_image_args={"image_file": str(folder / "_preview.tif")},
+    )
+    sizes = {}
+    for path in sorted(folder.iterdir()):
+        with Image.open(path) as image:
+            sizes[path.name] = list(image.size)
+    return {"previews": sizes}
+
+
+_register("locations_pool.test_preview_present_default", _preview)
+
+_CUSTOM = {"patch_size": 64, "foreground_ratio": 0.1, "overlap_ratio": 0.1, "level_or_mpp": 0}
+_STAIRS = [[(10 * k, 10 * k) for k in range(1, n + 1)] for n in range(1, BOARDS + 1)]
+
+
+def _custom_case(
+    class_name: str,
+    points_list: list[list[tuple[int, int]]],
+    *,
+    polygons: list[tuple[list[tuple[int, int]], str]] | None = None,
+    empty_mask_at: int | None = None,
+) -> Case:
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if polygons is not None:
+            extra["polygon_data_list"] = [
+                [ns.AnnotationPolygon(points=pts, label=lab) for pts, lab in polygons]
+            ] * BOARDS
+        masks: list[Any] = [p["board_mask"]] * BOARDS
+        if empty_mask_at is not None:
+            masks = list(masks)
+            masks[empty_mask_at] = np.zeros((160, 192), dtype=bool)  # the reference's (w, h)
+        pool = getattr(ns, class_name)(
+            wsi_file_list=_boards(p),
+            mask_data_list=masks,
+            patches_args=dict(_CUSTOM),
+            proc_num_workers=2,
+            points_list=points_list,
+            **extra,
+        )
+        return _pool_summary(pool)
+
+    return case
+
+
+_SQUARE = ([(200, 200), (200, 1200), (1200, 1200), (1200, 200)], "area1")
+_register(
+    "locations_pool.test_pool_custom_whole_image1",
+    _custom_case("WholeImageCustomPatchesPool", [[(10, 10), (20, 20)]] * BOARDS),
+)
+_register(
+    "locations_pool.test_pool_custom_whole_image2",
+    _custom_case(
+        "WholeImageCustomPatchesPool", [[(10, 10), (20, 20), (30, 30), (5000, 5000)]] * BOARDS
+    ),
+)
+_register(
+    "locations_pool.test_pool_custom_whole_image3",
+    _custom_case("WholeImageCustomPatchesPool", [[(10000, 10000), (20000, 20000)]] * BOARDS),
+)
+_register(
+    "locations_pool.test_pool_custom_whole_image4",
+    _custom_case("WholeImageCustomPatchesPool", _STAIRS),
+)
+_register(
+    "locations_pool.test_pool_custom_whole_image5",
+    _custom_case("WholeImageCustomPatchesPool", _STAIRS, empty_mask_at=1),
+)
+_register(
+    "locations_pool.test_pool_custom_whole_image_inverted1",
+    _custom_case(
+        "WholeImageInvertedCustomPatchesPool", [[(10, 10), (20, 20)]] * BOARDS, polygons=[_SQUARE]
+    ),
+)
+_register(
+    "locations_pool.test_pool_custom_whole_image_inverted2",
+    _custom_case(
+        "WholeImageInvertedCustomPatchesPool",
+        [[(300, 300), (500, 500)]] * BOARDS,
+        polygons=[_SQUARE],
+    ),
+)
+_P1 = [(10, 10), (260, 260), (1050, 1050), (600, 300), (900, 300), (5000, 5000)]
+_P2 = [(40, 40), (300, 1300), (800, 800), (1300, 1300), (1400, 1400), (4000, 3000), (1300, 270)]
+_register(
+    "locations_pool.test_pool_custom_polygons1",
+    _custom_case(
+        "PolygonRegionCustomPatchesPool",
+        [_P1, _P2, _P1],
+        polygons=[
+            ([(200, 200), (200, 1400), (1400, 1400), (1400, 200)], "area1"),
+            ([(400, 400), (400, 1800), (1500, 1800), (1500, 400)], "area2"),
+        ],
+    ),
+)
+_register(
+    "locations_pool.test_pool_custom_whole_image_inverted5",
+    _custom_case(
+        "WholeImageInvertedCustomPatchesPool",
+        [
+            [(10, 10), (400, 40), (20, 20), (50, 50), (100, 100), (500, 500), (1100, 1100)],
+            [(300, 300), (5000, 5000), (1250, 1250), (1500, 1500)],
+            [(10, 10), (400, 40), (20, 20), (50, 50), (100, 100), (500, 500), (1100, 1100)],
+        ],
+        polygons=[
+            ([(200, 200), (200, 1400), (1400, 1400), (1400, 200)], "area1"),
+            ([(20, 20), (20, 1200), (1200, 1200), (1200, 20)], "area2"),
+        ],
+    ),
+)
+
+
+# ---------------------------------------------------------------------- extractors_test
+def _grid(ns: SimpleNamespace, p: dict[str, str], **kwargs: Any) -> Any:
+    args: dict[str, Any] = {
+        "wsi_file": p["board1"],
+        "mask_data": p["board_mask"],
+        "patch_size": 256,
+        "level_or_mpp": 0,
+        "patch_stride": 1,
+    }
+    args.update(kwargs)
+    return ns.WholeImageGridPatches(**args)
+
+
+def _region_grid(ns: SimpleNamespace, p: dict[str, str], **kwargs: Any) -> Any:
+    args: dict[str, Any] = {
+        "polygon_data": _board_polygons(ns),
+        "wsi_file": p["board1"],
+        "mask_data": p["board_mask"],
+        "patch_size": 256,
+        "level_or_mpp": 0,
+    }
+    args.update(kwargs)
+    return ns.PolygonRegionGridPatches(**args)
+
+
+def _manifest_lines(root: Path, manifest_id: str, inputs: str) -> list[str]:
+    """The reference compares line 0 whole and the lines after the header sorted.
+
+    The output folder, the input folder and the manifest id are replaced by placeholders.
+    """
+    folder = root / "manifests"
+    (path,) = [f for f in folder.iterdir() if f.suffix == ".txt"]
+    lines = [
+        line.replace(manifest_id, "<id>").replace(str(root), "<out>").replace(inputs, "<in>")
+        for line in path.read_text().splitlines()
+    ]
+    return [lines[0], *sorted(lines[5:])]
+
+
+def _disk(ns: SimpleNamespace, patches: Any, out: Path, **kwargs: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "patches": patches,
+        "output_dir": str(out),
+        "num_workers": 2,
+        "image_type": "tif",
+        "filename_comment": "testcomment",
+    }
+    args.update(kwargs)
+    extractor = ns.DiskPatchExtractor(**args)
+    result = {"count": int(extractor.patch_count), **_tree(out, [extractor.manifest_id])}
+    result["files"] = {k: v for k, v in result["files"].items() if not k.startswith("manifests")}
+    return result
+
+
+def _manifest1(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    patches = _grid(
+        ns, p, mask_data=p["inner_mask"], foreground_ratio=0.88, overlap_ratio=0.77,
+        weak_label="XYZ", polygon_buffer=0,
+    )  # fmt: skip
+    extractor = ns.DiskPatchExtractor(
+        patches=patches, output_dir=str(out), num_workers=2, image_type="tif",
+        filename_comment="testcomment", filename_separator="__", create_subdirs=True,
+    )  # fmt: skip
+    return {"manifest": _manifest_lines(out, extractor.manifest_id, os.path.dirname(p["board1"]))}
+
+
+def _manifest2(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    patches = _region_grid(
+        ns, p, mask_data=p["inner_mask"], patch_stride=[1, 0.5, 0.5], foreground_ratio=0.89,
+        overlap_ratio=0.66, polygon_buffer=0,
+    )  # fmt: skip
+    extractor = ns.DiskPatchExtractor(
+        patches=patches, output_dir=str(out), num_workers=2, image_type="tif",
+        filename_comment="testcomment", filename_separator="__", create_subdirs=True,
+    )  # fmt: skip
+    return {"manifest": _manifest_lines(out, extractor.manifest_id, os.path.dirname(p["board1"]))}
+
+
+_register("extractors.test_manifest_file1", _manifest1)
+_register("extractors.test_manifest_file2", _manifest2)
+_register(
+    "extractors.test_save_whole_image_patches",
+    lambda ns, p, out: _disk(
+        ns,
+        _grid(ns, p, foreground_ratio=1, overlap_ratio=1, weak_label="label1"),
+        out,
+        create_subdirs=True,
+    ),
+)
+for _subdirs in (True, False):
+    _register(
+        f"extractors.test_save_polygon_patches_{'subdirs' if _subdirs else 'no_subdirs'}",
+        lambda ns, p, out, _s=_subdirs: _disk(
+            ns,
+            _region_grid(ns, p, patch_stride=[1, 0.5, 0.5], foreground_ratio=1, overlap_ratio=1),
+            out,
+            create_subdirs=_s,
+        ),
+    )
+
+
+def _duplicates(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    first, second, _ = _board_polygons(ns)
+    third = ns.AnnotationPolygon(points=list(first.points), label="area1")
+    patches = ns.PolygonRegionGridPatches(
+        polygon_data=[first, second, third], wsi_file=p["board1"], mask_data=p["board_mask"],
+        patch_size=256, level_or_mpp=0, patch_stride=[1, 0.5, 1], foreground_ratio=1,
+        overlap_ratio=1, check_polygons=False,
+    )  # fmt: skip
+    return _disk(ns, patches, out, create_subdirs=True)
+
+
+_register("extractors.test_exclude_duplicate_patches", _duplicates)
+
+
+def _resampled(mode: str | None) -> Case:
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        poly = ns.AnnotationPolygon(
+            points=[(128, 1280), (128, 2816), (1600, 2816)], label="area1"
+        )
+        patches = ns.PolygonRegionGridPatches(
+            polygon_data=[poly], wsi_file=p["board1"], mask_data=p["board_mask"],
+            patch_size=512, level_or_mpp=0.5, patch_stride=0.5, foreground_ratio=0.5,
+            overlap_ratio=0.5,
+        )  # fmt: skip
+        extra = {} if mode is None else {"resampling_mode": mode}
+        result = _disk(ns, patches, out, create_subdirs=False, **extra)
+        result["files"] = sorted(result["files"])  # resampled pixels differ between resamplers
+        return result
+
+    return case
+
+
+_register("extractors.test_downsampling_wsi", _resampled("wsi"))
+_register("extractors.test_downsampling_tile", _resampled("tile"))
+_register("extractors.test_downsampling_default", _resampled(None))
+
+_LABELS_DISK = {"included": {"included_labels": ["area1", "area3"]},
+                "excluded": {"excluded_labels": ["area1", "area3"]}}  # fmt: skip
+for _kind, _kw in _LABELS_DISK.items():
+    _register(
+        f"extractors.test_{_kind}_labels",
+        lambda ns, p, out, _k=_kw: _disk(
+            ns,
+            _region_grid(ns, p, patch_stride=1, foreground_ratio=0.5, overlap_ratio=0.5),
+            out,
+            create_subdirs=True,
+            **_k,
+        ),
+    )
+
+
+def _mem(extra: dict[str, Any]) -> Case:
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        patches = _region_grid(ns, p, patch_stride=1, foreground_ratio=0.5, overlap_ratio=0.5)
+        extractor = ns.MemPatchExtractor(patches=patches, num_workers=2, **extra)
+        stream = [(_digest(image), str(label)) for image, label in extractor.patch_stream]
+        return {"count": int(extractor.patch_count), "stream": sorted(stream)}
+
+    return case
+
+
+_MEM_LABELS: dict[str, dict[str, Any]] = {
+    "patch_stream_no_inference": {},
+    "included_labels1": {"included_labels": ["area1"]},
+    "included_labels2": {"included_labels": ["area1", "area2", "area3"]},
+    "included_labels3": {"included_labels": ["area4"]},
+    "excluded_labels1": {"excluded_labels": ["area1"]},
+    "excluded_labels2": {"excluded_labels": ["area1", "area2", "area3"]},
+    "excluded_labels3": {"excluded_labels": ["area4"]},
+    "included_excluded_labels1": {"included_labels": ["area1"], "excluded_labels": ["area2"]},
+}
+for _name, _extra in _MEM_LABELS.items():
+    _register(f"extractors.MemPatchExtractor.test_{_name}", _mem(_extra))
+
+
+def _multires_disk(subdirs: bool, counter: int) -> Case:
+    """The reference's tests patch its process-wide set counter to None first (so each
+    extractor numbers from its own ``global_counter``); the recorder does the same through
+    ``ns.fresh_multires_counter``. slidepatch's counter belongs to the object anyway."""
+
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        patches = _region_grid(ns, p, patch_stride=[1, 0.5, 0.5], foreground_ratio=1,
+                               overlap_ratio=1)  # fmt: skip
+        fresh_counter = getattr(ns, "fresh_multires_counter", None)
+        if fresh_counter is not None:
+            fresh_counter()
+        extractor = ns.MultiResDiskPatchExtractor(
+            patches=patches, levels_or_mpps=[0, 0.5, 0.75], resampling_mode="wsi",
+            output_dir=str(out), num_workers=1, image_type="tif", create_subdirs=subdirs,
+            global_counter=counter,
+        )  # fmt: skip
+        tree = _tree(out, [extractor.manifest_id])
+        # resampled levels' pixels differ between resamplers: names only
+        files = sorted(k for k in tree["files"] if not k.startswith("manifests"))
+        return {"count": int(extractor.patch_count), "files": files}
+
+    return case
+
+
+_register("extractors.test_save_patches_subdirs_and_others", _multires_disk(True, 1))
+_register("extractors.test_save_patches_no_subdirs", _multires_disk(False, 1))
+_register("extractors.test_multires_global_counter_custom", _multires_disk(True, 100))
+
+
+def _multires_mem(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    patches = _region_grid(ns, p, patch_stride=[1, 0.5, 0.5], foreground_ratio=1,
+                           overlap_ratio=1)  # fmt: skip
+    extractor = ns.MultiResMemPatchExtractor(patches=patches, levels_or_mpps=[0, 1],
+                                             num_workers=2)  # fmt: skip
+    stream = []
+    for patch_tuple in extractor.patch_stream:
+        stream.append(
+            [[list(image.size), _digest(image), str(label)] for image, label in patch_tuple]
+        )
+    return {"count": int(extractor.patch_count), "stream": sorted(stream)}
+
+
+_register("extractors.test_patch_stream_saved_no_downsampling", _multires_mem)
+
+
+# ---------------------------------------------------------------------- extractors_pool_test
+_COLORS = ["color1", "color2", "color3"][:BOARDS]
+
+
+def _color_grids(ns: SimpleNamespace, p: dict[str, str]) -> list[Any]:
+    return [
+        ns.WholeImageGridPatches(
+            wsi_file=wsi, mask_data=p["inner_mask"], patch_size=256, level_or_mpp=0,
+            patch_stride=1, foreground_ratio=0.5, overlap_ratio=1, weak_label=label,
+        )  # fmt: skip
+        for wsi, label in zip(_boards(p), _COLORS, strict=True)
+    ]
+
+
+def _mem_pool(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    pool = ns.MemPatchExtractorPool(
+        patches_pool=_color_grids(ns, p), thread_num_workers=2, proc_num_workers=2,
+        thread_mp_chunksize=1, proc_mp_chunksize=1,
+    )  # fmt: skip
+    stream = sorted((_digest(image), str(label)) for image, label in pool.patch_list)
+    return {"count": int(pool.patch_count), "len": len(pool.patch_list), "stream": stream}
+
+
+def _disk_pool(subdirs: bool) -> Case:
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        pool = ns.DiskPatchExtractorPool(
+            patches_pool=_color_grids(ns, p), output_dir=str(out), image_type="tif",
+            thread_num_workers=2, proc_num_workers=2, filename_comment="dext",
+            filename_separator="___", create_subdirs=subdirs,
+        )  # fmt: skip
+        tree = _tree(out, [i for i in pool.manifest_ids if i])
+        tree["files"] = {k: v for k, v in tree["files"].items() if not k.startswith("manifests")}
+        return {"count": int(pool.patch_count), **tree}
+
+    return case
+
+
+def _level2_grids(ns: SimpleNamespace, p: dict[str, str]) -> list[Any]:
+    return [
+        ns.WholeImageGridPatches(
+            wsi_file=wsi, mask_data=p["board_mask"], patch_size=128, level_or_mpp=2,
+            patch_stride=1, foreground_ratio=0.5, overlap_ratio=1, weak_label=label,
+        )  # fmt: skip
+        for wsi, label in zip(_boards(p), _COLORS, strict=True)
+    ]
+
+
+def _multires_disk_pool(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    ns.MultiResDiskPatchExtractorPool.reset_global_counter()
+    pool = ns.MultiResDiskPatchExtractorPool(
+        patches_pool=_level2_grids(ns, p), output_dir=str(out), levels_or_mpps=[2, 1, 0],
+        image_type="tif", thread_num_workers=2, proc_num_workers=2, filename_comment="dext",
+        filename_separator="___", create_subdirs=True, global_counter=200002,
+    )  # fmt: skip
+    ns.MultiResDiskPatchExtractorPool.remove_global_counter()
+    tree = _tree(out, [i for i in pool.manifest_ids if i])
+    tree["files"] = {k: v for k, v in tree["files"].items() if not k.startswith("manifests")}
+    return {"count": int(pool.patch_count), **tree}
+
+
+def _multires_mem_pool(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    pool = ns.MultiResMemPatchExtractorPool(
+        patches_pool=_level2_grids(ns, p), levels_or_mpps=[2, 1, 0], thread_num_workers=2,
+        proc_num_workers=2,
+    )  # fmt: skip
+    stream = sorted(
+        [[list(image.size), _digest(image), str(label)] for image, label in patch_tuple]
+        for patch_tuple in pool.patch_list
+    )
+    return {"count": int(pool.patch_count), "stream": stream}
+
+
+_register("extractors_pool.MemPatchExtractorPool.test_pool_extractor_2proc_2thread", _mem_pool)
+_register(
+    "extractors_pool.DiskPatchExtractorPool.test_pool_extractor_2proc_2thread", _disk_pool(True)
+)
+_register(
+    "extractors_pool.DiskPatchExtractorPool.test_pool_extractor_2proc_2thread_no_subdirs",
+    _disk_pool(False),
+)
+_register(
+    "extractors_pool.MultiResDiskPatchExtractorPool.test_pool_extractor_2proc_2thread",
+    _multires_disk_pool,
+)
+_register(
+    "extractors_pool.MultiResMemPatchExtractorPool.test_pool_extractor_2proc_2thread",
+    _multires_mem_pool,
+)
+
+
+def _pool_labels(kind: str, labels: dict[str, Any]) -> Case:
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        patches = [
+            _region_grid(ns, p, wsi_file=wsi, patch_stride=1, foreground_ratio=0.5,
+                         overlap_ratio=0.5)  # fmt: skip
+            for wsi in _boards(p)[:2]
+        ]
+        if kind == "mem":
+            pool = ns.MemPatchExtractorPool(
+                patches_pool=patches, thread_num_workers=1, proc_num_workers=2, **labels
+            )
+            return {
+                "count": int(pool.patch_count),
+                "labels": sorted(str(lab) for _, lab in pool.patch_list),
+            }
+        pool = ns.DiskPatchExtractorPool(
+            patches_pool=patches, output_dir=str(out), image_type="png", thread_num_workers=1,
+            proc_num_workers=2, create_subdirs=True, **labels,
+        )  # fmt: skip
+        tree = _tree(out, [i for i in pool.manifest_ids if i])
+        return {"count": int(pool.patch_count), "files": sorted(tree["files"])}
+
+    return case
+
+
+for _kind in ("mem", "disk"):
+    _prefix = "mem" if _kind == "mem" else "disk"
+    for _name, _labels in {
+        "default": {},
+        "include": {"included_labels": ["area2"]},
+        "exclude": {"excluded_labels": ["area2"]},
+        "exclude_all": {"excluded_labels": ["area1", "area2", "area3"]},
+    }.items():
+        _register(
+            f"extractors_pool.test_{_prefix}_patch_extractor_pool_{_name}",
+            _pool_labels(_kind, _labels),
+        )
+
+
+def _three_classes(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    """Grid, region grid and a mock in one disk pool."""
+    mock = ns.PatchesMock(
+        patch_data=[((256, 256), (256, 256), "m1"), ((512, 512), (256, 256), "m2")],
+        wsi_file=p["board3"], level_or_mpp=0,
+    )  # fmt: skip
+    patches_pool = [
+        _grid(ns, p, foreground_ratio=1, overlap_ratio=1, weak_label="grid"),
+        _region_grid(ns, p, wsi_file=p["board2"], patch_stride=1, foreground_ratio=0.5,
+                     overlap_ratio=0.5),
+        mock,
+    ]  # fmt: skip
+    pool = ns.DiskPatchExtractorPool(
+        patches_pool=patches_pool, output_dir=str(out), image_type="png", thread_num_workers=1,
+        proc_num_workers=2, create_subdirs=True,
+    )  # fmt: skip
+    ids = [i for i in pool.manifest_ids if i]
+    tree = _tree(out, ids)
+    manifests = sorted(k for k in tree["files"] if k.startswith("manifests"))
+    return {"count": int(pool.patch_count), "manifests": manifests,
+            "files": sorted(k for k in tree["files"] if not k.startswith("manifests"))}  # fmt: skip
+
+
+_register("extractors_pool.test_three_patches_classes_manifest_files_with_one_mock", _three_classes)
+
+
+# ---------------------------------------------------------------------- processing/mask_test
+def _polygon_mask_files(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    from PIL import Image
+
+    poly = ns.AnnotationPolygon(points=[(100, 100), (100, 200), (500, 200), (500, 100)], label="")
+    mask = ns.WSIPolygonMask(wsi_file=p["board1"], level_or_minsize=1, polygon_data=[poly])
+    mask.save_array(str(out / "polygon_mask.npz"))
+    mask.save_png(str(out / "polygon_mask.png"))
+    with Image.open(out / "polygon_mask.png") as image:
+        png = np.asarray(image) != 0
+    return {
+        "npz_shape": list(np.load(out / "polygon_mask.npz")["data"].shape),
+        "png_size": [png.shape[1], png.shape[0]],
+        "png_area": int(png.sum()),
+    }
+
+
+def _overlay(kind: str, kwargs: dict[str, Any]) -> Case:
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        from PIL import Image
+
+        if kind == "polygon":
+            poly = ns.AnnotationPolygon(
+                points=[(128, 64), (128, 256), (512, 256), (512, 64)], label=""
+            )
+            mask = ns.WSIPolygonMask(wsi_file=p["board1"], level_or_minsize=1, polygon_data=[poly])
+        else:
+            mask = ns.WSITissueMask(wsi_file=p["board1"], level_or_minsize=2)
+        mask.save_overlay_png(str(out / "overlay.png"), **kwargs)
+        with Image.open(out / "overlay.png") as image:
+            array = np.asarray(image.convert("RGB"))
+        return {"size": [array.shape[1], array.shape[0]], "pixels": _digest(array)}
+
+    return case
+
+
+def _tissue_files(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    from PIL import Image
+
+    mask = ns.WSITissueMask(wsi_file=p["board1"], level_or_minsize=2)
+    mask.save_array(str(out / "tissue_mask.npz"))
+    mask.save_png(str(out / "tissue_mask.png"))
+    with Image.open(out / "tissue_mask.png") as image:
+        png = np.asarray(image) != 0
+    minsize = ns.WSITissueMask(wsi_file=p["board1"], level_or_minsize=100)
+    return {
+        "npz_shape": list(np.load(out / "tissue_mask.npz")["data"].shape),
+        "png_size": [png.shape[1], png.shape[0]],
+        "png_area": int(png.sum()),
+        "minsize_level": int(minsize.level),
+        "minsize_shape": list(minsize.array.shape),
+    }
+
+
+_register("mask.test_polygon_mask_saving_files", _polygon_mask_files)
+_register("mask.test_polygon_mask_saving_overlay", _overlay("polygon", {}))
+_register("mask.test_tissue_mask_saving_files_and_properties", _tissue_files)
+_OVERLAYS: dict[str, dict[str, Any]] = {
+    "1": {},
+    "2": {"mask_color": None},
+    "3": {"mask_color": "black", "mask_alpha": 0.9},
+    "4": {"mask_color": "black", "mask_alpha": 0.9, "outline_color": None},
+    "5": {"outline_color": None},
+    "6": {"mask_color": None, "outline_color": "pink"},
+    "7": {"mask_color": None, "outline_thickness": 5},
+    "8": {"mask_color": None, "outline_color": None},
+}
+for _name, _kw in _OVERLAYS.items():
+    _register(f"mask.test_tissue_mask_saving_overlay{_name}", _overlay("tissue", _kw))
