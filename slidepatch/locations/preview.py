@@ -11,9 +11,27 @@ from slidepatch.errors import LocationError
 if TYPE_CHECKING:
     from slidepatch.locations.base import LocationsBase
 
-# A preview is read from the lowest level whose long side is at least this many pixels,
-# unless level_or_minsize says otherwise.
+# A preview is drawn at the mask's level (the reference's size) or, when the mask is not a
+# level, read from the lowest level whose long side is at least this many pixels, unless
+# level_or_minsize says otherwise.
 DEFAULT_PREVIEW_SIZE = 2048
+
+
+def _default_level(locations: LocationsBase, level_dimensions: Sequence[tuple[int, int]]) -> int:
+    """The mask's level, as the reference draws previews at the mask's size; without a
+    mask that is a level, the lowest level whose long side is at least DEFAULT_PREVIEW_SIZE."""
+    from slidepatch.locations.base import _matching_level
+
+    mask = getattr(locations, "mask", None)
+    if mask is not None:
+        matching = _matching_level(level_dimensions, mask.dimensions)
+        if matching is not None:
+            return matching
+    level = 0
+    for i, (w, h) in enumerate(level_dimensions):
+        if max(w, h) >= DEFAULT_PREVIEW_SIZE:
+            level = i
+    return level
 
 
 def parse_color(color: str | None, *, name: str, path: str) -> tuple[int, int, int] | None:
@@ -74,10 +92,7 @@ def draw_preview(
     width = max(1, int(thickness))
     with Slide.open(path, mpp=locations.slide_mpp) as slide:
         if level_or_minsize is None:
-            level = 0
-            for i, (w, h) in enumerate(slide.level_dimensions):
-                if max(w, h) >= DEFAULT_PREVIEW_SIZE:
-                    level = i
+            level = _default_level(locations, slide.level_dimensions)
         else:
             level = resolve_level_or_minsize(level_or_minsize, slide.level_dimensions, path=path)
         pixels = slide.read_level(level)

@@ -105,6 +105,13 @@ def _digest(image: Any) -> str:
     return hashlib.md5(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
 
 
+def _size(image: Any) -> list[int]:
+    """(width, height) of a PIL image or a numpy array (slidepatch's memory items)."""
+    if hasattr(image, "convert"):
+        return [int(image.size[0]), int(image.size[1])]
+    return [int(image.shape[1]), int(image.shape[0])]
+
+
 def _file_digest(path: Path) -> str:
     from PIL import Image
 
@@ -729,7 +736,7 @@ def _multires_mem(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str
     stream = []
     for patch_tuple in extractor.patch_stream:
         stream.append(
-            [[list(image.size), _digest(image), str(label)] for image, label in patch_tuple]
+            [[_size(image), _digest(image), str(label)] for image, label in patch_tuple]
         )
     return {"count": int(extractor.patch_count), "stream": sorted(stream)}
 
@@ -803,7 +810,7 @@ def _multires_mem_pool(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dic
         proc_num_workers=2,
     )  # fmt: skip
     stream = sorted(
-        [[list(image.size), _digest(image), str(label)] for image, label in patch_tuple]
+        [[_size(image), _digest(image), str(label)] for image, label in patch_tuple]
         for patch_tuple in pool.patch_list
     )
     return {"count": int(pool.patch_count), "stream": stream}
@@ -919,7 +926,9 @@ def _overlay(kind: str, kwargs: dict[str, Any]) -> Case:
             )
             mask = ns.WSIPolygonMask(wsi_file=p["board1"], level_or_minsize=1, polygon_data=[poly])
         else:
-            mask = ns.WSITissueMask(wsi_file=p["board1"], level_or_minsize=2)
+            mask = ns.WSITissueMask(
+                wsi_file=p["board1"], level_or_minsize=2, **_tissue_rule(ns)
+            )
         mask.save_overlay_png(str(out / "overlay.png"), **kwargs)
         with Image.open(out / "overlay.png") as image:
             array = np.asarray(image.convert("RGB"))
@@ -928,10 +937,16 @@ def _overlay(kind: str, kwargs: dict[str, Any]) -> Case:
     return case
 
 
+def _tissue_rule(ns: SimpleNamespace) -> dict[str, Any]:
+    """Keywords that select the reference's tissue rule (``ns.tissue_mask_kwargs``): none
+    for the reference itself; slidepatch's default rule differs (README)."""
+    return dict(getattr(ns, "tissue_mask_kwargs", {}))
+
+
 def _tissue_files(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
     from PIL import Image
 
-    mask = ns.WSITissueMask(wsi_file=p["board1"], level_or_minsize=2)
+    mask = ns.WSITissueMask(wsi_file=p["board1"], level_or_minsize=2, **_tissue_rule(ns))
     mask.save_array(str(out / "tissue_mask.npz"))
     mask.save_png(str(out / "tissue_mask.png"))
     with Image.open(out / "tissue_mask.png") as image:

@@ -35,7 +35,39 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def _namespace() -> SimpleNamespace:
-    return SimpleNamespace(**{name: getattr(slidepatch, name) for name in slidepatch.__all__})
+    ns = SimpleNamespace(**{name: getattr(slidepatch, name) for name in slidepatch.__all__})
+    ns.tissue_mask_kwargs = {"mode": "hsv"}  # the reference's tissue rule (README)
+    return ns
+
+
+#: slidepatch's own keywords, listed in ``param_info`` and manifests beside the reference's.
+OWN_PARAMS = ("distance_units", "geometry", "jpeg_quality", "png_compression", "seed", "slide_mpp")
+
+
+def _without_own_params(value: Any) -> Any:
+    """Drop slidepatch's own keywords from mock params and manifest lines (README)."""
+    if isinstance(value, dict):
+        if "params" in value:
+            value = {**value, "params": {k: v for k, v in value["params"].items()
+                                         if k not in OWN_PARAMS}}  # fmt: skip
+        if "manifest" in value:
+            value = {**value, "manifest": [line for line in value["manifest"]
+                                           if line.strip().split(":")[0] not in OWN_PARAMS]}  # fmt: skip
+        return {k: _without_own_params(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_own_params(v) for v in value]
+    return value
+
+
+#: Reference tests whose outcome slidepatch deliberately changes (a README migration-table
+#: row each): name -> the keys that differ, checked against slidepatch's documented value.
+INTENDED: dict[str, str] = {
+    # mask arrays are (height, width); the reference's (width, height) array is refused
+    "locations_pool.test_pool_custom_whole_image5": "error",
+    # slidepatch's NPZ stores (height, width) under "data" with a layout marker
+    "mask.test_polygon_mask_saving_files": "npz_shape",
+    "mask.test_tissue_mask_saving_files_and_properties": "npz_shape",
+}
 
 
 def _normalise(value: Any) -> Any:
@@ -60,12 +92,19 @@ def _without_csv(value: Any) -> Any:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_reference_test(name: str, inputs: dict[str, str], tmp_path: Path) -> None:
     expected = EXPECTED[name]
+    if INTENDED.get(name) == "error":
+        with pytest.raises(slidepatch.MaskError, match=r"pass mask\.T"):
+            _run(name, inputs, tmp_path)
+        return
     if "error" in expected:
         builtin = getattr(builtins, expected["error"].split(":")[0])
         with pytest.raises(builtin):
             _run(name, inputs, tmp_path)
         return
-    got = _without_csv(_run(name, inputs, tmp_path))
+    got = _without_own_params(_without_csv(_run(name, inputs, tmp_path)))
+    if INTENDED.get(name) == "npz_shape":
+        assert got["npz_shape"] == expected["npz_shape"][::-1]
+        got["npz_shape"] = expected["npz_shape"]
     if name in RANDOM_CASES:
         low = expected["count_min"] * (1 - RANDOM_TOLERANCE)
         high = expected["count_max"] * (1 + RANDOM_TOLERANCE)
