@@ -92,7 +92,8 @@ def write_inputs(root: Path) -> dict[str, str]:
     full = np.ones(MASK_SHAPE, dtype=bool)
     inner = np.zeros(MASK_SHAPE, dtype=bool)
     inner[16:176, 16:144] = True
-    for name, mask in (("board_mask", full), ("inner_mask", inner)):
+    empty = np.zeros(MASK_SHAPE, dtype=bool)
+    for name, mask in (("board_mask", full), ("inner_mask", inner), ("empty_mask", empty)):
         mask_path = root / f"{name}.png"
         Image.fromarray(mask.astype(np.uint8) * 255).save(mask_path)
         paths[name] = str(mask_path)
@@ -976,3 +977,179 @@ _OVERLAYS: dict[str, dict[str, Any]] = {
 }
 for _name, _kw in _OVERLAYS.items():
     _register(f"mask.test_tissue_mask_saving_overlay{_name}", _overlay("tissue", _kw))
+
+
+# ---------------------------------------------------------------------- more extractors_test
+_DUPLICATED = [
+    ((256, 256), (256, 256), "area1"),
+    ((256, 256), (256, 256), "area1"),
+    ((512, 512), (256, 256), "area1"),
+    ((256, 1792), (256, 256), "area2"),
+    ((256, 2304), (256, 256), "area2"),
+    ((2048, 1024), (256, 256), "area3"),
+]
+
+
+def _count_fail(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    """Two identical locations: fewer files than patches (the reference raises OSError)."""
+    mock = ns.PatchesMock(patch_data=_DUPLICATED, wsi_file=p["board1"], level_or_mpp=0,
+                          check_location=False)  # fmt: skip
+    return _disk(ns, mock, out, create_subdirs=True)
+
+
+_register("extractors.test_patch_file_count_fail", _count_fail)
+
+
+def _patchsets(
+    *, subdirs: bool, counter: int | None | str, same_slide: bool = False
+) -> Case:
+    """The reference's patch-set tests on two slides (boards for its JP2K and TUPAC SVS)."""
+
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        fresh_counter = getattr(ns, "fresh_multires_counter", None)
+        if fresh_counter is not None:
+            fresh_counter()
+        slides = [p["board1"], p["board1"]] if same_slide else [p["board1"], p["board2"]]
+        extractor = None
+        extra = {} if counter == "default" else {"global_counter": counter}
+        for wsi in slides:
+            mock = ns.PatchesMock(patch_data=_DUPLICATED, wsi_file=wsi, level_or_mpp=0,
+                                  check_location=False)  # fmt: skip
+            extractor = ns.MultiResDiskPatchExtractor(
+                patches=mock, output_dir=str(out), num_workers=1, levels_or_mpps=[0, 1],
+                image_type="png", filename_comment="", create_subdirs=subdirs, **extra,
+            )  # fmt: skip
+        assert extractor is not None
+        folders = sorted(
+            str(d.relative_to(out)) for d in out.rglob("*") if d.is_dir() and "set" in d.name
+        )
+        return {
+            "folders": folders,
+            "labels": [str(label) for label in extractor.patch_labels],
+            "patchset_counter": int(extractor.patchset_counter),
+        }
+
+    return case
+
+
+_register(
+    "extractors.test_multires_global_counter_none_subdirs", _patchsets(subdirs=True, counter=None)
+)
+_register(
+    "extractors.test_multires_global_counter_none_no_subdirs",
+    _patchsets(subdirs=False, counter=None),
+)
+_register(
+    "extractors.test_multires_global_counter_defaulf", _patchsets(subdirs=False, counter="default")
+)
+_register(
+    "extractors.test_multires_global_counter_custom_50", _patchsets(subdirs=False, counter=50)
+)
+_register(
+    "extractors.test_multires_two_identical_ids",
+    _patchsets(subdirs=True, counter=None, same_slide=True),
+)
+
+
+def _empty_grid(ns: SimpleNamespace, p: dict[str, str], wsi: str | None = None) -> Any:
+    """The reference's chunk-size tests: a grid on a mask without tissue."""
+    return ns.WholeImageGridPatches(
+        wsi_file=wsi or p["board1"], mask_data=p["empty_mask"], patch_size=256, level_or_mpp=0,
+        patch_stride=1, foreground_ratio=0.5, overlap_ratio=1, weak_label="",
+    )  # fmt: skip
+
+
+def _chunksize(class_name: str, value: int | None) -> Case:
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        args: dict[str, Any] = {"patches": _empty_grid(ns, p), "num_workers": 2,
+                                "mp_chunksize": value}  # fmt: skip
+        if "Disk" in class_name:
+            args.update(output_dir=str(out), image_type="tif", filename_comment="testcomment",
+                        filename_separator="__")  # fmt: skip
+        if "MultiRes" in class_name:
+            args["levels_or_mpps"] = [0, 1]
+        extractor = getattr(ns, class_name)(**args)
+        return {"count": int(extractor.patch_count)}
+
+    return case
+
+
+for _cls in ("DiskPatchExtractor", "MultiResDiskPatchExtractor", "MemPatchExtractor",
+             "MultiResMemPatchExtractor"):  # fmt: skip
+    _register(f"extractors.chunksize.{_cls}.int", _chunksize(_cls, 2))
+    _register(f"extractors.chunksize.{_cls}.none", _chunksize(_cls, None))
+
+
+# ---------------------------------------------------------------------- more extractors_pool_test
+def _pool_chunksize(class_name: str, thread: int | None, proc: int | None) -> Case:
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "patches_pool": _level2_grids(ns, p),
+            "thread_num_workers": 1,
+            "proc_num_workers": 1,
+            "thread_mp_chunksize": thread,
+            "proc_mp_chunksize": proc,
+        }
+        if "Disk" in class_name:
+            args.update(output_dir=str(out), image_type="tif", filename_comment="dext",
+                        filename_separator="___")  # fmt: skip
+        if "MultiRes" in class_name:
+            args["levels_or_mpps"] = [2, 1]
+        if class_name == "MultiResDiskPatchExtractorPool":
+            args["global_counter"] = 1
+            ns.MultiResDiskPatchExtractorPool.reset_global_counter()
+        pool = getattr(ns, class_name)(**args)
+        return {"count": int(pool.patch_count)}
+
+    return case
+
+
+for _cls in ("MemPatchExtractorPool", "MultiResMemPatchExtractorPool", "DiskPatchExtractorPool",
+             "MultiResDiskPatchExtractorPool"):  # fmt: skip
+    for _tag, (_thread, _proc) in {"a": (1, 2), "b": (1, None), "c": (2, 1), "d": (None, 1)}.items():
+        _register(
+            f"extractors_pool.chunksize.{_cls}.{_tag}", _pool_chunksize(_cls, _thread, _proc)
+        )
+
+
+def _resampled_pool(class_name: str, mode: str | None) -> Case:
+    """The reference's pool resampling tests: MPP reads on the 0.25 µm/px boards."""
+
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        multires = "MultiRes" in class_name
+        grids = [
+            ns.WholeImageGridPatches(
+                wsi_file=wsi, mask_data=p["board_mask" if multires else "inner_mask"],
+                patch_size=128 if multires else 256, level_or_mpp=2 if multires else 0.3,
+                patch_stride=1, foreground_ratio=0.5, overlap_ratio=1, weak_label=label,
+            )  # fmt: skip
+            for wsi, label in zip(_boards(p)[:2], _COLORS, strict=False)
+        ]
+        args: dict[str, Any] = {"patches_pool": grids, "thread_num_workers": 2,
+                                "proc_num_workers": 2}  # fmt: skip
+        if mode is not None:
+            args["resampling_mode"] = mode
+        if "Disk" in class_name:
+            args.update(output_dir=str(out), image_type="tif", create_subdirs=True)
+        if multires:
+            args["levels_or_mpps"] = [2, 0.6, 0.4]
+        if class_name == "MultiResDiskPatchExtractorPool":
+            args["global_counter"] = 1
+            ns.MultiResDiskPatchExtractorPool.reset_global_counter()
+        pool = getattr(ns, class_name)(**args)
+        result: dict[str, Any] = {"count": int(pool.patch_count)}
+        if "Disk" in class_name:
+            tree = _tree(out, [i for i in pool.manifest_ids if i])
+            result["files"] = sorted(k for k in tree["files"] if not k.startswith("manifests"))
+        return result
+
+    return case
+
+
+for _cls in ("MemPatchExtractorPool", "MultiResMemPatchExtractorPool", "DiskPatchExtractorPool",
+             "MultiResDiskPatchExtractorPool"):  # fmt: skip
+    for _mode in ("wsi", "tile", None):
+        _register(
+            f"extractors_pool.{_cls}.test_pool_extractor_{_mode or 'default'}_downsampling",
+            _resampled_pool(_cls, _mode),
+        )
