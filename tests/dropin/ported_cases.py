@@ -40,6 +40,7 @@ MASK_SHAPE = (192, 160)  # level 2, (height, width)
 #: The reference's names the cases use, by dplabtools module (for the recorder).
 NAMES: dict[str, list[str]] = {
     "dplabtools.slides.patches": [
+        "PolygonRegionCustomPatches",
         "DiskPatchExtractor",
         "DiskPatchExtractorPool",
         "MemPatchExtractor",
@@ -93,7 +94,10 @@ def write_inputs(root: Path) -> dict[str, str]:
     inner = np.zeros(MASK_SHAPE, dtype=bool)
     inner[16:176, 16:144] = True
     empty = np.zeros(MASK_SHAPE, dtype=bool)
-    for name, mask in (("board_mask", full), ("inner_mask", inner), ("empty_mask", empty)):
+    level1 = np.ones((768, 640), dtype=bool)  # the reference's ones((640, 768)) at level 1
+    for name, mask in (
+        ("board_mask", full), ("inner_mask", inner), ("empty_mask", empty), ("level1_mask", level1)
+    ):  # fmt: skip
         mask_path = root / f"{name}.png"
         Image.fromarray(mask.astype(np.uint8) * 255).save(mask_path)
         paths[name] = str(mask_path)
@@ -1153,3 +1157,88 @@ for _cls in ("MemPatchExtractorPool", "MultiResMemPatchExtractorPool", "DiskPatc
             f"extractors_pool.{_cls}.test_pool_extractor_{_mode or 'default'}_downsampling",
             _resampled_pool(_cls, _mode),
         )
+
+
+# ---------------------------------------------------------------------- locations_test previews
+# The reference drew these with a private mock that placed fixed patches; here the public
+# PolygonRegionCustomPatches places level-0 points that lie inside the same polygons.
+def _preview_polygons(ns: SimpleNamespace) -> list[Any]:
+    return [
+        ns.AnnotationPolygon(
+            points=[(20, 20), (20, 250), (250, 250), (250, 20)], label="area1",
+            holes=[[(150, 150), (150, 230), (230, 230), (230, 150)],
+                   [(40, 170), (40, 220), (80, 220), (80, 170)]],
+        ),
+        ns.AnnotationPolygon(
+            points=[(300, 350), (300, 700), (620, 700)], label="area2",
+            holes=[[(330, 500), (330, 550), (390, 550), (390, 500)]],
+        ),
+        ns.AnnotationPolygon(
+            points=[(300, 40), (320, 190), (450, 240), (540, 40)], label="area3", holes=[]
+        ),
+    ]  # fmt: skip
+
+
+def _squares(ns: SimpleNamespace) -> list[Any]:
+    labels = ["area1", "", "area2", "area3"]
+    return [
+        ns.AnnotationPolygon(
+            points=[(x, y), (x, y + 80), (x + 80, y + 80), (x + 80, y)], label=labels[row]
+        )
+        for row, y in enumerate((20, 220, 420, 620))
+        for x in (20, 220, 420)
+    ]
+
+
+def _preview_case(kwargs: dict[str, Any], *, squares: bool = False) -> Case:
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        from PIL import Image
+
+        patches = ns.PolygonRegionCustomPatches(
+            polygon_data=_squares(ns) if squares else _preview_polygons(ns),
+            points=[] if squares else [(30, 30), (100, 30), (310, 560), (330, 50)],
+            wsi_file=p["board1"], mask_data=p["level1_mask"], patch_size=128, level_or_mpp=0,
+            foreground_ratio=0.8, overlap_ratio=0.8, polygon_buffer=0 if squares else 8,
+        )  # fmt: skip
+        patches.save_preview_image(str(out / "preview.tif"), **kwargs)
+        with Image.open(out / "preview.tif") as image:
+            array = np.asarray(image.convert("RGB"))
+        return {
+            **_summary(patches),
+            "size": [array.shape[1], array.shape[0]],
+            "pixels": _digest(array),
+        }
+
+    return case
+
+
+_PREVIEWS: dict[str, dict[str, Any]] = {
+    "test_save_preview_image_without_level_defined": {"patch_markers": True},
+    "test_save_preview_image_with_level_is_mask": {"patch_markers": True, "level_or_minsize": 1},
+    "test_save_preview_image_with_level_zero": {"patch_markers": True, "level_or_minsize": 0},
+    "test_save_preview_image_with_level_two": {"patch_markers": True, "thickness": 1,
+                                               "level_or_minsize": 2},
+    "test_save_preview_image_with_level_from_size": {"level_or_minsize": 500},
+    "test_preview_all_drawn_listed": {"patch_markers": True,
+                                      "drawn_labels": ["area1", "area2", "area3"]},
+    "test_preview_area1": {"patch_markers": True, "drawn_labels": ["area1"]},
+    "test_preview_area1_and_area3": {"patch_markers": True, "drawn_labels": ["area1", "area3"]},
+    "test_preview_area_not_found": {"patch_markers": True, "drawn_labels": ["area66"]},
+    "test_preview_drawn_patches_area1": {"patch_markers": True, "drawn_patches_labels": ["area1"]},
+    "test_preview_drawn_patches_override": {"patch_markers": True, "drawn_labels": ["area1"],
+                                            "drawn_patches_labels": ["area2", "area3"]},
+    "test_preview_drawn_patches_not_found": {"patch_markers": True,
+                                             "drawn_patches_labels": ["area66"]},
+    "test_save_images_without_all_colors.patches": {"bbox_color": None, "polygon_color": None,
+                                                    "buffer_color": None},
+    "test_save_images_without_all_colors.polygons": {"patch_color": None, "bbox_color": None,
+                                                     "buffer_color": None},
+}  # fmt: skip
+for _name, _kw in _PREVIEWS.items():
+    _register(f"locations.{_name}", _preview_case(_kw))
+for _name, _kw in {
+    "test_preview_multi_all": {},
+    "test_preview_multi_area1": {"drawn_labels": ["area1"]},
+    "test_preview_multi_area_empty": {"drawn_labels": [""]},
+}.items():
+    _register(f"locations.{_name}", _preview_case(_kw, squares=True))
