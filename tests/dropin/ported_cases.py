@@ -1207,9 +1207,38 @@ def _preview_case(kwargs: dict[str, Any], *, squares: bool = False) -> Case:
             **_summary(patches),
             "size": [array.shape[1], array.shape[0]],
             "pixels": _digest(array),
+            "drawn": _drawn_blocks(array),
         }
 
     return case
+
+
+#: The preview's default colours (Pillow / matplotlib names agree on these).
+PREVIEW_COLOURS = {
+    "red": (255, 0, 0),
+    "lime": (0, 255, 0),
+    "blue": (0, 0, 255),
+    "teal": (0, 128, 128),
+    "black": (0, 0, 0),
+}
+DRAWN_BLOCK = 16
+
+
+def _drawn_blocks(array: Any) -> dict[str, str]:
+    """Per colour, which 16 x 16 blocks of the preview hold a pixel of exactly that colour
+    (row-major bits as hex): where each element is drawn, whatever the line rasteriser."""
+    h, w = array.shape[:2]
+    bh, bw = -(-h // DRAWN_BLOCK), -(-w // DRAWN_BLOCK)
+    found: dict[str, str] = {}
+    for name, rgb in PREVIEW_COLOURS.items():
+        hit = np.all(array == np.asarray(rgb, dtype=array.dtype), axis=2)
+        if not hit.any():
+            continue
+        padded = np.zeros((bh * DRAWN_BLOCK, bw * DRAWN_BLOCK), dtype=bool)
+        padded[:h, :w] = hit
+        blocks = padded.reshape(bh, DRAWN_BLOCK, bw, DRAWN_BLOCK).any(axis=(1, 3))
+        found[name] = np.packbits(blocks.ravel()).tobytes().hex()
+    return found
 
 
 _PREVIEWS: dict[str, dict[str, Any]] = {
