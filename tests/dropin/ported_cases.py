@@ -96,8 +96,11 @@ def write_inputs(root: Path) -> dict[str, str]:
     empty = np.zeros(MASK_SHAPE, dtype=bool)
     level1 = np.ones((768, 640), dtype=bool)  # the reference's ones((640, 768)) at level 1
     for name, mask in (
-        ("board_mask", full), ("inner_mask", inner), ("empty_mask", empty), ("level1_mask", level1)
-    ):  # fmt: skip
+        ("board_mask", full),
+        ("inner_mask", inner),
+        ("empty_mask", empty),
+        ("level1_mask", level1),
+    ):
         mask_path = root / f"{name}.png"
         Image.fromarray(mask.astype(np.uint8) * 255).save(mask_path)
         paths[name] = str(mask_path)
@@ -273,12 +276,17 @@ _POOL_CLASSES: dict[str, tuple[str, dict[str, Any], bool, bool]] = {
     ),
     "class10": (
         "PolygonRegionGridPatchesPool",
-        {**_BASE, "patch_size": 1000, "foreground_ratio": 0.99, "overlap_ratio": 0.99,
-         "patch_stride": 1},
+        {
+            **_BASE,
+            "patch_size": 1000,
+            "foreground_ratio": 0.99,
+            "overlap_ratio": 0.99,
+            "patch_stride": 1,
+        },
         True,
         False,
     ),
-}  # fmt: skip
+}
 for _name, (_cls, _args, _poly, _random) in _POOL_CLASSES.items():
     _register(
         f"locations_pool.test_patches_pool_{_name}",
@@ -346,10 +354,14 @@ def _iterator(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, An
     pool = ns.WholeImageRandomPatchesPool(
         wsi_file_list=_boards(p),
         mask_data_list=[p["board_mask"]] * BOARDS,
-        patches_args={**_BASE, "overlap_ratio": 0.9, "num_patches": [1, 2, 3][:BOARDS],
-                      "weak_label": "label1"},
+        patches_args={
+            **_BASE,
+            "overlap_ratio": 0.9,
+            "num_patches": [1, 2, 3][:BOARDS],
+            "weak_label": "label1",
+        },
         proc_num_workers=2,
-    )  # fmt: skip
+    )
     slides = list(pool)
     return {
         "len": len(slides),
@@ -368,18 +380,29 @@ def _mockobject(polygons: bool) -> Case:
                 wsi_file_list=_boards(p),
                 mask_data_list=[p["board_mask"]] * BOARDS,
                 polygon_data_list=[_polygons(ns)] * BOARDS,
-                patches_args={"patch_size": 50, "foreground_ratio": 0.2, "polygon_buffer": 0,
-                              "level_or_mpp": 2, "patch_stride": 1},
+                patches_args={
+                    "patch_size": 50,
+                    "foreground_ratio": 0.2,
+                    "polygon_buffer": 0,
+                    "level_or_mpp": 2,
+                    "patch_stride": 1,
+                },
                 proc_num_workers=2,
-            )  # fmt: skip
+            )
         else:
             pool = ns.WholeImageGridPatchesPool(
                 wsi_file_list=_boards(p),
                 mask_data_list=[p["board_mask"]] * BOARDS,
-                patches_args={"patch_size": 512, "foreground_ratio": 0.1, "overlap_ratio": 0.9,
-                              "level_or_mpp": 1, "patch_stride": 1, "weak_label": "label5"},
+                patches_args={
+                    "patch_size": 512,
+                    "foreground_ratio": 0.1,
+                    "overlap_ratio": 0.9,
+                    "level_or_mpp": 1,
+                    "patch_stride": 1,
+                    "weak_label": "label5",
+                },
                 proc_num_workers=2,
-            )  # fmt: skip
+            )
         mocks = []
         for ps in pool:
             params = dict(ps.param_info)
@@ -584,25 +607,45 @@ def _disk(ns: SimpleNamespace, patches: Any, out: Path, **kwargs: Any) -> dict[s
 
 def _manifest1(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
     patches = _grid(
-        ns, p, mask_data=p["inner_mask"], foreground_ratio=0.88, overlap_ratio=0.77,
-        weak_label="XYZ", polygon_buffer=0,
-    )  # fmt: skip
+        ns,
+        p,
+        mask_data=p["inner_mask"],
+        foreground_ratio=0.88,
+        overlap_ratio=0.77,
+        weak_label="XYZ",
+        polygon_buffer=0,
+    )
     extractor = ns.DiskPatchExtractor(
-        patches=patches, output_dir=str(out), num_workers=2, image_type="tif",
-        filename_comment="testcomment", filename_separator="__", create_subdirs=True,
-    )  # fmt: skip
+        patches=patches,
+        output_dir=str(out),
+        num_workers=2,
+        image_type="tif",
+        filename_comment="testcomment",
+        filename_separator="__",
+        create_subdirs=True,
+    )
     return {"manifest": _manifest_lines(out, extractor.manifest_id, os.path.dirname(p["board1"]))}
 
 
 def _manifest2(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
     patches = _region_grid(
-        ns, p, mask_data=p["inner_mask"], patch_stride=[1, 0.5, 0.5], foreground_ratio=0.89,
-        overlap_ratio=0.66, polygon_buffer=0,
-    )  # fmt: skip
+        ns,
+        p,
+        mask_data=p["inner_mask"],
+        patch_stride=[1, 0.5, 0.5],
+        foreground_ratio=0.89,
+        overlap_ratio=0.66,
+        polygon_buffer=0,
+    )
     extractor = ns.DiskPatchExtractor(
-        patches=patches, output_dir=str(out), num_workers=2, image_type="tif",
-        filename_comment="testcomment", filename_separator="__", create_subdirs=True,
-    )  # fmt: skip
+        patches=patches,
+        output_dir=str(out),
+        num_workers=2,
+        image_type="tif",
+        filename_comment="testcomment",
+        filename_separator="__",
+        create_subdirs=True,
+    )
     return {"manifest": _manifest_lines(out, extractor.manifest_id, os.path.dirname(p["board1"]))}
 
 
@@ -633,10 +676,16 @@ def _duplicates(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, 
     first, second, _ = _board_polygons(ns)
     third = ns.AnnotationPolygon(points=list(first.points), label="area1")
     patches = ns.PolygonRegionGridPatches(
-        polygon_data=[first, second, third], wsi_file=p["board1"], mask_data=p["board_mask"],
-        patch_size=256, level_or_mpp=0, patch_stride=[1, 0.5, 1], foreground_ratio=1,
-        overlap_ratio=1, check_polygons=False,
-    )  # fmt: skip
+        polygon_data=[first, second, third],
+        wsi_file=p["board1"],
+        mask_data=p["board_mask"],
+        patch_size=256,
+        level_or_mpp=0,
+        patch_stride=[1, 0.5, 1],
+        foreground_ratio=1,
+        overlap_ratio=1,
+        check_polygons=False,
+    )
     return _disk(ns, patches, out, create_subdirs=True)
 
 
@@ -645,14 +694,17 @@ _register("extractors.test_exclude_duplicate_patches", _duplicates)
 
 def _resampled(mode: str | None) -> Case:
     def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
-        poly = ns.AnnotationPolygon(
-            points=[(128, 1280), (128, 2816), (1600, 2816)], label="area1"
-        )
+        poly = ns.AnnotationPolygon(points=[(128, 1280), (128, 2816), (1600, 2816)], label="area1")
         patches = ns.PolygonRegionGridPatches(
-            polygon_data=[poly], wsi_file=p["board1"], mask_data=p["board_mask"],
-            patch_size=512, level_or_mpp=0.5, patch_stride=0.5, foreground_ratio=0.5,
+            polygon_data=[poly],
+            wsi_file=p["board1"],
+            mask_data=p["board_mask"],
+            patch_size=512,
+            level_or_mpp=0.5,
+            patch_stride=0.5,
+            foreground_ratio=0.5,
             overlap_ratio=0.5,
-        )  # fmt: skip
+        )
         extra = {} if mode is None else {"resampling_mode": mode}
         result = _disk(ns, patches, out, create_subdirs=False, **extra)
         result["files"] = sorted(result["files"])  # resampled pixels differ between resamplers
@@ -665,8 +717,10 @@ _register("extractors.test_downsampling_wsi", _resampled("wsi"))
 _register("extractors.test_downsampling_tile", _resampled("tile"))
 _register("extractors.test_downsampling_default", _resampled(None))
 
-_LABELS_DISK = {"included": {"included_labels": ["area1", "area3"]},
-                "excluded": {"excluded_labels": ["area1", "area3"]}}  # fmt: skip
+_LABELS_DISK = {
+    "included": {"included_labels": ["area1", "area3"]},
+    "excluded": {"excluded_labels": ["area1", "area3"]},
+}
 for _kind, _kw in _LABELS_DISK.items():
     _register(
         f"extractors.test_{_kind}_labels",
@@ -710,16 +764,22 @@ def _multires_disk(subdirs: bool, counter: int) -> Case:
     ``ns.fresh_multires_counter``. slidepatch's counter belongs to the object anyway."""
 
     def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
-        patches = _region_grid(ns, p, patch_stride=[1, 0.5, 0.5], foreground_ratio=1,
-                               overlap_ratio=1)  # fmt: skip
+        patches = _region_grid(
+            ns, p, patch_stride=[1, 0.5, 0.5], foreground_ratio=1, overlap_ratio=1
+        )
         fresh_counter = getattr(ns, "fresh_multires_counter", None)
         if fresh_counter is not None:
             fresh_counter()
         extractor = ns.MultiResDiskPatchExtractor(
-            patches=patches, levels_or_mpps=[0, 0.5, 0.75], resampling_mode="wsi",
-            output_dir=str(out), num_workers=1, image_type="tif", create_subdirs=subdirs,
+            patches=patches,
+            levels_or_mpps=[0, 0.5, 0.75],
+            resampling_mode="wsi",
+            output_dir=str(out),
+            num_workers=1,
+            image_type="tif",
+            create_subdirs=subdirs,
             global_counter=counter,
-        )  # fmt: skip
+        )
         tree = _tree(out, [extractor.manifest_id])
         # resampled levels' pixels differ between resamplers: names only
         files = sorted(k for k in tree["files"] if not k.startswith("manifests"))
@@ -734,15 +794,11 @@ _register("extractors.test_multires_global_counter_custom", _multires_disk(True,
 
 
 def _multires_mem(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
-    patches = _region_grid(ns, p, patch_stride=[1, 0.5, 0.5], foreground_ratio=1,
-                           overlap_ratio=1)  # fmt: skip
-    extractor = ns.MultiResMemPatchExtractor(patches=patches, levels_or_mpps=[0, 1],
-                                             num_workers=2)  # fmt: skip
+    patches = _region_grid(ns, p, patch_stride=[1, 0.5, 0.5], foreground_ratio=1, overlap_ratio=1)
+    extractor = ns.MultiResMemPatchExtractor(patches=patches, levels_or_mpps=[0, 1], num_workers=2)
     stream = []
     for patch_tuple in extractor.patch_stream:
-        stream.append(
-            [[_size(image), _digest(image), str(label)] for image, label in patch_tuple]
-        )
+        stream.append([[_size(image), _digest(image), str(label)] for image, label in patch_tuple])
     return {"count": int(extractor.patch_count), "stream": sorted(stream)}
 
 
@@ -756,18 +812,27 @@ _COLORS = ["color1", "color2", "color3"][:BOARDS]
 def _color_grids(ns: SimpleNamespace, p: dict[str, str]) -> list[Any]:
     return [
         ns.WholeImageGridPatches(
-            wsi_file=wsi, mask_data=p["inner_mask"], patch_size=256, level_or_mpp=0,
-            patch_stride=1, foreground_ratio=0.5, overlap_ratio=1, weak_label=label,
-        )  # fmt: skip
+            wsi_file=wsi,
+            mask_data=p["inner_mask"],
+            patch_size=256,
+            level_or_mpp=0,
+            patch_stride=1,
+            foreground_ratio=0.5,
+            overlap_ratio=1,
+            weak_label=label,
+        )
         for wsi, label in zip(_boards(p), _COLORS, strict=True)
     ]
 
 
 def _mem_pool(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
     pool = ns.MemPatchExtractorPool(
-        patches_pool=_color_grids(ns, p), thread_num_workers=2, proc_num_workers=2,
-        thread_mp_chunksize=1, proc_mp_chunksize=1,
-    )  # fmt: skip
+        patches_pool=_color_grids(ns, p),
+        thread_num_workers=2,
+        proc_num_workers=2,
+        thread_mp_chunksize=1,
+        proc_mp_chunksize=1,
+    )
     stream = sorted((_digest(image), str(label)) for image, label in pool.patch_list)
     return {"count": int(pool.patch_count), "len": len(pool.patch_list), "stream": stream}
 
@@ -775,10 +840,15 @@ def _mem_pool(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, An
 def _disk_pool(subdirs: bool) -> Case:
     def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
         pool = ns.DiskPatchExtractorPool(
-            patches_pool=_color_grids(ns, p), output_dir=str(out), image_type="tif",
-            thread_num_workers=2, proc_num_workers=2, filename_comment="dext",
-            filename_separator="___", create_subdirs=subdirs,
-        )  # fmt: skip
+            patches_pool=_color_grids(ns, p),
+            output_dir=str(out),
+            image_type="tif",
+            thread_num_workers=2,
+            proc_num_workers=2,
+            filename_comment="dext",
+            filename_separator="___",
+            create_subdirs=subdirs,
+        )
         tree = _tree(out, [i for i in pool.manifest_ids if i])
         tree["files"] = {k: v for k, v in tree["files"].items() if not k.startswith("manifests")}
         return {"count": int(pool.patch_count), **tree}
@@ -789,9 +859,15 @@ def _disk_pool(subdirs: bool) -> Case:
 def _level2_grids(ns: SimpleNamespace, p: dict[str, str]) -> list[Any]:
     return [
         ns.WholeImageGridPatches(
-            wsi_file=wsi, mask_data=p["board_mask"], patch_size=128, level_or_mpp=2,
-            patch_stride=1, foreground_ratio=0.5, overlap_ratio=1, weak_label=label,
-        )  # fmt: skip
+            wsi_file=wsi,
+            mask_data=p["board_mask"],
+            patch_size=128,
+            level_or_mpp=2,
+            patch_stride=1,
+            foreground_ratio=0.5,
+            overlap_ratio=1,
+            weak_label=label,
+        )
         for wsi, label in zip(_boards(p), _COLORS, strict=True)
     ]
 
@@ -799,10 +875,17 @@ def _level2_grids(ns: SimpleNamespace, p: dict[str, str]) -> list[Any]:
 def _multires_disk_pool(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
     ns.MultiResDiskPatchExtractorPool.reset_global_counter()
     pool = ns.MultiResDiskPatchExtractorPool(
-        patches_pool=_level2_grids(ns, p), output_dir=str(out), levels_or_mpps=[2, 1, 0],
-        image_type="tif", thread_num_workers=2, proc_num_workers=2, filename_comment="dext",
-        filename_separator="___", create_subdirs=True, global_counter=200002,
-    )  # fmt: skip
+        patches_pool=_level2_grids(ns, p),
+        output_dir=str(out),
+        levels_or_mpps=[2, 1, 0],
+        image_type="tif",
+        thread_num_workers=2,
+        proc_num_workers=2,
+        filename_comment="dext",
+        filename_separator="___",
+        create_subdirs=True,
+        global_counter=200002,
+    )
     ns.MultiResDiskPatchExtractorPool.remove_global_counter()
     tree = _tree(out, [i for i in pool.manifest_ids if i])
     tree["files"] = {k: v for k, v in tree["files"].items() if not k.startswith("manifests")}
@@ -811,9 +894,11 @@ def _multires_disk_pool(ns: SimpleNamespace, p: dict[str, str], out: Path) -> di
 
 def _multires_mem_pool(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
     pool = ns.MultiResMemPatchExtractorPool(
-        patches_pool=_level2_grids(ns, p), levels_or_mpps=[2, 1, 0], thread_num_workers=2,
+        patches_pool=_level2_grids(ns, p),
+        levels_or_mpps=[2, 1, 0],
+        thread_num_workers=2,
         proc_num_workers=2,
-    )  # fmt: skip
+    )
     stream = sorted(
         [[_size(image), _digest(image), str(label)] for image, label in patch_tuple]
         for patch_tuple in pool.patch_list
@@ -842,8 +927,9 @@ _register(
 def _pool_labels(kind: str, labels: dict[str, Any]) -> Case:
     def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
         patches = [
-            _region_grid(ns, p, wsi_file=wsi, patch_stride=1, foreground_ratio=0.5,
-                         overlap_ratio=0.5)  # fmt: skip
+            _region_grid(
+                ns, p, wsi_file=wsi, patch_stride=1, foreground_ratio=0.5, overlap_ratio=0.5
+            )
             for wsi in _boards(p)[:2]
         ]
         if kind == "mem":
@@ -855,9 +941,14 @@ def _pool_labels(kind: str, labels: dict[str, Any]) -> Case:
                 "labels": sorted(str(lab) for _, lab in pool.patch_list),
             }
         pool = ns.DiskPatchExtractorPool(
-            patches_pool=patches, output_dir=str(out), image_type="png", thread_num_workers=1,
-            proc_num_workers=2, create_subdirs=True, **labels,
-        )  # fmt: skip
+            patches_pool=patches,
+            output_dir=str(out),
+            image_type="png",
+            thread_num_workers=1,
+            proc_num_workers=2,
+            create_subdirs=True,
+            **labels,
+        )
         tree = _tree(out, [i for i in pool.manifest_ids if i])
         return {"count": int(pool.patch_count), "files": sorted(tree["files"])}
 
@@ -882,23 +973,32 @@ def _three_classes(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[st
     """Grid, region grid and a mock in one disk pool."""
     mock = ns.PatchesMock(
         patch_data=[((256, 256), (256, 256), "m1"), ((512, 512), (256, 256), "m2")],
-        wsi_file=p["board3"], level_or_mpp=0,
-    )  # fmt: skip
+        wsi_file=p["board3"],
+        level_or_mpp=0,
+    )
     patches_pool = [
         _grid(ns, p, foreground_ratio=1, overlap_ratio=1, weak_label="grid"),
-        _region_grid(ns, p, wsi_file=p["board2"], patch_stride=1, foreground_ratio=0.5,
-                     overlap_ratio=0.5),
+        _region_grid(
+            ns, p, wsi_file=p["board2"], patch_stride=1, foreground_ratio=0.5, overlap_ratio=0.5
+        ),
         mock,
-    ]  # fmt: skip
+    ]
     pool = ns.DiskPatchExtractorPool(
-        patches_pool=patches_pool, output_dir=str(out), image_type="png", thread_num_workers=1,
-        proc_num_workers=2, create_subdirs=True,
-    )  # fmt: skip
+        patches_pool=patches_pool,
+        output_dir=str(out),
+        image_type="png",
+        thread_num_workers=1,
+        proc_num_workers=2,
+        create_subdirs=True,
+    )
     ids = [i for i in pool.manifest_ids if i]
     tree = _tree(out, ids)
     manifests = sorted(k for k in tree["files"] if k.startswith("manifests"))
-    return {"count": int(pool.patch_count), "manifests": manifests,
-            "files": sorted(k for k in tree["files"] if not k.startswith("manifests"))}  # fmt: skip
+    return {
+        "count": int(pool.patch_count),
+        "manifests": manifests,
+        "files": sorted(k for k in tree["files"] if not k.startswith("manifests")),
+    }
 
 
 _register("extractors_pool.test_three_patches_classes_manifest_files_with_one_mock", _three_classes)
@@ -931,9 +1031,7 @@ def _overlay(kind: str, kwargs: dict[str, Any]) -> Case:
             )
             mask = ns.WSIPolygonMask(wsi_file=p["board1"], level_or_minsize=1, polygon_data=[poly])
         else:
-            mask = ns.WSITissueMask(
-                wsi_file=p["board1"], level_or_minsize=2, **_tissue_rule(ns)
-            )
+            mask = ns.WSITissueMask(wsi_file=p["board1"], level_or_minsize=2, **_tissue_rule(ns))
         mask.save_overlay_png(str(out / "overlay.png"), **kwargs)
         with Image.open(out / "overlay.png") as image:
             array = np.asarray(image.convert("RGB"))
@@ -996,17 +1094,16 @@ _DUPLICATED = [
 
 def _count_fail(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
     """Two identical locations: fewer files than patches (the reference raises OSError)."""
-    mock = ns.PatchesMock(patch_data=_DUPLICATED, wsi_file=p["board1"], level_or_mpp=0,
-                          check_location=False)  # fmt: skip
+    mock = ns.PatchesMock(
+        patch_data=_DUPLICATED, wsi_file=p["board1"], level_or_mpp=0, check_location=False
+    )
     return _disk(ns, mock, out, create_subdirs=True)
 
 
 _register("extractors.test_patch_file_count_fail", _count_fail)
 
 
-def _patchsets(
-    *, subdirs: bool, counter: int | None | str, same_slide: bool = False
-) -> Case:
+def _patchsets(*, subdirs: bool, counter: int | str | None, same_slide: bool = False) -> Case:
     """The reference's patch-set tests on two slides (boards for its JP2K and TUPAC SVS)."""
 
     def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
@@ -1017,12 +1114,19 @@ def _patchsets(
         extractor = None
         extra = {} if counter == "default" else {"global_counter": counter}
         for wsi in slides:
-            mock = ns.PatchesMock(patch_data=_DUPLICATED, wsi_file=wsi, level_or_mpp=0,
-                                  check_location=False)  # fmt: skip
+            mock = ns.PatchesMock(
+                patch_data=_DUPLICATED, wsi_file=wsi, level_or_mpp=0, check_location=False
+            )
             extractor = ns.MultiResDiskPatchExtractor(
-                patches=mock, output_dir=str(out), num_workers=1, levels_or_mpps=[0, 1],
-                image_type="png", filename_comment="", create_subdirs=subdirs, **extra,
-            )  # fmt: skip
+                patches=mock,
+                output_dir=str(out),
+                num_workers=1,
+                levels_or_mpps=[0, 1],
+                image_type="png",
+                filename_comment="",
+                create_subdirs=subdirs,
+                **extra,
+            )
         assert extractor is not None
         folders = sorted(
             str(d.relative_to(out)) for d in out.rglob("*") if d.is_dir() and "set" in d.name
@@ -1058,18 +1162,31 @@ _register(
 def _empty_grid(ns: SimpleNamespace, p: dict[str, str], wsi: str | None = None) -> Any:
     """The reference's chunk-size tests: a grid on a mask without tissue."""
     return ns.WholeImageGridPatches(
-        wsi_file=wsi or p["board1"], mask_data=p["empty_mask"], patch_size=256, level_or_mpp=0,
-        patch_stride=1, foreground_ratio=0.5, overlap_ratio=1, weak_label="",
-    )  # fmt: skip
+        wsi_file=wsi or p["board1"],
+        mask_data=p["empty_mask"],
+        patch_size=256,
+        level_or_mpp=0,
+        patch_stride=1,
+        foreground_ratio=0.5,
+        overlap_ratio=1,
+        weak_label="",
+    )
 
 
 def _chunksize(class_name: str, value: int | None) -> Case:
     def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
-        args: dict[str, Any] = {"patches": _empty_grid(ns, p), "num_workers": 2,
-                                "mp_chunksize": value}  # fmt: skip
+        args: dict[str, Any] = {
+            "patches": _empty_grid(ns, p),
+            "num_workers": 2,
+            "mp_chunksize": value,
+        }
         if "Disk" in class_name:
-            args.update(output_dir=str(out), image_type="tif", filename_comment="testcomment",
-                        filename_separator="__")  # fmt: skip
+            args.update(
+                output_dir=str(out),
+                image_type="tif",
+                filename_comment="testcomment",
+                filename_separator="__",
+            )
         if "MultiRes" in class_name:
             args["levels_or_mpps"] = [0, 1]
         extractor = getattr(ns, class_name)(**args)
@@ -1078,8 +1195,12 @@ def _chunksize(class_name: str, value: int | None) -> Case:
     return case
 
 
-for _cls in ("DiskPatchExtractor", "MultiResDiskPatchExtractor", "MemPatchExtractor",
-             "MultiResMemPatchExtractor"):  # fmt: skip
+for _cls in (
+    "DiskPatchExtractor",
+    "MultiResDiskPatchExtractor",
+    "MemPatchExtractor",
+    "MultiResMemPatchExtractor",
+):
     _register(f"extractors.chunksize.{_cls}.int", _chunksize(_cls, 2))
     _register(f"extractors.chunksize.{_cls}.none", _chunksize(_cls, None))
 
@@ -1095,8 +1216,12 @@ def _pool_chunksize(class_name: str, thread: int | None, proc: int | None) -> Ca
             "proc_mp_chunksize": proc,
         }
         if "Disk" in class_name:
-            args.update(output_dir=str(out), image_type="tif", filename_comment="dext",
-                        filename_separator="___")  # fmt: skip
+            args.update(
+                output_dir=str(out),
+                image_type="tif",
+                filename_comment="dext",
+                filename_separator="___",
+            )
         if "MultiRes" in class_name:
             args["levels_or_mpps"] = [2, 1]
         if class_name == "MultiResDiskPatchExtractorPool":
@@ -1108,12 +1233,19 @@ def _pool_chunksize(class_name: str, thread: int | None, proc: int | None) -> Ca
     return case
 
 
-for _cls in ("MemPatchExtractorPool", "MultiResMemPatchExtractorPool", "DiskPatchExtractorPool",
-             "MultiResDiskPatchExtractorPool"):  # fmt: skip
-    for _tag, (_thread, _proc) in {"a": (1, 2), "b": (1, None), "c": (2, 1), "d": (None, 1)}.items():
-        _register(
-            f"extractors_pool.chunksize.{_cls}.{_tag}", _pool_chunksize(_cls, _thread, _proc)
-        )
+for _cls in (
+    "MemPatchExtractorPool",
+    "MultiResMemPatchExtractorPool",
+    "DiskPatchExtractorPool",
+    "MultiResDiskPatchExtractorPool",
+):
+    for _tag, (_thread, _proc) in {
+        "a": (1, 2),
+        "b": (1, None),
+        "c": (2, 1),
+        "d": (None, 1),
+    }.items():
+        _register(f"extractors_pool.chunksize.{_cls}.{_tag}", _pool_chunksize(_cls, _thread, _proc))
 
 
 def _resampled_pool(class_name: str, mode: str | None) -> Case:
@@ -1123,14 +1255,22 @@ def _resampled_pool(class_name: str, mode: str | None) -> Case:
         multires = "MultiRes" in class_name
         grids = [
             ns.WholeImageGridPatches(
-                wsi_file=wsi, mask_data=p["board_mask" if multires else "inner_mask"],
-                patch_size=128 if multires else 256, level_or_mpp=2 if multires else 0.3,
-                patch_stride=1, foreground_ratio=0.5, overlap_ratio=1, weak_label=label,
-            )  # fmt: skip
+                wsi_file=wsi,
+                mask_data=p["board_mask" if multires else "inner_mask"],
+                patch_size=128 if multires else 256,
+                level_or_mpp=2 if multires else 0.3,
+                patch_stride=1,
+                foreground_ratio=0.5,
+                overlap_ratio=1,
+                weak_label=label,
+            )
             for wsi, label in zip(_boards(p)[:2], _COLORS, strict=False)
         ]
-        args: dict[str, Any] = {"patches_pool": grids, "thread_num_workers": 2,
-                                "proc_num_workers": 2}  # fmt: skip
+        args: dict[str, Any] = {
+            "patches_pool": grids,
+            "thread_num_workers": 2,
+            "proc_num_workers": 2,
+        }
         if mode is not None:
             args["resampling_mode"] = mode
         if "Disk" in class_name:
@@ -1150,8 +1290,12 @@ def _resampled_pool(class_name: str, mode: str | None) -> Case:
     return case
 
 
-for _cls in ("MemPatchExtractorPool", "MultiResMemPatchExtractorPool", "DiskPatchExtractorPool",
-             "MultiResDiskPatchExtractorPool"):  # fmt: skip
+for _cls in (
+    "MemPatchExtractorPool",
+    "MultiResMemPatchExtractorPool",
+    "DiskPatchExtractorPool",
+    "MultiResDiskPatchExtractorPool",
+):
     for _mode in ("wsi", "tile", None):
         _register(
             f"extractors_pool.{_cls}.test_pool_extractor_{_mode or 'default'}_downsampling",
@@ -1165,18 +1309,22 @@ for _cls in ("MemPatchExtractorPool", "MultiResMemPatchExtractorPool", "DiskPatc
 def _preview_polygons(ns: SimpleNamespace) -> list[Any]:
     return [
         ns.AnnotationPolygon(
-            points=[(20, 20), (20, 250), (250, 250), (250, 20)], label="area1",
-            holes=[[(150, 150), (150, 230), (230, 230), (230, 150)],
-                   [(40, 170), (40, 220), (80, 220), (80, 170)]],
+            points=[(20, 20), (20, 250), (250, 250), (250, 20)],
+            label="area1",
+            holes=[
+                [(150, 150), (150, 230), (230, 230), (230, 150)],
+                [(40, 170), (40, 220), (80, 220), (80, 170)],
+            ],
         ),
         ns.AnnotationPolygon(
-            points=[(300, 350), (300, 700), (620, 700)], label="area2",
+            points=[(300, 350), (300, 700), (620, 700)],
+            label="area2",
             holes=[[(330, 500), (330, 550), (390, 550), (390, 500)]],
         ),
         ns.AnnotationPolygon(
             points=[(300, 40), (320, 190), (450, 240), (540, 40)], label="area3", holes=[]
         ),
-    ]  # fmt: skip
+    ]
 
 
 def _squares(ns: SimpleNamespace) -> list[Any]:
@@ -1197,9 +1345,14 @@ def _preview_case(kwargs: dict[str, Any], *, squares: bool = False) -> Case:
         patches = ns.PolygonRegionCustomPatches(
             polygon_data=_squares(ns) if squares else _preview_polygons(ns),
             points=[] if squares else [(30, 30), (100, 30), (310, 560), (330, 50)],
-            wsi_file=p["board1"], mask_data=p["level1_mask"], patch_size=128, level_or_mpp=0,
-            foreground_ratio=0.8, overlap_ratio=0.8, polygon_buffer=0 if squares else 8,
-        )  # fmt: skip
+            wsi_file=p["board1"],
+            mask_data=p["level1_mask"],
+            patch_size=128,
+            level_or_mpp=0,
+            foreground_ratio=0.8,
+            overlap_ratio=0.8,
+            polygon_buffer=0 if squares else 8,
+        )
         patches.save_preview_image(str(out / "preview.tif"), **kwargs)
         with Image.open(out / "preview.tif") as image:
             array = np.asarray(image.convert("RGB"))
@@ -1245,24 +1398,40 @@ _PREVIEWS: dict[str, dict[str, Any]] = {
     "test_save_preview_image_without_level_defined": {"patch_markers": True},
     "test_save_preview_image_with_level_is_mask": {"patch_markers": True, "level_or_minsize": 1},
     "test_save_preview_image_with_level_zero": {"patch_markers": True, "level_or_minsize": 0},
-    "test_save_preview_image_with_level_two": {"patch_markers": True, "thickness": 1,
-                                               "level_or_minsize": 2},
+    "test_save_preview_image_with_level_two": {
+        "patch_markers": True,
+        "thickness": 1,
+        "level_or_minsize": 2,
+    },
     "test_save_preview_image_with_level_from_size": {"level_or_minsize": 500},
-    "test_preview_all_drawn_listed": {"patch_markers": True,
-                                      "drawn_labels": ["area1", "area2", "area3"]},
+    "test_preview_all_drawn_listed": {
+        "patch_markers": True,
+        "drawn_labels": ["area1", "area2", "area3"],
+    },
     "test_preview_area1": {"patch_markers": True, "drawn_labels": ["area1"]},
     "test_preview_area1_and_area3": {"patch_markers": True, "drawn_labels": ["area1", "area3"]},
     "test_preview_area_not_found": {"patch_markers": True, "drawn_labels": ["area66"]},
     "test_preview_drawn_patches_area1": {"patch_markers": True, "drawn_patches_labels": ["area1"]},
-    "test_preview_drawn_patches_override": {"patch_markers": True, "drawn_labels": ["area1"],
-                                            "drawn_patches_labels": ["area2", "area3"]},
-    "test_preview_drawn_patches_not_found": {"patch_markers": True,
-                                             "drawn_patches_labels": ["area66"]},
-    "test_save_images_without_all_colors.patches": {"bbox_color": None, "polygon_color": None,
-                                                    "buffer_color": None},
-    "test_save_images_without_all_colors.polygons": {"patch_color": None, "bbox_color": None,
-                                                     "buffer_color": None},
-}  # fmt: skip
+    "test_preview_drawn_patches_override": {
+        "patch_markers": True,
+        "drawn_labels": ["area1"],
+        "drawn_patches_labels": ["area2", "area3"],
+    },
+    "test_preview_drawn_patches_not_found": {
+        "patch_markers": True,
+        "drawn_patches_labels": ["area66"],
+    },
+    "test_save_images_without_all_colors.patches": {
+        "bbox_color": None,
+        "polygon_color": None,
+        "buffer_color": None,
+    },
+    "test_save_images_without_all_colors.polygons": {
+        "patch_color": None,
+        "bbox_color": None,
+        "buffer_color": None,
+    },
+}
 for _name, _kw in _PREVIEWS.items():
     _register(f"locations.{_name}", _preview_case(_kw))
 for _name, _kw in {

@@ -49,11 +49,19 @@ def _without_own_params(value: Any) -> Any:
     """Drop slidepatch's own keywords from mock params and manifest lines (README)."""
     if isinstance(value, dict):
         if "params" in value:
-            value = {**value, "params": {k: v for k, v in value["params"].items()
-                                         if k not in OWN_PARAMS}}  # fmt: skip
+            value = {
+                **value,
+                "params": {k: v for k, v in value["params"].items() if k not in OWN_PARAMS},
+            }
         if "manifest" in value:
-            value = {**value, "manifest": [line for line in value["manifest"]
-                                           if line.strip().split(":")[0] not in OWN_PARAMS]}  # fmt: skip
+            value = {
+                **value,
+                "manifest": [
+                    line
+                    for line in value["manifest"]
+                    if line.strip().split(":")[0] not in OWN_PARAMS
+                ],
+            }
         return {k: _without_own_params(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_without_own_params(v) for v in value]
