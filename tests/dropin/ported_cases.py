@@ -734,9 +734,16 @@ for _kind, _kw in _LABELS_DISK.items():
     )
 
 
-def _mem(extra: dict[str, Any]) -> Case:
+def _mem(extra: dict[str, Any], *, unlabelled: bool = False) -> Case:
+    """``unlabelled``: the second region has the empty label (the reference's 7th/6th)."""
+
     def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
-        patches = _region_grid(ns, p, patch_stride=1, foreground_ratio=0.5, overlap_ratio=0.5)
+        polygons = _board_polygons(ns)
+        if unlabelled:
+            polygons[1] = ns.AnnotationPolygon(points=list(polygons[1].points), label="")
+        patches = _region_grid(
+            ns, p, polygon_data=polygons, patch_stride=1, foreground_ratio=0.5, overlap_ratio=0.5
+        )
         extractor = ns.MemPatchExtractor(patches=patches, num_workers=2, **extra)
         stream = [(_digest(image), str(label)) for image, label in extractor.patch_stream]
         return {"count": int(extractor.patch_count), "stream": sorted(stream)}
@@ -746,16 +753,31 @@ def _mem(extra: dict[str, Any]) -> Case:
 
 _MEM_LABELS: dict[str, dict[str, Any]] = {
     "patch_stream_no_inference": {},
-    "included_labels1": {"included_labels": ["area1"]},
-    "included_labels2": {"included_labels": ["area1", "area2", "area3"]},
-    "included_labels3": {"included_labels": ["area4"]},
+    "included_labels1": {"included_labels": ["area1", "area3"]},
+    "included_labels2": {"included_labels": ["area1"]},
+    "included_labels3": {"included_labels": ["area1", "area2", "area3"]},
+    "included_labels4": {"included_labels": ["area3"]},
+    "included_labels5": {"included_labels": []},
+    "included_labels6": {"included_labels": [""]},
     "excluded_labels1": {"excluded_labels": ["area1"]},
-    "excluded_labels2": {"excluded_labels": ["area1", "area2", "area3"]},
-    "excluded_labels3": {"excluded_labels": ["area4"]},
+    "excluded_labels2": {"excluded_labels": ["area3"]},
+    "excluded_labels3": {"excluded_labels": ["area1", "area3"]},
+    "excluded_labels4": {"excluded_labels": ["area1", "area2", "area3"]},
+    "excluded_labels5": {"excluded_labels": [""]},
     "included_excluded_labels1": {"included_labels": ["area1"], "excluded_labels": ["area2"]},
+    "included_excluded_labels2": {"included_labels": [""], "excluded_labels": [""]},
+    "included_excluded_labels3": {"included_labels": [], "excluded_labels": []},
 }
 for _name, _extra in _MEM_LABELS.items():
     _register(f"extractors.MemPatchExtractor.test_{_name}", _mem(_extra))
+_register(
+    "extractors.MemPatchExtractor.test_included_labels7",
+    _mem({"included_labels": [""]}, unlabelled=True),
+)
+_register(
+    "extractors.MemPatchExtractor.test_excluded_labels6",
+    _mem({"excluded_labels": [""]}, unlabelled=True),
+)
 
 
 def _multires_disk(subdirs: bool, counter: int) -> Case:
@@ -1438,5 +1460,130 @@ for _name, _kw in {
     "test_preview_multi_all": {},
     "test_preview_multi_area1": {"drawn_labels": ["area1"]},
     "test_preview_multi_area_empty": {"drawn_labels": [""]},
+}.items():
+    _register(f"locations.{_name}", _preview_case(_kw, squares=True))
+
+
+# ---------------------------------------------------------------------- multi-resolution variants
+def _multires_variant(
+    kind: str,
+    *,
+    level_or_mpp: float,
+    levels: list[float],
+    mode: str | None,
+    labels: dict[str, Any] | None = None,
+) -> Case:
+    """Resampled levels: sizes, labels and file names are compared, not pixels."""
+
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        patches = _region_grid(
+            ns,
+            p,
+            level_or_mpp=level_or_mpp,
+            patch_stride=[1, 0.5, 0.5],
+            foreground_ratio=1,
+            overlap_ratio=1,
+        )
+        extra: dict[str, Any] = dict(labels or {})
+        if mode is not None:
+            extra["resampling_mode"] = mode
+        if kind == "mem":
+            extractor = ns.MultiResMemPatchExtractor(
+                patches=patches, levels_or_mpps=levels, num_workers=2, **extra
+            )
+            stream = sorted(
+                [[_size(image), str(label)] for image, label in patch_tuple]
+                for patch_tuple in extractor.patch_stream
+            )
+            return {"count": int(extractor.patch_count), "stream": stream}
+        fresh_counter = getattr(ns, "fresh_multires_counter", None)
+        if fresh_counter is not None:
+            fresh_counter()
+        extractor = ns.MultiResDiskPatchExtractor(
+            patches=patches,
+            levels_or_mpps=levels,
+            output_dir=str(out),
+            num_workers=2,
+            image_type="tif",
+            create_subdirs=True,
+            global_counter=1,
+            **extra,
+        )
+        tree = _tree(out, [extractor.manifest_id])
+        files = sorted(k for k in tree["files"] if not k.startswith("manifests"))
+        return {"count": int(extractor.patch_count), "files": files}
+
+    return case
+
+
+_MPPS = [0.3, 0.4, 0.6, 0.7, 0.8]
+_MULTIRES_VARIANTS: dict[str, dict[str, Any]] = {
+    "test_patch_stream_order_and_scaling": {
+        "level_or_mpp": 0,
+        "levels": [0, 0.5, 0.75, 1, 1.25],
+        "mode": "wsi",
+    },
+    "test_patch_stream_saved_wsi_downsampling": {"level_or_mpp": 0, "levels": _MPPS, "mode": "wsi"},
+    "test_patch_stream_tile_downsampling": {"level_or_mpp": 0, "levels": _MPPS, "mode": "tile"},
+    "test_patch_stream_default_downsampling": {"level_or_mpp": 0, "levels": _MPPS, "mode": None},
+    "test_patch_stream_order_and_scale_reversed": {
+        "level_or_mpp": 1,
+        "levels": [1.0, 0.8, 0.75, 0.6, 0.5, 0.4, 0.3, 0.25],
+        "mode": "wsi",
+    },
+    "test_included_labels": {
+        "level_or_mpp": 0,
+        "levels": [0.28, 0.30, 0.32],
+        "mode": "tile",
+        "labels": {"included_labels": ["area2"]},
+    },
+    "test_excluded_labels": {
+        "level_or_mpp": 0,
+        "levels": [0.28, 0.30, 0.32],
+        "mode": "tile",
+        "labels": {"excluded_labels": ["area1", "area3"]},
+    },
+}
+for _name, _kw in _MULTIRES_VARIANTS.items():
+    _register(f"extractors.MultiResMemPatchExtractor.{_name}", _multires_variant("mem", **_kw))
+for _name, _kw in {
+    "test_wsi_downsampling": {"level_or_mpp": 0, "levels": _MPPS, "mode": "wsi"},
+    "test_tile_downsampling": {"level_or_mpp": 0, "levels": _MPPS, "mode": "tile"},
+    "test_default_downsampling": {"level_or_mpp": 0, "levels": _MPPS, "mode": None},
+    "test_included_labels": _MULTIRES_VARIANTS["test_included_labels"],
+    "test_excluded_labels": _MULTIRES_VARIANTS["test_excluded_labels"],
+}.items():
+    _register(f"extractors.MultiResDiskPatchExtractor.{_name}", _multires_variant("disk", **_kw))
+
+# remaining preview variants of the reference's locations_test
+for _name, _kw in {
+    "test_preview_all_drawn_default": {"patch_markers": True},
+    "test_preview_area2": {"patch_markers": True, "drawn_labels": ["area2"]},
+    "test_preview_area3": {"patch_markers": True, "drawn_labels": ["area3"]},
+    "test_preview_drawn_patches_nofilters": {
+        "patch_markers": True,
+        "drawn_labels": [],
+        "drawn_patches_labels": [],
+    },
+    "test_preview_drawn_patches_area1_area3": {
+        "patch_markers": True,
+        "drawn_labels": [],
+        "drawn_patches_labels": ["area1", "area3"],
+    },
+    "test_save_images_without_all_colors.bboxes": {
+        "patch_color": None,
+        "polygon_color": None,
+        "buffer_color": None,
+    },
+    "test_save_images_without_all_colors.buffers": {
+        "patch_color": None,
+        "bbox_color": None,
+        "polygon_color": None,
+    },
+}.items():
+    _register(f"locations.{_name}", _preview_case(_kw))
+for _name, _kw in {
+    "test_preview_multi_area2": {"drawn_labels": ["area2"]},
+    "test_preview_multi_area3": {"drawn_labels": ["area3"]},
 }.items():
     _register(f"locations.{_name}", _preview_case(_kw, squares=True))
