@@ -41,6 +41,8 @@ MASK_SHAPE = (192, 160)  # level 2, (height, width)
 NAMES: dict[str, list[str]] = {
     "dplabtools.slides.patches": [
         "PolygonRegionCustomPatches",
+        "WholeImagePoissonDiskPatches",
+        "WholeImageRandomPatches",
         "DiskPatchExtractor",
         "DiskPatchExtractorPool",
         "MemPatchExtractor",
@@ -370,7 +372,7 @@ def _iterator(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, An
     }
 
 
-_register("locations_pool.test_pool_iterator1_2", _iterator)
+_register("locations_pool.test_pool_iterator1.test_pool_iterator2", _iterator)
 
 
 def _mockobject(polygons: bool) -> Case:
@@ -460,6 +462,8 @@ def _custom_case(
     *,
     polygons: list[tuple[list[tuple[int, int]], str]] | None = None,
     empty_mask_at: int | None = None,
+    empty_png_at: tuple[int, ...] = (),
+    weak_label: str | None = None,
 ) -> Case:
     def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
         extra: dict[str, Any] = {}
@@ -471,10 +475,12 @@ def _custom_case(
         if empty_mask_at is not None:
             masks = list(masks)
             masks[empty_mask_at] = np.zeros((160, 192), dtype=bool)  # the reference's (w, h)
+        masks = [p["empty_mask"] if i in empty_png_at else m for i, m in enumerate(masks)]
+        args = dict(_CUSTOM) if weak_label is None else {**_CUSTOM, "weak_label": weak_label}
         pool = getattr(ns, class_name)(
             wsi_file_list=_boards(p),
             mask_data_list=masks,
-            patches_args=dict(_CUSTOM),
+            patches_args=args,
             proc_num_workers=2,
             points_list=points_list,
             **extra,
@@ -946,47 +952,70 @@ _register(
 )
 
 
+_POOL_LABELS = ["color1", "color1", "color2"][:BOARDS]
+
+
 def _pool_labels(kind: str, labels: dict[str, Any]) -> Case:
+    """The reference's label-filter pool tests: a grid location pool, one label per slide."""
+
     def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
-        patches = [
-            _region_grid(
-                ns, p, wsi_file=wsi, patch_stride=1, foreground_ratio=0.5, overlap_ratio=0.5
-            )
-            for wsi in _boards(p)[:2]
-        ]
-        if kind == "mem":
-            pool = ns.MemPatchExtractorPool(
-                patches_pool=patches, thread_num_workers=1, proc_num_workers=2, **labels
-            )
-            return {
-                "count": int(pool.patch_count),
-                "labels": sorted(str(lab) for _, lab in pool.patch_list),
-            }
-        pool = ns.DiskPatchExtractorPool(
-            patches_pool=patches,
-            output_dir=str(out),
-            image_type="png",
-            thread_num_workers=1,
+        locations = ns.WholeImageGridPatchesPool(
+            wsi_file_list=_boards(p),
+            mask_data_list=[p["inner_mask"]] * BOARDS,
+            patches_args={
+                **_BASE,
+                "overlap_ratio": 0.9,
+                "patch_stride": 1,
+                "weak_label": _POOL_LABELS,
+            },
             proc_num_workers=2,
-            create_subdirs=True,
-            **labels,
         )
-        tree = _tree(out, [i for i in pool.manifest_ids if i])
-        return {"count": int(pool.patch_count), "files": sorted(tree["files"])}
+        multires = kind.startswith("multires")
+        common: dict[str, Any] = {
+            "patches_pool": locations,
+            "thread_num_workers": 1,
+            "proc_num_workers": 2,
+            **labels,
+        }
+        if multires:
+            common["levels_or_mpps"] = [1, 0]
+        if kind.endswith("mem"):
+            pool = getattr(
+                ns, "MultiResMemPatchExtractorPool" if multires else "MemPatchExtractorPool"
+            )(**common)
+            if multires:
+                found = sorted(
+                    [str(item[1]) for item in patch_set] for patch_set in pool.patch_list
+                )
+            else:
+                found = sorted(str(lab) for _, lab in pool.patch_list)
+            result: dict[str, Any] = {"count": int(pool.patch_count), "labels": found}
+        else:
+            if multires:
+                ns.MultiResDiskPatchExtractorPool.reset_global_counter()
+                common["global_counter"] = 1
+            pool = getattr(
+                ns, "MultiResDiskPatchExtractorPool" if multires else "DiskPatchExtractorPool"
+            )(output_dir=str(out), image_type="png", create_subdirs=True, **common)
+            tree = _tree(out, [i for i in pool.manifest_ids if i])
+            files = [k for k in tree["files"] if not k.startswith("manifests")]
+            result = {"count": int(pool.patch_count), "files": sorted(files)}
+        if multires:
+            result["patchset_count"] = int(pool.patchset_count)
+        return result
 
     return case
 
 
-for _kind in ("mem", "disk"):
-    _prefix = "mem" if _kind == "mem" else "disk"
+for _kind in ("mem", "disk", "multires_mem", "multires_disk"):
     for _name, _labels in {
         "default": {},
-        "include": {"included_labels": ["area2"]},
-        "exclude": {"excluded_labels": ["area2"]},
-        "exclude_all": {"excluded_labels": ["area1", "area2", "area3"]},
+        "include": {"included_labels": ["color2"]},
+        "exclude": {"excluded_labels": ["color1"]},
+        "exclude_all": {"excluded_labels": ["color1", "color2"]},
     }.items():
         _register(
-            f"extractors_pool.test_{_prefix}_patch_extractor_pool_{_name}",
+            f"extractors_pool.test_{_kind}_patch_extractor_pool_{_name}",
             _pool_labels(_kind, _labels),
         )
 
@@ -1088,7 +1117,7 @@ def _tissue_files(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str
 
 _register("mask.test_polygon_mask_saving_files", _polygon_mask_files)
 _register("mask.test_polygon_mask_saving_overlay", _overlay("polygon", {}))
-_register("mask.test_tissue_mask_saving_files_and_properties", _tissue_files)
+_register("mask.test_tissue_mask_saving_files.test_mask_properties", _tissue_files)
 _OVERLAYS: dict[str, dict[str, Any]] = {
     "1": {},
     "2": {"mask_color": None},
@@ -1195,6 +1224,20 @@ def _empty_grid(ns: SimpleNamespace, p: dict[str, str], wsi: str | None = None) 
     )
 
 
+_EXTRACTOR_NUMBERS = {
+    "DiskPatchExtractor": 1,
+    "MultiResDiskPatchExtractor": 2,
+    "MemPatchExtractor": 3,
+    "MultiResMemPatchExtractor": 4,
+}
+_POOL_NUMBERS = {
+    "MemPatchExtractorPool": 1,
+    "MultiResMemPatchExtractorPool": 2,
+    "DiskPatchExtractorPool": 3,
+    "MultiResDiskPatchExtractorPool": 4,
+}
+
+
 def _chunksize(class_name: str, value: int | None) -> Case:
     def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
         args: dict[str, Any] = {
@@ -1223,8 +1266,15 @@ for _cls in (
     "MemPatchExtractor",
     "MultiResMemPatchExtractor",
 ):
-    _register(f"extractors.chunksize.{_cls}.int", _chunksize(_cls, 2))
-    _register(f"extractors.chunksize.{_cls}.none", _chunksize(_cls, None))
+    _number = _EXTRACTOR_NUMBERS[_cls]
+    _register(
+        f"extractors.TestDiskMemExtractorsChunksize.test_class{_number}a_chunksize_int",
+        _chunksize(_cls, 2),
+    )
+    _register(
+        f"extractors.TestDiskMemExtractorsChunksize.test_class{_number}b_chunksize_none",
+        _chunksize(_cls, None),
+    )
 
 
 # ---------------------------------------------------------------------- more extractors_pool_test
@@ -1267,7 +1317,12 @@ for _cls in (
         "c": (2, 1),
         "d": (None, 1),
     }.items():
-        _register(f"extractors_pool.chunksize.{_cls}.{_tag}", _pool_chunksize(_cls, _thread, _proc))
+        _kind = "none" if None in (_thread, _proc) else "int"
+        _register(
+            f"extractors_pool.TestDiskMemExtractorPoolsChunksize."
+            f"test_class{_POOL_NUMBERS[_cls]}{_tag}_chunksize_{_kind}",
+            _pool_chunksize(_cls, _thread, _proc),
+        )
 
 
 def _resampled_pool(class_name: str, mode: str | None) -> Case:
@@ -1587,3 +1642,196 @@ for _name, _kw in {
     "test_preview_multi_area3": {"drawn_labels": ["area3"]},
 }.items():
     _register(f"locations.{_name}", _preview_case(_kw, squares=True))
+
+
+# remaining custom-point pools of the reference's locations_pool_test
+_IN1, _IN2 = [(10, 10), (20, 20)], [(300, 300), (500, 500)]
+_register(
+    "locations_pool.test_pool_custom_whole_image_inverted3",
+    _custom_case("WholeImageInvertedCustomPatchesPool", [_IN1, _IN2, _IN1], polygons=[_SQUARE]),
+)
+_register(
+    "locations_pool.test_pool_custom_whole_image_inverted4",
+    _custom_case(
+        "WholeImageInvertedCustomPatchesPool",
+        [_IN1, _IN2, _IN2],
+        polygons=[_SQUARE],
+        weak_label="abc",
+    ),
+)
+_TWO_AREAS = [
+    ([(200, 200), (200, 1400), (1400, 1400), (1400, 200)], "area1"),
+    ([(400, 400), (400, 1800), (1500, 1800), (1500, 400)], "area2"),
+]
+_register(
+    "locations_pool.test_pool_custom_polygons2",
+    _custom_case(
+        "PolygonRegionCustomPatchesPool", [_P1, _P2, _P1], polygons=_TWO_AREAS, empty_png_at=(0,)
+    ),
+)
+_register(
+    "locations_pool.test_pool_custom_polygons3",
+    _custom_case(
+        "PolygonRegionCustomPatchesPool",
+        [[(200, 200)], [(1400, 1400)], [(200, 200)]],
+        polygons=[(_TWO_AREAS[0][0], "area10"), (_TWO_AREAS[1][0], "area20")],
+    ),
+)
+_SMALL_AREAS = [
+    [(200, 200), (200, 500), (500, 500), (500, 200)],
+    [(1000, 1000), (1000, 1500), (1500, 1500), (1500, 1000)],
+]
+_register(
+    "locations_pool.test_pool_custom_polygons4",
+    _custom_case(
+        "PolygonRegionCustomPatchesPool",
+        [[(200, 200)], [(1000, 1000)], [(200, 200)]],
+        polygons=[(_SMALL_AREAS[0], "area100"), (_SMALL_AREAS[1], "area200")],
+    ),
+)
+_register(
+    "locations_pool.test_pool_custom_polygons5",
+    _custom_case(
+        "PolygonRegionCustomPatchesPool",
+        [[(200, 200), (1000, 1000)], [(1000, 1000), (200, 200)], [(200, 200), (1000, 1000)]],
+        polygons=[(_SMALL_AREAS[0], "area1000"), (_SMALL_AREAS[1], "area2000")],
+    ),
+)
+
+
+def _pool_preview_custom(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    from PIL import Image
+
+    ns.WholeImageRandomPatchesPool(
+        wsi_file_list=_boards(p),
+        mask_data_list=[p["board_mask"]] * BOARDS,
+        patches_args={**_BASE, "overlap_ratio": 0.9, "num_patches": 12, "weak_label": "label1"},
+        proc_num_workers=2,
+        mp_chunksize=1,
+        save_preview_image_args={
+            "image_file": str(out / "_preview.tif"),
+            "level_or_minsize": 1,
+            "thickness": 1,
+        },
+    )
+    sizes = {}
+    for path in sorted(out.iterdir()):
+        with Image.open(path) as image:
+            sizes[path.name] = list(image.size)
+    return {"previews": sizes}
+
+
+def _pool_preview_wrong(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    pool = ns.WholeImageRandomPatchesPool(
+        wsi_file_list=_boards(p),
+        mask_data_list=[p["board_mask"]] * BOARDS,
+        patches_args={**_BASE, "overlap_ratio": 0.9, "num_patches": 12, "weak_label": "label1"},
+        proc_num_workers=2,
+        mp_chunksize=1,
+        save_preview_image_args={
+            "image_file": str(out / "_preview.tif"),
+            "level_or_PINK": 1,
+            "thickness": 1,
+        },
+    )
+    return {"count": int(pool.patch_count)}
+
+
+_register("locations_pool.test_preview_present_custom", _pool_preview_custom)
+_register("locations_pool.test_preview_wrong_arg", _pool_preview_wrong)
+
+
+def _pool_chunks(chunksize: int) -> Case:
+    """The reference counted distinct worker pids (4 workers, 8 slides); with 3 slides and
+    2 workers the count is compared, and that every slide was computed."""
+
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        pool = ns.WholeImageRandomPatchesPool(
+            wsi_file_list=_boards(p),
+            mask_data_list=[p["board_mask"]] * BOARDS,
+            patches_args={**_BASE, "overlap_ratio": 0.9, "num_patches": 30, "weak_label": "label1"},
+            proc_num_workers=2,
+            mp_chunksize=chunksize,
+        )
+        return {"count": int(pool.patch_count), "pids": len(pool.pids)}
+
+    return case
+
+
+for _index, _chunk in enumerate((1, 2, 4, 8, 3), start=1):
+    _register(f"locations_pool.test_chunksize{_index}", _pool_chunks(_chunk))
+
+
+def _three_kinds(ns: SimpleNamespace, p: dict[str, str]) -> list[Any]:
+    common = {
+        "wsi_file": p["board1"],
+        "mask_data": p["inner_mask"],
+        "level_or_mpp": 0,
+        "patch_size": 256,
+    }
+    return [
+        ns.WholeImageGridPatches(
+            **common, patch_stride=2, foreground_ratio=0.88, overlap_ratio=0.77, weak_label="label1"
+        ),
+        ns.WholeImageRandomPatches(
+            **common, num_patches=10, foreground_ratio=0.8, overlap_ratio=0.8, weak_label="label2"
+        ),
+        ns.WholeImagePoissonDiskPatches(
+            **common,
+            poisson_spacing=20,
+            foreground_ratio=0.2,
+            overlap_ratio=0.8,
+            weak_label="label3",
+        ),
+    ]
+
+
+def _three_kinds_case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    """Grid, random and Poisson-disk locations (and mocks of them) in disk and memory pools:
+    one manifest per slide naming its class, and the same counts on disk and in memory."""
+    kinds = _three_kinds(ns, p)
+    mocks = [
+        ns.PatchesMock(patch_data=k.patch_data, wsi_file=k.wsi_file, level_or_mpp=k.level_or_mpp)
+        for k in kinds
+    ]
+    result: dict[str, Any] = {}
+    for tag, patches_pool in (
+        ("classes", kinds),
+        ("mocks", mocks),
+        ("one_mock", [mocks[0], *kinds[1:]]),
+    ):
+        folder = out / tag
+        folder.mkdir()
+        disk = ns.DiskPatchExtractorPool(
+            patches_pool=patches_pool,
+            output_dir=str(folder),
+            image_type="png",
+            thread_num_workers=2,
+            proc_num_workers=1,
+            create_subdirs=True,
+        )
+        mem = ns.MemPatchExtractorPool(
+            patches_pool=patches_pool, thread_num_workers=2, proc_num_workers=1
+        )
+        names = []
+        for manifest_id in disk.manifest_ids:
+            (manifest,) = [f for f in folder.rglob(f"*{manifest_id}*.txt")]
+            line = next(
+                x for x in manifest.read_text().splitlines() if x.startswith("Patch class:")
+            )
+            names.append(line.split(":", 1)[1].strip())
+        result[tag] = {
+            "ids": len(set(disk.manifest_ids)),
+            "id_lengths": [len(i) for i in disk.manifest_ids],
+            "manifest_classes": names,
+            "disk_equals_memory": disk.patch_count == mem.patch_count == len(mem.patch_list),
+        }
+    return result
+
+
+_register(
+    "extractors_pool.test_three_patches_classes_manifest_files.test_three_patches_classes_"
+    "patch_count.test_three_patches_classes_patch_count_with_two_mocks.test_three_patches_"
+    "classes_patch_count_with_one_mock",
+    _three_kinds_case,
+)
