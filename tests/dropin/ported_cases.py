@@ -1415,20 +1415,44 @@ def _squares(ns: SimpleNamespace) -> list[Any]:
     ]
 
 
-def _preview_case(kwargs: dict[str, Any], *, squares: bool = False) -> Case:
+def _preview_case(
+    kwargs: dict[str, Any],
+    *,
+    squares: bool = False,
+    shapes: list[tuple[list[tuple[int, int]], list[list[tuple[int, int]]]]] | None = None,
+    points: list[tuple[int, int]] | None = None,
+    location_args: dict[str, Any] | None = None,
+) -> Case:
+    """A preview of custom-point patches: the three-region layout (default), the reference's
+    twelve labelled squares (``squares``) or ``shapes`` (points, holes) labelled "label1"."""
+
     def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
         from PIL import Image
 
+        if shapes is not None:
+            polygons = [
+                ns.AnnotationPolygon(points=pts, label="label1", holes=holes)
+                for pts, holes in shapes
+            ]
+        else:
+            polygons = _squares(ns) if squares else _preview_polygons(ns)
+        default_points = [] if squares else [(30, 30), (100, 30), (310, 560), (330, 50)]
+        args: dict[str, Any] = {
+            "patch_size": 128,
+            "level_or_mpp": 0,
+            "foreground_ratio": 0.8,
+            "overlap_ratio": 0.8,
+            "polygon_buffer": 0 if squares else 8,
+            "mask_data": p["level1_mask"],
+        }
+        args.update(location_args or {})
+        if args["mask_data"] in p:
+            args["mask_data"] = p[args["mask_data"]]
         patches = ns.PolygonRegionCustomPatches(
-            polygon_data=_squares(ns) if squares else _preview_polygons(ns),
-            points=[] if squares else [(30, 30), (100, 30), (310, 560), (330, 50)],
+            polygon_data=polygons,
+            points=default_points if points is None else points,
             wsi_file=p["board1"],
-            mask_data=p["level1_mask"],
-            patch_size=128,
-            level_or_mpp=0,
-            foreground_ratio=0.8,
-            overlap_ratio=0.8,
-            polygon_buffer=0 if squares else 8,
+            **args,
         )
         patches.save_preview_image(str(out / "preview.tif"), **kwargs)
         with Image.open(out / "preview.tif") as image:
@@ -1535,7 +1559,7 @@ def _multires_variant(
             ns,
             p,
             level_or_mpp=level_or_mpp,
-            patch_stride=[1, 0.5, 0.5],
+            patch_stride=1,  # the reference's [1, 0.5, 0.5], coarser to keep the test fast
             foreground_ratio=1,
             overlap_ratio=1,
         )
@@ -1835,3 +1859,256 @@ _register(
     "classes_patch_count_with_one_mock",
     _three_kinds_case,
 )
+
+
+# the reference's buffer, hole and marker previews (its private mock's fixed patches are
+# replaced by points inside larger squares where a patch must be drawn)
+_SQ100 = [(100, 100), (100, 200), (200, 200), (200, 100)]
+_MULTI = (
+    [(260, 90), (140, 320), (370, 370), (60, 60), (80, 220)],
+    [
+        [(205, 275), (205, 320), (255, 320), (255, 275)],
+        [(90, 140), (90, 170), (120, 170), (120, 140)],
+    ],
+)
+_LEVEL1 = {"patch_size": 256, "level_or_mpp": 1}
+_register(
+    "locations.test_save_preview_image_with_polygon_buffer1",
+    _preview_case(
+        {}, shapes=[(_SQ100, [])], points=[], location_args={**_LEVEL1, "polygon_buffer": -20}
+    ),
+)
+for _tag, _buffer in (("positive", 5), ("negative", -5)):
+    _register(
+        f"locations.test_save_preview_image_with_polygon_buffer2.{_tag}",
+        _preview_case(
+            {}, shapes=[_MULTI], points=[], location_args={**_LEVEL1, "polygon_buffer": _buffer}
+        ),
+    )
+_register(
+    "locations.test_save_preview_image_with_holes",
+    _preview_case(
+        {"patch_markers": True},
+        shapes=[
+            (
+                _SQ100,
+                [
+                    [(120, 120), (120, 140), (140, 140), (140, 120)],
+                    [(160, 160), (160, 180), (180, 180), (180, 160)],
+                ],
+            )
+        ],
+        points=[],
+        location_args={**_LEVEL1, "polygon_buffer": 0, "check_polygons": False},
+    ),
+)
+_register(
+    "locations.test_save_preview_image_with_patch_markers1",
+    _preview_case(
+        {"patch_markers": True},
+        shapes=[([(100, 100), (100, 1300), (1300, 1300), (1300, 100)], [])],
+        points=[(150, 150)],
+        location_args={**_LEVEL1, "polygon_buffer": 0},
+    ),
+)
+_register(
+    "locations.test_save_preview_image_with_patch_markers2",
+    _preview_case(
+        {"patch_markers": True},
+        shapes=[([(25, 25), (25, 400), (400, 400), (400, 25)], [])],
+        points=[(50, 50)],
+        location_args={"patch_size": 256, "polygon_buffer": 0, "mask_data": "board_mask"},
+    ),
+)
+_register("locations.test_preview_drawn_patches_default", _preview_case({"patch_markers": True}))
+
+
+# ---------------------------------------------------------------------- remaining extractor cases
+def _manifest_case(kind: str, **location: Any) -> Case:
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        make = _grid if kind == "grid" else _region_grid
+        patches = make(ns, p, mask_data=p["inner_mask"], polygon_buffer=0, **location)
+        extractor = ns.DiskPatchExtractor(
+            patches=patches,
+            output_dir=str(out),
+            num_workers=2,
+            image_type="tif",
+            create_subdirs=True,
+        )
+        return {
+            "manifest": _manifest_lines(out, extractor.manifest_id, os.path.dirname(p["board1"]))
+        }
+
+    return case
+
+
+_register(
+    "extractors.test_manifest_file3",
+    _manifest_case("grid", foreground_ratio=0.84, overlap_ratio=0.74, weak_label="ABC"),
+)
+
+
+def _relabelled(ns: SimpleNamespace) -> list[Any]:
+    return [
+        ns.AnnotationPolygon(points=list(poly.points), label=label)
+        for poly, label in zip(_board_polygons(ns), ["area4", "area5", "area6"], strict=True)
+    ]
+
+
+def _manifest4(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    return _manifest_case(
+        "region",
+        polygon_data=_relabelled(ns),
+        patch_stride=[1, 0.5, 0.5],
+        foreground_ratio=0.81,
+        overlap_ratio=0.61,
+    )(ns, p, out)
+
+
+_register("extractors.test_manifest_file4", _manifest4)
+
+
+def _inference(multires: bool) -> Case:
+    """inference_mode adds the patch index to each item; images are PIL in the reference,
+    numpy in slidepatch (README), so only lengths, labels and indices are compared."""
+
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        poly = ns.AnnotationPolygon(
+            points=[(128, 1280), (128, 2816), (1600, 2816)], label="area1" if multires else "area2"
+        )
+        patches = _region_grid(
+            ns, p, polygon_data=[poly], patch_stride=[0.5], foreground_ratio=1, overlap_ratio=1
+        )
+        if multires:
+            extractor = ns.MultiResMemPatchExtractor(
+                patches=patches, num_workers=2, levels_or_mpps=[0], inference_mode=True
+            )
+            items = [
+                [len(group), [[len(i), str(i[1]), int(i[2])] for i in group]]
+                for group in extractor.patch_stream
+            ]
+        else:
+            extractor = ns.MemPatchExtractor(patches=patches, num_workers=2, inference_mode=True)
+            items = [[len(i), str(i[1]), int(i[2])] for i in extractor.patch_stream]
+        return {"items": sorted(items)}
+
+    return case
+
+
+_register("extractors.MemPatchExtractor.test_patch_stream_inference", _inference(False))
+_register(
+    "extractors.MultiResMemPatchExtractor.test_patch_stream_no_downsampling_inference",
+    _inference(True),
+)
+
+
+def _multires_pool_sets(*, counter: int | None, patch_size: int, levels: list[int]) -> Case:
+    def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+        grids = [
+            ns.WholeImageGridPatches(
+                wsi_file=wsi,
+                mask_data=p["board_mask"],
+                patch_size=patch_size,
+                level_or_mpp=2,
+                patch_stride=1,
+                foreground_ratio=0.5,
+                overlap_ratio=1,
+                weak_label=label,
+            )
+            for wsi, label in zip(_boards(p), _COLORS, strict=True)
+        ]
+        ns.MultiResDiskPatchExtractorPool.remove_global_counter()
+        pool = ns.MultiResDiskPatchExtractorPool(
+            patches_pool=grids,
+            output_dir=str(out),
+            levels_or_mpps=levels,
+            image_type="tif",
+            thread_num_workers=2,
+            proc_num_workers=2,
+            create_subdirs=False,
+            global_counter=counter,
+        )
+        sets = sorted(
+            str(d.relative_to(out)) for d in out.iterdir() if d.is_dir() and "set" in d.name
+        )
+        return {
+            "count": int(pool.patch_count),
+            "patchset_count": int(pool.patchset_count),
+            "sets": sets,
+        }
+
+    return case
+
+
+_register(
+    "extractors_pool.MultiResDiskPatchExtractorPool."
+    "test_pool_extractor_2proc_2thread_no_subdirs_no_counter",
+    _multires_pool_sets(counter=None, patch_size=128, levels=[2, 1, 0]),
+)
+_register(
+    "extractors_pool.MultiResDiskPatchExtractorPool.test_pool_extractor_8proc_1thread_no_subdirs_many_sets",
+    _multires_pool_sets(counter=400004, patch_size=64, levels=[2, 1]),
+)
+
+
+# ---------------------------------------------------------------------- locations_test properties
+def _properties(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    """The reference's properties test, with custom points in place of its private mock."""
+    polygons = [
+        ns.AnnotationPolygon(
+            points=[(100, 100), (150, 900), (900, 800), (800, 100)], label="label1"
+        ),
+        ns.AnnotationPolygon(
+            points=[(1400, 1400), (1450, 2600), (2400, 2600), (2400, 1500)], label="label2"
+        ),
+    ]
+    patches = ns.PolygonRegionCustomPatches(
+        polygon_data=polygons,
+        points=[(200, 200), (400, 400), (1600, 1700), (1900, 2000)],
+        wsi_file=p["board1"],
+        mask_data=p["level1_mask"],
+        patch_size=128,
+        level_or_mpp=0,
+        foreground_ratio=0.8,
+        overlap_ratio=0.8,
+    )
+    params = dict(patches.param_info)
+    params.pop("polygon_data")
+    params["wsi_file"] = os.path.basename(str(params["wsi_file"]))
+    params["mask_data"] = os.path.basename(str(params["mask_data"]))
+    return {
+        **_summary(patches),
+        "data": [[x, y, w, h, lab] for (x, y), (w, h), lab in patches.patch_data],
+        "mask_level": [
+            [round(x, 6), round(y, 6), round(w, 6), round(h, 6), lab]
+            for (x, y), (w, h), lab in patches.patch_data_mask_level
+        ],
+        "params": params,
+        "level_or_mpp": patches.level_or_mpp,
+        "polygons": [
+            [list(map(float, c)) for c in poly.exterior.coords] for poly in patches.shapely_polygons
+        ],
+        "polygon_labels": list(patches.polygon_labels),
+    }
+
+
+def _three_labels(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+    """Seven overlapping regions with three labels: each point is kept once per label."""
+    square = [(100, 100), (100, 1100), (1100, 1100), (1100, 100)]
+    labels = ["label3", "label1", "label2", "label1", "label2", "label3", "label1"]
+    patches = ns.PolygonRegionCustomPatches(
+        polygon_data=[ns.AnnotationPolygon(points=square, label=lab) for lab in labels],
+        points=[(200, 200), (400, 400), (600, 600), (800, 800)],
+        wsi_file=p["board1"],
+        mask_data=p["level1_mask"],
+        patch_size=128,
+        level_or_mpp=0,
+        foreground_ratio=0.8,
+        overlap_ratio=0.8,
+        check_polygons=False,
+    )
+    return {**_summary(patches), "polygon_labels": list(patches.polygon_labels)}
+
+
+_register("locations.test_properties_and_save_images", _properties)
+_register("locations.test_three_labels", _three_labels)
