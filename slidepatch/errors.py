@@ -8,6 +8,7 @@ library, which raised builtins, keeps working.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from os import PathLike
 
 
@@ -54,6 +55,11 @@ class SlideIsDirectoryError(SlideError, IsADirectoryError):
 
 class UnsupportedSlideError(SlideError, ValueError, _OpenSlideUnsupported):  # type: ignore[misc,valid-type]
     """The file exists but no backend can open it as a slide (also OpenSlide's error)."""
+
+
+class UnsupportedLayoutError(UnsupportedSlideError):
+    """The file is a readable image, but its pixel layout (fluorescence channels, 16-bit...)
+    is not RGB; no backend is tried after this, since each would show it wrong."""
 
 
 class SlideReadError(SlideError, OSError):
@@ -124,3 +130,70 @@ class WorkerDiedError(ExtractionError):
 class UnsafeOutputNameError(OutputError, ValueError):
     """A label, comment or separator that cannot be used in an output path (also a
     ``ValueError``, which the reference raised for empty label directories)."""
+
+
+class DuplicatePatchSetError(SlideError, ValueError):
+    """The same PatchSet of one slide (same locations and resolution) was given twice."""
+
+
+class RunMismatchError(OutputError, ValueError):
+    """Resuming into an output directory where slides were finished with other parameters.
+
+    ``mismatches`` holds ``(slide_path, differences)`` per slide, the differences written as
+    ``seed=1, now seed=2``.
+    """
+
+    def __init__(self, mismatches: Sequence[tuple[str, str]], hint: str) -> None:
+        self.mismatches = tuple(mismatches)
+        self.hint = hint
+        super().__init__(format_mismatches(self.mismatches, hint=hint))
+
+    def __reduce__(self) -> tuple[type[RunMismatchError], tuple[tuple[tuple[str, str], ...], str]]:
+        return (type(self), (self.mismatches, self.hint))
+
+
+def format_mismatches(mismatches: Sequence[tuple[str, str]], *, hint: str) -> str:
+    """``a.svs: finished earlier with seed=1, now seed=2; <hint>`` (all slides, one line)."""
+    if len(mismatches) == 1:
+        ((slide, diff),) = mismatches
+        return f"{slide}: finished earlier with {diff}; {hint}"
+    listed = "; ".join(f"{slide}: {diff}" for slide, diff in mismatches)
+    return f"{len(mismatches)} slides were finished earlier with other parameters: {listed}; {hint}"
+
+
+class OutputExistsError(OutputError):
+    """An output folder that already holds manifests or journals of the slides to extract."""
+
+
+class EarlierRunWarning(UserWarning):
+    """An output directory already holds files of the same slides from earlier runs."""
+
+
+class CoordinateFileError(SlidepatchError, ValueError):
+    """A coordinate file (TRIDENT, CLAM, hs2p, CSV) that cannot be read or written as asked;
+    the message names the file (and the slide it was paired with)."""
+
+    def __init__(self, path: str | PathLike[str] | None, message: str) -> None:
+        self.path = None if path is None else str(path)
+        self.message = message
+        super().__init__(f"{self.path}: {message}" if self.path else message)
+
+    def __reduce__(self) -> tuple[type[CoordinateFileError], tuple[str | None, str]]:
+        return (type(self), (self.path, self.message))
+
+
+class MissingDependencyError(SlidepatchError, ImportError):
+    """An optional dependency that a feature needs is not installed; says which extra."""
+
+
+class NoPatchesWarning(UserWarning):
+    """A location class found no patch; the message names the slide and says why.
+
+    A warning, not an error, because the reference returned an empty result here and
+    drop-in code may rely on that; the reason is also on the object (``empty_reason``).
+    """
+
+
+class MetadataWarning(UserWarning):
+    """Slide metadata that slidepatch ignores (a screen-default resolution...); the message
+    names the slide and what to pass instead."""

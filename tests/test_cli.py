@@ -82,7 +82,7 @@ def test_help_on_every_command(command: list[str]) -> None:
         (["extract", "a.svs", "--out", "o", "--levels", "0", "zz"], "'zz'"),
         (["extract", "a.svs", "--out", "o", "--patch-size", "0"], "--patch-size"),
         (["extract", "a.svs", "--out", "o", "--sampling", "random"], "--num-patches"),
-        (["extract", "a.svs", "b.svs", "--out", "o", "--mask", "m.png"], "one file per slide"),
+        (["extract", "a.svs", "b.svs", "--out", "o", "--mask", "m.png"], "pair with the slides"),
         (["extract", "a.svs", "--out", "o", "--include", "tumor"], "--annotations"),
     ],
 )
@@ -247,7 +247,7 @@ def test_extract_inside_annotations_with_include(synthetic_svs: Path, tmp_path: 
 def test_extract_with_a_mask_file_per_slide(synthetic_svs: Path, tmp_path: Path) -> None:
     mask = np.zeros((125, 188), dtype=np.uint8)  # 1/16 of 3000x2000
     mask[:, :32] = 255  # only the left 32 mask columns = 512 level-0 pixels
-    mask_file = tmp_path / "mask.png"
+    mask_file = tmp_path / "synthetic_mask.png"  # paired with synthetic.svs by name
     Image.fromarray(mask).save(mask_file)
     out = tmp_path / "o"
     result = run_cli(

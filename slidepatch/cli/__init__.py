@@ -1,4 +1,4 @@
-"""The ``slidepatch`` command line: ``info``, ``extract`` and ``demo``.
+"""The ``slidepatch`` command line: ``info``, ``extract``, ``locate`` and ``demo``.
 
 Errors are one line on stderr (``slidepatch: error: ...``) with exit status 2 for usage
 mistakes and 1 for failures (a missing or unreadable slide, a bad mask...); ``--debug``
@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from slidepatch.cli.errors import SlideFailedError, UsageError
+from slidepatch.cli.errors import SlideFailedError, UsageError, cli_text
 from slidepatch.cli.parser import PROG, build_parser
 from slidepatch.errors import SlidepatchError
 
@@ -24,11 +24,20 @@ EXIT_INTERRUPTED = 130
 
 
 def _extract_command(args: argparse.Namespace) -> int:
-    from slidepatch.cli.extract import extract, format_summary, run_from_args
+    from slidepatch.cli.extract import (
+        check_something_written,
+        extract,
+        format_dry_run,
+        format_summary,
+        run_from_args,
+    )
 
     summary = extract(run_from_args(args))
-    if not args.quiet:
+    if summary.dry_run:
+        print(format_dry_run(summary), flush=True)
+    elif not args.quiet:
         print(format_summary(summary), flush=True)
+    check_something_written(summary)
     return EXIT_FAILURE if summary.failed else EXIT_OK
 
 
@@ -39,13 +48,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_info(args)
     if args.command == "extract":
         return _extract_command(args)
+    if args.command == "locate":
+        from slidepatch.cli.coordinates import run_locate
+
+        return run_locate(args)
     from slidepatch.cli.demo import run_demo
 
     return run_demo(args)
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(cli_text(str(exc)).split()) or type(exc).__name__
     return text
 
 

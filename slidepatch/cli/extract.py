@@ -9,19 +9,28 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from slidepatch.cli.errors import SlideFailedError, UsageError
-from slidepatch.cli.locate import LocateJob, locate_all
-from slidepatch.errors import SlideIsDirectoryError, SlideNotFoundError
+from slidepatch.cli.errors import NothingWrittenError, SlideFailedError, UsageError, cli_text
+from slidepatch.cli.locate import Located, LocateJob, locate_all
+from slidepatch.errors import (
+    OutputExistsError,
+    RunMismatchError,
+    SlideIsDirectoryError,
+    SlideNotFoundError,
+)
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.locations.preview import DEFAULT_PREVIEW_SIZE
 
 PREVIEW_DIR = "previews"
 MANIFEST_DIR = "manifests"
 CONTACT_SHEET = "contact_sheet.png"
+CLI_HINT = "use --overwrite or another --out"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -31,8 +40,11 @@ class ExtractRun:
     slides: tuple[str, ...]
     output_dir: str
     job: LocateJob  # the template; slide, mask, annotation and preview paths are per slide
-    masks: tuple[str, ...] | None = None
+    masks: tuple[str | None, ...] | None = None  # per slide; None: automatic tissue mask
     annotations: tuple[str, ...] | None = None
+    slide_mpps: tuple[float | None, ...] | None = None  # per slide MPP overrides
+    labels: tuple[str | None, ...] | None = None  # per slide weak labels (None: job.label)
+    dry_run: bool = False
     levels: tuple[LevelOrMpp, ...] | None = None
     resampling_mode: Literal["tile", "wsi"] | None = None
     image_type: str = "png"
@@ -40,11 +52,14 @@ class ExtractRun:
     processes: int = 1
     threads: int = 4
     resume: bool = False
+    overwrite: bool = False
     preview: bool = False
     contact_sheet: bool = False
     create_subdirs: bool = False
     skip_failed: bool = False
     quiet: bool = False
+    coords_dir: str | None = None  # read locations from coordinate files instead of sampling
+    coords_format: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -59,17 +74,25 @@ class ExtractSummary:
     contact_sheet_path: str | None
     failed: tuple[str, ...]
     resumed: tuple[str, ...] = ()
+    empty: tuple[tuple[str, str], ...] = ()  # (slide, why it gave no patch)
+    located: tuple[tuple[str, dict[str, int]], ...] = ()  # per slide: patches per label
+    dry_run: bool = False
+    replaced: tuple[str, ...] = ()  # manifest ids of earlier runs removed by --overwrite
 
 
 def _check_slides(slides: Sequence[str]) -> None:
+    from slidepatch.slide.dicom_series import folder_instances
+
     for path in slides:
         if not os.path.exists(path):
             raise SlideNotFoundError(path, "no such file")
-        if os.path.isdir(path):
-            raise SlideIsDirectoryError(path, "is a directory, not a slide file")
+        if os.path.isdir(path) and not folder_instances(path):
+            raise SlideIsDirectoryError(
+                path, "is a directory, not a slide file (nor a DICOM series folder)"
+            )
 
 
-def _check_pairing(files: Sequence[str] | None, slides: Sequence[str], option: str) -> None:
+def _check_pairing(files: Sequence[str | None] | None, slides: Sequence[str], option: str) -> None:
     if files is not None and len(files) != len(slides):
         raise UsageError(
             f"{option} needs one file per slide: got {len(files)} for {len(slides)} slides"
@@ -92,7 +115,10 @@ def _preview_paths(slides: Sequence[str], output_dir: str) -> list[str]:
 
 
 def _jobs(run: ExtractRun) -> list[LocateJob]:
-    previews = _preview_paths(run.slides, run.output_dir) if run.preview else None
+    previews = (
+        _preview_paths(run.slides, run.output_dir) if run.preview and not run.dry_run else None
+    )
+    labels = run.labels or (None,) * len(run.slides)
     return [
         replace(
             run.job,
@@ -100,6 +126,8 @@ def _jobs(run: ExtractRun) -> list[LocateJob]:
             mask_path=None if run.masks is None else run.masks[i],
             annotation_path=None if run.annotations is None else run.annotations[i],
             preview_path=None if previews is None else previews[i],
+            slide_mpp=run.job.slide_mpp if run.slide_mpps is None else run.slide_mpps[i],
+            label=run.job.label if labels[i] is None else str(labels[i]),
         )
         for i, slide in enumerate(run.slides)
     ]
@@ -123,6 +151,7 @@ def _run_pool(run: ExtractRun, patch_sets: list[PatchSet]) -> Any:
         "resampling_mode": run.resampling_mode,
         "on_error": "skip" if run.skip_failed else "raise",
         "resume": run.resume,
+        "overwrite": run.overwrite,
         "progress": not run.quiet and sys.stderr.isatty(),
     }
     if run.levels is not None:
@@ -132,28 +161,97 @@ def _run_pool(run: ExtractRun, patch_sets: list[PatchSet]) -> Any:
     return _pool_class(run)(**kwargs)
 
 
-class _SlideCounter:
-    """``locating patches: i/n slides`` on a terminal while locations are computed."""
-
-    def __init__(self, *, total: int, enabled: bool) -> None:
-        self._total = total
-        self._done = 0
-        self._enabled = enabled
-
-    def done(self, _index: int, _result: PatchSet | str) -> None:
-        self._done += 1
-        if self._enabled:
-            sys.stderr.write(f"\rlocating patches: {self._done}/{self._total} slides")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self._enabled and self._done:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 def _warn(message: str) -> None:
-    print(f"slidepatch: warning: {message}", file=sys.stderr, flush=True)
+    print(f"slidepatch: warning: {cli_text(message)}", file=sys.stderr, flush=True)
+
+
+def _located_counts(located: Sequence[Located]) -> tuple[tuple[str, dict[str, int]], ...]:
+    return tuple(
+        (item.slide_path, item.patch_set.patch_info)
+        for item in located
+        if item.patch_set is not None
+    )
+
+
+def _drop_duplicate_slides(run: ExtractRun) -> ExtractRun:
+    """A slide listed twice (the same file through any path) is extracted once, with a
+    warning; twice with different masks or annotations is an error."""
+    from slidepatch.slide.identity import real_slide_path
+
+    first: dict[str, int] = {}
+    keep: list[int] = []
+    for i, slide in enumerate(run.slides):
+        j = first.setdefault(real_slide_path(slide), i)
+        if j == i:
+            keep.append(i)
+            continue
+        for files, option in ((run.masks, "--mask"), (run.annotations, "--annotations")):
+            if files is not None and _real_or_none(files[i]) != _real_or_none(files[j]):
+                raise UsageError(
+                    f"{slide} is listed twice (also as {run.slides[j]}) with different "
+                    f"{option} files ({files[j]}, {files[i]}); list it once"
+                )
+        same = "" if slide == run.slides[j] else f" (also as {run.slides[j]})"
+        _warn(f"{slide} is listed twice{same}; extracting it once")
+    if len(keep) == len(run.slides):
+        return run
+
+    def pick(values: tuple[_T, ...] | None) -> tuple[_T, ...] | None:
+        return None if values is None else tuple(values[i] for i in keep)
+
+    return replace(
+        run,
+        slides=tuple(run.slides[i] for i in keep),
+        masks=pick(run.masks),
+        annotations=pick(run.annotations),
+        slide_mpps=pick(run.slide_mpps),
+        labels=pick(run.labels),
+    )
+
+
+def _real_or_none(path: str | None) -> str | None:
+    from slidepatch.slide.identity import real_slide_path
+
+    return None if path is None else real_slide_path(path)
+
+
+def _check_earlier_runs(run: ExtractRun) -> None:
+    """Refuse an --out that holds manifests or journals of these slides, unless the user
+    said what to do with them (--resume or --overwrite)."""
+    if run.resume or run.overwrite:
+        return
+    from slidepatch.extract.resume import OutputDirIndex
+    from slidepatch.pools._earlier_runs import describe_earlier
+
+    earlier = OutputDirIndex(output_dir=run.output_dir, slide_paths=run.slides)
+    if earlier:
+        raise OutputExistsError(
+            f"--out {run.output_dir} already holds {describe_earlier(earlier)}; use --resume "
+            "to finish that run, --overwrite to replace those files, or another --out"
+        )
+
+
+def _read_coordinates(run: ExtractRun) -> list[Located]:
+    """The slides' locations from the coordinate files in ``run.coords_dir``."""
+    from slidepatch.locations.coordinates.pool import CoordinateFilesPool
+
+    assert run.coords_dir is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the failures are reported below, one line each
+        pool = CoordinateFilesPool(
+            coords_dir=run.coords_dir,
+            wsi_file_list=run.slides,
+            format=run.coords_format,  # type: ignore[arg-type]
+            on_error="skip" if run.skip_failed else "raise",
+        )
+    read = {ps.slide_path: ps for ps in pool.patch_sets}
+    failed = {path: str(exc) for path, exc in pool.failed_slides.items()}
+    return [
+        Located(s, read[s], empty_reason="its coordinate file holds no coordinates")
+        if s in read
+        else Located(s, None, error=failed[s])
+        for s in run.slides
+    ]
 
 
 def extract(run: ExtractRun) -> ExtractSummary:
@@ -161,39 +259,80 @@ def extract(run: ExtractRun) -> ExtractSummary:
     _check_pairing(run.masks, run.slides, "--mask")
     _check_pairing(run.annotations, run.slides, "--annotations")
     _check_slides(run.slides)
-    Path(run.output_dir).mkdir(parents=True, exist_ok=True)
+    run = _drop_duplicate_slides(run)
+    if not run.dry_run:  # a dry run writes nothing, so an earlier run in --out is no matter
+        _check_earlier_runs(run)
+        Path(run.output_dir).mkdir(parents=True, exist_ok=True)
+
+    from slidepatch.progress import SlideProgress
 
     jobs = _jobs(run)
-    counter = _SlideCounter(total=len(jobs), enabled=not run.quiet and sys.stderr.isatty())
-    try:
-        results = locate_all(jobs, processes=run.processes, on_done=counter.done)
-    finally:
-        counter.close()
+    if run.coords_dir is not None:
+        results = _read_coordinates(run)
+    else:
+        counter = SlideProgress(total=len(jobs), enabled=not run.quiet and sys.stderr.isatty())
+        try:
+            results = locate_all(
+                jobs, processes=run.processes, on_done=lambda _i, _r: counter.update()
+            )
+        finally:
+            counter.close()
     failed: list[str] = []
+    empty: list[tuple[str, str]] = []
     patch_sets: list[PatchSet] = []
-    for job, result in zip(jobs, results, strict=True):
-        if isinstance(result, str):
+    for result in results:
+        for note in result.warnings:
+            _warn(note)
+        if result.error is not None or result.patch_set is None:
+            message = result.error or f"{result.slide_path}: failed"
             if not run.skip_failed:
-                raise SlideFailedError(result)
-            failed.append(result)
-            _warn(f"skipped: {result}")
-        elif len(result) == 0:
-            _warn(f"{job.slide_path}: no patch locations (check the mask and parameters)")
+                raise SlideFailedError(message)
+            failed.append(message)
+            _warn(f"skipped: {message}")
+        elif len(result.patch_set) == 0:
+            why = result.empty_reason or "no location passed the tests"
+            empty.append((result.slide_path, why))
+            _warn(f"{result.slide_path}: no patches: {why}")
         else:
-            patch_sets.append(result)
+            if result.capped_from is not None and not run.quiet:
+                print(
+                    f"{os.path.basename(result.slide_path)}: --max-patches kept "
+                    f"{len(result.patch_set)} of {result.capped_from} patches",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            patch_sets.append(result.patch_set)
+    if run.dry_run:
+        return ExtractSummary(
+            output_dir=run.output_dir,
+            slide_count=len(run.slides),
+            patch_count=sum(len(p) for p in patch_sets),
+            manifest_paths=(),
+            preview_paths=(),
+            contact_sheet_path=None,
+            failed=tuple(failed),
+            empty=tuple(empty),
+            located=_located_counts(results),
+            dry_run=True,
+        )
 
     manifest_paths: list[str] = []
     patch_count = 0
     manifest_ids: list[str] = []
     resumed: list[str] = []
+    replaced: list[str] = []
     if patch_sets:
-        pool = _run_pool(run, patch_sets)
+        try:
+            pool = _run_pool(run, patch_sets)
+        except RunMismatchError as exc:
+            raise RunMismatchError(exc.mismatches, CLI_HINT) from None
         patch_count += pool.patch_count
         for slide, error in pool.failed_slides.items():
             failed.append(f"{slide}: {error}")
             _warn(f"skipped: {slide}: {error}")
         manifest_ids.extend(m for m in pool.manifest_ids if m is not None)
         resumed.extend(pool.resumed_slides)
+        replaced.extend(pool.replaced_manifest_ids)
         folder = Path(run.output_dir) / MANIFEST_DIR
         for manifest_id in manifest_ids:
             manifest_paths.extend(
@@ -222,7 +361,38 @@ def extract(run: ExtractRun) -> ExtractSummary:
         contact_sheet_path=sheet_path,
         failed=tuple(failed),
         resumed=tuple(resumed),
+        empty=tuple(empty),
+        located=_located_counts(results),
+        replaced=tuple(replaced),
     )
+
+
+def format_dry_run(summary: ExtractSummary) -> str:
+    """Per slide and label, the patches a run would write."""
+    lines = [
+        f"dry run: {summary.patch_count} patches from {len(summary.located)} of "
+        f"{summary.slide_count} slides (nothing written)"
+    ]
+    reasons = dict(summary.empty)
+    for slide, counts in summary.located:
+        total = sum(counts.values())
+        per_label = ", ".join(f"{label or '(no label)'} {n}" for label, n in counts.items())
+        if total == 0:
+            lines.append(f"  {slide}: 0 patches: {reasons.get(slide, 'none passed the tests')}")
+        else:
+            lines.append(f"  {slide}: {total} patches ({per_label})")
+    return "\n".join(lines)
+
+
+def check_something_written(summary: ExtractSummary) -> None:
+    """A run that writes (or would write) no patch at all fails, saying why."""
+    if summary.patch_count or summary.resumed:
+        return
+    if summary.empty:
+        why = "; ".join(f"{slide}: {reason}" for slide, reason in summary.empty)
+        raise NothingWrittenError(f"no patch to write: {why}")
+    if not summary.failed:
+        raise NothingWrittenError("no patch to write")
 
 
 def format_summary(summary: ExtractSummary) -> str:
@@ -239,49 +409,158 @@ def format_summary(summary: ExtractSummary) -> str:
         lines.append(f"  contact sheet: {summary.contact_sheet_path}")
     if summary.resumed:
         lines.append(f"  resumed:       {len(summary.resumed)} slides were already complete")
+    if summary.replaced:
+        lines.append(
+            f"  overwritten:   {len(summary.replaced)} earlier slide extractions were removed"
+        )
+    if summary.empty:
+        lines.append(f"  no patches:    {len(summary.empty)} slides (see the warnings above)")
     if summary.failed:
         lines.append(f"  failed:        {len(summary.failed)} slides (see the warnings above)")
     return "\n".join(lines)
 
 
-def run_from_args(args: argparse.Namespace) -> ExtractRun:
-    """Turn parsed ``extract`` arguments into an :class:`ExtractRun` (usage checks here)."""
+def job_from_args(args: argparse.Namespace) -> LocateJob:
+    """The location template shared by ``extract`` and ``locate`` (usage checks here)."""
     if args.sampling == "random" and args.num_patches is None:
         raise UsageError("--sampling random needs --num-patches")
-    if (args.include or args.exclude) and not args.annotations:
+    level: LevelOrMpp = args.mpp if args.mpp is not None else (args.level or 0)
+    return LocateJob(
+        slide_path="",
+        sampling=args.sampling,
+        patch_size=args.patch_size,
+        level_or_mpp=level,
+        foreground_ratio=args.foreground_ratio,
+        overlap_ratio=args.overlap_ratio,
+        mask_min_size=args.mask_min_size,
+        outside_annotations=args.outside,
+        included_labels=tuple(args.include or ()),
+        excluded_labels=tuple(args.exclude or ()),
+        label=args.label,
+        stride=args.stride,
+        num_patches=args.num_patches,
+        spacing=args.spacing,
+        seed=args.seed,
+        backend=args.backend,
+        slide_mpp=args.slide_mpp,
+        max_patches=args.max_patches,
+        preview_size=getattr(args, "preview_size", DEFAULT_PREVIEW_SIZE),
+    )
+
+
+def _slide_inputs(
+    args: argparse.Namespace,
+) -> tuple[
+    tuple[str, ...],
+    tuple[str | None, ...] | None,
+    tuple[str, ...] | None,
+    tuple[float | None, ...] | None,
+    tuple[str | None, ...] | None,
+]:
+    """Slides, and per slide: mask, annotations, MPP override, label (paired by name)."""
+    from slidepatch.cli import inputs
+
+    table = getattr(args, "slide_table", None)  # only ``extract`` takes a slide table
+    if table and args.slides:
+        raise UsageError("give slide files or --slides TABLE.csv, not both")
+    if not table and not args.slides:
+        raise UsageError("no slides: give slide files or --slides TABLE.csv")
+    masks: tuple[str | None, ...] | None = None
+    notes: tuple[str, ...] | None = None
+    mpps: tuple[float | None, ...] | None = None
+    labels: tuple[str | None, ...] | None = None
+    if table:
+        rows = inputs.read_slide_table(table)
+        slides = tuple(r.slide for r in rows)
+        in_table = [
+            flag
+            for flag, column, given in (
+                ("--mask/--mask-dir", "mask", args.mask or args.mask_dir),
+                (
+                    "--annotations/--annotations-dir",
+                    "annotations",
+                    args.annotations or args.annotations_dir,
+                ),
+            )
+            if given and any(getattr(r, column) is not None for r in rows)
+        ]
+        if in_table:
+            raise UsageError(f"{in_table[0]} and the table's column both name files; use one")
+        if any(r.mask is not None for r in rows):
+            masks = tuple(r.mask for r in rows)
+        if rows[0].annotations is not None:
+            notes = tuple(str(r.annotations) for r in rows)
+        if any(r.mpp is not None for r in rows):
+            mpps = tuple(args.slide_mpp if r.mpp is None else r.mpp for r in rows)
+        if any(r.label is not None for r in rows):
+            labels = tuple(r.label for r in rows)
+    else:
+        from slidepatch.slide.dicom_series import group_dicom_series
+
+        # a DICOM series' files (series/*.dcm) are one slide: its folder
+        slides = tuple(group_dicom_series([os.path.abspath(s) for s in args.slides]))
+    if args.mask:
+        masks = tuple(
+            inputs.pair_by_name(slides, [os.path.abspath(m) for m in args.mask], option="--mask")
+        )
+    elif args.mask_dir:
+        masks = tuple(
+            inputs.pair_from_folder(
+                slides, args.mask_dir, option="--mask-dir", suffixes=inputs.MASK_SUFFIXES
+            )
+        )
+    if args.annotations:
+        files = [os.path.abspath(a) for a in args.annotations]
+        notes = tuple(inputs.pair_by_name(slides, files, option="--annotations"))
+    elif args.annotations_dir:
+        notes = tuple(
+            inputs.pair_from_folder(
+                slides,
+                args.annotations_dir,
+                option="--annotations-dir",
+                suffixes=inputs.ANNOTATION_SUFFIXES,
+            )
+        )
+    return slides, masks, notes, mpps, labels
+
+
+def check_annotation_flags(args: argparse.Namespace, annotations: object) -> None:
+    """--include/--exclude/--outside need annotations (from files, a folder or a table)."""
+    if (args.include or args.exclude) and not annotations:
         raise UsageError("--include/--exclude need --annotations")
-    if args.outside and not args.annotations:
+    if args.outside and not annotations:
         raise UsageError("--outside needs --annotations")
+
+
+def run_from_args(args: argparse.Namespace) -> ExtractRun:
+    """Turn parsed ``extract`` arguments into an :class:`ExtractRun` (usage checks here)."""
+    if args.coords is not None and (
+        args.mask or args.annotations or args.mask_dir or args.annotations_dir
+    ):
+        raise UsageError("--coords takes the locations from files: drop --mask/--annotations")
+    if args.coords is not None and args.preview:
+        raise UsageError("--preview draws sampled locations: it cannot be used with --coords")
+    if args.coords is None and args.coords_format != "auto":
+        raise UsageError("--coords-format needs --coords")
+    job = job_from_args(args)
     if args.jpeg_quality is not None and not 1 <= args.jpeg_quality <= 100:
         raise UsageError(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
     if args.jpeg_quality is not None and args.image_type != "jpg":
         raise UsageError("--jpeg-quality needs --image-type jpg")
-    level: LevelOrMpp = args.mpp if args.mpp is not None else (args.level or 0)
-    slides = tuple(os.path.abspath(s) for s in args.slides)
+    slides, masks, annotations, mpps, labels = _slide_inputs(args)
+    check_annotation_flags(args, annotations)
+    if args.coords is not None and (masks or annotations):
+        raise UsageError(
+            "--coords takes the locations from files: drop the table's mask and annotations columns"
+        )
     return ExtractRun(
         slides=slides,
         output_dir=os.path.abspath(args.out),
-        job=LocateJob(
-            slide_path="",
-            sampling=args.sampling,
-            patch_size=args.patch_size,
-            level_or_mpp=level,
-            foreground_ratio=args.foreground_ratio,
-            overlap_ratio=args.overlap_ratio,
-            mask_min_size=args.mask_min_size,
-            outside_annotations=args.outside,
-            included_labels=tuple(args.include or ()),
-            excluded_labels=tuple(args.exclude or ()),
-            label=args.label,
-            stride=args.stride,
-            num_patches=args.num_patches,
-            spacing=args.spacing,
-            seed=args.seed,
-        ),
-        masks=None if args.mask is None else tuple(os.path.abspath(m) for m in args.mask),
-        annotations=None
-        if args.annotations is None
-        else tuple(os.path.abspath(a) for a in args.annotations),
+        job=job,
+        masks=masks,
+        annotations=annotations,
+        slide_mpps=mpps,
+        labels=labels,
         levels=None if args.levels is None else tuple(args.levels),
         resampling_mode=args.resample,
         image_type=args.image_type,
@@ -289,9 +568,13 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         processes=args.procs,
         threads=args.threads,
         resume=args.resume,
+        overwrite=args.overwrite,
         preview=args.preview,
         contact_sheet=args.contact_sheet,
         create_subdirs=args.subdirs,
         skip_failed=args.skip_failed,
         quiet=args.quiet,
+        dry_run=args.dry_run,
+        coords_dir=None if args.coords is None else os.path.abspath(args.coords),
+        coords_format=args.coords_format,
     )

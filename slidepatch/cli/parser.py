@@ -1,4 +1,5 @@
-"""The argument parser of the ``slidepatch`` command: ``info``, ``extract``, ``demo``."""
+"""The argument parser of the ``slidepatch`` command: ``info``, ``extract``, ``locate``,
+``demo``."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.slide.backends import BACKEND_NAMES
 
 PROG = "slidepatch"
+COORDINATE_FORMATS = ("trident", "clam", "hs2p", "csv", "parquet")
 
 
 class Parser(argparse.ArgumentParser):
@@ -95,19 +98,16 @@ def _add_info(sub: argparse._SubParsersAction[Parser]) -> None:
     _common(p)
 
 
-def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
-    p = sub.add_parser(
-        "extract",
-        help="extract patches from slides to image files with manifests",
-        description="Find patch locations on each slide (inside the tissue, or inside/"
-        "outside annotated polygons) and write them as image files plus per-slide "
-        "manifests (text and CSV) under --out.",
-        epilog="example: slidepatch extract a.svs b.svs --out patches --mpp 0.5 "
-        "--patch-size 224 --stride 1 --preview --contact-sheet",
+def _add_location_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The sampling, mask and annotation options shared by ``extract`` and ``locate``;
+    returns the sampling group."""
+    p.add_argument(
+        "--backend",
+        choices=BACKEND_NAMES,
+        default="auto",
+        help="slide reader (default auto: the direct TIFF decoder, then OpenSlide, "
+        "tiffslide, Pillow)",
     )
-    p.add_argument("slides", nargs="+", metavar="SLIDE", help="slide files")
-    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
-
     g = p.add_argument_group("sampling")
     g.add_argument(
         "--sampling",
@@ -132,7 +132,16 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         help="Poisson-disk minimum distance between patches, in pixels at the read level or "
         "MPP (default 50)",
     )
-    g.add_argument("--seed", type=int, default=None, help="random seed (random/poisson)")
+    g.add_argument(
+        "--seed", type=int, default=None, help="random seed (random/poisson, --max-patches)"
+    )
+    g.add_argument(
+        "--max-patches",
+        type=_positive_int,
+        metavar="N",
+        help="at most N patches per slide, whatever the sampling (a seeded random subset, "
+        "kept in their order)",
+    )
     g.add_argument(
         "--patch-size", type=_positive_int, default=256, help="patch side in pixels (256)"
     )
@@ -144,18 +153,11 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         "--mpp", type=_positive_float, help="read patches at this resolution, in µm per pixel"
     )
     g.add_argument(
-        "--levels",
-        nargs="+",
-        type=level_or_mpp,
-        metavar="LEVEL_OR_MPP",
-        help="multi-resolution: one centred patch per entry; ints are levels, floats are "
-        "MPPs (e.g. --levels 0 1 0.5)",
-    )
-    g.add_argument(
-        "--resample",
-        choices=("tile", "wsi"),
-        help="allow an MPP that matches no pyramid level: read the next finer level and "
-        "resize each patch (tile) or read from a resized copy of the slide (wsi)",
+        "--slide-mpp",
+        type=_positive_float,
+        metavar="MPP",
+        help="the slides' level-0 µm per pixel, for slides without MPP metadata (a table's "
+        "mpp column wins for its slide)",
     )
     g.add_argument(
         "--foreground-ratio",
@@ -171,11 +173,16 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
     )
 
     m = p.add_argument_group("masks and annotations")
-    m.add_argument(
+    masks = m.add_mutually_exclusive_group()
+    masks.add_argument(
         "--mask",
         nargs="+",
         metavar="FILE",
-        help="mask files (PNG/NPY/NPZ), one per slide in order; default: automatic tissue mask",
+        help="mask files (PNG/NPY/NPZ), paired with the slides by file name (h1.png or "
+        "h1_mask.png for h1.svs); default: automatic tissue mask",
+    )
+    masks.add_argument(
+        "--mask-dir", metavar="DIR", help="take each slide's mask from DIR/<slide name>.*"
     )
     m.add_argument(
         "--mask-min-size",
@@ -184,12 +191,19 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         help="automatic tissue mask: use the smallest level whose sides are at least this "
         "many pixels (default 1000)",
     )
-    m.add_argument(
+    notes = m.add_mutually_exclusive_group()
+    notes.add_argument(
         "--annotations",
         nargs="+",
         metavar="FILE",
-        help="annotation files, one per slide in order: QuPath GeoJSON (.geojson/.json) or "
-        "ASAP XML (.xml); patches are taken inside the polygons and labelled by them",
+        help="annotation files, paired with the slides by file name (h1.geojson for h1.svs): "
+        "QuPath GeoJSON (.geojson/.json) or ASAP XML (.xml); patches are taken inside the "
+        "polygons and labelled by them",
+    )
+    notes.add_argument(
+        "--annotations-dir",
+        metavar="DIR",
+        help="take each slide's annotations from DIR/<slide name>.*",
     )
     labels = m.add_mutually_exclusive_group()
     labels.add_argument("--include", nargs="+", metavar="LABEL", help="only these labels")
@@ -201,6 +215,58 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
     )
     m.add_argument(
         "--label", default="", help="label of patches not taken from polygons (default none)"
+    )
+
+    return g
+
+
+def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
+    p = sub.add_parser(
+        "extract",
+        help="extract patches from slides to image files with manifests",
+        description="Find patch locations on each slide (inside the tissue, or inside/"
+        "outside annotated polygons) and write them as image files plus per-slide "
+        "manifests (text and CSV) under --out.",
+        epilog="example: slidepatch extract a.svs b.svs --out patches --mpp 0.5 "
+        "--patch-size 224 --stride 1 --preview --contact-sheet",
+    )
+    p.add_argument("slides", nargs="*", metavar="SLIDE", help="slide files")
+    p.add_argument(
+        "--slides",
+        dest="slide_table",
+        metavar="TABLE.csv",
+        help="a CSV with a 'slide' column and optional 'mpp', 'annotations', 'mask' and "
+        "'label' columns (paths relative to the CSV), instead of SLIDE arguments",
+    )
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
+
+    g = _add_location_args(p)
+    g.add_argument(
+        "--levels",
+        nargs="+",
+        type=level_or_mpp,
+        metavar="LEVEL_OR_MPP",
+        help="multi-resolution: one centred patch per entry; ints are levels, floats are "
+        "MPPs (e.g. --levels 0 1 0.5)",
+    )
+    g.add_argument(
+        "--resample",
+        choices=("tile", "wsi"),
+        help="allow an MPP that matches no pyramid level: read the next finer level and "
+        "resize each patch (tile) or read from a resized copy of the slide (wsi)",
+    )
+    c = p.add_argument_group("coordinate files")
+    c.add_argument(
+        "--coords",
+        metavar="DIR",
+        help="take the patch locations from the TRIDENT, CLAM, hs2p or CSV coordinate files "
+        "in DIR (paired with the slides by name) instead of sampling them",
+    )
+    c.add_argument(
+        "--coords-format",
+        choices=("auto", *COORDINATE_FORMATS),
+        default="auto",
+        help="format of the --coords files (default: told from each file)",
     )
 
     o = p.add_argument_group("output")
@@ -215,11 +281,35 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         help="write a preview of each slide with its patches to DIR/previews/",
     )
     o.add_argument(
+        "--preview-size",
+        type=_positive_int,
+        default=2048,
+        metavar="PX",
+        help="long side of the previews in pixels (default 2048)",
+    )
+    o.add_argument(
         "--contact-sheet",
         action="store_true",
         help="write DIR/contact_sheet.png: sample patches, one row per label",
     )
-    o.add_argument("--resume", action="store_true", help="skip slides already finished in DIR")
+    again = o.add_mutually_exclusive_group()
+    again.add_argument(
+        "--resume",
+        action="store_true",
+        help="DIR holds an earlier run of these slides: skip the slides it finished with the "
+        "same parameters, redo the unfinished ones (other parameters are an error)",
+    )
+    again.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="DIR holds an earlier run of these slides: first remove exactly the files its "
+        "manifests and journals list for them (nothing else)",
+    )
+    o.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compute the locations and print the patch counts per slide and label; write nothing",
+    )
 
     r = p.add_argument_group("performance")
     r.add_argument(
@@ -237,6 +327,48 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         help="go on when a slide fails; list the failures and exit with status 1",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
+    _common(p)
+
+
+def _add_locate(sub: argparse._SubParsersAction[Parser]) -> None:
+    p = sub.add_parser(
+        "locate",
+        help="find patch locations and save them as TRIDENT, CLAM, hs2p or CSV files",
+        description="Find patch locations on each slide (as 'extract' does) and write them, "
+        "without pixels, as coordinate files in the layout of the chosen tool under --out.",
+        epilog="example: slidepatch locate *.svs --out coords --mpp 0.5 --patch-size 256 "
+        "--coords-format trident",
+    )
+    p.add_argument("slides", nargs="+", metavar="SLIDE", help="slide files")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--coords-format",
+        choices=COORDINATE_FORMATS,
+        required=True,
+        help="trident: <mag>x_<size>px_<overlap>px_overlap/patches/<slide>_patches.h5; clam: "
+        "patches/<slide>.h5; hs2p: tiles/<slide>.coordinates.npz + .meta.json; csv: "
+        "<slide>.csv; parquet: <slide>.parquet (needs pyarrow)",
+    )
+    p.add_argument(
+        "--trident-magnification",
+        choices=("bucket", "exact"),
+        default="bucket",
+        help="TRIDENT magnifications: TRIDENT's MPP buckets (default) or exact 10/MPP",
+    )
+    _add_location_args(p)
+    r = p.add_argument_group("performance")
+    r.add_argument(
+        "--procs",
+        type=_positive_int,
+        default=min(4, os.cpu_count() or 1),
+        help="processes (slides in parallel; default min(4, CPUs))",
+    )
+    r.add_argument(
+        "--skip-failed",
+        action="store_true",
+        help="go on when a slide fails; list the failures and exit with status 1",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no summary")
     _common(p)
 
 
@@ -271,5 +403,6 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_info(sub)
     _add_extract(sub)
+    _add_locate(sub)
     _add_demo(sub)
     return parser

@@ -15,6 +15,8 @@ scale, tests the rounded corner that will be read, and weights partial mask pixe
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Sequence
 from os import PathLike, fspath
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,9 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.annotations import AnnotationPolygon, load_polygon_data
-from slidepatch.errors import LocationError
+from slidepatch.errors import LocationError, NoPatchesWarning
+from slidepatch.locations import empty, sampling
 from slidepatch.locations import regions as rg
-from slidepatch.locations import sampling
 from slidepatch.locations.params import check_positive, check_ratio, expand_param
 from slidepatch.locations.patchset import (
     LevelOrMpp,
@@ -37,8 +39,12 @@ from slidepatch.masks import Mask, load_mask
 
 if TYPE_CHECKING:
     from slidepatch.slide import Slide
+    from slidepatch.slide.slide import BackendName
 
 MAX_GRID_STRIDE = 5
+MAX_GRID_CANDIDATES = 100_000_000
+"""More candidate positions than this (a grid, or Poisson-disk's background grid) means
+a wrong MPP or patch size, not a real request: refused before anything is allocated."""
 RANDOM_DRAW_FACTOR = 100
 RANDOM_MIN_DRAWS = 10_000
 # Poisson points are generated this much further apart (level-0 px) so that rounding the
@@ -93,6 +99,7 @@ class LocationsBase(PatchSetOutputs):
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
         polygons_overlap_threshold: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         from slidepatch.slide import Slide
 
@@ -123,7 +130,8 @@ class LocationsBase(PatchSetOutputs):
             else float(polygons_overlap_threshold)
         )
         self._polygons_overlap_threshold = threshold
-        with Slide.open(path, mpp=slide_mpp) as slide:
+        self._backend = backend
+        with Slide.open(path, mpp=slide_mpp, backend=backend) as slide:
             if isinstance(self._level_or_mpp, int):
                 factor = float(slide.plan(self._level_or_mpp).level0_per_pixel)
             else:
@@ -132,6 +140,7 @@ class LocationsBase(PatchSetOutputs):
                     / slide.require_mpp(f"patches at MPP {self._level_or_mpp}")[0]
                 )
             dims = slide.dimensions
+            self._slide_mpp_used = None if slide.mpp is None else slide.mpp[0]
             self._mask = load_mask(mask_data, slide_dimensions=dims, wsi_file=path)
             self._mask_level = _matching_level(slide.level_dimensions, self._mask.dimensions)
             level_ds = (
@@ -163,6 +172,8 @@ class LocationsBase(PatchSetOutputs):
         }
         self._param_info.update({k: _describe(v) for k, v in region_args.items()})
         self._param_info.update(sampling_args)
+        self._stats = empty.CandidateStats()
+        self._empty_hint: empty.NoPatchesReason | None = None
         self._regions = self._build_regions(region_args, polygon_buffer)
         labels = [r.label for r in self._regions]
         fg = [
@@ -192,6 +203,12 @@ class LocationsBase(PatchSetOutputs):
         y_all = np.concatenate(ys) if ys else np.zeros(0, np.int64)
         keep = _first_unique(x_all, y_all, out_labels)
         n = int(keep.shape[0])
+        self._empty_reason = None if n else self._explain_empty(fg, ov, per_region)
+        if self._empty_reason is not None:
+            warnings.warn(
+                NoPatchesWarning(f"{path}: no patch locations: {self._empty_reason.message}"),
+                stacklevel=3,
+            )
         self._patch_set = PatchSet(
             slide_path=path,
             level_or_mpp=self._level_or_mpp,
@@ -204,6 +221,7 @@ class LocationsBase(PatchSetOutputs):
             param_info=self._param_info,
             label_names=tuple(labels),
             slide_mpp=slide_mpp,
+            backend=backend,
         )
 
     # ------------------------------------------------------------------ regions
@@ -215,6 +233,9 @@ class LocationsBase(PatchSetOutputs):
         if self._region_kind in ("whole", "inverted"):
             label = str(args.get("weak_label", "") or "")
             if bbox is None:
+                self._empty_hint = empty.NoPatchesReason(
+                    "no_tissue", "the mask has no tissue (not one foreground pixel)"
+                )
                 return []
             (buf,) = expand_param("polygon_buffer", polygon_buffer, [label], path=path)
             box = shapely.box(*bbox)
@@ -237,15 +258,22 @@ class LocationsBase(PatchSetOutputs):
                 )
                 buffered = geometry
             elif geometry is not None and geometry.is_empty:
+                self._empty_hint = empty.NoPatchesReason(
+                    "no_tissue", "the excluded polygons cover all of the mask's tissue"
+                )
                 return []
             region_box = bbox if geometry is None else rg.bbox_of(geometry)
             return [rg.Region(label, region_box, geometry, supplied, buffered)]
-        polygons = rg.filter_polygons(
-            load_polygon_data(args["polygon_data"]),
-            args.get("included_labels") or (),
-            args.get("excluded_labels") or (),
-            path=path,
-        )
+        every = load_polygon_data(args["polygon_data"])
+        included = args.get("included_labels") or ()
+        excluded = args.get("excluded_labels") or ()
+        polygons = rg.filter_polygons(every, included, excluded, path=path)
+        if not polygons:
+            self._empty_hint = empty.label_reason(
+                wanted=[str(v) for v in (included or excluded)],
+                present=[p.label for p in every],
+                excluded=not included,
+            )
         labels = [p.label for p in polygons]
         buffers = expand_param("polygon_buffer", polygon_buffer, labels, path=path)
         geoms = []
@@ -294,9 +322,9 @@ class LocationsBase(PatchSetOutputs):
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         path = self._wsi_file
         fp = self._footprint
-        empty = np.zeros(0, np.int64)
+        nothing = np.zeros(0, np.int64)
         if region.geometry is not None and region.geometry.is_empty:
-            return empty, empty
+            return nothing, nothing
 
         reference = self._geometry == "reference"
 
@@ -311,6 +339,7 @@ class LocationsBase(PatchSetOutputs):
                 foreground_ratio=fg,
                 overlap_ratio=ov,
                 mask_scale=self._mask_scale if reference else None,
+                stats=self._stats,
             )
             return xi[ok], yi[ok]
 
@@ -324,6 +353,7 @@ class LocationsBase(PatchSetOutputs):
                 raise LocationError(
                     path, f"patch_stride {value} gives a step under one pixel at the target level"
                 )
+            self._check_grid(region.bbox, step, "grid")
             if reference:  # in mask units, one extra row and column, as the reference
                 sx, sy = self._mask_scale
                 xmin, ymin, xmax, ymax = region.bbox
@@ -338,10 +368,25 @@ class LocationsBase(PatchSetOutputs):
         if kind == "poisson":
             spacing = check_positive("poisson_spacing", value, path=path)
             radius = spacing * self._distance_factor + POISSON_ROUNDING_MARGIN
+            self._check_grid(region.bbox, radius / math.sqrt(2), "Poisson-disk grid")
             return validate(*sampling.poisson_disk(region.bbox, radius, rng))  # type: ignore[no-any-return]
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise LocationError(path, f"num_patches must be an int >= 0, got {value!r}")
         return self._random(region, int(value), validate, rng)
+
+    def _check_grid(self, bbox: tuple[float, float, float, float], step: float, what: str) -> None:
+        """Refuse a grid of absurd size with one line naming the slide, MPP and grid size."""
+        nx = math.ceil((bbox[2] - bbox[0]) / step)
+        ny = math.ceil((bbox[3] - bbox[1]) / step)
+        if nx * ny <= MAX_GRID_CANDIDATES:
+            return
+        mpp = "none" if self._slide_mpp_used is None else f"{self._slide_mpp_used:.4g} µm/px"
+        raise LocationError(
+            self._wsi_file,
+            f"a {what} of {nx:,} x {ny:,} candidate patches (over {MAX_GRID_CANDIDATES:,}) "
+            f"for {self._patch_size} px patches at {self._level_or_mpp!r} with slide MPP "
+            f"{mpp}: check the slide's MPP (pass slide_mpp=) and the patch size",
+        )
 
     def _random(
         self, region: rg.Region, wanted: int, validate: Any, rng: np.random.Generator
@@ -366,7 +411,37 @@ class LocationsBase(PatchSetOutputs):
             )
         return xs[:wanted], ys[:wanted]
 
+    def _explain_empty(
+        self, fg: Sequence[float], ov: Sequence[float], values: Sequence[Any]
+    ) -> empty.NoPatchesReason:
+        """Why no patch came out, most fundamental cause first."""
+        too_large = empty.geometry_reason(
+            footprint=self._footprint,
+            patch_size=self._patch_size,
+            level_or_mpp=self._level_or_mpp,
+            slide_dimensions=self._slide_dimensions,
+        )
+        if too_large is not None:
+            return too_large
+        if self._empty_hint is not None:
+            return self._empty_hint
+        kind = self._sampling_kind
+        if kind == "random" and all(int(v) == 0 for v in values):
+            return empty.NoPatchesReason("none_asked", "num_patches is 0")
+        if kind == "custom" and all(len(v) == 0 for v in values):
+            return empty.NoPatchesReason("none_asked", "no points were given")
+        return empty.candidate_reason(
+            self._stats,
+            foreground_ratio=max(fg, default=0.0),
+            overlap_ratio=max(ov, default=0.0),
+        )
+
     # ------------------------------------------------------------------ outputs
+
+    @property
+    def empty_reason(self) -> empty.NoPatchesReason | None:
+        """Why this slide gave no patch (None when it gave some)."""
+        return self._empty_reason
 
     @property
     def patch_data_mask_level(self) -> list[tuple[tuple[float, float], tuple[float, float], str]]:
@@ -390,7 +465,7 @@ class LocationsBase(PatchSetOutputs):
         from slidepatch.slide import Slide
 
         if self._slide is None:
-            self._slide = Slide.open(self._wsi_file, mpp=self._slide_mpp)
+            self._slide = Slide.open(self._wsi_file, mpp=self._slide_mpp, backend=self._backend)
         return self._slide
 
     def __getstate__(self) -> dict[str, Any]:
@@ -489,8 +564,15 @@ class LocationsBase(PatchSetOutputs):
         level_or_minsize: int | None = None,
         drawn_labels: Sequence[str] = (),
         drawn_patches_labels: Sequence[str] = (),
+        max_size: int | None = None,
+        legend: bool = False,
     ) -> None:
-        """Save the slide at a low level with patches, boxes, polygons, holes and buffers."""
+        """Save the slide at a low level with patches, boxes, polygons, holes and buffers.
+
+        By default the image has the mask's size (as in the reference). ``max_size`` caps
+        its long side (e.g. 2048); ``legend=True`` colours patches by label, draws a legend
+        with the slide's name and counts, and saves a compact palette PNG.
+        """
         from slidepatch.locations.preview import draw_preview
 
         draw_preview(
@@ -506,6 +588,8 @@ class LocationsBase(PatchSetOutputs):
             level_or_minsize=level_or_minsize,
             drawn_labels=drawn_labels,
             drawn_patches_labels=drawn_patches_labels,
+            max_size=max_size,
+            legend=legend,
         )
 
     def __repr__(self) -> str:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slidepatch.locations.base import DistanceUnits, Geometry, LocationsBase
 from slidepatch.locations.patchset import LevelOrMpp
+
+if TYPE_CHECKING:
+    from slidepatch.slide.slide import BackendName
 
 
 class WholeImageRandomPatches(LocationsBase):
@@ -36,6 +39,7 @@ class WholeImageRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -49,6 +53,7 @@ class WholeImageRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={"weak_label": weak_label},
@@ -80,6 +85,7 @@ class WholeImagePoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -93,6 +99,7 @@ class WholeImagePoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={"weak_label": weak_label},
@@ -123,6 +130,7 @@ class WholeImageGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -136,6 +144,7 @@ class WholeImageGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={"weak_label": weak_label},
@@ -169,6 +178,7 @@ class WholeImageInvertedRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -182,6 +192,7 @@ class WholeImageInvertedRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={
@@ -221,6 +232,7 @@ class WholeImageInvertedPoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -234,6 +246,7 @@ class WholeImageInvertedPoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={
@@ -272,6 +285,7 @@ class WholeImageInvertedGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -285,6 +299,7 @@ class WholeImageInvertedGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={
@@ -324,6 +339,7 @@ class PolygonRegionRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -337,6 +353,7 @@ class PolygonRegionRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             polygons_overlap_threshold=polygons_overlap_threshold,
@@ -378,6 +395,7 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -391,6 +409,7 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             polygons_overlap_threshold=polygons_overlap_threshold,
@@ -431,6 +450,7 @@ class PolygonRegionGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -444,6 +464,7 @@ class PolygonRegionGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             polygons_overlap_threshold=polygons_overlap_threshold,
@@ -477,6 +498,7 @@ class WholeImageCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -490,6 +512,7 @@ class WholeImageCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={"weak_label": weak_label},
@@ -520,6 +543,7 @@ class WholeImageInvertedCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -533,6 +557,7 @@ class WholeImageInvertedCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={
@@ -569,6 +594,7 @@ class PolygonRegionCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -582,6 +608,7 @@ class PolygonRegionCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             polygons_overlap_threshold=polygons_overlap_threshold,

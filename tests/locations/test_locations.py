@@ -325,19 +325,6 @@ def test_preview_colors_and_errors(
         loc.save_preview_image(out, patch_color="notacolour")
 
 
-def test_preview_defaults_to_the_mask_level(synthetic_slide: Path, tmp_path: Path) -> None:
-    """The reference draws previews at the mask's size; slidepatch's default does too."""
-    from PIL import Image
-
-    mask = WSITissueMask(wsi_file=synthetic_slide, level_or_minsize=1)
-    loc = WholeImageGridPatches(
-        wsi_file=synthetic_slide, mask_data=mask, patch_size=256, foreground_ratio=0.5
-    )
-    loc.save_preview_image(tmp_path / "p.png")
-    with Image.open(tmp_path / "p.png") as image:
-        assert image.size == (768, 512)  # level 1 of 3072 x 2048, the mask's level
-
-
 def test_reference_geometry_never_places_patches_before_the_slide(
     synthetic_slide: Path,
 ) -> None:
