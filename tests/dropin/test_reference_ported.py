@@ -156,12 +156,17 @@ def _run(name: str, inputs: dict[str, str], out: Path) -> Any:
         return _normalise(CASES[name](_namespace(), inputs, out))
 
 
+def _own_manifest(name: str) -> bool:
+    """slidepatch's CSV manifests and run fingerprints (README); the reference has neither."""
+    return name.endswith(".csv") or (name.startswith("manifests") and name.endswith(".json"))
+
+
 def _without_csv(value: Any) -> Any:
-    """slidepatch also writes CSV manifests (README); the reference has none."""
+    """Drop slidepatch's own manifest files from file lists."""
     if isinstance(value, dict):
-        return {k: _without_csv(v) for k, v in value.items() if not str(k).endswith(".csv")}
+        return {k: _without_csv(v) for k, v in value.items() if not _own_manifest(str(k))}
     if isinstance(value, list):
-        return [_without_csv(v) for v in value if not (isinstance(v, str) and v.endswith(".csv"))]
+        return [_without_csv(v) for v in value if not (isinstance(v, str) and _own_manifest(v))]
     return value
 
 
