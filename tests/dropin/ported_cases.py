@@ -853,11 +853,13 @@ def _color_grids(ns: SimpleNamespace, p: dict[str, str]) -> list[Any]:
     ]
 
 
-def _mem_pool(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+def _mem_pool(
+    ns: SimpleNamespace, p: dict[str, str], out: Path, threads: int = 2, procs: int = 2
+) -> dict[str, Any]:
     pool = ns.MemPatchExtractorPool(
         patches_pool=_color_grids(ns, p),
-        thread_num_workers=2,
-        proc_num_workers=2,
+        thread_num_workers=threads,
+        proc_num_workers=procs,
         thread_mp_chunksize=1,
         proc_mp_chunksize=1,
     )
@@ -865,14 +867,14 @@ def _mem_pool(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, An
     return {"count": int(pool.patch_count), "len": len(pool.patch_list), "stream": stream}
 
 
-def _disk_pool(subdirs: bool) -> Case:
+def _disk_pool(subdirs: bool, threads: int = 2, procs: int = 2) -> Case:
     def case(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
         pool = ns.DiskPatchExtractorPool(
             patches_pool=_color_grids(ns, p),
             output_dir=str(out),
             image_type="tif",
-            thread_num_workers=2,
-            proc_num_workers=2,
+            thread_num_workers=threads,
+            proc_num_workers=procs,
             filename_comment="dext",
             filename_separator="___",
             create_subdirs=subdirs,
@@ -900,15 +902,17 @@ def _level2_grids(ns: SimpleNamespace, p: dict[str, str]) -> list[Any]:
     ]
 
 
-def _multires_disk_pool(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+def _multires_disk_pool(
+    ns: SimpleNamespace, p: dict[str, str], out: Path, threads: int = 2, procs: int = 2
+) -> dict[str, Any]:
     ns.MultiResDiskPatchExtractorPool.reset_global_counter()
     pool = ns.MultiResDiskPatchExtractorPool(
         patches_pool=_level2_grids(ns, p),
         output_dir=str(out),
         levels_or_mpps=[2, 1, 0],
         image_type="tif",
-        thread_num_workers=2,
-        proc_num_workers=2,
+        thread_num_workers=threads,
+        proc_num_workers=procs,
         filename_comment="dext",
         filename_separator="___",
         create_subdirs=True,
@@ -920,12 +924,14 @@ def _multires_disk_pool(ns: SimpleNamespace, p: dict[str, str], out: Path) -> di
     return {"count": int(pool.patch_count), **tree}
 
 
-def _multires_mem_pool(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str, Any]:
+def _multires_mem_pool(
+    ns: SimpleNamespace, p: dict[str, str], out: Path, threads: int = 2, procs: int = 2
+) -> dict[str, Any]:
     pool = ns.MultiResMemPatchExtractorPool(
         patches_pool=_level2_grids(ns, p),
         levels_or_mpps=[2, 1, 0],
-        thread_num_workers=2,
-        proc_num_workers=2,
+        thread_num_workers=threads,
+        proc_num_workers=procs,
     )
     stream = sorted(
         [[_size(image), _digest(image), str(label)] for image, label in patch_tuple]
@@ -2112,3 +2118,19 @@ def _three_labels(ns: SimpleNamespace, p: dict[str, str], out: Path) -> dict[str
 
 _register("locations.test_properties_and_save_images", _properties)
 _register("locations.test_three_labels", _three_labels)
+
+
+# the reference's 4-process, 1-thread pool tests (its 4 boards on 4 processes)
+for _pool_name, _pool_case_fn in (
+    ("MemPatchExtractorPool", _mem_pool),
+    ("MultiResMemPatchExtractorPool", _multires_mem_pool),
+    ("MultiResDiskPatchExtractorPool", _multires_disk_pool),
+):
+    _register(
+        f"extractors_pool.{_pool_name}.test_pool_extractor_4proc_1thread",
+        lambda ns, p, out, _f=_pool_case_fn: _f(ns, p, out, threads=1, procs=4),
+    )
+_register(
+    "extractors_pool.DiskPatchExtractorPool.test_pool_extractor_4proc_1thread",
+    _disk_pool(True, threads=1, procs=4),
+)
