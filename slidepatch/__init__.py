@@ -28,6 +28,7 @@ from slidepatch.errors import (
     NoPatchesWarning,
     OutputError,
     OutputExistsError,
+    QcDroppedAllWarning,
     ResamplingRequiredError,
     RunMismatchError,
     SlideError,
@@ -61,6 +62,7 @@ from slidepatch.pools import (
     iter_patch_batches,
 )
 from slidepatch.reference_data import MaskData, PolygonData
+from slidepatch.shard_dataset import ShardDataset, open_shards
 from slidepatch.slide import ReadPlan, Slide, SlideIdentity, slide_identity
 
 __version__ = "0.1.0"
@@ -82,6 +84,7 @@ __all__ = [
     "PatchList",
     "PatchStream",
     "PolygonData",
+    "ShardDataset",
     "WSIPolygonMask",
     "WSITissueMask",
     "contact_sheet_from_output",
@@ -90,6 +93,7 @@ __all__ = [
     "load_mask",
     "load_polygon_data",
     "multires_locations",
+    "open_shards",
     "read_asap_xml",
     "read_geojson",
     "read_patches_into",
@@ -113,6 +117,7 @@ __all__ = [
     "MppUnavailableError",
     "NoPatchesWarning",
     "OutputError",
+    "QcDroppedAllWarning",
     "OutputExistsError",
     "ReadPlan",
     "ResamplingRequiredError",
