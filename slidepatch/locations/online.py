@@ -24,6 +24,7 @@ from os import PathLike, fspath
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from slidepatch.errors import LocationError
 from slidepatch.extract.qc import QcFilter, qc_scores
@@ -174,9 +175,11 @@ def _view_level(downsamples: tuple[float, ...], footprint: float) -> int:
 
 def _gather(draws: list[PatchSet], kept: list[tuple[int, int]]) -> PatchSet:
     """The kept ``(draw, index)`` candidates as one set, in the order kept."""
-    cols = {
-        name: np.array([getattr(draws[d], name)[i] for d, i in kept], dtype=np.int64)
-        for name in ("x", "y", "width", "height")
-    }
+
+    def col(name: str) -> npt.NDArray[np.int64]:
+        return np.array([getattr(draws[d], name)[i] for d, i in kept], dtype=np.int64)
+
     labels = tuple(draws[d].labels[i] for d, i in kept)
-    return replace(draws[0], labels=labels, **cols)
+    return replace(
+        draws[0], x=col("x"), y=col("y"), width=col("width"), height=col("height"), labels=labels
+    )
