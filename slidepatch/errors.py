@@ -95,3 +95,8 @@ class WorkerDiedError(ExtractionError):
 class UnsafeOutputNameError(OutputError, ValueError):
     """A label, comment or separator that cannot be used in an output path (also a
     ``ValueError``, which the reference raised for empty label directories)."""
+
+
+class AnnotationWarning(UserWarning):
+    """An annotation file read with parts skipped or repaired; the message names the file,
+    each feature's index and the reason."""
