@@ -12,6 +12,7 @@ Connected-component clean-up (small objects, small holes) is done here with nump
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from os import PathLike, fspath
 from pathlib import Path
@@ -734,7 +735,11 @@ def _first_centre(t: npt.NDArray[np.float64], scale: float, n: int) -> npt.NDArr
 
 
 class WSIPolygonMask(Mask):
-    """Mask of annotation polygons (level-0 coordinates, holes honoured) at one level."""
+    """Mask of annotation polygons (level-0 coordinates, holes honoured) at one level.
+
+    ``exclusion_labels``: polygons with these labels are not drawn but erased from the
+    others (CAMELYON16's exclusion group ``_2`` inside tumour regions).
+    """
 
     def __init__(
         self,
@@ -743,6 +748,7 @@ class WSIPolygonMask(Mask):
         wsi_file: str | PathLike[str],
         level_or_minsize: int,
         slide_mpp: float | None = None,
+        exclusion_labels: Sequence[str] = (),
     ) -> None:
         from slidepatch.annotations import load_polygon_data
         from slidepatch.slide import Slide
@@ -752,9 +758,21 @@ class WSIPolygonMask(Mask):
             level = resolve_level_or_minsize(level_or_minsize, slide.level_dimensions, path=path)
             size = slide.level_dimensions[level]
             dims = slide.dimensions
+        loaded = load_polygon_data(polygons)
+        cut = {str(x) for x in exclusion_labels}
         array = rasterize_polygons(
-            load_polygon_data(polygons), mask_size=size, slide_dimensions=dims
+            [p for p in loaded if p.label not in cut], mask_size=size, slide_dimensions=dims
         )
+        if cut:
+            erased = [p for p in loaded if p.label in cut]
+            if not erased:
+                warnings.warn(
+                    f"{path}: no polygon is labelled {sorted(cut)}, so nothing is cut out of "
+                    f"the mask; the polygons' labels are {sorted({p.label for p in loaded})}",
+                    stacklevel=2,
+                )
+            else:
+                array &= ~rasterize_polygons(erased, mask_size=size, slide_dimensions=dims)
         super().__init__(
             array=array,
             slide_dimensions=dims,

@@ -107,7 +107,13 @@ class LocationsBase(PatchSetOutputs):
             "seed": seed,
             "slide_mpp": slide_mpp,
         }
-        self._param_info.update({k: _describe(v) for k, v in region_args.items()})
+        self._param_info.update(
+            {
+                k: _describe(v)
+                for k, v in region_args.items()
+                if v or k != "exclusion_labels"  # only when used: manifests stay as before
+            }
+        )
         self._param_info.update(sampling_args)
         self._regions = self._build_regions(region_args, polygon_buffer)
         labels = [r.label for r in self._regions]
@@ -166,9 +172,16 @@ class LocationsBase(PatchSetOutputs):
             box = shapely.box(*bbox)
             supplied: list[AnnotationPolygon] = []
             geometry = None
+            cut = None
             if self._region_kind == "inverted":
-                supplied = rg.filter_polygons(
+                kept, cut = rg.split_exclusions(
                     load_polygon_data(args["polygon_data"]),
+                    args.get("exclusion_labels") or (),
+                    args.get("included_labels") or (),
+                    path=path,
+                )
+                supplied = rg.filter_polygons(
+                    kept,
                     args.get("included_labels") or (),
                     args.get("excluded_labels") or (),
                     path=path,
@@ -182,12 +195,20 @@ class LocationsBase(PatchSetOutputs):
                     box if geometry is None else geometry, distance, label=label, path=path
                 )
                 buffered = geometry
-            elif geometry is not None and geometry.is_empty:
+            if cut is not None:
+                (geometry,) = rg.cut_out([box if geometry is None else geometry], cut)
+            if geometry is not None and geometry.is_empty:
                 return []
             region_box = bbox if geometry is None else rg.bbox_of(geometry)
             return [rg.Region(label, region_box, geometry, supplied, buffered)]
-        polygons = rg.filter_polygons(
+        kept, cut = rg.split_exclusions(
             load_polygon_data(args["polygon_data"]),
+            args.get("exclusion_labels") or (),
+            args.get("included_labels") or (),
+            path=path,
+        )
+        polygons = rg.filter_polygons(
+            kept,
             args.get("included_labels") or (),
             args.get("excluded_labels") or (),
             path=path,
@@ -205,6 +226,7 @@ class LocationsBase(PatchSetOutputs):
             geoms = rg.resolve_containment(
                 geoms, labels, path=path, overlap_area=self._footprint**2
             )
+        geoms = rg.cut_out(geoms, cut)
         return [
             rg.Region(p.label, rg.bbox_of(g) if not g.is_empty else (0, 0, 0, 0), g, [p], b)
             for p, g, b in zip(polygons, geoms, buffered_list, strict=True)
