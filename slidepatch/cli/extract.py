@@ -252,6 +252,8 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         raise UsageError("--include/--exclude need --annotations")
     if args.outside and not args.annotations:
         raise UsageError("--outside needs --annotations")
+    if args.cut_out and not args.annotations:
+        raise UsageError("--cut-out needs --annotations")
     if args.jpeg_quality is not None and not 1 <= args.jpeg_quality <= 100:
         raise UsageError(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
     if args.jpeg_quality is not None and args.image_type != "jpg":
@@ -272,6 +274,7 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
             outside_annotations=args.outside,
             included_labels=tuple(args.include or ()),
             excluded_labels=tuple(args.exclude or ()),
+            exclusion_labels=tuple(args.cut_out or ()),
             label=args.label,
             stride=args.stride,
             num_patches=args.num_patches,

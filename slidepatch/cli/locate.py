@@ -8,15 +8,16 @@ as a message string, so exceptions never have to be pickled.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
+import sys
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from slidepatch.errors import AnnotationError, SlidepatchError
+from slidepatch.errors import SlidepatchError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 
 Sampling = Literal["grid", "random", "poisson"]
@@ -54,6 +55,7 @@ class LocateJob:
     outside_annotations: bool = False
     included_labels: tuple[str, ...] = ()
     excluded_labels: tuple[str, ...] = ()
+    exclusion_labels: tuple[str, ...] = ()
     label: str = ""
     stride: float = 1.0
     num_patches: int | None = None
@@ -62,56 +64,25 @@ class LocateJob:
     preview_path: str | None = None
 
 
-def _is_geojson(path: Path) -> bool:
-    """True for GeoJSON; False for slidepatch's own polygon JSON (a list of polygon objects)."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AnnotationError(str(path), f"cannot read JSON annotations: {exc}") from exc
-    if isinstance(doc, dict):
-        return True
-    return bool(doc) and isinstance(doc[0], dict) and doc[0].get("type") == "Feature"
-
-
-def _xml_root_tag(path: Path) -> str:
-    import xml.etree.ElementTree as ET
-
-    try:
-        for _event, element in ET.iterparse(path, events=("start",)):
-            return str(element.tag)
-    except (OSError, ET.ParseError) as exc:
-        raise AnnotationError(str(path), f"cannot read XML annotations: {exc}") from exc
-    raise AnnotationError(str(path), "empty XML file")
-
-
 def read_annotation_file(path: str) -> list[Any]:
-    """Polygons from a GeoJSON (QuPath), ASAP XML, Sedeen XML or slidepatch JSON file.
+    """Polygons from any annotation file :func:`~slidepatch.read_annotations` reads.
 
-    The format is chosen by extension, then by content (root element / JSON shape).
+    What the reader skipped or repaired is printed as one ``slidepatch: warning:`` line.
     """
-    from slidepatch.annotations import (
-        load_polygon_data,
-        read_asap_xml,
-        read_geojson,
-        read_sedeen_xml,
-    )
+    from slidepatch.annotations import read_annotations
+    from slidepatch.errors import AnnotationWarning
 
-    file = Path(path)
-    if not file.is_file():
-        raise AnnotationError(path, "annotation file not found")
-    suffix = file.suffix.lower()
-    if suffix in (".geojson", ".json"):
-        if suffix == ".geojson" or _is_geojson(file):
-            return list(read_geojson(file))
-        return list(load_polygon_data(file))
-    if suffix == ".xml":
-        tag = _xml_root_tag(file)
-        if tag == "ASAP_Annotations":
-            return list(read_asap_xml(file))
-        return list(read_sedeen_xml(file))
-    raise AnnotationError(
-        path, f"unknown annotation format {suffix!r}: use .geojson/.json (QuPath) or .xml (ASAP)"
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AnnotationWarning)
+        polygons = list(read_annotations(path))
+    for warning in caught:
+        if issubclass(warning.category, AnnotationWarning):
+            print(f"slidepatch: warning: {warning.message}", file=sys.stderr, flush=True)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return polygons
 
 
 def _class_name(job: LocateJob) -> str:
@@ -151,6 +122,8 @@ def locate(job: LocateJob) -> Any:
         kwargs["polygon_data"] = read_annotation_file(job.annotation_path)
         kwargs["included_labels"] = list(job.included_labels)
         kwargs["excluded_labels"] = list(job.excluded_labels)
+        if job.exclusion_labels:
+            kwargs["exclusion_labels"] = list(job.exclusion_labels)
     if job.annotation_path is None or job.outside_annotations:
         kwargs["weak_label"] = job.label
     location = getattr(locations, _class_name(job))(**kwargs)

@@ -188,12 +188,20 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         "--annotations",
         nargs="+",
         metavar="FILE",
-        help="annotation files, one per slide in order: QuPath GeoJSON (.geojson/.json) or "
-        "ASAP XML (.xml); patches are taken inside the polygons and labelled by them",
+        help="annotation files, one per slide in order: QuPath GeoJSON, ASAP, Aperio "
+        "ImageScope, HALO or Sedeen XML (told by content); patches are taken inside the "
+        "polygons and labelled by them",
     )
     labels = m.add_mutually_exclusive_group()
     labels.add_argument("--include", nargs="+", metavar="LABEL", help="only these labels")
     labels.add_argument("--exclude", nargs="+", metavar="LABEL", help="all labels but these")
+    m.add_argument(
+        "--cut-out",
+        nargs="+",
+        metavar="LABEL",
+        help="regions with these labels are cut out of every other region before sampling "
+        "(e.g. CAMELYON16's exclusion group _2)",
+    )
     m.add_argument(
         "--outside",
         action="store_true",
