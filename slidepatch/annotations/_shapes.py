@@ -40,11 +40,19 @@ def ring_coords(coords: object) -> Coords | str:
     return arr
 
 
+def _open(arr: Coords) -> Coords:
+    """The ring without its closing vertex."""
+    if arr.shape[0] > 1 and arr[0, 0] == arr[-1, 0] and arr[0, 1] == arr[-1, 1]:
+        return arr[:-1]
+    return arr
+
+
+def _ring_tuple(arr: Coords) -> Ring:
+    return tuple(map(tuple, arr.tolist()))  # type: ignore[arg-type]
+
+
 def _open_ring(arr: Coords) -> Ring:
-    points = arr.tolist()
-    if len(points) > 1 and points[0] == points[-1]:
-        points.pop()
-    return tuple((p[0], p[1]) for p in points)
+    return _ring_tuple(_open(arr))
 
 
 def area_polygons(
@@ -61,25 +69,27 @@ def area_polygons(
     if isinstance(ext, str):
         report.skip_bad(where, ext)
         return []
-    ext_ring = _open_ring(ext)
-    if len(ext_ring) < 3:
-        report.skip_bad(where, f"a polygon needs at least 3 vertices, got {len(ext_ring)}")
+    ext = _open(ext)
+    if ext.shape[0] < 3:
+        report.skip_bad(where, f"a polygon needs at least 3 vertices, got {ext.shape[0]}")
         return []
-    hole_rings: list[Ring] = []
+    hole_arrays: list[Coords] = []
     for k, hole in enumerate(holes):
         arr = ring_coords(hole)
-        ring = None if isinstance(arr, str) else _open_ring(arr)
-        if ring is None or len(ring) < 3:
+        if not isinstance(arr, str):
+            arr = _open(arr)
+        if isinstance(arr, str) or arr.shape[0] < 3:
             why = arr if isinstance(arr, str) else "fewer than 3 vertices"
             report.repair(where, f"hole {k} dropped ({why})")
             continue
-        hole_rings.append(ring)
-    geom = shapely.Polygon(ext_ring, hole_rings)
-    if geom.is_valid:
-        if geom.area <= 0:
+        hole_arrays.append(arr)
+    geom = shapely.polygons(ext, holes=hole_arrays or None)
+    if shapely.is_valid(geom):
+        if shapely.area(geom) <= 0:
             report.skip_bad(where, "zero area")
             return []
-        return [AnnotationPolygon._checked(ext_ring, label, tuple(hole_rings))]
+        rings = tuple(_ring_tuple(h) for h in hole_arrays)
+        return [AnnotationPolygon._checked(_ring_tuple(ext), label, rings)]
     reason = shapely.is_valid_reason(geom)
     parts = polygon_parts(shapely.make_valid(geom))
     if not parts:

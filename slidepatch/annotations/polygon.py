@@ -6,6 +6,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
+
 from slidepatch.errors import AnnotationError
 
 Point = tuple[float, float]
@@ -79,7 +81,10 @@ class AnnotationPolygon:
         """The polygon as a shapely geometry (repaired with ``make_valid`` if needed)."""
         import shapely
 
-        geom = shapely.Polygon(self._points, self._holes)
+        geom = shapely.polygons(
+            np.asarray(self._points, dtype=np.float64),
+            holes=[np.asarray(h, dtype=np.float64) for h in self._holes] or None,
+        )
         if not geom.is_valid:
             geom = shapely.make_valid(geom)
             polys = [

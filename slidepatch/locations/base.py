@@ -241,6 +241,20 @@ class LocationsBase(PatchSetOutputs):
         empty = np.zeros(0, np.int64)
         if region.geometry is not None and region.geometry.is_empty:
             return empty, empty
+        too_small = (
+            region.geometry is not None
+            and ov > 0
+            and region.geometry.area < ov * fp * fp * (1 - 1e-9)
+        )
+        if too_small and self._sampling_kind != "random":
+            return empty, empty  # no patch can overlap it enough (a cell, a tiny fragment)
+        if too_small and value:
+            raise LocationError(
+                path,
+                f"region {region.label!r} covers {region.geometry.area:.0f} level-0 px², less "
+                f"than overlap_ratio {ov} x the patch area ({fp * fp:.0f} px²): no patch can "
+                "lie in it; lower num_patches for it, overlap_ratio or patch_size",
+            )
 
         def validate(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> Any:
             xi, yi = np.rint(x).astype(np.int64), np.rint(y).astype(np.int64)

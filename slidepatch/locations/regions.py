@@ -15,6 +15,8 @@ from slidepatch.errors import LocationError
 from slidepatch.masks import Mask
 
 Float = npt.NDArray[np.float64]
+# Above this many parts + holes, overlap areas are summed piece by piece (see overlap_areas).
+MANY_PIECES = 64
 Bool = npt.NDArray[np.bool_]
 
 
@@ -52,6 +54,8 @@ def _polygonal(geom: Any) -> Any:
 
     if geom.is_empty:
         return geom
+    if geom.is_valid and isinstance(geom, (shapely.Polygon, shapely.MultiPolygon)):
+        return geom  # already polygonal (a union would cost as much as the geometry's size)
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
     parts = [
@@ -87,37 +91,43 @@ def resolve_containment(
     out = list(geometries)
     if n < 2:
         return out
-    shells = np.array(
-        [
-            shapely.unary_union([shapely.Polygon(p.exterior) for p in getattr(g, "geoms", [g])])
-            for g in geometries
-        ],
-        dtype=object,
-    )
+    shells = np.array([_shell(g) for g in geometries], dtype=object)
     live = ~shapely.is_empty(shells)
     tree = shapely.STRtree(shells)
-    outer, inner = tree.query(shells, predicate="contains")
-    keep = (outer != inner) & live[outer] & live[inner]
-    outer, inner = outer[keep], inner[keep]
-    contains = set(zip(outer.tolist(), inner.tolist(), strict=True))
+    # Candidate pairs by bounding box only, then the exact predicates on the few left:
+    # evaluating "contains" for every touching pair of 100,000 cells costs seconds.
+    a, b = tree.query(shells)
+    pair = (a != b) & live[a] & live[b]
+    a, b = a[pair], b[pair]
+    bounds = shapely.bounds(shells)
+    areas = shapely.area(shells)
+    may_contain = (
+        (bounds[a, 0] <= bounds[b, 0])
+        & (bounds[a, 1] <= bounds[b, 1])
+        & (bounds[a, 2] >= bounds[b, 2])
+        & (bounds[a, 3] >= bounds[b, 3])
+        & (areas[a] >= areas[b])
+    )
+    ca, cb = a[may_contain], b[may_contain]
+    hit = shapely.contains(shells[ca], shells[cb]) if ca.size else np.zeros(0, bool)
+    contains = set(zip(ca[hit].tolist(), cb[hit].tolist(), strict=True))
     cuts: dict[int, list[int]] = {}
     for i, j in contains:
         if (j, i) in contains and i > j:
             continue  # identical shells: the later region keeps the area
         cuts.setdefault(i, []).append(j)
     for i in sorted(cuts):
-        out[i] = _polygonal(out[i].difference(shapely.unary_union(shells[sorted(cuts[i])])))
-    a, b = tree.query(shells, predicate="intersects")
-    pair = (a < b) & live[a] & live[b]
-    a, b = a[pair], b[pair]
+        out[i] = cut_holes(out[i], list(shells[sorted(cuts[i])]))
+    forward = a < b
+    a, b = a[forward], b[forward]
     partial = np.array(
         [(i, j) not in contains and (j, i) not in contains for i, j in zip(a, b, strict=True)],
         dtype=bool,
     )
-    if partial.any():
-        a, b = a[partial], b[partial]
-        areas = shapely.area(shapely.intersection(shells[a], shells[b]))
-        for i, j, area in zip(a.tolist(), b.tolist(), areas.tolist(), strict=True):
+    a, b = a[partial], b[partial]
+    if a.size:
+        overlap = shapely.area(shapely.intersection(shells[a], shells[b]))
+        for i, j, area in zip(a.tolist(), b.tolist(), overlap.tolist(), strict=True):
             if area >= overlap_area:
                 warnings.warn(
                     f"{path}: regions {i} ({labels[i]!r}) and {j} ({labels[j]!r}) overlap "
@@ -125,6 +135,32 @@ def resolve_containment(
                     stacklevel=3,
                 )
     return out
+
+
+def cut_holes(geom: Any, inner: list[Any]) -> Any:
+    """``geom`` minus the ``inner`` polygons, which lie inside it.
+
+    When they are disjoint from each other and from its holes (cells inside an annotation)
+    they simply become holes, checked by one validity test; a union of 100,000 cells would
+    take minutes. Otherwise (overlapping inner regions), the exact difference.
+    """
+    import shapely
+
+    if isinstance(geom, shapely.Polygon) and all(isinstance(g, shapely.Polygon) for g in inner):
+        holes = [r.coords for r in geom.interiors] + [g.exterior.coords for g in inner]
+        candidate = shapely.Polygon(geom.exterior.coords, holes)
+        if candidate.is_valid:
+            return candidate
+    return _polygonal(geom.difference(shapely.unary_union(inner)))
+
+
+def _shell(geom: Any) -> Any:
+    """The geometry with its holes filled."""
+    import shapely
+
+    if isinstance(geom, shapely.Polygon):
+        return shapely.Polygon(geom.exterior) if geom.interiors else geom
+    return shapely.unary_union([shapely.Polygon(p.exterior) for p in getattr(geom, "geoms", [])])
 
 
 def split_exclusions(
@@ -218,12 +254,47 @@ def valid_candidates(
     if overlap_ratio < 1:
         rest = np.flatnonzero(~inside & shapely.intersects(geom, boxes))
         if rest.size:
-            inter = shapely.area(shapely.intersection(boxes[rest], geom))
+            inter = overlap_areas(geom, boxes[rest])
             passed[rest] = inter >= overlap_ratio * area - eps * area
     else:
         rest = np.flatnonzero(~inside & shapely.intersects(geom, boxes))
         if rest.size:
-            inter = shapely.area(shapely.intersection(boxes[rest], geom))
+            inter = overlap_areas(geom, boxes[rest])
             passed[rest] = inter >= area * (1 - eps)
     ok[idx] = passed
     return ok
+
+
+def overlap_areas(geom: Any, boxes: npt.NDArray[np.object_]) -> Float:
+    """Area of each box's intersection with a valid (multi)polygon.
+
+    With many parts or holes (a QuPath annotation with thousands of cells cut out of it),
+    intersecting every box with the whole geometry costs its full size per box; instead the
+    areas are summed over the parts' shells minus their holes, each found through an
+    STRtree, so each box only meets the pieces near it.
+    """
+    import shapely
+
+    parts = list(getattr(geom, "geoms", [geom]))
+    if len(parts) + sum(len(p.interiors) for p in parts) < MANY_PIECES:
+        return np.asarray(shapely.area(shapely.intersection(boxes, geom)), dtype=np.float64)
+    shells = np.array([shapely.Polygon(p.exterior) for p in parts], dtype=object)
+    holes = np.array([shapely.Polygon(r) for p in parts for r in p.interiors], dtype=object)
+    total = np.zeros(boxes.shape[0], dtype=np.float64)
+    box_bounds = shapely.bounds(boxes)
+    for pieces, sign in ((shells, 1.0), (holes, -1.0)):
+        if pieces.size == 0:
+            continue
+        b, k = shapely.STRtree(pieces).query(boxes)  # bounding boxes only
+        if not b.size:
+            continue
+        pb = shapely.bounds(pieces)[k]
+        bb = box_bounds[b]
+        whole = (pb[:, 0] >= bb[:, 0]) & (pb[:, 1] >= bb[:, 1])
+        whole &= (pb[:, 2] <= bb[:, 2]) & (pb[:, 3] <= bb[:, 3])
+        areas = np.empty(b.shape[0], dtype=np.float64)
+        areas[whole] = shapely.area(pieces[k[whole]])  # inside the (rectangular) box
+        rest = ~whole
+        areas[rest] = shapely.area(shapely.intersection(boxes[b[rest]], pieces[k[rest]]))
+        total += sign * np.bincount(b, weights=areas, minlength=boxes.shape[0])
+    return total
