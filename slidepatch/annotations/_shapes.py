@@ -83,7 +83,7 @@ def area_polygons(
             report.repair(where, f"hole {k} dropped ({why})")
             continue
         hole_arrays.append(arr)
-    geom = shapely.polygons(ext, holes=hole_arrays or None)
+    geom = shapely.Polygon(ext, hole_arrays) if hole_arrays else shapely.polygons(ext)
     if shapely.is_valid(geom):
         if shapely.area(geom) <= 0:
             report.skip_bad(where, "zero area")

@@ -81,10 +81,11 @@ class AnnotationPolygon:
         """The polygon as a shapely geometry (repaired with ``make_valid`` if needed)."""
         import shapely
 
-        geom = shapely.polygons(
-            np.asarray(self._points, dtype=np.float64),
-            holes=[np.asarray(h, dtype=np.float64) for h in self._holes] or None,
-        )
+        shell = np.asarray(self._points, dtype=np.float64)
+        if self._holes:  # rings of different lengths: only the Polygon constructor takes them
+            geom = shapely.Polygon(shell, [np.asarray(h, dtype=np.float64) for h in self._holes])
+        else:
+            geom = shapely.polygons(shell)
         if not geom.is_valid:
             geom = shapely.make_valid(geom)
             polys = [
