@@ -118,7 +118,11 @@ def resolve_containment(
         cuts.setdefault(i, []).append(j)
     for i in sorted(cuts):
         out[i] = cut_holes(out[i], list(shells[sorted(cuts[i])]))
-    forward = a < b
+    # Partial overlaps worth a warning: their bounding boxes must overlap by that much first
+    # (touching cells of a detection export never do).
+    ix = np.minimum(bounds[a, 2], bounds[b, 2]) - np.maximum(bounds[a, 0], bounds[b, 0])
+    iy = np.minimum(bounds[a, 3], bounds[b, 3]) - np.maximum(bounds[a, 1], bounds[b, 1])
+    forward = (a < b) & (np.clip(ix, 0, None) * np.clip(iy, 0, None) >= overlap_area)
     a, b = a[forward], b[forward]
     partial = np.array(
         [(i, j) not in contains and (j, i) not in contains for i, j in zip(a, b, strict=True)],

@@ -177,3 +177,17 @@ def test_random_sampling_in_a_region_smaller_than_a_patch_says_so(cmu_small: Pat
             wsi_file=cmu_small, mask_data=ONES, polygon_data=polygons, num_patches=5,
             patch_size=SIZE, seed=0,
         )  # fmt: skip
+
+
+def test_partial_overlaps_of_a_patch_area_or_more_are_reported(cmu_small: Path) -> None:
+    def square(x: float, y: float, side: float, label: str) -> AnnotationPolygon:
+        points = [(x, y), (x + side, y), (x + side, y + side), (x, y + side)]
+        return AnnotationPolygon(points=points, label=label)
+
+    big = [square(100, 100, 500, "a"), square(500, 100, 500, "b")]  # 100 x 500 px overlap
+    with pytest.warns(UserWarning, match=r"regions 0 \('a'\) and 1 \('b'\) overlap by 50000"):
+        _grid(cmu_small, polygon_data=big)
+    small = [square(100, 100, 500, "a"), square(590, 100, 500, "b")]  # 10 x 500 < 64 x 64
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _grid(cmu_small, polygon_data=small)
