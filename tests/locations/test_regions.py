@@ -187,7 +187,7 @@ def test_partial_overlaps_of_a_patch_area_or_more_are_reported(cmu_small: Path) 
     big = [square(100, 100, 500, "a"), square(500, 100, 500, "b")]  # 100 x 500 px overlap
     with pytest.warns(UserWarning, match=r"regions 0 \('a'\) and 1 \('b'\) overlap by 50000"):
         _grid(cmu_small, polygon_data=big)
-    small = [square(100, 100, 500, "a"), square(590, 100, 500, "b")]  # 10 x 500 < 64 x 64
+    small = [square(100, 100, 500, "a"), square(595, 100, 500, "b")]  # 5 x 500 < 64 x 64
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _grid(cmu_small, polygon_data=small)
