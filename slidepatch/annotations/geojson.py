@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from os import PathLike, fspath
 from typing import Any
 
-from slidepatch.annotations._report import FeatureReport
+from slidepatch.annotations._report import FeatureReport, gc_paused
 from slidepatch.annotations._shapes import area_polygons
 from slidepatch.annotations.polygon import AnnotationPolygon
 from slidepatch.errors import AnnotationError
@@ -141,6 +141,15 @@ def read_geojson(
     reason; ``strict=True`` raises :class:`~slidepatch.errors.AnnotationError` instead.
     """
     spath = fspath(path)
+    with gc_paused():
+        polygons, report = _read(spath, object_types, label_from, strict)
+    report.finish()
+    return polygons
+
+
+def _read(
+    spath: str, object_types: Sequence[str] | None, label_from: str, strict: bool
+) -> tuple[list[AnnotationPolygon], FeatureReport]:
     try:
         with open(spath, encoding="utf-8-sig") as fh:
             doc = json.load(fh)
@@ -167,5 +176,4 @@ def read_geojson(
             report.skip_bad(where, "no geometry")
             continue
         polygons.extend(_geometry(report, where, geometry, _label(props, label_from)))
-    report.finish()
-    return polygons
+    return polygons, report

@@ -91,7 +91,12 @@ def resolve_containment(
     out = list(geometries)
     if n < 2:
         return out
-    shells = np.array([_shell(g) for g in geometries], dtype=object)
+    shells = np.array(geometries, dtype=object)
+    simple = np.array([isinstance(g, shapely.Polygon) for g in geometries], dtype=bool)
+    if simple.any():
+        shells[simple] = shapely.polygons(shapely.get_exterior_ring(shells[simple]))
+    for i in np.flatnonzero(~simple).tolist():
+        shells[i] = _shell(geometries[i])
     live = ~shapely.is_empty(shells)
     tree = shapely.STRtree(shells)
     # Candidate pairs by bounding box only, then the exact predicates on the few left:
@@ -151,8 +156,9 @@ def cut_holes(geom: Any, inner: list[Any]) -> Any:
     import shapely
 
     if isinstance(geom, shapely.Polygon) and all(isinstance(g, shapely.Polygon) for g in inner):
-        holes = [r.coords for r in geom.interiors] + [g.exterior.coords for g in inner]
-        candidate = shapely.Polygon(geom.exterior.coords, holes)
+        own = shapely.get_interior_ring(geom, np.arange(shapely.get_num_interior_rings(geom)))
+        rings = np.concatenate([own, shapely.get_exterior_ring(np.array(inner, dtype=object))])
+        candidate = shapely.polygons(shapely.get_exterior_ring(geom), holes=rings)
         if candidate.is_valid:
             return candidate
     return _polygonal(geom.difference(shapely.unary_union(inner)))
@@ -282,8 +288,12 @@ def overlap_areas(geom: Any, boxes: npt.NDArray[np.object_]) -> Float:
     parts = list(getattr(geom, "geoms", [geom]))
     if len(parts) + sum(len(p.interiors) for p in parts) < MANY_PIECES:
         return np.asarray(shapely.area(shapely.intersection(boxes, geom)), dtype=np.float64)
-    shells = np.array([shapely.Polygon(p.exterior) for p in parts], dtype=object)
-    holes = np.array([shapely.Polygon(r) for p in parts for r in p.interiors], dtype=object)
+    pieces = np.array(parts, dtype=object)
+    shells = shapely.polygons(shapely.get_exterior_ring(pieces))
+    counts = shapely.get_num_interior_rings(pieces)
+    owner = np.repeat(np.arange(pieces.shape[0]), counts)
+    index = np.arange(owner.shape[0]) - np.repeat(np.cumsum(counts) - counts, counts)
+    holes = shapely.polygons(shapely.get_interior_ring(pieces[owner], index))
     total = np.zeros(boxes.shape[0], dtype=np.float64)
     box_bounds = shapely.bounds(boxes)
     for pieces, sign in ((shells, 1.0), (holes, -1.0)):
