@@ -14,12 +14,17 @@ from slidepatch.annotations import (
 from slidepatch.contact_sheet import contact_sheet_from_output, make_contact_sheet
 from slidepatch.errors import (
     AnnotationError,
+    AnnotationFileNotFoundError,
     AnnotationWarning,
+    CoordinateFileError,
     ExtractionError,
+    InvalidPatchError,
     InvalidRegionError,
     LevelOutOfRangeError,
     LocationError,
     MaskError,
+    MaskFileNotFoundError,
+    MissingDependencyError,
     MppUnavailableError,
     OutputError,
     ResamplingRequiredError,
@@ -52,6 +57,7 @@ from slidepatch.pools import (
     PatchStream,
     iter_patch_batches,
 )
+from slidepatch.reference_data import MaskData, PolygonData
 from slidepatch.slide import ReadPlan, Slide
 
 __version__ = "0.1.0"
@@ -62,6 +68,7 @@ __all__ = [
     "DiskPatchExtractor",
     "DiskPatchExtractorPool",
     "Mask",
+    "MaskData",
     "MemPatchExtractor",
     "MemPatchExtractorPool",
     "MultiResDiskPatchExtractor",
@@ -71,6 +78,7 @@ __all__ = [
     "PatchBatch",
     "PatchList",
     "PatchStream",
+    "PolygonData",
     "WSIPolygonMask",
     "WSITissueMask",
     "contact_sheet_from_output",
@@ -89,11 +97,16 @@ __all__ = [
     "save_polygons_json",
     "AnnotationError",
     "AnnotationWarning",
+    "AnnotationFileNotFoundError",
+    "CoordinateFileError",
     "ExtractionError",
+    "InvalidPatchError",
     "InvalidRegionError",
     "LevelOutOfRangeError",
     "LocationError",
     "MaskError",
+    "MaskFileNotFoundError",
+    "MissingDependencyError",
     "MppUnavailableError",
     "OutputError",
     "ReadPlan",

@@ -11,6 +11,22 @@ from __future__ import annotations
 from os import PathLike
 
 
+def _openslide_unsupported() -> type[Exception]:
+    """OpenSlide's "unsupported or missing file" error when OpenSlide imports, so that code
+    catching what the reference raised for a bad slide keeps working."""
+    try:
+        from openslide import OpenSlideUnsupportedFormatError
+    except Exception:  # no openslide-python, or no library: nothing to be compatible with
+
+        class OpenSlideUnsupportedFormatError(Exception):  # type: ignore[no-redef]
+            """Stand-in used when OpenSlide is not importable."""
+
+    return OpenSlideUnsupportedFormatError
+
+
+_OpenSlideUnsupported = _openslide_unsupported()
+
+
 class SlidepatchError(Exception):
     """Base class of every slidepatch error."""
 
@@ -28,16 +44,16 @@ class SlideError(SlidepatchError):
         return (type(self), (self.path, self.message))
 
 
-class SlideNotFoundError(SlideError, FileNotFoundError):
-    """The slide path does not exist."""
+class SlideNotFoundError(SlideError, FileNotFoundError, _OpenSlideUnsupported):  # type: ignore[misc,valid-type]
+    """The slide path does not exist (also OpenSlide's error, which the reference raised)."""
 
 
 class SlideIsDirectoryError(SlideError, IsADirectoryError):
     """The slide path is a directory (MIRAX/DICOM folders must be opened by their file)."""
 
 
-class UnsupportedSlideError(SlideError, ValueError):
-    """The file exists but no backend can open it as a slide."""
+class UnsupportedSlideError(SlideError, ValueError, _OpenSlideUnsupported):  # type: ignore[misc,valid-type]
+    """The file exists but no backend can open it as a slide (also OpenSlide's error)."""
 
 
 class SlideReadError(SlideError, OSError):
@@ -64,6 +80,10 @@ class MaskError(SlideError, ValueError):
     """A mask that does not fit its slide (shape, aspect ratio, dimensions)."""
 
 
+class MaskFileNotFoundError(MaskError, FileNotFoundError):
+    """A mask file that does not exist (a ``FileNotFoundError``, as in the reference)."""
+
+
 class AnnotationError(SlidepatchError, ValueError):
     """A malformed annotation file or polygon; the message names the file and element."""
 
@@ -74,6 +94,10 @@ class AnnotationError(SlidepatchError, ValueError):
 
     def __reduce__(self) -> tuple[type[AnnotationError], tuple[str | None, str]]:
         return (type(self), (self.path, self.message))
+
+
+class AnnotationFileNotFoundError(AnnotationError, FileNotFoundError):
+    """A ``polygon_data`` or annotation file that does not exist."""
 
 
 class LocationError(SlideError, ValueError):
@@ -88,6 +112,11 @@ class ExtractionError(SlideError, RuntimeError):
     """Extracting a slide's patches failed; ``__cause__`` holds the original error."""
 
 
+class InvalidPatchError(ExtractionError, ValueError):
+    """A patch the slide cannot give (outside it, a bad size): a ``ValueError``, as the
+    reference raised."""
+
+
 class WorkerDiedError(ExtractionError):
     """A worker process died (segfault, OOM kill) while it was extracting a slide."""
 
@@ -95,6 +124,23 @@ class WorkerDiedError(ExtractionError):
 class UnsafeOutputNameError(OutputError, ValueError):
     """A label, comment or separator that cannot be used in an output path (also a
     ``ValueError``, which the reference raised for empty label directories)."""
+
+
+class CoordinateFileError(SlidepatchError, ValueError):
+    """A coordinate file (TRIDENT, CLAM, hs2p, CSV) that cannot be read or written as asked;
+    the message names the file (and the slide it was paired with)."""
+
+    def __init__(self, path: str | PathLike[str] | None, message: str) -> None:
+        self.path = None if path is None else str(path)
+        self.message = message
+        super().__init__(f"{self.path}: {message}" if self.path else message)
+
+    def __reduce__(self) -> tuple[type[CoordinateFileError], tuple[str | None, str]]:
+        return (type(self), (self.path, self.message))
+
+
+class MissingDependencyError(SlidepatchError, ImportError):
+    """An optional dependency that a feature needs is not installed; says which extra."""
 
 
 class AnnotationWarning(UserWarning):

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.errors import MaskError
+from slidepatch.errors import MaskError, MaskFileNotFoundError
 
 BoolArray = npt.NDArray[np.bool_]
 TissueMode = Literal["saturation_otsu", "hsv", "otsu", "lab"]
@@ -239,6 +239,11 @@ def lab_a_star(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
 
 
 # --------------------------------------------------------------------------- Mask
+#: Key and value that mark an NPZ mask written by slidepatch as (height, width).
+NPZ_LAYOUT_KEY = "slidepatch_layout"
+NPZ_LAYOUT = "height_width"
+
+
 def _fits(mask_size: tuple[int, int], slide_size: tuple[int, int]) -> bool:
     w, h = mask_size
     w0, h0 = slide_size
@@ -392,15 +397,20 @@ class Mask:
             float((rows[-1] + 1) * sy),
         )
 
-    def save_png(self, path: str | PathLike[str]) -> None:
+    def save_png(self, png_file: str | PathLike[str]) -> None:
         """Save as a 1-bit PNG in image orientation."""
         from PIL import Image
 
-        Image.fromarray(self._array).save(fspath(path), format="PNG")
+        Image.fromarray(self._array).save(fspath(png_file), format="PNG")
 
-    def save_array(self, path: str | PathLike[str]) -> None:
-        """Save as compressed NPZ (key ``"data"``, shape (height, width))."""
-        np.savez_compressed(fspath(path), data=self._array)
+    def save_array(self, array_file: str | PathLike[str]) -> None:
+        """Save as compressed NPZ: key ``"data"``, shape (height, width), and a layout marker.
+
+        The reference wrote ``"data"`` as (width, height) and no marker; :func:`load_mask`
+        tells the two apart by the marker.
+        """
+        arrays = {"data": self._array, NPZ_LAYOUT_KEY: np.asarray(NPZ_LAYOUT)}
+        np.savez_compressed(fspath(array_file), **arrays)  # type: ignore[arg-type]
 
     def save_overlay_png(
         self,
@@ -735,18 +745,25 @@ def _first_centre(t: npt.NDArray[np.float64], scale: float, n: int) -> npt.NDArr
 
 
 class WSIPolygonMask(Mask):
-    """Mask of annotation polygons (level-0 coordinates, holes honoured) at one level.
+    """Mask of annotation polygons at one level.
 
-    ``exclusion_labels``: polygons with these labels are not drawn but erased from the
-    others (CAMELYON16's exclusion group ``_2`` inside tumour regions).
+    ``polygon_data`` (the reference's keyword; ``polygons`` is its 0.0.4 name): a list of
+    AnnotationPolygon, a JSON string or a JSON file, in pixels *of the mask level*, drawn as
+    the reference draws them: vertices truncated to integers, every pixel inside or on the
+    outline set, holes filled (a warning says so). ``polygons_level0``: polygons in level-0
+    pixels (from the annotation readers), holes honoured, a pixel set when its centre is
+    inside. ``exclusion_labels``: polygons with these labels are not drawn but erased from
+    the others (CAMELYON16's exclusion group ``_2`` inside tumour regions).
     """
 
     def __init__(
         self,
         *,
-        polygons: Any,
         wsi_file: str | PathLike[str],
         level_or_minsize: int,
+        polygon_data: Any = None,
+        polygons: Any = None,
+        polygons_level0: Any = None,
         slide_mpp: float | None = None,
         exclusion_labels: Sequence[str] = (),
     ) -> None:
@@ -754,15 +771,27 @@ class WSIPolygonMask(Mask):
         from slidepatch.slide import Slide
 
         path = fspath(wsi_file)
+        given = [v is not None for v in (polygon_data, polygons, polygons_level0)]
+        if sum(given) != 1:
+            raise TypeError(
+                f"{path}: WSIPolygonMask needs exactly one of polygon_data (mask-level "
+                "pixels), polygons (its old name) or polygons_level0 (level-0 pixels)"
+            )
         with Slide.open(path, mpp=slide_mpp) as slide:
             level = resolve_level_or_minsize(level_or_minsize, slide.level_dimensions, path=path)
             size = slide.level_dimensions[level]
             dims = slide.dimensions
-        loaded = load_polygon_data(polygons)
+        level0 = polygons_level0 is not None
+        data = polygons_level0 if level0 else polygon_data if polygon_data is not None else polygons
+        loaded = load_polygon_data(data)
+
+        def draw(chosen: list[Any]) -> BoolArray:
+            if level0:
+                return rasterize_polygons(chosen, mask_size=size, slide_dimensions=dims)
+            return rasterize_mask_level_polygons(chosen, mask_size=size, path=path)
+
         cut = {str(x) for x in exclusion_labels}
-        array = rasterize_polygons(
-            [p for p in loaded if p.label not in cut], mask_size=size, slide_dimensions=dims
-        )
+        array = draw([p for p in loaded if p.label not in cut])
         if cut:
             erased = [p for p in loaded if p.label in cut]
             if not erased:
@@ -772,7 +801,7 @@ class WSIPolygonMask(Mask):
                     stacklevel=2,
                 )
             else:
-                array &= ~rasterize_polygons(erased, mask_size=size, slide_dimensions=dims)
+                array &= ~draw(erased)
         super().__init__(
             array=array,
             slide_dimensions=dims,
@@ -780,6 +809,52 @@ class WSIPolygonMask(Mask):
             wsi_file=path,
             source=f"polygon mask level {level}",
         )
+
+
+def rasterize_mask_level_polygons(
+    polygons: Sequence[Any], *, mask_size: tuple[int, int], path: str | None = None
+) -> BoolArray:
+    """Draw polygons given in mask pixels as the reference does, shape (height, width).
+
+    Vertices are truncated to integers; pixel ``(row, col)`` is set when the point
+    ``(col, row)`` lies inside a polygon's outline or on it. Holes are filled (the
+    reference ignored them). A vertex beyond the mask size is an error.
+    """
+    import shapely
+
+    w, h = int(mask_size[0]), int(mask_size[1])
+    mask = np.zeros((h, w), dtype=bool)
+    with_holes = 0
+    for i, polygon in enumerate(polygons):
+        points = np.asarray(polygon.points, dtype=np.float64).astype(np.int64)
+        if points.shape[0] == 0:
+            continue
+        if int(points[:, 0].max()) > w or int(points[:, 1].max()) > h:
+            raise MaskError(
+                path,
+                f"polygon {i}: coordinates up to ({int(points[:, 0].max())}, "
+                f"{int(points[:, 1].max())}) exceed the mask size {w}x{h}; polygon_data is in "
+                "mask-level pixels (use polygons_level0= for level-0 coordinates)",
+            )
+        with_holes += bool(polygon.holes)
+        c0, r0 = max(int(points[:, 0].min()), 0), max(int(points[:, 1].min()), 0)
+        c1, r1 = min(int(points[:, 0].max()), w - 1), min(int(points[:, 1].max()), h - 1)
+        if c1 < c0 or r1 < r0:
+            continue
+        outline = shapely.Polygon(points) if points.shape[0] >= 3 else shapely.LineString(points)
+        if not outline.is_valid:
+            outline = shapely.make_valid(outline)
+        shapely.prepare(outline)
+        rows, cols = np.mgrid[r0 : r1 + 1, c0 : c1 + 1]
+        inside = shapely.intersects_xy(outline, cols.ravel(), rows.ravel())
+        mask[r0 : r1 + 1, c0 : c1 + 1] |= inside.reshape(rows.shape)
+    if with_holes:
+        warnings.warn(
+            f"{path}: {with_holes} polygon(s) with holes: polygon_data masks fill holes as "
+            "the reference does (use polygons_level0= to keep them)",
+            stacklevel=3,
+        )
+    return mask
 
 
 # --------------------------------------------------------------------------- mask_data
@@ -800,14 +875,16 @@ def load_mask(
     if isinstance(mask_data, (str, PathLike)):
         mpath = Path(fspath(mask_data))
         if not mpath.is_file():
-            raise MaskError(wsi_file, f"mask file not found: {mpath}")
+            raise MaskFileNotFoundError(wsi_file, f"mask file not found: {mpath}")
         suffix = mpath.suffix.lower()
         try:
             if suffix == ".npy":
-                array = np.load(mpath, allow_pickle=False)
+                array = _reference_layout(
+                    np.load(mpath, allow_pickle=False), slide_dimensions, mpath, marked=False
+                )
             elif suffix == ".npz":
                 with np.load(mpath, allow_pickle=False) as npz:
-                    keys = list(npz.keys())
+                    keys = [k for k in npz if k != NPZ_LAYOUT_KEY]
                     if "data" in keys:
                         array = npz["data"]
                     elif len(keys) == 1:
@@ -816,6 +893,8 @@ def load_mask(
                         raise MaskError(
                             wsi_file, f"mask file {mpath}: NPZ needs a 'data' array, has {keys}"
                         )
+                    marked = NPZ_LAYOUT_KEY in npz
+                array = _reference_layout(array, slide_dimensions, mpath, marked=marked)
             else:
                 with Image.open(mpath) as image:
                     array = _image_array(image, wsi_file, str(mpath))
@@ -844,6 +923,31 @@ def load_mask(
         "mask_data must be a mask object, a PNG/NPY/NPZ path, a numpy array or a PIL image, "
         f"got {type(mask_data).__name__}"
     )
+
+
+def _reference_layout(
+    array: npt.NDArray[Any], slide_dimensions: tuple[int, int], path: Path, *, marked: bool
+) -> npt.NDArray[Any]:
+    """A mask array read from a file, in (height, width).
+
+    Files the reference wrote hold (width, height). An NPZ without slidepatch's layout
+    marker is the reference's when its transpose fits the slide; an NPY is transposed only
+    when it fits the slide transposed and not as it is. Either transposition is announced.
+    """
+    if marked or array.ndim != 2:
+        return array
+    size = (int(array.shape[1]), int(array.shape[0]))
+    fits_as_is = _fits(size, slide_dimensions)
+    fits_transposed = _fits((size[1], size[0]), slide_dimensions)
+    npz = path.suffix.lower() == ".npz"
+    if fits_transposed and (npz or not fits_as_is):
+        warnings.warn(
+            f"{path}: read as the reference's (width, height) layout and transposed "
+            f"to (height, width) {array.shape[::-1]}",
+            stacklevel=4,
+        )
+        return np.ascontiguousarray(array.T)
+    return array
 
 
 def _image_array(image: Any, wsi_file: str | None, source: str) -> npt.NDArray[Any]:

@@ -82,7 +82,7 @@ def test_polygon_mask_honours_holes(cmu_small: Path) -> None:
         label="a",
         holes=[[(400, 400), (600, 400), (600, 600), (400, 600)]],
     )
-    mask = WSIPolygonMask(polygons=[poly], wsi_file=cmu_small, level_or_minsize=0)
+    mask = WSIPolygonMask(polygons_level0=[poly], wsi_file=cmu_small, level_or_minsize=0)
     assert mask.array[100, 100] and not mask.array[500, 500] and not mask.array[1500, 1500]
     expected = np.zeros_like(mask.array)  # 1:1, centres i + 0.5: pixels 0..999 minus 400..599
     expected[:1000, :1000] = True
@@ -205,7 +205,7 @@ def test_overlay_layers_can_be_disabled(
 
 def test_polygon_mask_overlay_thickness(cmu_small: Path, tmp_path: Path) -> None:
     square = AnnotationPolygon(points=[(200, 200), (800, 200), (800, 800), (200, 800)], label="a")
-    mask = WSIPolygonMask(polygons=[square], wsi_file=cmu_small, level_or_minsize=0)
+    mask = WSIPolygonMask(polygons_level0=[square], wsi_file=cmu_small, level_or_minsize=0)
     rows = np.flatnonzero(mask.array.any(axis=1))
     cols = np.flatnonzero(mask.array.any(axis=0))
     top, bottom = int(rows[0]), int(rows[-1])
@@ -454,7 +454,7 @@ def test_rasterize_empty_and_degenerate() -> None:
 
 def test_polygon_mask_on_non_integer_level(synthetic_svs: Path) -> None:
     polygons = SHAPES["hole"] + SHAPES["two_parts"]
-    mask = WSIPolygonMask(polygons=polygons, wsi_file=synthetic_svs, level_or_minsize=2)
+    mask = WSIPolygonMask(polygons_level0=polygons, wsi_file=synthetic_svs, level_or_minsize=2)
     assert mask.dimensions == (188, 125)
     expected = _check_centre_rule(polygons, mask_size=(188, 125), slide_dimensions=(3000, 2000))
     assert np.array_equal(mask.array, expected)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from slidepatch.annotations.polygon import AnnotationPolygon
-from slidepatch.errors import AnnotationError
+from slidepatch.errors import AnnotationError, AnnotationFileNotFoundError
 
 PolygonData = Union[Sequence[AnnotationPolygon], str, "PathLike[str]"]
 
@@ -48,7 +48,7 @@ def load_polygon_data(polygon_data: object) -> list[AnnotationPolygon]:
             return polygons_from_json_value(value)
         path = Path(text)
         if not path.is_file():
-            raise AnnotationError(text, "polygon_data file not found")
+            raise AnnotationFileNotFoundError(text, "polygon_data file not found")
         try:
             value = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

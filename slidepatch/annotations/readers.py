@@ -2,9 +2,9 @@
 
 ``read_geojson`` (QuPath, :mod:`.geojson`) and ``read_asap_xml`` (:mod:`.asap`) are
 re-exported here for code that imports them from this module. Sedeen rules:
-``polygon``, ``rectangle`` and ``ellipse`` (converted to a 64-vertex polygon) are read,
-label = the graphic's ``name`` (or ``description``/``color`` with ``label_field``); lines,
-rulers and points are skipped.
+``polygon``, ``rectangle`` and ``ellipse`` (converted to a 65-vertex polygon, as the
+reference) are read, label = the graphic's ``name`` (or ``description``/``color`` with
+``label_field``); lines, rulers and points are skipped.
 
 A file that cannot be parsed, or an area shape with bad coordinates, raises
 :class:`~slidepatch.errors.AnnotationError` naming the file and the element.
@@ -22,7 +22,7 @@ from slidepatch.annotations.geojson import read_geojson
 from slidepatch.annotations.polygon import AnnotationPolygon
 from slidepatch.errors import AnnotationError
 
-ELLIPSE_VERTICES = 64
+ELLIPSE_VERTICES = 65  # the reference's count (its 64-segment circle plus the closing vertex)
 
 __all__ = ["read_asap_xml", "read_geojson", "read_sedeen_xml"]
 

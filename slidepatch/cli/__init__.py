@@ -1,4 +1,4 @@
-"""The ``slidepatch`` command line: ``info``, ``extract`` and ``demo``.
+"""The ``slidepatch`` command line: ``info``, ``extract``, ``locate`` and ``demo``.
 
 Errors are one line on stderr (``slidepatch: error: ...``) with exit status 2 for usage
 mistakes and 1 for failures (a missing or unreadable slide, a bad mask...); ``--debug``
@@ -39,6 +39,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_info(args)
     if args.command == "extract":
         return _extract_command(args)
+    if args.command == "locate":
+        from slidepatch.cli.coordinates import run_locate
+
+        return run_locate(args)
     from slidepatch.cli.demo import run_demo
 
     return run_demo(args)

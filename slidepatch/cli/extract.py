@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -45,6 +46,8 @@ class ExtractRun:
     create_subdirs: bool = False
     skip_failed: bool = False
     quiet: bool = False
+    coords_dir: str | None = None  # read locations from coordinate files instead of sampling
+    coords_format: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,24 @@ def _warn(message: str) -> None:
     print(f"slidepatch: warning: {message}", file=sys.stderr, flush=True)
 
 
+def _read_coordinates(run: ExtractRun) -> list[PatchSet | str]:
+    """The slides' locations from the coordinate files in ``run.coords_dir``."""
+    from slidepatch.locations.coordinates.pool import CoordinateFilesPool
+
+    assert run.coords_dir is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the failures are reported below, one line each
+        pool = CoordinateFilesPool(
+            coords_dir=run.coords_dir,
+            wsi_file_list=run.slides,
+            format=run.coords_format,  # type: ignore[arg-type]
+            on_error="skip" if run.skip_failed else "raise",
+        )
+    read = {ps.slide_path: ps for ps in pool.patch_sets}
+    failed = {path: str(exc) for path, exc in pool.failed_slides.items()}
+    return [read[s] if s in read else failed[s] for s in run.slides]
+
+
 def extract(run: ExtractRun) -> ExtractSummary:
     """Locate patches on every slide, extract them to disk, write previews and contact sheet."""
     _check_pairing(run.masks, run.slides, "--mask")
@@ -164,11 +185,14 @@ def extract(run: ExtractRun) -> ExtractSummary:
     Path(run.output_dir).mkdir(parents=True, exist_ok=True)
 
     jobs = _jobs(run)
-    counter = _SlideCounter(total=len(jobs), enabled=not run.quiet and sys.stderr.isatty())
-    try:
-        results = locate_all(jobs, processes=run.processes, on_done=counter.done)
-    finally:
-        counter.close()
+    if run.coords_dir is not None:
+        results = _read_coordinates(run)
+    else:
+        counter = _SlideCounter(total=len(jobs), enabled=not run.quiet and sys.stderr.isatty())
+        try:
+            results = locate_all(jobs, processes=run.processes, on_done=counter.done)
+        finally:
+            counter.close()
     failed: list[str] = []
     patch_sets: list[PatchSet] = []
     for job, result in zip(jobs, results, strict=True):
@@ -244,8 +268,8 @@ def format_summary(summary: ExtractSummary) -> str:
     return "\n".join(lines)
 
 
-def run_from_args(args: argparse.Namespace) -> ExtractRun:
-    """Turn parsed ``extract`` arguments into an :class:`ExtractRun` (usage checks here)."""
+def job_from_args(args: argparse.Namespace) -> LocateJob:
+    """The location template shared by ``extract`` and ``locate`` (usage checks here)."""
     if args.sampling == "random" and args.num_patches is None:
         raise UsageError("--sampling random needs --num-patches")
     if (args.include or args.exclude) and not args.annotations:
@@ -254,33 +278,45 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         raise UsageError("--outside needs --annotations")
     if args.cut_out and not args.annotations:
         raise UsageError("--cut-out needs --annotations")
+    level: LevelOrMpp = args.mpp if args.mpp is not None else (args.level or 0)
+    return LocateJob(
+        slide_path="",
+        sampling=args.sampling,
+        patch_size=args.patch_size,
+        level_or_mpp=level,
+        foreground_ratio=args.foreground_ratio,
+        overlap_ratio=args.overlap_ratio,
+        mask_min_size=args.mask_min_size,
+        outside_annotations=args.outside,
+        included_labels=tuple(args.include or ()),
+        excluded_labels=tuple(args.exclude or ()),
+        exclusion_labels=tuple(args.cut_out or ()),
+        label=args.label,
+        stride=args.stride,
+        num_patches=args.num_patches,
+        spacing=args.spacing,
+        seed=args.seed,
+    )
+
+
+def run_from_args(args: argparse.Namespace) -> ExtractRun:
+    """Turn parsed ``extract`` arguments into an :class:`ExtractRun` (usage checks here)."""
+    if args.coords is not None and (args.mask or args.annotations):
+        raise UsageError("--coords takes the locations from files: drop --mask/--annotations")
+    if args.coords is not None and args.preview:
+        raise UsageError("--preview draws sampled locations: it cannot be used with --coords")
+    if args.coords is None and args.coords_format != "auto":
+        raise UsageError("--coords-format needs --coords")
+    job = job_from_args(args)
     if args.jpeg_quality is not None and not 1 <= args.jpeg_quality <= 100:
         raise UsageError(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
     if args.jpeg_quality is not None and args.image_type != "jpg":
         raise UsageError("--jpeg-quality needs --image-type jpg")
-    level: LevelOrMpp = args.mpp if args.mpp is not None else (args.level or 0)
     slides = tuple(os.path.abspath(s) for s in args.slides)
     return ExtractRun(
         slides=slides,
         output_dir=os.path.abspath(args.out),
-        job=LocateJob(
-            slide_path="",
-            sampling=args.sampling,
-            patch_size=args.patch_size,
-            level_or_mpp=level,
-            foreground_ratio=args.foreground_ratio,
-            overlap_ratio=args.overlap_ratio,
-            mask_min_size=args.mask_min_size,
-            outside_annotations=args.outside,
-            included_labels=tuple(args.include or ()),
-            excluded_labels=tuple(args.exclude or ()),
-            exclusion_labels=tuple(args.cut_out or ()),
-            label=args.label,
-            stride=args.stride,
-            num_patches=args.num_patches,
-            spacing=args.spacing,
-            seed=args.seed,
-        ),
+        job=job,
         masks=None if args.mask is None else tuple(os.path.abspath(m) for m in args.mask),
         annotations=None
         if args.annotations is None
@@ -297,4 +333,6 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         create_subdirs=args.subdirs,
         skip_failed=args.skip_failed,
         quiet=args.quiet,
+        coords_dir=None if args.coords is None else os.path.abspath(args.coords),
+        coords_format=args.coords_format,
     )

@@ -111,6 +111,7 @@ def locate(job: LocateJob) -> Any:
         "foreground_ratio": job.foreground_ratio,
         "overlap_ratio": job.overlap_ratio,
         "seed": job.seed,
+        "distance_units": "read",  # --spacing is in pixels at the read level
     }
     if job.sampling == "grid":
         kwargs["patch_stride"] = job.stride

@@ -1,4 +1,5 @@
-"""The argument parser of the ``slidepatch`` command: ``info``, ``extract``, ``demo``."""
+"""The argument parser of the ``slidepatch`` command: ``info``, ``extract``, ``locate``,
+``demo``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import NoReturn
 from slidepatch.locations.patchset import LevelOrMpp
 
 PROG = "slidepatch"
+COORDINATE_FORMATS = ("trident", "clam", "hs2p", "csv", "parquet")
 
 
 class Parser(argparse.ArgumentParser):
@@ -95,19 +97,9 @@ def _add_info(sub: argparse._SubParsersAction[Parser]) -> None:
     _common(p)
 
 
-def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
-    p = sub.add_parser(
-        "extract",
-        help="extract patches from slides to image files with manifests",
-        description="Find patch locations on each slide (inside the tissue, or inside/"
-        "outside annotated polygons) and write them as image files plus per-slide "
-        "manifests (text and CSV) under --out.",
-        epilog="example: slidepatch extract a.svs b.svs --out patches --mpp 0.5 "
-        "--patch-size 224 --stride 1 --preview --contact-sheet",
-    )
-    p.add_argument("slides", nargs="+", metavar="SLIDE", help="slide files")
-    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
-
+def _add_location_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The sampling, mask and annotation options shared by ``extract`` and ``locate``;
+    returns the sampling group."""
     g = p.add_argument_group("sampling")
     g.add_argument(
         "--sampling",
@@ -142,20 +134,6 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
     )
     res.add_argument(
         "--mpp", type=_positive_float, help="read patches at this resolution, in µm per pixel"
-    )
-    g.add_argument(
-        "--levels",
-        nargs="+",
-        type=level_or_mpp,
-        metavar="LEVEL_OR_MPP",
-        help="multi-resolution: one centred patch per entry; ints are levels, floats are "
-        "MPPs (e.g. --levels 0 1 0.5)",
-    )
-    g.add_argument(
-        "--resample",
-        choices=("tile", "wsi"),
-        help="allow an MPP that matches no pyramid level: read the next finer level and "
-        "resize each patch (tile) or read from a resized copy of the slide (wsi)",
     )
     g.add_argument(
         "--foreground-ratio",
@@ -211,6 +189,51 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         "--label", default="", help="label of patches not taken from polygons (default none)"
     )
 
+    return g
+
+
+def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
+    p = sub.add_parser(
+        "extract",
+        help="extract patches from slides to image files with manifests",
+        description="Find patch locations on each slide (inside the tissue, or inside/"
+        "outside annotated polygons) and write them as image files plus per-slide "
+        "manifests (text and CSV) under --out.",
+        epilog="example: slidepatch extract a.svs b.svs --out patches --mpp 0.5 "
+        "--patch-size 224 --stride 1 --preview --contact-sheet",
+    )
+    p.add_argument("slides", nargs="+", metavar="SLIDE", help="slide files")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
+
+    g = _add_location_args(p)
+    g.add_argument(
+        "--levels",
+        nargs="+",
+        type=level_or_mpp,
+        metavar="LEVEL_OR_MPP",
+        help="multi-resolution: one centred patch per entry; ints are levels, floats are "
+        "MPPs (e.g. --levels 0 1 0.5)",
+    )
+    g.add_argument(
+        "--resample",
+        choices=("tile", "wsi"),
+        help="allow an MPP that matches no pyramid level: read the next finer level and "
+        "resize each patch (tile) or read from a resized copy of the slide (wsi)",
+    )
+    c = p.add_argument_group("coordinate files")
+    c.add_argument(
+        "--coords",
+        metavar="DIR",
+        help="take the patch locations from the TRIDENT, CLAM, hs2p or CSV coordinate files "
+        "in DIR (paired with the slides by name) instead of sampling them",
+    )
+    c.add_argument(
+        "--coords-format",
+        choices=("auto", *COORDINATE_FORMATS),
+        default="auto",
+        help="format of the --coords files (default: told from each file)",
+    )
+
     o = p.add_argument_group("output")
     o.add_argument(
         "--image-type", choices=("png", "jpg", "tif"), default="png", help="file type (png)"
@@ -248,6 +271,48 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
     _common(p)
 
 
+def _add_locate(sub: argparse._SubParsersAction[Parser]) -> None:
+    p = sub.add_parser(
+        "locate",
+        help="find patch locations and save them as TRIDENT, CLAM, hs2p or CSV files",
+        description="Find patch locations on each slide (as 'extract' does) and write them, "
+        "without pixels, as coordinate files in the layout of the chosen tool under --out.",
+        epilog="example: slidepatch locate *.svs --out coords --mpp 0.5 --patch-size 256 "
+        "--coords-format trident",
+    )
+    p.add_argument("slides", nargs="+", metavar="SLIDE", help="slide files")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--coords-format",
+        choices=COORDINATE_FORMATS,
+        required=True,
+        help="trident: <mag>x_<size>px_<overlap>px_overlap/patches/<slide>_patches.h5; clam: "
+        "patches/<slide>.h5; hs2p: tiles/<slide>.coordinates.npz + .meta.json; csv: "
+        "<slide>.csv; parquet: <slide>.parquet (needs pyarrow)",
+    )
+    p.add_argument(
+        "--trident-magnification",
+        choices=("bucket", "exact"),
+        default="bucket",
+        help="TRIDENT magnifications: TRIDENT's MPP buckets (default) or exact 10/MPP",
+    )
+    _add_location_args(p)
+    r = p.add_argument_group("performance")
+    r.add_argument(
+        "--procs",
+        type=_positive_int,
+        default=min(4, os.cpu_count() or 1),
+        help="processes (slides in parallel; default min(4, CPUs))",
+    )
+    r.add_argument(
+        "--skip-failed",
+        action="store_true",
+        help="go on when a slide fails; list the failures and exit with status 1",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no summary")
+    _common(p)
+
+
 def _add_demo(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser(
         "demo",
@@ -279,5 +344,6 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_info(sub)
     _add_extract(sub)
+    _add_locate(sub)
     _add_demo(sub)
     return parser

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.errors import ExtractionError, SlideError
+from slidepatch.errors import ExtractionError, InvalidPatchError, SlideError
 from slidepatch.extract.threads import run_on_threads
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet, check_level_or_mpp
 from slidepatch.slide.buffers import ScratchBuffers
@@ -58,7 +58,8 @@ def read_one_patch(
         )
     except Exception as exc:
         detail = exc.message if isinstance(exc, SlideError) else f"{type(exc).__name__}: {exc}"
-        raise ExtractionError(
+        cls = InvalidPatchError if isinstance(exc, ValueError) else ExtractionError
+        raise cls(
             slide.path,
             f"patch {index} at level-0 {location} size {size} ({level_or_mpp=}): {detail}",
         ) from exc

@@ -15,7 +15,10 @@ from slidepatch.locations.classes import (
     WholeImagePoissonDiskPatches,
     WholeImageRandomPatches,
 )
+from slidepatch.locations.coordinates import read_coordinates, save_coordinates
+from slidepatch.locations.coordinates.pool import CoordinateFilesPool
 from slidepatch.locations.custom import CustomPatches, PatchesMock
+from slidepatch.locations.online import OnlineRandomPatches
 from slidepatch.locations.patchset import PatchSet, as_patchset
 from slidepatch.locations.pools import (
     LocationsPool,
@@ -34,9 +37,11 @@ from slidepatch.locations.pools import (
 )
 
 __all__ = [
+    "CoordinateFilesPool",
     "CustomPatches",
     "LocationsBase",
     "LocationsPool",
+    "OnlineRandomPatches",
     "PatchSet",
     "PatchesMock",
     "PolygonRegionCustomPatches",
@@ -64,4 +69,6 @@ __all__ = [
     "WholeImageRandomPatches",
     "WholeImageRandomPatchesPool",
     "as_patchset",
+    "read_coordinates",
+    "save_coordinates",
 ]

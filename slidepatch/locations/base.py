@@ -1,16 +1,23 @@
 """The location computation shared by every sampling class.
 
-Units: ``patch_size`` and ``poisson_spacing`` and ``polygon_buffer`` are pixels at the
-target ``level_or_mpp`` (the reference used mask pixels, so results changed with the mask
-level). Everything else is level-0: sampling runs on level-0 coordinates and only the
-foreground test looks at the mask (through its summed-area table).
+Units: ``patch_size`` is pixels at the target ``level_or_mpp``; ``poisson_spacing`` and
+``polygon_buffer`` are mask pixels like the reference's (``distance_units="mask"``, the
+default) or pixels at the target ``level_or_mpp`` (``distance_units="read"``, which does not
+change with the mask level). Everything else is level-0: sampling runs on level-0
+coordinates and only the foreground test looks at the mask.
+
+``geometry="reference"`` (default) places and tests candidates as the reference does: the
+mask's scale is its pyramid level's downsample (one number for both axes), candidates are
+tested at their unrounded position, and the foreground test counts the mask pixels of the
+window rounded to whole mask pixels. ``geometry="exact"`` uses the mask's exact per-axis
+scale, tests the rounded corner that will be read, and weights partial mask pixels by area.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from os import PathLike, fspath
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -28,12 +35,20 @@ from slidepatch.locations.patchset import (
 )
 from slidepatch.masks import Mask, load_mask
 
+if TYPE_CHECKING:
+    from slidepatch.slide import Slide
+
 MAX_GRID_STRIDE = 5
 RANDOM_DRAW_FACTOR = 100
 RANDOM_MIN_DRAWS = 10_000
 # Poisson points are generated this much further apart (level-0 px) so that rounding the
 # corners to integers never brings two closer than the requested spacing.
 POISSON_ROUNDING_MARGIN = 1.5
+#: The reference's default for reporting overlapping polygons, in patch areas.
+POLYGONS_OVERLAP_THRESHOLD = 1.0
+
+Geometry = Literal["reference", "exact"]
+DistanceUnits = Literal["mask", "read"]
 
 
 def _describe(value: object) -> object:
@@ -44,8 +59,14 @@ def _describe(value: object) -> object:
     if isinstance(value, Mask):
         return repr(value)
     if isinstance(value, (list, tuple)) and value and isinstance(value[0], AnnotationPolygon):
-        return f"{len(value)} AnnotationPolygon"
+        # the coordinates, as the reference's manifest shows them: [points, label, holes]
+        return [[_ring(p.points), p.label, [_ring(h) for h in p.holes]] for p in value]
     return value if isinstance(value, (int, float, bool, type(None), list, tuple)) else repr(value)
+
+
+def _ring(points: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
+    """Vertices as tuples, whole numbers as ints (as they were usually given)."""
+    return [tuple(int(c) if float(c).is_integer() else float(c) for c in pt) for pt in points]  # type: ignore[misc]
 
 
 class LocationsBase(PatchSetOutputs):
@@ -53,6 +74,7 @@ class LocationsBase(PatchSetOutputs):
 
     _region_kind = "whole"
     _sampling_kind = "grid"
+    _default_overlap_threshold = POLYGONS_OVERLAP_THRESHOLD
 
     def __init__(
         self,
@@ -68,6 +90,9 @@ class LocationsBase(PatchSetOutputs):
         slide_mpp: float | None,
         region_args: dict[str, Any],
         sampling_args: dict[str, Any],
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
+        polygons_overlap_threshold: float | None = None,
     ) -> None:
         from slidepatch.slide import Slide
 
@@ -83,6 +108,21 @@ class LocationsBase(PatchSetOutputs):
         self._patch_size = int(patch_size)
         self._seed = seed
         self._slide_mpp = slide_mpp
+        self._slide: Slide | None = None
+        if geometry not in ("reference", "exact"):
+            raise LocationError(path, f"geometry must be 'reference' or 'exact', got {geometry!r}")
+        if distance_units not in ("mask", "read"):
+            raise LocationError(
+                path, f"distance_units must be 'mask' or 'read', got {distance_units!r}"
+            )
+        self._geometry: Geometry = geometry
+        self._distance_units: DistanceUnits = distance_units
+        threshold = (
+            type(self)._default_overlap_threshold
+            if polygons_overlap_threshold is None
+            else float(polygons_overlap_threshold)
+        )
+        self._polygons_overlap_threshold = threshold
         with Slide.open(path, mpp=slide_mpp) as slide:
             if isinstance(self._level_or_mpp, int):
                 factor = float(slide.plan(self._level_or_mpp).level0_per_pixel)
@@ -92,9 +132,21 @@ class LocationsBase(PatchSetOutputs):
                     / slide.require_mpp(f"patches at MPP {self._level_or_mpp}")[0]
                 )
             dims = slide.dimensions
+            self._mask = load_mask(mask_data, slide_dimensions=dims, wsi_file=path)
+            self._mask_level = _matching_level(slide.level_dimensions, self._mask.dimensions)
+            level_ds = (
+                None if self._mask_level is None else slide.level_downsamples[self._mask_level]
+            )
         self._factor = factor
         self._slide_dimensions = dims
-        self._mask = load_mask(mask_data, slide_dimensions=dims, wsi_file=path)
+        # Level-0 pixels per mask pixel, (x, y): the level's downsample as the reference
+        # (and OpenSlide) report it, or the exact per-axis ratio.
+        if geometry == "reference" and level_ds is not None:
+            self._mask_scale: tuple[float, float] = (float(level_ds), float(level_ds))
+        else:
+            self._mask_scale = self._mask.downsample
+        # poisson_spacing and polygon_buffer: level-0 pixels per unit
+        self._distance_factor = self._mask_scale[0] if distance_units == "mask" else self._factor
         self._footprint = self._patch_size * factor
         self._param_info: dict[str, Any] = {
             "wsi_file": path,
@@ -106,6 +158,8 @@ class LocationsBase(PatchSetOutputs):
             "polygon_buffer": polygon_buffer,
             "seed": seed,
             "slide_mpp": slide_mpp,
+            "geometry": geometry,
+            "distance_units": distance_units,
         }
         self._param_info.update(
             {
@@ -163,7 +217,7 @@ class LocationsBase(PatchSetOutputs):
         import shapely
 
         path = self._wsi_file
-        bbox = self._mask.foreground_bbox()
+        bbox = self._mask_bbox()
         if self._region_kind in ("whole", "inverted"):
             label = str(args.get("weak_label", "") or "")
             if bbox is None:
@@ -188,7 +242,7 @@ class LocationsBase(PatchSetOutputs):
                 )
                 excluded = shapely.unary_union([p.to_shapely() for p in supplied])
                 geometry = rg._polygonal(box.difference(excluded))
-            distance = float(buf) * self._factor
+            distance = float(buf) * self._distance_factor
             buffered = None
             if distance:
                 geometry = rg.buffer_geometry(
@@ -218,19 +272,43 @@ class LocationsBase(PatchSetOutputs):
         geoms = []
         buffered_list = []
         for p, buf in zip(polygons, buffers, strict=True):
-            distance = float(buf) * self._factor
+            distance = float(buf) * self._distance_factor
             g = rg.buffer_geometry(p.to_shapely(), distance, label=p.label, path=path)
             geoms.append(g)
             buffered_list.append(g if distance else None)
         if args.get("check_polygons", True):
             geoms = rg.resolve_containment(
-                geoms, labels, path=path, overlap_area=self._footprint**2
+                geoms,
+                labels,
+                path=path,
+                overlap_area=self._polygons_overlap_threshold * self._footprint**2,
             )
         geoms = rg.cut_out(geoms, cut)
         return [
             rg.Region(p.label, rg.bbox_of(g) if not g.is_empty else (0, 0, 0, 0), g, [p], b)
             for p, g, b in zip(polygons, geoms, buffered_list, strict=True)
         ]
+
+    def _mask_bbox(self) -> tuple[float, float, float, float] | None:
+        """Level-0 box of the mask's True pixels, at the scale ``geometry`` chose.
+
+        ``"exact"`` widens the box to whole level-0 pixels, so that a rounded corner on
+        its edge is inside it.
+        """
+        cols = np.flatnonzero(self._mask.array.any(axis=0))
+        if cols.size == 0:
+            return None
+        rows = np.flatnonzero(self._mask.array.any(axis=1))
+        sx, sy = self._mask_scale
+        box = (cols[0] * sx, rows[0] * sy, (cols[-1] + 1) * sx, (rows[-1] + 1) * sy)
+        if self._geometry == "exact":
+            return (
+                float(np.floor(box[0] + 1e-9)),
+                float(np.floor(box[1] + 1e-9)),
+                float(np.ceil(box[2] - 1e-9)),
+                float(np.ceil(box[3] - 1e-9)),
+            )
+        return (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
 
     # ------------------------------------------------------------------ sampling
     def _sample(
@@ -256,16 +334,19 @@ class LocationsBase(PatchSetOutputs):
                 "lie in it; lower num_patches for it, overlap_ratio or patch_size",
             )
 
+        reference = self._geometry == "reference"
+
         def validate(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> Any:
             xi, yi = np.rint(x).astype(np.int64), np.rint(y).astype(np.int64)
             ok = rg.valid_candidates(
                 region,
-                xi.astype(np.float64),
-                yi.astype(np.float64),
+                x if reference else xi.astype(np.float64),
+                y if reference else yi.astype(np.float64),
                 footprint=fp,
                 mask=self._mask,
                 foreground_ratio=fg,
                 overlap_ratio=ov,
+                mask_scale=self._mask_scale if reference else None,
             )
             return xi[ok], yi[ok]
 
@@ -279,13 +360,20 @@ class LocationsBase(PatchSetOutputs):
                 raise LocationError(
                     path, f"patch_stride {value} gives a step under one pixel at the target level"
                 )
+            if reference:  # in mask units, one extra row and column, as the reference
+                sx, sy = self._mask_scale
+                xmin, ymin, xmax, ymax = region.bbox
+                gx, gy = sampling.grid_candidates(
+                    (xmin / sx, ymin / sy, xmax / sx, ymax / sy), step / sx, extra=1
+                )
+                return validate(gx * sx, gy * sy)  # type: ignore[no-any-return]
             return validate(*sampling.grid_candidates(region.bbox, step))  # type: ignore[no-any-return]
         if kind == "custom":
             pts = np.asarray(value, dtype=np.float64).reshape(-1, 2)
             return validate(pts[:, 0], pts[:, 1])  # type: ignore[no-any-return]
         if kind == "poisson":
             spacing = check_positive("poisson_spacing", value, path=path)
-            radius = spacing * self._factor + POISSON_ROUNDING_MARGIN
+            radius = spacing * self._distance_factor + POISSON_ROUNDING_MARGIN
             return validate(*sampling.poisson_disk(region.bbox, radius, rng))  # type: ignore[no-any-return]
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise LocationError(path, f"num_patches must be an int >= 0, got {value!r}")
@@ -315,6 +403,49 @@ class LocationsBase(PatchSetOutputs):
         return xs[:wanted], ys[:wanted]
 
     # ------------------------------------------------------------------ outputs
+
+    @property
+    def patch_data_mask_level(self) -> list[tuple[tuple[float, float], tuple[float, float], str]]:
+        """``patch_data`` in mask pixels: ``((x, y), (size, size), label)``, floats."""
+        sx, sy = self._mask_scale
+        ps = self._patch_set
+        size = (self._footprint / sx, self._footprint / sy)
+        return [
+            ((float(x) / sx, float(y) / sy), size, label)
+            for x, y, label in zip(ps.x.tolist(), ps.y.tolist(), ps.labels, strict=True)
+        ]
+
+    @property
+    def mask_scale(self) -> tuple[float, float]:
+        """Level-0 pixels per mask pixel (x, y) used for sampling (see ``geometry``)."""
+        return self._mask_scale
+
+    @property
+    def wsi_slide(self) -> Slide:
+        """The slide, opened on first use (the reference's ``GenericSlide`` attribute)."""
+        from slidepatch.slide import Slide
+
+        if self._slide is None:
+            self._slide = Slide.open(self._wsi_file, mpp=self._slide_mpp)
+        return self._slide
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_slide"] = None  # an open slide handle does not cross processes
+        return state
+
+    @property
+    def polygons_overlap_threshold(self) -> float:
+        """Overlaps of at least this many patch areas between polygons get a warning."""
+        return self._polygons_overlap_threshold
+
+    @classmethod
+    def set_polygons_overlap_threshold(cls, polygons_overlap_threshold: float) -> None:
+        """The reference's class-wide setter: the default for objects created afterwards.
+
+        Prefer the ``polygons_overlap_threshold`` keyword, which affects one object only.
+        """
+        cls._default_overlap_threshold = float(polygons_overlap_threshold)
 
     @property
     def polygon_labels(self) -> list[str]:
@@ -403,6 +534,16 @@ class LocationsBase(PatchSetOutputs):
 
     def __repr__(self) -> str:
         return f"{self.class_name}({self._wsi_file!r}, {self.patch_count} patches)"
+
+
+def _matching_level(
+    level_dimensions: Sequence[tuple[int, int]], size: tuple[int, int]
+) -> int | None:
+    """The highest-numbered level of exactly ``size`` (the reference's choice), or None."""
+    for level in range(len(level_dimensions) - 1, -1, -1):
+        if tuple(level_dimensions[level]) == tuple(size):
+            return level
+    return None
 
 
 def _first_unique(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from os import PathLike
 from typing import Any
 
-from slidepatch.locations.base import LocationsBase
+from slidepatch.locations.base import DistanceUnits, Geometry, LocationsBase
 from slidepatch.locations.patchset import LevelOrMpp
 
 
@@ -36,6 +36,8 @@ class WholeImageRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -47,6 +49,8 @@ class WholeImageRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={"weak_label": weak_label},
             sampling_args={"num_patches": num_patches},
         )
@@ -55,8 +59,8 @@ class WholeImageRandomPatches(LocationsBase):
 class WholeImagePoissonDiskPatches(LocationsBase):
     """Patches inside the tissue mask's bounding box.
 
-    Poisson-disk patches: top-left corners at least ``poisson_spacing`` target-level pixels
-    apart.
+    Poisson-disk patches: top-left corners at least ``poisson_spacing`` apart (mask pixels as
+    in the reference, or read-level pixels with ``distance_units="read"``).
     """
 
     _region_kind = "whole"
@@ -76,6 +80,8 @@ class WholeImagePoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -87,6 +93,8 @@ class WholeImagePoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={"weak_label": weak_label},
             sampling_args={"poisson_spacing": poisson_spacing},
         )
@@ -115,6 +123,8 @@ class WholeImageGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -126,6 +136,8 @@ class WholeImageGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={"weak_label": weak_label},
             sampling_args={"patch_stride": patch_stride},
         )
@@ -158,6 +170,8 @@ class WholeImageInvertedRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -169,6 +183,8 @@ class WholeImageInvertedRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -183,8 +199,8 @@ class WholeImageInvertedRandomPatches(LocationsBase):
 class WholeImageInvertedPoissonDiskPatches(LocationsBase):
     """Patches outside the (label-filtered) polygons.
 
-    Poisson-disk patches: top-left corners at least ``poisson_spacing`` target-level pixels
-    apart.
+    Poisson-disk patches: top-left corners at least ``poisson_spacing`` apart (mask pixels as
+    in the reference, or read-level pixels with ``distance_units="read"``).
     """
 
     _region_kind = "inverted"
@@ -208,6 +224,8 @@ class WholeImageInvertedPoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -219,6 +237,8 @@ class WholeImageInvertedPoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -257,6 +277,8 @@ class WholeImageInvertedGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -268,6 +290,8 @@ class WholeImageInvertedGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -295,6 +319,7 @@ class PolygonRegionRandomPatches(LocationsBase):
         mask_data: Any,
         polygon_data: Any,
         check_polygons: bool = True,
+        polygons_overlap_threshold: float | None = None,
         included_labels: Sequence[str] = (),
         excluded_labels: Sequence[str] = (),
         exclusion_labels: Sequence[str] = (),
@@ -306,6 +331,8 @@ class PolygonRegionRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -317,6 +344,9 @@ class PolygonRegionRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
+            polygons_overlap_threshold=polygons_overlap_threshold,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,
@@ -331,8 +361,8 @@ class PolygonRegionRandomPatches(LocationsBase):
 class PolygonRegionPoissonDiskPatches(LocationsBase):
     """Patches inside each polygon (holes excluded), labelled by the polygon.
 
-    Poisson-disk patches: top-left corners at least ``poisson_spacing`` target-level pixels
-    apart.
+    Poisson-disk patches: top-left corners at least ``poisson_spacing`` apart (mask pixels as
+    in the reference, or read-level pixels with ``distance_units="read"``).
     """
 
     _region_kind = "polygon"
@@ -345,6 +375,7 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
         mask_data: Any,
         polygon_data: Any,
         check_polygons: bool = True,
+        polygons_overlap_threshold: float | None = None,
         included_labels: Sequence[str] = (),
         excluded_labels: Sequence[str] = (),
         exclusion_labels: Sequence[str] = (),
@@ -356,6 +387,8 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -367,6 +400,9 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
+            polygons_overlap_threshold=polygons_overlap_threshold,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,
@@ -394,6 +430,7 @@ class PolygonRegionGridPatches(LocationsBase):
         mask_data: Any,
         polygon_data: Any,
         check_polygons: bool = True,
+        polygons_overlap_threshold: float | None = None,
         included_labels: Sequence[str] = (),
         excluded_labels: Sequence[str] = (),
         exclusion_labels: Sequence[str] = (),
@@ -405,6 +442,8 @@ class PolygonRegionGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -416,6 +455,9 @@ class PolygonRegionGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
+            polygons_overlap_threshold=polygons_overlap_threshold,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,
@@ -447,6 +489,8 @@ class WholeImageCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -458,6 +502,8 @@ class WholeImageCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={"weak_label": weak_label},
             sampling_args={"points": list(points)},
         )
@@ -487,6 +533,8 @@ class WholeImageInvertedCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -498,6 +546,8 @@ class WholeImageInvertedCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
             region_args={
                 "polygon_data": polygon_data,
                 "weak_label": weak_label,
@@ -523,6 +573,7 @@ class PolygonRegionCustomPatches(LocationsBase):
         polygon_data: Any,
         points: Sequence[Sequence[float]],
         check_polygons: bool = True,
+        polygons_overlap_threshold: float | None = None,
         included_labels: Sequence[str] = (),
         excluded_labels: Sequence[str] = (),
         exclusion_labels: Sequence[str] = (),
@@ -533,6 +584,8 @@ class PolygonRegionCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        geometry: Geometry = "reference",
+        distance_units: DistanceUnits = "mask",
     ) -> None:
         super().__init__(
             wsi_file=wsi_file,
@@ -544,6 +597,9 @@ class PolygonRegionCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            geometry=geometry,
+            distance_units=distance_units,
+            polygons_overlap_threshold=polygons_overlap_threshold,
             region_args={
                 "polygon_data": polygon_data,
                 "check_polygons": check_polygons,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from os import PathLike, fspath
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
 from slidepatch.errors import LocationError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet, PatchSetOutputs
+
+if TYPE_CHECKING:
+    from slidepatch.locations.coordinates.files import CoordinateFormat
 
 T = TypeVar("T", bound="CustomPatches")
 
@@ -80,7 +83,7 @@ class CustomPatches(PatchSetOutputs):
             if isinstance(exc, LocationError):
                 raise
             raise LocationError(path, str(exc)) from exc
-        _check(patch_set, patch_labels, check_location)
+        check_patch_set(patch_set, patch_labels, check_location)
         self._patch_set = patch_set
 
     @classmethod
@@ -89,6 +92,39 @@ class CustomPatches(PatchSetOutputs):
         obj = cls.__new__(cls)
         obj._patch_set = patch_set
         return obj
+
+    @classmethod
+    def from_coordinates(
+        cls: type[T],
+        path: str | PathLike[str],
+        *,
+        wsi_file: str | PathLike[str],
+        format: CoordinateFormat | Literal["auto"] = "auto",
+        level_or_mpp: LevelOrMpp | None = None,
+        patch_size: int | None = None,
+        label: str = "",
+        slide_mpp: float | None = None,
+        check_location: bool = True,
+    ) -> T:
+        """Patches from a TRIDENT, CLAM or hs2p coordinate file, a CSV or a Parquet table.
+
+        ``format="auto"`` tells the format from the file; ``level_or_mpp``, ``patch_size``
+        and ``label`` fill in what a file does not say (a plain CSV). The file must have been
+        made for a slide of ``wsi_file``'s size (``CoordinateFileError`` otherwise).
+        """
+        from slidepatch.locations.coordinates import read_coordinates
+
+        patch_set = read_coordinates(
+            path,
+            wsi_file=wsi_file,
+            format=format,
+            level_or_mpp=level_or_mpp,
+            patch_size=patch_size,
+            label=label,
+            slide_mpp=slide_mpp,
+        )
+        check_patch_set(patch_set, (), check_location)
+        return cls.from_patch_set(patch_set)
 
     @property
     def param_info(self) -> dict[str, Any]:
@@ -114,7 +150,9 @@ class CustomPatches(PatchSetOutputs):
         return f"{self.class_name}({self.wsi_file!r}, {self.patch_count} patches)"
 
 
-def _check(patch_set: PatchSet, patch_labels: Sequence[str], check_location: bool) -> None:
+def check_patch_set(patch_set: PatchSet, patch_labels: Sequence[str], check_location: bool) -> None:
+    """Raise ``LocationError`` for labels outside ``patch_labels`` or (with
+    ``check_location``) two patches at one location."""
     path = patch_set.slide_path
     if patch_labels:
         allowed = {str(x) for x in patch_labels}
@@ -148,6 +186,22 @@ class PatchesMock(CustomPatches):
         class_params: Mapping[str, Any] | None = None,
         slide_mpp: float | None = None,
     ) -> None:
+        # Without class_params, param_info lists every init argument, as the reference's.
+        params = (
+            dict(class_params)
+            if class_params
+            else {
+                "patch_data": [tuple(d) for d in patch_data],
+                "wsi_file": fspath(wsi_file),
+                "level_or_mpp": level_or_mpp,
+                "patch_labels": list(patch_labels),
+                "check_location": check_location,
+                "class_name": class_name,
+                "class_params": dict(class_params or {}),
+            }
+        )
+        if slide_mpp is not None:
+            params["slide_mpp"] = slide_mpp
         super().__init__(
             wsi_file=wsi_file,
             patch_data=patch_data,
@@ -156,5 +210,5 @@ class PatchesMock(CustomPatches):
             check_location=check_location,
             slide_mpp=slide_mpp,
             class_name=class_name or "PatchesMock",
-            class_params=class_params,
+            class_params=params,
         )

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike, fspath
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from slidepatch.locations.coordinates.files import CoordinateFormat
 
 LevelOrMpp = int | float
 PatchTuple = tuple[tuple[int, int], tuple[int, int], str]
@@ -204,6 +207,28 @@ class PatchSetOutputs:
     @property
     def patch_labels(self) -> list[str]:
         return self._patch_set.patch_labels
+
+    def save_coordinates(
+        self,
+        path_or_dir: str | PathLike[str],
+        *,
+        format: CoordinateFormat,
+        trident_magnification: Literal["bucket", "exact"] = "bucket",
+    ) -> str:
+        """Write the coordinates as a TRIDENT, CLAM or hs2p file or a CSV; return its path.
+
+        A folder gets the tool's own layout (``<mag>x_<size>px_<overlap>px_overlap/patches/
+        <slide>_patches.h5``, ``patches/<slide>.h5``, ``tiles/<slide>.coordinates.npz``,
+        ``<slide>.csv``); a file name is used as it is.
+        """
+        from slidepatch.locations.coordinates import files
+
+        return files.save(
+            self._patch_set,
+            path_or_dir,
+            format=format,
+            trident_magnification=trident_magnification,
+        )
 
 
 def as_patchset(obj: object) -> PatchSet:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from os import PathLike, fspath
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from slidepatch.locations import classes as cl
 from slidepatch.locations.custom import PatchesMock
@@ -22,6 +22,8 @@ from slidepatch.locations.patchset import PatchSet
 
 if TYPE_CHECKING:
     from distributed import Client
+
+    from slidepatch.locations.coordinates.files import CoordinateFormat
 
 RESERVED_ARGS = ("wsi_file", "mask_data", "polygon_data", "points")
 LABEL_LIST_ARGS = ("included_labels", "excluded_labels")
@@ -218,6 +220,24 @@ class LocationsPool:
     def pids(self) -> list[int]:
         """The process id that computed each slide, in input order."""
         return list(self._pids)
+
+    def save_coordinates(
+        self,
+        output_dir: str | PathLike[str],
+        *,
+        format: CoordinateFormat,
+        trident_magnification: Literal["bucket", "exact"] = "bucket",
+    ) -> list[str]:
+        """Write every slide's coordinates into ``output_dir`` in the tool's own layout
+        (see ``PatchesMock.save_coordinates``); return the paths, in input order."""
+        from slidepatch.locations.coordinates import files
+
+        return files.save_many(
+            self._patch_sets,
+            output_dir,
+            format=format,
+            trident_magnification=trident_magnification,
+        )
 
 
 class _WholeImagePool(LocationsPool):

@@ -235,14 +235,21 @@ def valid_candidates(
     mask: Mask,
     foreground_ratio: float,
     overlap_ratio: float,
+    mask_scale: tuple[float, float] | None = None,
 ) -> Bool:
-    """Which top-left corners pass the foreground and region-overlap tests."""
+    """Which top-left corners pass the foreground and region-overlap tests.
+
+    With ``mask_scale`` (level-0 pixels per mask pixel), the foreground test counts whole
+    mask pixels as the reference does; without it, partial pixels are weighted by area.
+    """
     eps = 1e-9
     ok = np.ones(x.shape[0], dtype=bool)
     if foreground_ratio > 0:
-        ok = mask.foreground_fraction(x=x, y=y, width=footprint, height=footprint) >= (
-            foreground_ratio - eps
-        )
+        if mask_scale is None:
+            fraction = mask.foreground_fraction(x=x, y=y, width=footprint, height=footprint)
+        else:
+            fraction = whole_pixel_fraction(mask, x=x, y=y, footprint=footprint, scale=mask_scale)
+        ok = fraction >= foreground_ratio - eps
     if overlap_ratio <= 0 or not ok.any():
         return ok
     area = footprint * footprint
@@ -312,3 +319,26 @@ def overlap_areas(geom: Any, boxes: npt.NDArray[np.object_]) -> Float:
         areas[rest] = shapely.area(shapely.intersection(boxes[b[rest]], pieces[k[rest]]))
         total += sign * np.bincount(b, weights=areas, minlength=boxes.shape[0])
     return total
+
+
+def whole_pixel_fraction(
+    mask: Mask, *, x: Float, y: Float, footprint: float, scale: tuple[float, float]
+) -> Float:
+    """Foreground fraction of each patch's window rounded to whole mask pixels.
+
+    The window runs from the rounded mask coordinate of the corner to the rounded mask
+    coordinate of the far corner; pixels outside the mask count as background (the
+    reference's rule).
+    """
+    sx, sy = scale
+    u0 = np.rint(x / sx).astype(np.int64)
+    v0 = np.rint(y / sy).astype(np.int64)
+    u1 = np.rint(x / sx + footprint / sx).astype(np.int64)
+    v1 = np.rint(y / sy + footprint / sy).astype(np.int64)
+    table = mask.integral()
+    h, w = mask.array.shape
+    cu0, cu1 = np.clip(u0, 0, w), np.clip(u1, 0, w)
+    cv0, cv1 = np.clip(v0, 0, h), np.clip(v1, 0, h)
+    count = table[cv1, cu1] - table[cv0, cu1] - table[cv1, cu0] + table[cv0, cu0]
+    size = (u1 - u0) * (v1 - v0)
+    return np.asarray(np.divide(count, size, out=np.zeros(x.shape[0], np.float64), where=size > 0))

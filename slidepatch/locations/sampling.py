@@ -12,11 +12,16 @@ Float = npt.NDArray[np.float64]
 POISSON_ATTEMPTS = 30
 
 
-def grid_candidates(bbox: tuple[float, float, float, float], step: float) -> tuple[Float, Float]:
-    """Row-major grid of top-left corners from the box origin, every ``step``, inside the box."""
+def grid_candidates(
+    bbox: tuple[float, float, float, float], step: float, *, extra: int = 0
+) -> tuple[Float, Float]:
+    """Row-major grid of top-left corners from the box origin, every ``step``, inside the box.
+
+    ``extra`` adds that many rows and columns past the box (the reference's loop tests one).
+    """
     xmin, ymin, xmax, ymax = bbox
-    nx = max(1, math.ceil((xmax - xmin) / step - 1e-9))
-    ny = max(1, math.ceil((ymax - ymin) / step - 1e-9))
+    nx = max(1, math.ceil((xmax - xmin) / step - 1e-9)) + extra
+    ny = max(1, math.ceil((ymax - ymin) / step - 1e-9)) + extra
     xs = xmin + np.arange(nx, dtype=np.float64) * step
     ys = ymin + np.arange(ny, dtype=np.float64) * step
     gx, gy = np.meshgrid(xs, ys)

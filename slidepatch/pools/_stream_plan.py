@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from slidepatch.errors import SlidepatchError
 from slidepatch.locations.patchset import PatchSet
+from slidepatch.pools._stream_order import ShardOrder
 from slidepatch.slide.buffers import DECODE_OFFSET
 
 _UNITS = {
@@ -90,16 +91,28 @@ def kept_indices(
 
 @dataclass(frozen=True)
 class Segment:
-    """A run of one slide's patches inside a batch: ``count`` patches from ``first``.
+    """The patches of one slide inside a batch.
 
-    ``first`` indexes the slide's filtered PatchSet; ``row`` is where the run starts in
-    the batch.
+    ``indices`` index the slide's filtered PatchSet; ``rows`` say where each goes in the
+    batch. In an unmixed stream a segment is a run: consecutive indices to consecutive
+    rows (``row`` is the first).
     """
 
     slide: int
-    first: int
-    count: int
-    row: int
+    indices: npt.NDArray[np.int64]
+    rows: npt.NDArray[np.int64]
+
+    @property
+    def first(self) -> int:
+        return int(self.indices[0])
+
+    @property
+    def count(self) -> int:
+        return int(self.indices.shape[0])
+
+    @property
+    def row(self) -> int:
+        return int(self.rows[0])
 
 
 @dataclass(frozen=True)
@@ -150,20 +163,32 @@ class StreamPlan:
         return int(self.widths[start]), int(self.heights[start])
 
     def segments(self, batch: int) -> list[Segment]:
-        """The batch split at slide boundaries."""
+        """The batch's patches grouped by slide, in order of first appearance.
+
+        Consecutive runs of one slide stay separate segments when the stream is unmixed
+        (so a worker reads them as slices); in a mixed batch each slide is one segment.
+        """
         start, stop = self.rows(batch)
         slides = self.slide_index[start:stop]
+        local = self.local_index[start:stop]
         cuts = np.flatnonzero(np.diff(slides)) + 1
         bounds = [0, *cuts.tolist(), stop - start]
-        return [
-            Segment(
-                slide=int(slides[a]),
-                first=int(self.local_index[start + a]),
-                count=b - a,
-                row=a,
-            )
-            for a, b in itertools.pairwise(bounds)
-        ]
+        if len(bounds) - 1 == len(set(slides.tolist())):
+            return [
+                Segment(
+                    slide=int(slides[a]),
+                    indices=local[a:b],
+                    rows=np.arange(a, b, dtype=np.int64),
+                )
+                for a, b in itertools.pairwise(bounds)
+            ]
+        order = np.argsort(slides, kind="stable")
+        firsts: dict[int, int] = {}
+        for r in range(stop - start):
+            firsts.setdefault(int(slides[r]), r)
+        groups = np.split(order, np.flatnonzero(np.diff(slides[order])) + 1)
+        segs = [Segment(slide=int(slides[g[0]]), indices=local[g], rows=g) for g in groups]
+        return sorted(segs, key=lambda seg: firsts[seg.slide])
 
 
 def plan_stream(
@@ -175,22 +200,36 @@ def plan_stream(
     n_levels: int,
     multires: bool,
     num_processes: int,
+    order: ShardOrder | None = None,
 ) -> StreamPlan:
-    """Lay out the stream; raise if a batch mixes patch sizes or one slot exceeds the budget."""
+    """Lay out the stream; raise if a batch mixes patch sizes or one slot exceeds the budget.
+
+    Without ``order`` the stream is every patch in input order; with it, the patches of
+    ``order`` (slide, index in the filtered set) in that order.
+    """
     counts = np.asarray([len(ps) for ps in sets], dtype=np.int64)
-    n = int(counts.sum())
-    slide_index = np.repeat(np.arange(len(sets), dtype=np.int64), counts)
-    local_index = np.concatenate(
-        [np.arange(c, dtype=np.int64) for c in counts] or [np.zeros(0, np.int64)]
-    )
-    patch_index = np.concatenate([*kept, np.zeros(0, np.int64)]).astype(np.int64)
+    if order is None:
+        slide_index = np.repeat(np.arange(len(sets), dtype=np.int64), counts)
+        local_index = np.concatenate(
+            [np.arange(c, dtype=np.int64) for c in counts] or [np.zeros(0, np.int64)]
+        )
+    else:
+        slide_index = np.asarray(order.slide, dtype=np.int64).copy()
+        local_index = np.asarray(order.index, dtype=np.int64).copy()
+    n = int(slide_index.shape[0])
+    flat = np.cumsum(counts) - counts  # where each slide starts in the concatenation
+    pick: npt.NDArray[np.int64] = flat[slide_index] + local_index if n else np.zeros(0, np.int64)
 
     def cat(name: str) -> npt.NDArray[np.int64]:
-        return np.concatenate([*(getattr(ps, name) for ps in sets), np.zeros(0, np.int64)])
+        parts: list[npt.NDArray[np.int64]] = [getattr(ps, name) for ps in sets]
+        joined: npt.NDArray[np.int64] = np.concatenate([*parts, np.zeros(0, np.int64)])
+        return joined[pick]
 
+    patch_index = np.concatenate([*kept, np.zeros(0, np.int64)]).astype(np.int64)[pick]
     widths, heights = cat("width"), cat("height")
     locations = np.stack([cat("x"), cat("y")], axis=1)
-    labels = np.asarray([lab for ps in sets for lab in ps.labels] or [""], dtype=np.str_)[:n]
+    all_labels = [lab for ps in sets for lab in ps.labels]
+    labels = np.asarray([all_labels[i] for i in pick.tolist()] or [""], dtype=np.str_)[:n]
     _check_uniform_batches(sets, slide_index, widths, heights, batch_size)
     patch_bytes = int((widths * heights).max()) * 3 * n_levels if n else 0
     pixel_bytes = batch_size * patch_bytes

@@ -25,18 +25,23 @@ from slidepatch.extract.reader import read_patches_into
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.pools._runner import Task, _apply_test_hook, _portable_error
 from slidepatch.pools._shm import AttachedBlock
+from slidepatch.slide.backends.tile_cache import DEFAULT_CACHE_BYTES
 from slidepatch.slide.slide import ResamplingMode, Slide
 
 #: Slides a worker keeps open between jobs.
 OPEN_SLIDES = 1
+#: Most slides a worker keeps open when batches mix slides.
+MAX_OPEN_SLIDES = 64
 
 
 @dataclass(frozen=True)
 class SegmentJob:
-    """``patch_set`` (a slice of one slide's patches) goes to rows ``row..`` of the slot."""
+    """``patch_set`` (some of one slide's patches) goes to rows ``row..`` of the slot, or
+    to ``rows`` (one per patch) when a mixed batch scatters them."""
 
     patch_set: PatchSet
     row: int
+    rows: npt.NDArray[np.int64] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class BatchJob:
     num_threads: int
     chunksize: int
     test_hook: str = ""
+    open_slides: int = OPEN_SLIDES  # slides the worker keeps open (more when mixing)
 
     @property
     def slide_paths(self) -> tuple[str, ...]:
@@ -81,11 +87,17 @@ def slot_views(
     return images, locs.reshape(count, n_levels, 2)
 
 
-class _OpenSlides:
-    """The last :data:`OPEN_SLIDES` slides this worker opened, by path and options."""
+class OpenSlides:
+    """The last :attr:`limit` slides this worker opened, by path and options.
+
+    The open slides' tile caches share one default cache's memory
+    (:data:`~slidepatch.slide.backends.tile_cache.DEFAULT_CACHE_BYTES` together, split
+    evenly), so keeping slides open for mixing does not multiply a worker's memory.
+    """
 
     def __init__(self) -> None:
         self._slides: OrderedDict[tuple[str, str, float | None], Slide] = OrderedDict()
+        self.limit = OPEN_SLIDES
 
     def get(self, ps: PatchSet) -> Slide:
         key = (ps.slide_path, ps.backend, ps.slide_mpp)
@@ -95,9 +107,13 @@ class _OpenSlides:
             return slide
         slide = Slide.open(ps.slide_path, backend=ps.backend, mpp=ps.slide_mpp)  # type: ignore[arg-type]
         self._slides[key] = slide
-        while len(self._slides) > OPEN_SLIDES:
+        while len(self._slides) > max(1, self.limit):
             _, old = self._slides.popitem(last=False)
             old.close()
+        if len(self._slides) > 1:
+            share = DEFAULT_CACHE_BYTES // len(self._slides)
+            for each in self._slides.values():
+                each.limit_tile_cache(share)
         return slide
 
     def close(self) -> None:
@@ -105,7 +121,7 @@ class _OpenSlides:
             self._slides.popitem()[1].close()
 
 
-def fill_slot(job: BatchJob, flat: npt.NDArray[np.uint8], slides: _OpenSlides) -> None:
+def fill_slot(job: BatchJob, flat: npt.NDArray[np.uint8], slides: OpenSlides) -> None:
     """Read every patch of ``job`` into its slot."""
     levels = job.levels_or_mpps
     multires = levels is not None
@@ -119,9 +135,13 @@ def fill_slot(job: BatchJob, flat: npt.NDArray[np.uint8], slides: _OpenSlides) -
         n_levels=n_levels,
         multires=multires,
     )
+    slides.limit = max(1, job.open_slides)
     for seg in job.segments:
         ps = seg.patch_set
-        rows = images[seg.row : seg.row + len(ps)]
+        where: npt.NDArray[np.int64] | slice = (
+            slice(seg.row, seg.row + len(ps)) if seg.rows is None else seg.rows
+        )
+        rows: Any = images[where] if seg.rows is None else [images[r] for r in seg.rows]
         slide = slides.get(ps)
         common: dict[str, Any] = {
             "slide": slide,
@@ -135,10 +155,11 @@ def fill_slot(job: BatchJob, flat: npt.NDArray[np.uint8], slides: _OpenSlides) -
             continue
         assert slot_locs is not None
         locations = multires_locations(slide=slide, patch_set=ps, levels_or_mpps=levels)
-        slot_locs[seg.row : seg.row + len(ps)] = locations
+        slot_locs[where] = locations
         for j, level_or_mpp in enumerate(levels):
+            out = rows[:, j] if seg.rows is None else [images[r, j] for r in seg.rows]
             read_patches_into(
-                out=rows[:, j], locations=locations[:, j, :], level_or_mpp=level_or_mpp, **common
+                out=out, locations=locations[:, j, :], level_or_mpp=level_or_mpp, **common
             )
 
 
@@ -152,7 +173,7 @@ def stream_worker_main(
     if parent is not None and parent.sentinel is not None:
         waitables.append(parent.sentinel)
     block = AttachedBlock(name=block_name, size=block_size)
-    slides = _OpenSlides()
+    slides = OpenSlides()
     flat = block.array()
     try:
         while True:

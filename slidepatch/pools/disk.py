@@ -416,6 +416,22 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
     def __enter__(self) -> MultiResDiskPatchExtractorPool:
         return self
 
+    @classmethod
+    def reset_global_counter(cls) -> None:
+        """The reference's class-wide counter reset; a no-op here.
+
+        Each pool numbers its sets from its own ``global_counter``, so there is no shared
+        counter to reset: two pools given the same ``global_counter`` write the same
+        ``set<N>`` numbers, as reference code calling this between pools expects.
+        """
+
+    @classmethod
+    def remove_global_counter(cls) -> None:
+        """The reference's switch back to per-slide numbering; a no-op here.
+
+        Pass ``global_counter=None`` to a pool for per-slide numbering.
+        """
+
     @property
     def patchset_count(self) -> int:
         """Number of multi-resolution sets written."""

@@ -14,7 +14,7 @@ the pool's own references, so views obtained earlier stay valid (no dangling poi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, overload
@@ -46,12 +46,13 @@ if TYPE_CHECKING:
 Image = npt.NDArray[np.uint8]
 
 
-class PatchList(Sequence[Any]):
+class PatchList(MutableSequence[Any]):
     """The patches in input order (slide order, then patch order).
 
     Single resolution: each item is ``(image, label)``; multi-resolution: a list of
     ``(image, label)``, one per ``levels_or_mpps`` entry. Images are read-write numpy views
-    into the shared block (no copy).
+    into the shared block (no copy). Like the reference's list it can be shuffled, sorted,
+    appended to and so on; the first change turns it into a plain list of those items.
     """
 
     def __init__(
@@ -72,8 +73,16 @@ class PatchList(Sequence[Any]):
         self._labels = labels
         self._n_levels = n_levels
         self._multires = multires
+        self._items: list[Any] | None = None  # set on the first change
+
+    def _materialized(self) -> list[Any]:
+        if self._items is None:
+            self._items = [self._item(i) for i in range(int(self._starts.shape[0]))]
+        return self._items
 
     def __len__(self) -> int:
+        if self._items is not None:
+            return len(self._items)
         return int(self._starts.shape[0])
 
     def _image(self, i: int, level: int) -> Image:
@@ -92,6 +101,8 @@ class PatchList(Sequence[Any]):
     @overload
     def __getitem__(self, index: slice) -> list[Any]: ...
     def __getitem__(self, index: int | slice) -> Any:
+        if self._items is not None:
+            return self._items[index]
         if isinstance(index, slice):
             return [self._item(i) for i in range(*index.indices(len(self)))]
         n = len(self)
@@ -103,8 +114,37 @@ class PatchList(Sequence[Any]):
         return self._item(i)
 
     def __iter__(self) -> Iterator[Any]:
+        if self._items is not None:
+            yield from list(self._items)
+            return
         for i in range(len(self)):
             yield self._item(i)
+
+    @overload
+    def __setitem__(self, index: int, value: Any) -> None: ...
+    @overload
+    def __setitem__(self, index: slice, value: Iterable[Any]) -> None: ...
+    def __setitem__(self, index: int | slice, value: Any) -> None:
+        self._materialized()[index] = value
+
+    def __delitem__(self, index: int | slice) -> None:
+        del self._materialized()[index]
+
+    def insert(self, index: int, value: Any) -> None:
+        self._materialized().insert(index, value)
+
+    def sort(self, *, key: Any = None, reverse: bool = False) -> None:
+        self._materialized().sort(key=key, reverse=reverse)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, PatchList)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: Iterable[Any]) -> list[Any]:
+        return list(self) + list(other)
 
 
 class _MemoryPool:
@@ -146,6 +186,7 @@ class _MemoryPool:
         self.array_mode = array_mode  # accepted for compatibility; results are arrays anyway
         self._levels = levels
         self._closed = False
+        self._patch_list: PatchList | None = None
         sets = [
             filter_patch_set(ps, included=included, excluded=excluded)
             for ps in collect_patch_sets(patches_pool)
@@ -243,6 +284,7 @@ class _MemoryPool:
         """
         self._closed = True
         self._pixels = None
+        self._patch_list = None
 
     def __enter__(self) -> _MemoryPool:
         return self
@@ -263,8 +305,13 @@ class _MemoryPool:
     # ------------------------------------------------------------------ results
     @property
     def patch_list(self) -> PatchList:
-        """Every patch in input order, as ``(image, label)`` items (see :class:`PatchList`)."""
-        return PatchList(
+        """Every patch in input order, as ``(image, label)`` items (see :class:`PatchList`).
+
+        The same list every time, so changes to it (a shuffle, an append) persist.
+        """
+        if self._patch_list is not None and self._pixels is not None:
+            return self._patch_list
+        self._patch_list = PatchList(
             pixels=self._flat(),
             starts=self._starts,
             heights=self._heights,
@@ -273,6 +320,7 @@ class _MemoryPool:
             n_levels=self._n_levels,
             multires=self._multires,
         )
+        return self._patch_list
 
     @property
     def images(self) -> Image:
@@ -355,9 +403,11 @@ class _Layout:
         # decode on libjpeg-turbo's fast path (see slidepatch.slide.buffers).
         base = DECODE_OFFSET if int(nbytes.sum()) else 0
         starts = base + _exclusive_cumsum(nbytes)
-        slide_first = _exclusive_cumsum(counts)
-        slide_bytes = np.add.reduceat(nbytes, slide_first) if nbytes.size else counts * 0
-        slide_bytes[counts == 0] = 0  # reduceat quirk for empty slides
+        # Bytes per slide from the running total at slide boundaries: empty slides
+        # (anywhere, the last one included) get 0 without special cases.
+        running = np.concatenate([[0], np.cumsum(nbytes)]).astype(np.int64)
+        slide_ends = np.cumsum(counts)
+        slide_bytes = running[slide_ends] - running[slide_ends - counts]
         pixel_end = base + int(nbytes.sum())
         loc_start = (pixel_end + 7) // 8 * 8
         loc_bytes = counts * (n_levels * 2 * 8 if with_locations else 0)

@@ -17,12 +17,13 @@ naming the slides of the batch it held.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import multiprocessing
 import multiprocessing.connection
 import os
 import weakref
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NoReturn
@@ -31,10 +32,11 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.errors import WorkerDiedError
-from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.locations.patchset import LevelOrMpp
-from slidepatch.pools._inputs import check_pool_args, collect_patch_sets, label_filters
+from slidepatch.pools._distributed import resolve_rank
+from slidepatch.pools._epoch_sources import EpochSources
+from slidepatch.pools._inputs import check_pool_args, label_filters
 from slidepatch.pools._runner import (
     TEST_HOOK_ENV,
     Task,
@@ -45,13 +47,19 @@ from slidepatch.pools._runner import (
     stop_workers,
 )
 from slidepatch.pools._shm import SharedBlock
+from slidepatch.pools._stream_order import Balance, Mixing, check_count, epoch_order
 from slidepatch.pools._stream_plan import (
     StreamPlan,
-    kept_indices,
     parse_memory_budget,
     plan_stream,
 )
-from slidepatch.pools._stream_worker import BatchJob, SegmentJob, slot_views, stream_worker_main
+from slidepatch.pools._stream_worker import (
+    MAX_OPEN_SLIDES,
+    BatchJob,
+    SegmentJob,
+    slot_views,
+    stream_worker_main,
+)
 from slidepatch.slide.slide import ResamplingMode
 
 __all__ = ["PatchBatch", "PatchStream", "iter_patch_batches", "parse_memory_budget"]
@@ -132,8 +140,16 @@ class PatchStream(Iterator[PatchBatch]):
         ordered: bool,
         copy: bool,
         start_method: str | None,
+        epoch_key: Mapping[str, int] | None = None,
+        open_slides: int = 1,
+        affinity: bool = False,
     ) -> None:
         self._plan = plan
+        self._num_processes = num_processes
+        self._epoch_key = dict(epoch_key or {})
+        self._open_slides = open_slides
+        self._delivered: set[int] = set()
+        self._digest: str | None = None
         self._levels = levels
         self._resampling_mode = resampling_mode
         self._threads = num_threads
@@ -143,6 +159,10 @@ class PatchStream(Iterator[PatchBatch]):
         self._ctx = multiprocessing.get_context(start_method)
         self._test_hook = os.environ.get(TEST_HOOK_ENV, "")
         self._pending: deque[int] = deque(range(plan.batch_count))
+        # With affinity, batch j is read by worker j % processes (its slides are that
+        # worker's, see rank_order), so each worker keeps its own queue.
+        self._affinity = affinity
+        self._queues = self._split_pending()
         self._free_slots: deque[int] = deque(range(plan.slot_count))
         self._done: dict[int, int] = {}  # batch -> slot, filled and not yet handed out
         self._done_order: deque[int] = deque()
@@ -197,6 +217,59 @@ class PatchStream(Iterator[PatchBatch]):
     def __len__(self) -> int:
         return self._plan.batch_count
 
+    # ------------------------------------------------------------------ resume
+    def state_dict(self) -> dict[str, object]:
+        """Where the epoch stands: the batches handed out so far, and what decided the order.
+
+        Pass it to :meth:`load_state_dict` of a stream made with the same arguments to
+        deliver exactly the other batches (a batch counts as delivered once handed out).
+        """
+        done = sorted(self._delivered)
+        prefix = 0
+        while prefix < len(done) and done[prefix] == prefix:
+            prefix += 1
+        return {
+            **self._epoch_key,
+            "batch_size": self._plan.batch_size,
+            "batch_count": self._plan.batch_count,
+            "fingerprint": self._fingerprint(),
+            "delivered_prefix": prefix,
+            "delivered_extra": done[prefix:],
+        }
+
+    def _fingerprint(self) -> str:
+        if self._digest is None:
+            self._digest = _fingerprint(self._plan)
+        return self._digest
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
+        """Skip the batches ``state`` says were delivered; only before the first batch."""
+        if self._handed or self._closed or len(self._pending) != self._plan.batch_count:
+            raise RuntimeError("load_state_dict must be called before the first batch")
+        mine = self.state_dict()
+        for key in (*self._epoch_key, "batch_size", "batch_count", "fingerprint"):
+            if state.get(key) != mine[key]:
+                raise ValueError(
+                    f"cannot resume this stream from that state: {key} is "
+                    f"{state.get(key)!r} there and {mine[key]!r} here (resume with the same "
+                    "slides, locations, batch_size, seed, epoch, rank and mixing)"
+                )
+        prefix = state.get("delivered_prefix", 0)
+        extra = state.get("delivered_extra", [])
+        if not isinstance(prefix, int) or not isinstance(extra, list):
+            raise ValueError("state: delivered_prefix must be an int, delivered_extra a list")
+        if self._ordered and extra:
+            raise ValueError(
+                "an ordered stream resumes from a prefix of its batches; this state comes "
+                "from an ordered=False stream"
+            )
+        done = set(range(prefix)) | {int(b) for b in extra}
+        self._delivered = done
+        self._pending = deque(b for b in range(self._plan.batch_count) if b not in done)
+        self._queues = self._split_pending()
+        self._handed = len(done)
+        self._next_batch = prefix
+
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
         """Stop the workers and remove the ring from /dev/shm (idempotent).
@@ -243,6 +316,7 @@ class PatchStream(Iterator[PatchBatch]):
         slot = self._done.pop(batch)
         self._held_slot = slot
         self._handed += 1
+        self._delivered.add(batch)
         return self._batch(batch, slot)
 
     def _take_done(self) -> int | None:
@@ -291,8 +365,20 @@ class PatchStream(Iterator[PatchBatch]):
         self._res.workers.append(worker)
         return worker
 
+    def _split_pending(self) -> list[deque[int]]:
+        if not self._affinity:
+            return []
+        count = max(1, min(self._num_processes, self._plan.batch_count))
+        queues: list[deque[int]] = [deque() for _ in range(count)]
+        for b in self._pending:
+            queues[b % count].append(b)
+        return queues
+
     def _dispatch(self) -> None:
         """Give the next batches to idle workers while there are free slots."""
+        if self._affinity:
+            self._dispatch_owned()
+            return
         for worker in self._res.workers:
             if not self._pending or not self._free_slots:
                 return
@@ -303,14 +389,29 @@ class PatchStream(Iterator[PatchBatch]):
                 worker.slot = slot
                 worker.conn.send(worker.job)
 
+    def _dispatch_owned(self) -> None:
+        """Each idle worker takes its own next batch. In order, only batches within a
+        ring's length of the next one to hand out, so that no worker running ahead can
+        hold every slot while the batch the caller waits for has none."""
+        limit = self._next_batch + self._plan.slot_count if self._ordered else None
+        for k, worker in enumerate(self._res.workers):
+            queue = self._queues[k]
+            if not self._free_slots:
+                return
+            if worker.job is None and queue and (limit is None or queue[0] < limit):
+                batch = queue.popleft()
+                slot = self._free_slots.popleft()
+                worker.job = self._job(batch, slot)
+                worker.slot = slot
+                worker.conn.send(worker.job)
+
     def _job(self, batch: int, slot: int) -> BatchJob:
         plan = self._plan
         segments = tuple(
             SegmentJob(
-                patch_set=plan.sets[seg.slide].select(
-                    np.arange(seg.first, seg.first + seg.count, dtype=np.int64)
-                ),
+                patch_set=plan.sets[seg.slide].select(seg.indices),
                 row=seg.row,
+                rows=None if _is_run(seg.rows) else seg.rows,
             )
             for seg in plan.segments(batch)
         )
@@ -327,6 +428,7 @@ class PatchStream(Iterator[PatchBatch]):
             num_threads=self._threads,
             chunksize=self._chunksize,
             test_hook=self._test_hook,
+            open_slides=self._open_slides,
         )
 
     def _wait(self) -> None:
@@ -388,6 +490,17 @@ def iter_patch_batches(
     ordered: bool = True,
     copy: bool = False,
     start_method: str | None = None,
+    rank: int | None = None,
+    world_size: int | None = None,
+    seed: int = 0,
+    epoch: int = 0,
+    shuffle: bool = False,
+    open_slides: int = 1,
+    patches_per_visit: int | None = None,
+    shuffle_buffer: int = 0,
+    label_weights: Mapping[str, float] | None = None,
+    slide_weights: Sequence[float] | None = None,
+    epoch_size: int | None = None,
 ) -> PatchStream:
     """Stream the patches of many slides as :class:`PatchBatch` es, within a memory budget.
 
@@ -399,6 +512,17 @@ def iter_patch_batches(
     ``levels_or_mpps`` streams multi-resolution sets like
     :class:`~slidepatch.pools.MultiResMemPatchExtractorPool`. ``ordered=False`` yields
     batches as they complete; ``copy=True`` yields batches that own their arrays.
+
+    Training: ``rank``/``world_size`` (default: torch.distributed's when initialised)
+    stream this rank's disjoint part of the epoch; ``shuffle`` shuffles slides and visits
+    seeded by ``(seed, epoch)``; ``open_slides`` slides are interleaved,
+    ``patches_per_visit`` patches at a time, then mixed by a ``shuffle_buffer``-patch
+    window; ``label_weights``/``slide_weights``/``epoch_size`` draw a weighted epoch with
+    replacement; :class:`~slidepatch.locations.OnlineRandomPatches` items in
+    ``patches_pool`` draw new locations every epoch. When mixing, each batch holds the
+    slides of one worker process (which alone reads them, so their tiles are decoded
+    once), and the order also depends on ``proc_num_workers`` and ``batch_size``.
+    :meth:`PatchStream.state_dict` resumes an epoch exactly.
 
     Use it in a ``for`` loop or a ``with`` block; leaving either early stops the workers
     and frees the shared memory.
@@ -419,16 +543,58 @@ def iter_patch_batches(
     budget = parse_memory_budget(memory_budget)
     included, excluded = label_filters(included_labels, excluded_labels)
     levels = None if levels_or_mpps is None else tuple(check_levels_or_mpps(levels_or_mpps))
-    sources = collect_patch_sets(patches_pool)
+    the_rank, the_world = resolve_rank(rank=rank, world_size=world_size)
+    mixing = Mixing(
+        open_slides=open_slides,
+        patches_per_visit=patches_per_visit,
+        shuffle_buffer=shuffle_buffer,
+        shuffle=bool(shuffle),
+    )
+    balance = Balance(
+        label_weights=None if label_weights is None else dict(label_weights),
+        slide_weights=None if slide_weights is None else tuple(float(w) for w in slide_weights),
+        epoch_size=epoch_size,
+    )
+    the_seed = check_count(seed, name="seed")
+    the_epoch = check_count(epoch, name="epoch")
+    sources = EpochSources.collect(patches_pool, included=included, excluded=excluded)
+    default = the_world == 1 and mixing == Mixing() and not balance.active
+    order = (
+        None
+        if default and not sources.online
+        else epoch_order(
+            labels=sources.labels(),
+            seed=the_seed,
+            epoch=the_epoch,
+            shard=the_rank,
+            num_shards=the_world,
+            mixing=mixing,
+            balance=balance,
+            processes=None if mixing == Mixing() else (procs, int(batch_size)),
+        )
+    )
+    needed = range(len(sources.sources)) if order is None else np.unique(order.slide).tolist()
+    sets = sources.epoch_sets(needed=needed, seed=the_seed, epoch=the_epoch)
     plan = plan_stream(
-        sets=[filter_patch_set(ps, included=included, excluded=excluded) for ps in sources],
-        kept=[kept_indices(ps, included=included, excluded=excluded) for ps in sources],
+        sets=sets,
+        kept=[sources.kept_of(s, ps) for s, ps in enumerate(sets)],
         batch_size=int(batch_size),
         memory_budget=budget,
         n_levels=1 if levels is None else len(levels),
         multires=levels is not None,
         num_processes=procs,
+        order=order,
     )
+    key = {
+        "seed": the_seed,
+        "epoch": the_epoch,
+        "rank": the_rank,
+        "world_size": the_world,
+        "open_slides": mixing.open_slides,
+        "patches_per_visit": mixing.patches_per_visit or 0,
+        "shuffle_buffer": mixing.shuffle_buffer,
+        "shuffle": int(mixing.shuffle),
+    }
     return PatchStream(
         plan=plan,
         num_processes=procs,
@@ -439,4 +605,31 @@ def iter_patch_batches(
         ordered=bool(ordered),
         copy=bool(copy),
         start_method=method,
+        epoch_key=key,
+        open_slides=_worker_open_slides(plan, mixing),
+        affinity=mixing != Mixing(),
     )
+
+
+def _worker_open_slides(plan: StreamPlan, mixing: Mixing) -> int:
+    """Slides a worker keeps open: 1 for an unmixed stream, else enough for two batches."""
+    if mixing == Mixing() or not plan.patch_count:
+        return 1
+    batch = np.arange(plan.patch_count, dtype=np.int64) // plan.batch_size
+    pairs = np.unique(batch * len(plan.sets) + plan.slide_index)
+    most = int(np.bincount(pairs // len(plan.sets)).max())
+    return min(MAX_OPEN_SLIDES, max(mixing.open_slides, 2 * most))
+
+
+def _is_run(rows: npt.NDArray[np.int64]) -> bool:
+    return bool(rows.size == 0 or rows[-1] - rows[0] + 1 == rows.size)
+
+
+def _fingerprint(plan: StreamPlan) -> str:
+    """A digest of the epoch's order: the slides, and which patch comes where."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in (ps.slide_path for ps in plan.sets):
+        digest.update(path.encode() + b"\0")
+    for arr in (plan.slide_index, plan.patch_index, plan.locations):
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    return digest.hexdigest()

@@ -116,6 +116,13 @@ class Slide:
     def close(self) -> None:
         self._backend.close()
 
+    def limit_tile_cache(self, max_bytes: int) -> None:
+        """Bound this slide's decoded-tile cache (a reader keeping many slides open splits
+        its memory between them); backends without a cache ignore it."""
+        cache = getattr(self._backend, "tile_cache", None)
+        if cache is not None:
+            cache.resize(max_bytes)
+
     def __enter__(self) -> Slide:
         return self
 

@@ -50,7 +50,7 @@ def test_sedeen_polygon_rectangle_ellipse(ann_dir: Path) -> None:
     polygons = read_sedeen_xml(ann_dir / "sedeen.xml")
     assert [p.label for p in polygons] == ["tumor", "normal", "ell"]
     assert polygons[0].points[0] == (300.5, 400.0)
-    assert len(polygons[2].points) == 64
+    assert len(polygons[2].points) == 65
     colors = read_sedeen_xml(ann_dir / "sedeen.xml", label_field="color")
     assert [p.label for p in colors] == ["#ff0000", "#00ff00", "#0000ff"]
 

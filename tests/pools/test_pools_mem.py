@@ -130,6 +130,37 @@ def test_empty_patch_sets_are_fine(synthetic_slides: list[Path]) -> None:
     assert len(pool.pids) == 2
 
 
+@pytest.mark.parametrize("multires", [False, True])
+def test_last_slide_without_patches(patch_sets: list[PatchSet], multires: bool) -> None:
+    """An empty last slide (none found, or all filtered out) leaves the others' patches."""
+    first = patch_sets[0]
+    empty = PatchSet.from_patch_data(slide_path=first.slide_path, level_or_mpp=0, patch_data=[])
+    only_tumor = PatchSet.from_patch_data(
+        slide_path=first.slide_path,
+        level_or_mpp=0,
+        patch_data=[d for d in first.patch_data if d[2] == "tumor"],
+    )
+    normal = [d for d in first.patch_data if d[2] == "normal"]
+    cls = MultiResMemPatchExtractorPool if multires else MemPatchExtractorPool
+    kwargs: dict[str, object] = {"levels_or_mpps": [0, 1]} if multires else {}
+    for pool_input in ([first, empty], [first, only_tumor]):
+        pool = cls(
+            patches_pool=pool_input,
+            proc_num_workers=2,
+            thread_num_workers=1,
+            included_labels=["normal"],
+            **kwargs,  # type: ignore[arg-type]
+        )
+        items = list(pool.patch_list)
+        assert len(items) == len(normal) > 0
+        assert list(pool.slide_index) == [0] * len(normal)
+        with Slide.open(first.slide_path) as slide:
+            loc, size, _ = normal[-1]
+            image = items[-1][0][0] if multires else items[-1][0]
+            np.testing.assert_array_equal(image, slide.read_region(loc, 0, size))
+        pool.close()
+
+
 def test_mapped_writes_equal_direct_reads(
     patch_sets: list[PatchSet], monkeypatch: pytest.MonkeyPatch
 ) -> None:

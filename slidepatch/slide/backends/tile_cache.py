@@ -108,6 +108,16 @@ class TileCache:
             _, old = self._tiles.popitem(last=False)
             self._bytes -= int(old.nbytes)
 
+    def resize(self, max_bytes: int) -> None:
+        """Bound the cache to ``max_bytes`` from now on, dropping the oldest tiles over it."""
+        if max_bytes < 0:
+            raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
+        with self._lock:
+            self._max_bytes = int(max_bytes)
+            while self._bytes > self._max_bytes:
+                _, old = self._tiles.popitem(last=False)
+                self._bytes -= int(old.nbytes)
+
     def clear(self) -> None:
         """Drop every cached tile (tiles being decoded finish normally)."""
         with self._lock:

@@ -294,3 +294,18 @@ def test_tile_aligned_windows_bypass_the_cache_and_equal_openslide(synthetic_svs
     assert backend.tile_cache.stats == (1, 1)
     backend.close()
     ref.close()
+
+
+def test_limit_tile_cache_shrinks_a_slide_cache_and_keeps_pixels(synthetic_svs: Path) -> None:
+    tile_bytes = 256 * 256 * 3
+    backend = TiledTiffBackend(str(synthetic_svs))
+    slide = Slide(path=str(synthetic_svs), backend=backend)
+    whole = slide.read_region((0, 0), 0, (3000, 2200))
+    assert backend.tile_cache.nbytes > 3 * tile_bytes
+    slide.limit_tile_cache(3 * tile_bytes)  # drops the oldest tiles at once ...
+    assert backend.tile_cache.nbytes <= 3 * tile_bytes
+    np.testing.assert_array_equal(slide.read_region((0, 0), 0, (3000, 2200)), whole)
+    assert backend.tile_cache.nbytes <= 3 * tile_bytes  # ... and stays within the new bound
+    with pytest.raises(ValueError):
+        backend.tile_cache.resize(-1)
+    slide.close()

@@ -1,0 +1,39 @@
+"""h5py, the optional dependency of the TRIDENT and CLAM formats (extra ``slidepatch[h5]``)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from slidepatch.errors import MissingDependencyError
+
+CHUNK_ROWS = 4096
+
+
+def require_h5py(what: str) -> ModuleType:
+    """The ``h5py`` module, or an error that says which extra to install."""
+    try:
+        import h5py
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{what} needs h5py, which is not installed: pip install 'slidepatch[h5]'"
+        ) from exc
+    module: ModuleType = h5py
+    return module
+
+
+def h5_bytes(h5py: ModuleType, fill: Callable[[Any], None]) -> bytes:
+    """An HDF5 file built in memory by ``fill(file)``, as bytes (written atomically later)."""
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        fill(f)
+    return buffer.getvalue()
+
+
+def chunk_rows(n: int) -> int:
+    """Rows per HDF5 chunk. TRIDENT and CLAM chunk by single rows, which makes reading 100,000
+    coordinates take a second; any chunking reads the same, and ``maxshape`` stays
+    ``(None, 2)`` so the tools can still append."""
+    return max(1, min(n, CHUNK_ROWS))
