@@ -87,7 +87,10 @@ def test_exclusion_with_random_and_inverted_sampling(cmu_small: Path) -> None:
 
 
 def test_exclusion_label_mistakes_are_reported(cmu_small: Path) -> None:
-    with pytest.warns(UserWarning, match=r"no polygon is labelled \['Exclusion'\].*'_1', '_2'"):
+    with (
+        pytest.warns(UserWarning, match="overlap by"),  # _2 is then an ordinary region
+        pytest.warns(UserWarning, match=r"no polygon is labelled \['Exclusion'\].*'_1', '_2'"),
+    ):
         _grid(cmu_small, polygon_data=CAMELYON, exclusion_labels=["Exclusion"])
     with pytest.raises(LocationError, match=r"labels \['_2'\] are both included and cut out"):
         _grid(cmu_small, polygon_data=CAMELYON, included_labels=["_2"], exclusion_labels=["_2"])
@@ -101,12 +104,18 @@ def test_polygon_mask_with_exclusion(cmu_small: Path) -> None:
         AnnotationPolygon(points=inner, label="_2"),
     ]
     mask = WSIPolygonMask(
-        polygons=polygons, wsi_file=cmu_small, level_or_minsize=0, exclusion_labels=["_2"]
+        polygons_level0=polygons, wsi_file=cmu_small, level_or_minsize=0, exclusion_labels=["_2"]
     )
-    plain = WSIPolygonMask(polygons=polygons, wsi_file=cmu_small, level_or_minsize=0)
+    plain = WSIPolygonMask(polygons_level0=polygons, wsi_file=cmu_small, level_or_minsize=0)
     assert mask.array.sum() == 1200 * 1200 - 400 * 400
     assert not mask.array[800:1200, 800:1200].any() and mask.array[400:800, 400:1600].all()
     assert plain.array.sum() == 1200 * 1200
+    # The reference's form (mask-level pixels, outlines included) cuts out the same way.
+    reference = WSIPolygonMask(
+        polygon_data=polygons, wsi_file=cmu_small, level_or_minsize=0, exclusion_labels=["_2"]
+    )
+    assert reference.array.sum() == 1201 * 1201 - 401 * 401
+    assert not reference.array[800:1201, 800:1201].any()
 
 
 def _brute_force_areas(shapes: list[shapely.Polygon]) -> list[float]:
