@@ -308,6 +308,28 @@ def test_extract_qupath_export_with_cells_keeps_the_annotation(
     assert len(rows) == 25 and {r["label"] for r in rows} == {"Tumor"}  # 5 x 5 patches of 256
 
 
+def test_extract_object_types_takes_qupath_tiles_too(synthetic_svs: Path, tmp_path: Path) -> None:
+    def square(x: float, side: float) -> list[tuple[float, float]]:
+        return [(x, 200.0), (x + side, 200.0), (x + side, 200.0 + side), (x, 200.0 + side)]
+
+    features = [qupath_feature([square(200, 512)], classification="Tumor")]
+    features += [
+        qupath_feature([square(x, 256)], classification="Tile", object_type="tile")
+        for x in (1500.0, 1756.0)
+    ]
+    path = write_qupath_geojson(tmp_path / "tiles.geojson", features)
+    common = ["--procs", "1", "--annotations", path, "--foreground-ratio", "0", "--quiet"]
+    default = run_cli("extract", synthetic_svs, "--out", tmp_path / "a", *common)
+    tiles = run_cli(
+        "extract", synthetic_svs, "--out", tmp_path / "b", *common,
+        "--object-types", "annotation", "tile",
+    )  # fmt: skip
+    assert default.returncode == 0 and tiles.returncode == 0, default.stderr + tiles.stderr
+    assert "2 tile objects" in default.stderr and "tile objects" not in tiles.stderr
+    assert sorted(r["label"] for r in manifest_rows(tmp_path / "a")) == ["Tumor"] * 4
+    assert sorted(r["label"] for r in manifest_rows(tmp_path / "b")) == ["Tile"] * 2 + ["Tumor"] * 4
+
+
 def test_extract_imagescope_layers_with_a_negative_region(
     synthetic_svs: Path, tmp_path: Path
 ) -> None:

@@ -268,6 +268,13 @@ def format_summary(summary: ExtractSummary) -> str:
     return "\n".join(lines)
 
 
+def _object_types(given: list[str] | None) -> tuple[str, ...] | None:
+    """``--object-types``: None (every type) for "all", the default ("annotation",) if unset."""
+    if not given:
+        return ("annotation",)
+    return None if [t.lower() for t in given] == ["all"] else tuple(given)
+
+
 def job_from_args(args: argparse.Namespace) -> LocateJob:
     """The location template shared by ``extract`` and ``locate`` (usage checks here)."""
     if args.sampling == "random" and args.num_patches is None:
@@ -278,6 +285,8 @@ def job_from_args(args: argparse.Namespace) -> LocateJob:
         raise UsageError("--outside needs --annotations")
     if args.cut_out and not args.annotations:
         raise UsageError("--cut-out needs --annotations")
+    if args.object_types and not args.annotations:
+        raise UsageError("--object-types needs --annotations")
     level: LevelOrMpp = args.mpp if args.mpp is not None else (args.level or 0)
     return LocateJob(
         slide_path="",
@@ -291,6 +300,7 @@ def job_from_args(args: argparse.Namespace) -> LocateJob:
         included_labels=tuple(args.include or ()),
         excluded_labels=tuple(args.exclude or ()),
         exclusion_labels=tuple(args.cut_out or ()),
+        object_types=_object_types(args.object_types),
         label=args.label,
         stride=args.stride,
         num_patches=args.num_patches,

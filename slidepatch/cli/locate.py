@@ -56,6 +56,7 @@ class LocateJob:
     included_labels: tuple[str, ...] = ()
     excluded_labels: tuple[str, ...] = ()
     exclusion_labels: tuple[str, ...] = ()
+    object_types: tuple[str, ...] | None = ("annotation",)
     label: str = ""
     stride: float = 1.0
     num_patches: int | None = None
@@ -64,7 +65,9 @@ class LocateJob:
     preview_path: str | None = None
 
 
-def read_annotation_file(path: str) -> list[Any]:
+def read_annotation_file(
+    path: str, *, object_types: tuple[str, ...] | None = ("annotation",)
+) -> list[Any]:
     """Polygons from any annotation file :func:`~slidepatch.read_annotations` reads.
 
     What the reader skipped or repaired is printed as one ``slidepatch: warning:`` line.
@@ -74,7 +77,7 @@ def read_annotation_file(path: str) -> list[Any]:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AnnotationWarning)
-        polygons = list(read_annotations(path))
+        polygons = list(read_annotations(path, object_types=object_types))
     for warning in caught:
         if issubclass(warning.category, AnnotationWarning):
             print(f"slidepatch: warning: {warning.message}", file=sys.stderr, flush=True)
@@ -120,7 +123,9 @@ def locate(job: LocateJob) -> Any:
     else:
         kwargs["poisson_spacing"] = job.spacing
     if job.annotation_path is not None:
-        kwargs["polygon_data"] = read_annotation_file(job.annotation_path)
+        kwargs["polygon_data"] = read_annotation_file(
+            job.annotation_path, object_types=job.object_types
+        )
         kwargs["included_labels"] = list(job.included_labels)
         kwargs["excluded_labels"] = list(job.excluded_labels)
         if job.exclusion_labels:

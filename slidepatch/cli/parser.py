@@ -181,6 +181,13 @@ def _add_location_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         "(e.g. CAMELYON16's exclusion group _2)",
     )
     m.add_argument(
+        "--object-types",
+        nargs="+",
+        metavar="TYPE",
+        help="QuPath objects to read as regions (default: annotation; e.g. annotation cell "
+        "detection tile, or all)",
+    )
+    m.add_argument(
         "--outside",
         action="store_true",
         help="with --annotations: take patches in the tissue OUTSIDE the polygons",
