@@ -7,7 +7,7 @@ from slidepatch.annotations.halo import read_halo_xml
 from slidepatch.annotations.imagescope import read_imagescope_xml
 from slidepatch.annotations.polygon import AnnotationPolygon
 from slidepatch.annotations.polygon_data import load_polygon_data, save_polygons_json
-from slidepatch.annotations.readers import read_sedeen_xml
+from slidepatch.annotations.sedeen import read_sedeen_xml
 
 __all__ = [
     "AnnotationPolygon",

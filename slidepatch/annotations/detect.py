@@ -21,7 +21,7 @@ from slidepatch.annotations.halo import read_halo_xml
 from slidepatch.annotations.imagescope import read_imagescope_xml
 from slidepatch.annotations.polygon import AnnotationPolygon
 from slidepatch.annotations.polygon_data import polygons_from_json_value
-from slidepatch.annotations.readers import read_sedeen_xml
+from slidepatch.annotations.sedeen import read_sedeen_xml
 from slidepatch.errors import AnnotationError
 
 AnnotationFormat = Literal["geojson", "polygon_json", "asap", "sedeen", "imagescope", "halo"]
@@ -112,4 +112,4 @@ def read_annotations(
         return read_imagescope_xml(spath, strict=strict)
     if kind == "halo":
         return read_halo_xml(spath, strict=strict)
-    return read_sedeen_xml(spath)
+    return read_sedeen_xml(spath, strict=strict)
