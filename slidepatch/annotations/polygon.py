@@ -131,4 +131,5 @@ class AnnotationPolygon:
 
 
 def _rebuild(points: Ring, label: str, holes: tuple[Ring, ...]) -> AnnotationPolygon:
-    return AnnotationPolygon(points=points, label=label, holes=holes)
+    # The rings come from a polygon that was checked when it was made.
+    return AnnotationPolygon._checked(points, label, holes)
