@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.annotations import AnnotationPolygon, load_polygon_data
+from slidepatch.annotations.polygon import shapes_of
 from slidepatch.errors import LocationError
 from slidepatch.locations import regions as rg
 from slidepatch.locations import sampling
@@ -66,7 +67,12 @@ def _describe(value: object) -> object:
 
 def _ring(points: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
     """Vertices as tuples, whole numbers as ints (as they were usually given)."""
-    return [tuple(int(c) if float(c).is_integer() else float(c) for c in pt) for pt in points]  # type: ignore[misc]
+    # AnnotationPolygon vertices are (x, y) floats; one tuple per vertex, no generator
+    # (100,000 cells have 2.4 million vertices).
+    return [
+        (int(x) if x.is_integer() else x, int(y) if y.is_integer() else y)
+        for x, y in ((float(a), float(b)) for a, b in points)
+    ]
 
 
 class LocationsBase(PatchSetOutputs):
@@ -271,9 +277,9 @@ class LocationsBase(PatchSetOutputs):
         buffers = expand_param("polygon_buffer", polygon_buffer, labels, path=path)
         geoms = []
         buffered_list = []
-        for p, buf in zip(polygons, buffers, strict=True):
+        for p, shape, buf in zip(polygons, shapes_of(polygons), buffers, strict=True):
             distance = float(buf) * self._distance_factor
-            g = rg.buffer_geometry(p.to_shapely(), distance, label=p.label, path=path)
+            g = rg.buffer_geometry(shape, distance, label=p.label, path=path)
             geoms.append(g)
             buffered_list.append(g if distance else None)
         if args.get("check_polygons", True):
@@ -284,9 +290,10 @@ class LocationsBase(PatchSetOutputs):
                 overlap_area=self._polygons_overlap_threshold * self._footprint**2,
             )
         geoms = rg.cut_out(geoms, cut)
+        boxes = shapely.bounds(np.array(geoms, dtype=object)).tolist() if geoms else []
         return [
-            rg.Region(p.label, rg.bbox_of(g) if not g.is_empty else (0, 0, 0, 0), g, [p], b)
-            for p, g, b in zip(polygons, geoms, buffered_list, strict=True)
+            rg.Region(p.label, (0, 0, 0, 0) if g.is_empty else tuple(box), g, [p], b)
+            for p, g, b, box in zip(polygons, geoms, buffered_list, boxes, strict=True)
         ]
 
     def _mask_bbox(self) -> tuple[float, float, float, float] | None:
