@@ -330,13 +330,15 @@ def test_extract_object_types_takes_qupath_tiles_too(synthetic_svs: Path, tmp_pa
     assert sorted(r["label"] for r in manifest_rows(tmp_path / "b")) == ["Tile"] * 2 + ["Tumor"] * 4
 
 
-def test_extract_imagescope_layers_with_a_negative_region(
-    synthetic_svs: Path, tmp_path: Path
+@pytest.mark.parametrize("flavour", ["imagescope", "halo"])
+def test_extract_imagescope_and_halo_layers_with_a_negative_region(
+    synthetic_svs: Path, tmp_path: Path, flavour: str
 ) -> None:
     outer = [(100.0, 100.0), (1700.0, 100.0), (1700.0, 1700.0), (100.0, 1700.0)]
     hole = [(600.0, 600.0), (1200.0, 600.0), (1200.0, 1200.0), (600.0, 1200.0)]
-    layers = [("Tumor", [("0", False, outer), ("0", True, hole)])]
-    path = write_layers_xml(tmp_path / "TCGA.xml", layers, flavour="imagescope")
+    kind = "0" if flavour == "imagescope" else "Polygon"
+    layers = [("Tumor", [(kind, False, outer), (kind, True, hole)])]
+    path = write_layers_xml(tmp_path / "TCGA.xml", layers, flavour=flavour)
     out = tmp_path / "o"
     result = run_cli(
         "extract", synthetic_svs, "--out", out, "--procs", "1", "--annotations", path,
@@ -347,6 +349,22 @@ def test_extract_imagescope_layers_with_a_negative_region(
     holed = shapely.Polygon(outer, [hole])
     inside = shapely.area(shapely.intersection(_patch_boxes(rows, 256), holed)) / 256**2
     assert rows and inside.min() >= 0.95 - 1e-9 and {r["label"] for r in rows} == {"Tumor"}
+
+
+def test_extract_outside_spline_tumour(synthetic_svs: Path, tmp_path: Path) -> None:
+    """Splines used to be dropped, so "normal" patches were taken inside the tumour."""
+    tumor = blob(1500, 1000, 600, n=60, seed=8)
+    xml = write_asap_xml(tmp_path / "tumor_001.xml", [("Spline", "_0", tumor)])
+    out = tmp_path / "o"
+    result = run_cli(
+        "extract", synthetic_svs, "--out", out, "--procs", "1", "--annotations", xml,
+        "--outside", "--label", "normal", "--foreground-ratio", "0.5", "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = manifest_rows(out)
+    inside = shapely.area(shapely.intersection(_patch_boxes(rows, 256), shapely.Polygon(tumor)))
+    assert rows and {r["label"] for r in rows} == {"normal"}
+    assert inside.max() <= 0.05 * 256**2 + 1e-6
 
 
 def test_cut_out_needs_annotations(tmp_path: Path) -> None:
