@@ -1,9 +1,11 @@
 """Load check: 200 small slides x 200 patches over 2 processes, exact counts, flat memory.
 
-One 1024x1024 synthetic slide is written once and linked under 200 distinct paths (each a
-separate slide to the pool). The disk pool runs 10 slides (warm-up), then 50, then 200,
-in this one process; the parent's resident memory after the 50-slide and the 200-slide
-runs must be within 10 %. Prints the measurements and PASS/FAIL (exit status 1 on FAIL).
+One 1024x1024 synthetic slide is written once and hard-linked under 200 distinct paths
+(each a separate slide to the pool; symlinks would resolve to one slide, and the pools
+refuse the same PatchSet of one slide twice). The disk pool runs 10 slides (warm-up),
+then 50, then 200, in this one process; the parent's resident memory after the 50-slide
+and the 200-slide runs must be within 10 %. Prints the measurements and PASS/FAIL
+(exit status 1 on FAIL).
 
     python benchmarks/bench_load.py [--slides 200] [--patches 200] [--processes 2]
 """
@@ -75,7 +77,7 @@ def main() -> int:
         paths = []
         for i in range(args.slides):
             link = root / f"slide{i:04d}.svs"
-            link.symlink_to(source)
+            os.link(source, link)
             paths.append(link)
         run(paths[:10], args.patches, args.processes, root / "warmup")
         results = {}

@@ -17,6 +17,8 @@ from slidepatch.errors import (
     AnnotationFileNotFoundError,
     AnnotationWarning,
     CoordinateFileError,
+    DuplicatePatchSetError,
+    EarlierRunWarning,
     ExtractionError,
     InvalidPatchError,
     InvalidRegionError,
@@ -27,7 +29,9 @@ from slidepatch.errors import (
     MissingDependencyError,
     MppUnavailableError,
     OutputError,
+    OutputExistsError,
     ResamplingRequiredError,
+    RunMismatchError,
     SlideError,
     SlideIsDirectoryError,
     SlideNotFoundError,
@@ -58,7 +62,7 @@ from slidepatch.pools import (
     iter_patch_batches,
 )
 from slidepatch.reference_data import MaskData, PolygonData
-from slidepatch.slide import ReadPlan, Slide
+from slidepatch.slide import ReadPlan, Slide, SlideIdentity, slide_identity
 
 __version__ = "0.1.0"
 
@@ -95,10 +99,13 @@ __all__ = [
     "read_patches_into",
     "read_sedeen_xml",
     "save_polygons_json",
+    "slide_identity",
     "AnnotationError",
     "AnnotationWarning",
     "AnnotationFileNotFoundError",
     "CoordinateFileError",
+    "DuplicatePatchSetError",
+    "EarlierRunWarning",
     "ExtractionError",
     "InvalidPatchError",
     "InvalidRegionError",
@@ -109,10 +116,13 @@ __all__ = [
     "MissingDependencyError",
     "MppUnavailableError",
     "OutputError",
+    "OutputExistsError",
     "ReadPlan",
     "ResamplingRequiredError",
+    "RunMismatchError",
     "Slide",
     "SlideError",
+    "SlideIdentity",
     "SlideIsDirectoryError",
     "SlideNotFoundError",
     "SlideReadError",

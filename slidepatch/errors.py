@@ -8,6 +8,7 @@ library, which raised builtins, keeps working.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from os import PathLike
 
 
@@ -124,6 +125,43 @@ class WorkerDiedError(ExtractionError):
 class UnsafeOutputNameError(OutputError, ValueError):
     """A label, comment or separator that cannot be used in an output path (also a
     ``ValueError``, which the reference raised for empty label directories)."""
+
+
+class DuplicatePatchSetError(SlideError, ValueError):
+    """The same PatchSet of one slide (same locations and resolution) was given twice."""
+
+
+class RunMismatchError(OutputError, ValueError):
+    """Resuming into an output directory where slides were finished with other parameters.
+
+    ``mismatches`` holds ``(slide_path, differences)`` per slide, the differences written as
+    ``seed=1, now seed=2``.
+    """
+
+    def __init__(self, mismatches: Sequence[tuple[str, str]], hint: str) -> None:
+        self.mismatches = tuple(mismatches)
+        self.hint = hint
+        super().__init__(format_mismatches(self.mismatches, hint=hint))
+
+    def __reduce__(self) -> tuple[type[RunMismatchError], tuple[tuple[tuple[str, str], ...], str]]:
+        return (type(self), (self.mismatches, self.hint))
+
+
+def format_mismatches(mismatches: Sequence[tuple[str, str]], *, hint: str) -> str:
+    """``a.svs: finished earlier with seed=1, now seed=2; <hint>`` (all slides, one line)."""
+    if len(mismatches) == 1:
+        ((slide, diff),) = mismatches
+        return f"{slide}: finished earlier with {diff}; {hint}"
+    listed = "; ".join(f"{slide}: {diff}" for slide, diff in mismatches)
+    return f"{len(mismatches)} slides were finished earlier with other parameters: {listed}; {hint}"
+
+
+class OutputExistsError(OutputError):
+    """An output folder that already holds manifests or journals of the slides to extract."""
+
+
+class EarlierRunWarning(UserWarning):
+    """An output directory already holds files of the same slides from earlier runs."""
 
 
 class CoordinateFileError(SlidepatchError, ValueError):

@@ -195,7 +195,7 @@ def test_a_bad_label_on_a_later_slide_stops_the_run_before_any_file(
 ) -> None:
     """Labels are checked in the parent for every slide before a worker starts."""
     good = _set(files["slide"])
-    bad = _set(files["slide"], [((0, 0), (64, 64), "../escape")])
+    bad = _set(files["slide"], [((64, 0), (64, 64), "../escape")])  # another location set
     with pytest.raises(UnsafeOutputNameError, match="escape"):
         _disk(files, [good, bad])
     assert [p for p in Path(files["out"]).rglob("*") if p.is_file()] == []

@@ -34,3 +34,13 @@ def test_slide_errors_are_builtin_errors_too() -> None:
     assert issubclass(errors.SlideNotFoundError, FileNotFoundError)
     assert issubclass(errors.UnsupportedSlideError, ValueError)
     assert issubclass(errors.SlideReadError, OSError)
+
+
+def test_run_mismatch_error_lists_every_slide_and_pickles() -> None:
+    one = errors.RunMismatchError([("a.svs", "seed=1, now seed=2")], "use --overwrite")
+    assert str(one) == "a.svs: finished earlier with seed=1, now seed=2; use --overwrite"
+    two = errors.RunMismatchError([("a.svs", "seed=1, now seed=2"), ("b.svs", "x=1, now x=2")], "h")
+    assert str(two).startswith("2 slides were finished earlier with other parameters: a.svs: ")
+    copy = pickle.loads(pickle.dumps(two))
+    assert str(copy) == str(two) and copy.mismatches == two.mismatches
+    assert isinstance(one, ValueError) and isinstance(one, OSError)

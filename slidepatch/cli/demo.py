@@ -45,6 +45,7 @@ def demo_run(*, output_dir: str, quiet: bool = False) -> ExtractRun:
         threads=2,
         preview=True,
         contact_sheet=True,
+        overwrite=True,  # a demo replaces its own earlier output, never adds a second set
         quiet=quiet,
     )
 

@@ -17,12 +17,18 @@ from typing import Any, Literal
 
 from slidepatch.cli.errors import SlideFailedError, UsageError
 from slidepatch.cli.locate import LocateJob, locate_all
-from slidepatch.errors import SlideIsDirectoryError, SlideNotFoundError
+from slidepatch.errors import (
+    OutputExistsError,
+    RunMismatchError,
+    SlideIsDirectoryError,
+    SlideNotFoundError,
+)
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 
 PREVIEW_DIR = "previews"
 MANIFEST_DIR = "manifests"
 CONTACT_SHEET = "contact_sheet.png"
+CLI_HINT = "use --overwrite or another --out"
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class ExtractRun:
     processes: int = 1
     threads: int = 4
     resume: bool = False
+    overwrite: bool = False
     preview: bool = False
     contact_sheet: bool = False
     create_subdirs: bool = False
@@ -62,6 +69,7 @@ class ExtractSummary:
     contact_sheet_path: str | None
     failed: tuple[str, ...]
     resumed: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()  # manifest ids of earlier runs removed by --overwrite
 
 
 def _check_slides(slides: Sequence[str]) -> None:
@@ -126,6 +134,7 @@ def _run_pool(run: ExtractRun, patch_sets: list[PatchSet]) -> Any:
         "resampling_mode": run.resampling_mode,
         "on_error": "skip" if run.skip_failed else "raise",
         "resume": run.resume,
+        "overwrite": run.overwrite,
         "progress": not run.quiet and sys.stderr.isatty(),
     }
     if run.levels is not None:
@@ -159,6 +168,56 @@ def _warn(message: str) -> None:
     print(f"slidepatch: warning: {message}", file=sys.stderr, flush=True)
 
 
+def _drop_duplicate_slides(run: ExtractRun) -> ExtractRun:
+    """A slide listed twice (the same file through any path) is extracted once, with a
+    warning; twice with different masks or annotations is an error."""
+    from slidepatch.slide.identity import real_slide_path
+
+    first: dict[str, int] = {}
+    keep: list[int] = []
+    for i, slide in enumerate(run.slides):
+        j = first.setdefault(real_slide_path(slide), i)
+        if j == i:
+            keep.append(i)
+            continue
+        for files, option in ((run.masks, "--mask"), (run.annotations, "--annotations")):
+            if files is not None and real_slide_path(files[i]) != real_slide_path(files[j]):
+                raise UsageError(
+                    f"{slide} is listed twice (also as {run.slides[j]}) with different "
+                    f"{option} files ({files[j]}, {files[i]}); list it once"
+                )
+        same = "" if slide == run.slides[j] else f" (also as {run.slides[j]})"
+        _warn(f"{slide} is listed twice{same}; extracting it once")
+    if len(keep) == len(run.slides):
+        return run
+
+    def pick(files: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if files is None else tuple(files[i] for i in keep)
+
+    return replace(
+        run,
+        slides=tuple(run.slides[i] for i in keep),
+        masks=pick(run.masks),
+        annotations=pick(run.annotations),
+    )
+
+
+def _check_earlier_runs(run: ExtractRun) -> None:
+    """Refuse an --out that holds manifests or journals of these slides, unless the user
+    said what to do with them (--resume or --overwrite)."""
+    if run.resume or run.overwrite:
+        return
+    from slidepatch.extract.resume import OutputDirIndex
+    from slidepatch.pools._earlier_runs import describe_earlier
+
+    earlier = OutputDirIndex(output_dir=run.output_dir, slide_paths=run.slides)
+    if earlier:
+        raise OutputExistsError(
+            f"--out {run.output_dir} already holds {describe_earlier(earlier)}; use --resume "
+            "to finish that run, --overwrite to replace those files, or another --out"
+        )
+
+
 def _read_coordinates(run: ExtractRun) -> list[PatchSet | str]:
     """The slides' locations from the coordinate files in ``run.coords_dir``."""
     from slidepatch.locations.coordinates.pool import CoordinateFilesPool
@@ -182,6 +241,8 @@ def extract(run: ExtractRun) -> ExtractSummary:
     _check_pairing(run.masks, run.slides, "--mask")
     _check_pairing(run.annotations, run.slides, "--annotations")
     _check_slides(run.slides)
+    run = _drop_duplicate_slides(run)
+    _check_earlier_runs(run)
     Path(run.output_dir).mkdir(parents=True, exist_ok=True)
 
     jobs = _jobs(run)
@@ -210,14 +271,19 @@ def extract(run: ExtractRun) -> ExtractSummary:
     patch_count = 0
     manifest_ids: list[str] = []
     resumed: list[str] = []
+    replaced: list[str] = []
     if patch_sets:
-        pool = _run_pool(run, patch_sets)
+        try:
+            pool = _run_pool(run, patch_sets)
+        except RunMismatchError as exc:
+            raise RunMismatchError(exc.mismatches, CLI_HINT) from None
         patch_count += pool.patch_count
         for slide, error in pool.failed_slides.items():
             failed.append(f"{slide}: {error}")
             _warn(f"skipped: {slide}: {error}")
         manifest_ids.extend(m for m in pool.manifest_ids if m is not None)
         resumed.extend(pool.resumed_slides)
+        replaced.extend(pool.replaced_manifest_ids)
         folder = Path(run.output_dir) / MANIFEST_DIR
         for manifest_id in manifest_ids:
             manifest_paths.extend(
@@ -246,6 +312,7 @@ def extract(run: ExtractRun) -> ExtractSummary:
         contact_sheet_path=sheet_path,
         failed=tuple(failed),
         resumed=tuple(resumed),
+        replaced=tuple(replaced),
     )
 
 
@@ -263,6 +330,10 @@ def format_summary(summary: ExtractSummary) -> str:
         lines.append(f"  contact sheet: {summary.contact_sheet_path}")
     if summary.resumed:
         lines.append(f"  resumed:       {len(summary.resumed)} slides were already complete")
+    if summary.replaced:
+        lines.append(
+            f"  overwritten:   {len(summary.replaced)} earlier slide extractions were removed"
+        )
     if summary.failed:
         lines.append(f"  failed:        {len(summary.failed)} slides (see the warnings above)")
     return "\n".join(lines)
@@ -338,6 +409,7 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         processes=args.procs,
         threads=args.threads,
         resume=args.resume,
+        overwrite=args.overwrite,
         preview=args.preview,
         contact_sheet=args.contact_sheet,
         create_subdirs=args.subdirs,

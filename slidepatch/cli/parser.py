@@ -257,7 +257,19 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         action="store_true",
         help="write DIR/contact_sheet.png: sample patches, one row per label",
     )
-    o.add_argument("--resume", action="store_true", help="skip slides already finished in DIR")
+    again = o.add_mutually_exclusive_group()
+    again.add_argument(
+        "--resume",
+        action="store_true",
+        help="DIR holds an earlier run of these slides: skip the slides it finished with the "
+        "same parameters, redo the unfinished ones (other parameters are an error)",
+    )
+    again.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="DIR holds an earlier run of these slides: first remove exactly the files its "
+        "manifests and journals list for them (nothing else)",
+    )
 
     r = p.add_argument_group("performance")
     r.add_argument(

@@ -23,6 +23,12 @@ from slidepatch.errors import ExtractionError, OutputError, SlideError
 from slidepatch.extract.atomic_write import write_atomically
 from slidepatch.extract.base import PatchExtractorBase
 from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
+from slidepatch.extract.fingerprint import (
+    FINGERPRINT_SUFFIX,
+    Fingerprint,
+    disk_fingerprint,
+    encode_fingerprint,
+)
 from slidepatch.extract.manifest import (
     WrittenPatch,
     format_csv_manifest,
@@ -48,6 +54,7 @@ from slidepatch.extract.resume import discard_attempt, write_journal
 from slidepatch.extract.threads import run_on_threads
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.slide.buffers import ScratchBuffers
+from slidepatch.slide.identity import slide_identity
 from slidepatch.slide.slide import ReadPlan, ResamplingMode, Slide
 
 MANIFEST_DIR = "manifests"
@@ -196,6 +203,28 @@ class _DiskBase(PatchExtractorBase):
             "pool_mode": self._pool_mode,
             "resampling_mode": self._resampling_mode,
         } | ({"jpeg_passthrough": True} if self._jpeg_passthrough else {})
+
+    def _multires_options(self) -> tuple[list[LevelOrMpp] | None, int | None]:
+        """``(levels_or_mpps, global_counter)`` for the fingerprint (None, None: one level)."""
+        return None, None
+
+    def fingerprint(self) -> Fingerprint:
+        """What decides this slide's files (see :mod:`slidepatch.extract.fingerprint`)."""
+        levels, counter = self._multires_options()
+        return disk_fingerprint(
+            patch_set=self._patch_set,
+            identity=slide_identity(self._patch_set.slide_path),
+            encoder=self._encoder,
+            jpeg_passthrough=self._jpeg_passthrough,
+            filename_comment=self._comment,
+            filename_separator=self._separator,
+            create_subdirs=self._create_subdirs,
+            included_labels=self._included_labels,
+            excluded_labels=self._excluded_labels,
+            resampling_mode=self._resampling_mode,
+            levels_or_mpps=levels,
+            global_counter=counter,
+        )
 
     def _resolutions(self) -> list[LevelOrMpp]:
         raise NotImplementedError
@@ -381,6 +410,9 @@ class _DiskBase(PatchExtractorBase):
 
     def _write_manifests(self, txt_path: str, csv_path: str) -> None:
         ps = self._patch_set
+        # The fingerprint first, then the CSV, then the text manifest (the marker).
+        fingerprint_path = txt_path[: -len(".txt")] + FINGERPRINT_SUFFIX
+        write_atomically(fingerprint_path, encode_fingerprint(self.fingerprint()))
         csv_text = format_csv_manifest(
             rows=self._written,
             slide_path=ps.slide_path,
@@ -542,6 +574,9 @@ class MultiResDiskPatchExtractor(_DiskBase):
     def patchset_counter(self) -> int:
         """The last set number used (``first - 1`` when there were no patches)."""
         return self._patchset_counter
+
+    def _multires_options(self) -> tuple[list[LevelOrMpp] | None, int | None]:
+        return list(self._levels_or_mpps), self._global_counter
 
     def _extractor_params(self) -> dict[str, Any]:
         params = super()._extractor_params()

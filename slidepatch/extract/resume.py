@@ -12,6 +12,10 @@ left behind (a killed worker or parent) names exactly the files of an attempt th
 finish, so a resumed run deletes them (and their temporary files) before redoing the slide.
 File names carry a random manifest id; deleting the earlier attempt first is what keeps a
 redo from leaving two copies of a patch under different ids.
+
+:class:`OutputDirIndex` lists what earlier runs left for some slides (finished manifests
+with their fingerprints, unfinished journals), matching slides by real path, for the
+pools' ``resume`` / ``overwrite`` choices (see ``slidepatch.pools._earlier_runs``).
 """
 
 from __future__ import annotations
@@ -24,20 +28,14 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from slidepatch.extract.atomic_write import write_atomically
+from slidepatch.extract.fingerprint import FINGERPRINT_SUFFIX, Fingerprint, read_fingerprint
 from slidepatch.extract.manifest import manifest_base_name
 from slidepatch.extract.naming import wsi_id_of
+from slidepatch.slide.identity import real_slide_path
 
 MANIFEST_DIR = "manifests"
 JOURNAL_PREFIX = ".partial__"
 JOURNAL_SUFFIX = ".json"
-
-
-@dataclass(frozen=True)
-class CompleteSlide:
-    """A slide already done in an output directory: its manifest id and file count."""
-
-    manifest_id: str
-    file_count: int
 
 
 def journal_path(*, output_dir: str, manifest_id: str, wsi_id: str) -> str:
@@ -60,6 +58,7 @@ def write_journal(
     os.makedirs(os.path.dirname(path), exist_ok=True)
     record = {
         "slide_path": slide_path,
+        "slide_real_path": real_slide_path(slide_path),
         "manifest_id": manifest_id,
         "wsi_id": wsi_id,
         "paths": list(rel_paths),
@@ -100,7 +99,7 @@ def _remove_empty_dirs(output_dir: str, rel_dirs: Sequence[str]) -> None:
 
 def _manifest_rel_paths(manifest_id: str, wsi_id: str) -> list[str]:
     base = f"{MANIFEST_DIR}/{manifest_base_name(manifest_id, wsi_id)}"
-    return [base + ".csv", base + ".txt"]
+    return [base + FINGERPRINT_SUFFIX, base + ".csv", base + ".txt"]
 
 
 def discard_attempt(*, output_dir: str, journal: str) -> None:
@@ -150,20 +149,32 @@ def _remove_journal_temporaries(output_dir: str, wsi_ids: set[str]) -> None:
                     os.unlink(os.path.join(folder, name))
 
 
+def _journal_owner(journal: str) -> str | None:
+    """The real path of the slide a journal belongs to (None: unreadable)."""
+    try:
+        with open(journal, encoding="utf-8") as f:
+            record = json.load(f)
+        real = record.get("slide_real_path")
+        return str(real) if real else real_slide_path(str(record["slide_path"]))
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return None
+
+
 def discard_incomplete(*, output_dir: str, slide_paths: Collection[str]) -> int:
-    """Undo every unfinished attempt at any of ``slide_paths``; return how many there were."""
-    wanted = set(slide_paths)
-    _remove_journal_temporaries(output_dir, {wsi_id_of(p) for p in wanted})
+    """Undo every unfinished attempt at any of ``slide_paths`` (matched by real path, so a
+    symlinked or relative path finds the same slide's journals); return how many."""
+    wanted = {real_slide_path(p) for p in slide_paths}
+    _remove_journal_temporaries(output_dir, {wsi_id_of(p) for p in slide_paths})
     count = 0
     for journal in _journals(output_dir):
-        try:
-            with open(journal, encoding="utf-8") as f:
-                owner = json.load(f).get("slide_path")
-        except (OSError, ValueError, AttributeError):
-            owner = None
-        if owner in wanted:
-            discard_attempt(output_dir=output_dir, journal=journal)
-            count += 1
+        if _journal_owner(journal) not in wanted:
+            continue
+        if _finished(journal):  # killed after its text manifest: only the journal is stale
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(journal)
+            continue
+        discard_attempt(output_dir=output_dir, journal=journal)
+        count += 1
     return count
 
 
@@ -180,50 +191,138 @@ def _read_csv_paths(csv_path: str) -> tuple[list[str], set[str]] | None:
         return None
 
 
-class OutputDirIndex:
-    """The text manifests of an output directory, listed once, by ``wsi_id``."""
+@dataclass(frozen=True)
+class EarlierManifest:
+    """A slide an earlier run finished in an output directory (its text manifest exists)."""
 
-    def __init__(self, *, output_dir: str) -> None:
+    manifest_id: str
+    wsi_id: str
+    slide_real_path: str
+    fingerprint: Fingerprint | None
+    paths: tuple[str, ...]  # image files its CSV lists, relative to output_dir
+
+    def files_exist(self, output_dir: str) -> bool:
+        return all(os.path.isfile(os.path.join(output_dir, p)) for p in self.paths)
+
+
+@dataclass(frozen=True)
+class EarlierJournal:
+    """An unfinished attempt (a killed worker or parent) at one slide."""
+
+    path: str
+    slide_real_path: str
+
+
+class OutputDirIndex:
+    """What earlier runs left in an output directory for some slides, matched by real path.
+
+    Lists the finished slides (text manifest, CSV, fingerprint) and the journals of
+    unfinished attempts, keeping those that belong to one of ``slide_paths``.
+    """
+
+    def __init__(self, *, output_dir: str, slide_paths: Collection[str]) -> None:
         self._output_dir = output_dir
-        self._ids: dict[str, list[str]] = {}
+        wanted = {real_slide_path(p) for p in slide_paths}
+        wanted_ids = {wsi_id_of(p) for p in slide_paths}
+        folder = os.path.join(output_dir, MANIFEST_DIR)
         try:
-            names = sorted(os.listdir(os.path.join(output_dir, MANIFEST_DIR)))
+            names = sorted(os.listdir(folder))
         except OSError:
             names = []
+        self._manifests: dict[str, list[EarlierManifest]] = {}
         for name in names:
-            if name.startswith("manifest__") and name.endswith(".txt"):
-                manifest_id, sep, wsi_id = name[len("manifest__") : -len(".txt")].partition("__")
-                if sep:
-                    self._ids.setdefault(wsi_id, []).append(manifest_id)
-
-    def find_complete(self, *, slide_path: str, expected_files: int) -> CompleteSlide | None:
-        """A complete earlier extraction of ``slide_path``, or None.
-
-        Complete means: the text manifest exists, its CSV lists ``expected_files`` files
-        made from this slide, and every one of them exists. Manifests of this slide that
-        fail the test (files deleted since, another patch count) are removed with their
-        remaining files, so the redo leaves nothing stale behind.
-        """
-        out = self._output_dir
-        wsi_id = wsi_id_of(slide_path)
-        found: CompleteSlide | None = None
-        for manifest_id in self._ids.get(wsi_id, []):
-            base = os.path.join(out, MANIFEST_DIR, manifest_base_name(manifest_id, wsi_id))
+            if not (name.startswith("manifest__") and name.endswith(".txt")):
+                continue
+            manifest_id, sep, wsi_id = name[len("manifest__") : -len(".txt")].partition("__")
+            if not sep:
+                continue
+            base = os.path.join(folder, name[: -len(".txt")])
+            fingerprint = read_fingerprint(base + FINGERPRINT_SUFFIX)
+            real = _recorded_real_path(fingerprint)
+            if real is None and wsi_id not in wanted_ids:
+                continue  # no fingerprint (older slidepatch): only same-named slides
+            if real is not None and real not in wanted:
+                continue
             listed = _read_csv_paths(base + ".csv")
             if listed is None:
                 continue
             paths, slides = listed
-            if slides and slides != {slide_path}:
-                continue  # another slide with the same file name
-            complete = len(paths) == expected_files and all(
-                os.path.isfile(os.path.join(out, p)) for p in paths
+            if real is None:
+                reals = {real_slide_path(p) for p in slides}
+                if len(reals) != 1 or not reals <= wanted:
+                    continue
+                (real,) = reals
+            self._manifests.setdefault(real, []).append(
+                EarlierManifest(
+                    manifest_id=manifest_id,
+                    wsi_id=wsi_id,
+                    slide_real_path=real,
+                    fingerprint=fingerprint,
+                    paths=tuple(paths),
+                )
             )
-            if complete:  # an earlier complete duplicate (run without resume) is left alone
-                if found is None:
-                    found = CompleteSlide(manifest_id=manifest_id, file_count=len(paths))
-                # killed between the text manifest and removing the journal: it is stale
-                journal = journal_path(output_dir=out, manifest_id=manifest_id, wsi_id=wsi_id)
-                _remove_files(out, [os.path.relpath(journal, out)])
-            else:  # its journal, if any, goes with discard_incomplete
-                _remove_files(out, paths + _manifest_rel_paths(manifest_id, wsi_id))
-        return found
+        self._journals: dict[str, list[EarlierJournal]] = {}
+        for journal in _journals(output_dir):
+            owner = _journal_owner(journal)
+            if owner in wanted and not _finished(journal):
+                assert owner is not None
+                self._journals.setdefault(owner, []).append(EarlierJournal(journal, owner))
+
+    def manifests_for(self, slide_path: str) -> list[EarlierManifest]:
+        """The finished earlier extractions of this slide, by manifest name order."""
+        return list(self._manifests.get(real_slide_path(slide_path), []))
+
+    def journals_for(self, slide_path: str) -> list[EarlierJournal]:
+        return list(self._journals.get(real_slide_path(slide_path), []))
+
+    @property
+    def manifests(self) -> list[EarlierManifest]:
+        return [m for found in self._manifests.values() for m in found]
+
+    @property
+    def journals(self) -> list[EarlierJournal]:
+        return [j for found in self._journals.values() for j in found]
+
+    def __bool__(self) -> bool:
+        return bool(self._manifests or self._journals)
+
+
+def _finished(journal: str) -> bool:
+    """True when the journal's attempt wrote its text manifest (the journal is stale)."""
+    name = os.path.basename(journal)[len(JOURNAL_PREFIX) : -len(JOURNAL_SUFFIX)]
+    manifest_id, _, wsi_id = name.partition("__")
+    txt = manifest_base_name(manifest_id, wsi_id) + ".txt"
+    return os.path.exists(os.path.join(os.path.dirname(journal), txt))
+
+
+def _recorded_real_path(fingerprint: Fingerprint | None) -> str | None:
+    slide = None if fingerprint is None else fingerprint.get("slide")
+    path = slide.get("path") if isinstance(slide, dict) else None
+    return path if isinstance(path, str) else None
+
+
+def remove_manifest(*, output_dir: str, manifest: EarlierManifest) -> None:
+    """Delete a finished slide's files and manifests (and a stale journal of it)."""
+    out = output_dir
+    _remove_files(
+        out, list(manifest.paths) + _manifest_rel_paths(manifest.manifest_id, manifest.wsi_id)
+    )
+    journal = journal_path(output_dir=out, manifest_id=manifest.manifest_id, wsi_id=manifest.wsi_id)
+    _remove_files(out, [os.path.relpath(journal, out)])
+    # multi-resolution set folders it made, once empty (other files keep them)
+    folders = {os.path.dirname(p) for p in manifest.paths}
+    _remove_empty_dirs(out, sorted((f for f in folders if _is_set_dir(f)), reverse=True))
+
+
+def _is_set_dir(rel_dir: str) -> bool:
+    name = os.path.basename(rel_dir)
+    return name.startswith("set") or "__set" in name
+
+
+def forget_journal(*, output_dir: str, manifest: EarlierManifest) -> None:
+    """A slide killed between its text manifest and removing its journal: drop the journal."""
+    journal = journal_path(
+        output_dir=output_dir, manifest_id=manifest.manifest_id, wsi_id=manifest.wsi_id
+    )
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(journal)  # no folder scan: this runs once per finished slide

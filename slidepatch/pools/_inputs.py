@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from slidepatch.errors import DuplicatePatchSetError
 from slidepatch.extract.base import check_labels, check_resampling_mode
 from slidepatch.extract.reader import check_chunksize, check_num_workers
 from slidepatch.locations.patchset import PatchSet, as_patchset
 from slidepatch.pools._runner import OnError, check_start_method
+from slidepatch.slide.identity import real_slide_path
 
 
 def collect_patch_sets(patches_pool: object) -> list[PatchSet]:
@@ -26,7 +29,39 @@ def collect_patch_sets(patches_pool: object) -> list[PatchSet]:
             raise TypeError(f"patches_pool item {i}: {exc}") from exc
     if not sets:
         raise ValueError("patches_pool is empty: there is no slide to extract")
+    check_no_duplicate_sets(sets)
     return sets
+
+
+def _placement_digest(ps: PatchSet) -> str:
+    """Resolution, locations and sizes (not labels): what decides the pixels read."""
+    h = hashlib.sha256(repr(ps.level_or_mpp).encode())
+    for arr in (ps.x, ps.y, ps.width, ps.height):
+        h.update(arr.astype("<i8").tobytes())
+    return h.hexdigest()
+
+
+def check_no_duplicate_sets(sets: Sequence[PatchSet]) -> None:
+    """Refuse the same PatchSet of the same slide twice (every patch would come out twice).
+
+    Slides are matched by real path, so a symlinked or relative path is the same slide;
+    different location sets of one slide (tumour and normal patches) are fine.
+    """
+    seen: dict[tuple[str, str], int] = {}
+    for i, ps in enumerate(sets):
+        if len(ps) == 0:
+            continue
+        key = (real_slide_path(ps.slide_path), _placement_digest(ps))
+        first = seen.setdefault(key, i)
+        if first != i:
+            other = sets[first].slide_path
+            given = "" if other == ps.slide_path else f" (item {first} names it {other})"
+            raise DuplicatePatchSetError(
+                ps.slide_path,
+                f"patches_pool items {first} and {i} are the same {len(ps)} patches at "
+                f"level_or_mpp {ps.level_or_mpp!r} of this slide{given}: every patch would be "
+                "extracted twice; pass each patch set once",
+            )
 
 
 def label_filters(

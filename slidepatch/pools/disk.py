@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from os import PathLike
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,12 @@ from slidepatch.extract.passthrough import check_jpeg_passthrough
 from slidepatch.extract.resume import OutputDirIndex, discard_incomplete
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.pools._dask_runner import wants_dask
+from slidepatch.pools._earlier_runs import (
+    job_fingerprint,
+    plan_resume,
+    replace_earlier,
+    warn_earlier_runs,
+)
 from slidepatch.pools._inputs import check_pool_args, collect_patch_sets, label_filters
 from slidepatch.pools._progress import task_progress
 from slidepatch.pools._runner import OnError, ProcessRunner, Task
@@ -89,6 +96,7 @@ class _DiskPool:
         start_method: str | None = None,
         on_error: OnError = "raise",
         resume: bool = False,
+        overwrite: bool = False,
         client: Client | None = None,
         scheduler_address: str | None = None,
         progress: bool | None = None,
@@ -112,7 +120,9 @@ class _DiskPool:
         check_jpeg_passthrough(jpeg_passthrough, image_type=str(image_type))
         levels = check_levels_or_mpps(levels_or_mpps) if self._multires else None
         counter = check_global_counter(global_counter)
-        sets = collect_patch_sets(patches_pool)
+        if resume and overwrite:
+            raise ValueError("give resume=True or overwrite=True, not both")
+        sets = collect_patch_sets(patches_pool)  # the same PatchSet twice is an error
         self._slide_paths = [ps.slide_path for ps in sets]
         options: dict[str, Any] = {
             "num_workers": threads,
@@ -154,9 +164,15 @@ class _DiskPool:
         self._counts = [0] * len(sets)
         self._failed: dict[str, BaseException] = {}
         self._resumed: list[str] = []
+        self._replaced: list[str] = []
         todo = list(range(len(jobs)))
+        earlier = OutputDirIndex(output_dir=out_dir, slide_paths=self._slide_paths)
         if resume:
-            todo = self._skip_complete(jobs, out_dir, included, excluded)
+            todo = self._skip_complete(jobs, out_dir, earlier)
+        elif overwrite:
+            self._replaced = replace_earlier(output_dir=out_dir, earlier=earlier)
+        elif earlier:
+            warn_earlier_runs(output_dir=out_dir, earlier=earlier)
 
         tasks, task_slides = [], []
         for t, first in enumerate(range(0, len(todo), proc_chunk)):
@@ -211,26 +227,24 @@ class _DiskPool:
             discard_incomplete(output_dir=out_dir, slide_paths=set(self._failed))
 
     def _skip_complete(
-        self, jobs: Sequence[DiskJob], out_dir: str, included: list[str], excluded: list[str]
+        self, jobs: Sequence[DiskJob], out_dir: str, earlier: OutputDirIndex
     ) -> list[int]:
-        """Resume: record slides already complete in ``out_dir``; undo unfinished attempts
-        at the others (see :mod:`slidepatch.extract.resume`); return the slides to run."""
-        index = OutputDirIndex(output_dir=out_dir)
-        per_set = 1 if self._levels is None else len(self._levels)
-        todo = []
-        for s, job in enumerate(jobs):
-            expected = len(filter_patch_set(job.patch_set, included=included, excluded=excluded))
-            done = index.find_complete(
-                slide_path=self._slide_paths[s], expected_files=expected * per_set
-            )
-            if done is None:
-                todo.append(s)
-            else:
-                self._manifest_ids[s] = done.manifest_id
-                self._counts[s] = done.file_count
-                self._resumed.append(self._slide_paths[s])
-        discard_incomplete(output_dir=out_dir, slide_paths={self._slide_paths[s] for s in todo})
-        return todo
+        """Resume: record slides finished earlier with this run's fingerprint; undo
+        unfinished attempts at the others (see :mod:`slidepatch.extract.resume`); return the
+        slides to run. A slide finished with other parameters raises ``RunMismatchError``."""
+        plan = plan_resume(
+            jobs=[(job.patch_set.slide_path, partial(job_fingerprint, job)) for job in jobs],
+            earlier=earlier,
+            output_dir=out_dir,
+        )
+        for s, found in plan.complete.items():
+            self._manifest_ids[s] = found.manifest_id
+            self._counts[s] = len(found.paths)
+            self._resumed.append(self._slide_paths[s])
+        discard_incomplete(
+            output_dir=out_dir, slide_paths={self._slide_paths[s] for s in plan.todo}
+        )
+        return plan.todo
 
     def close(self) -> None:
         """Nothing to release (files are on disk); present for symmetry with memory pools."""
@@ -272,6 +286,11 @@ class _DiskPool:
         return dict(self._failed)
 
     @property
+    def replaced_manifest_ids(self) -> list[str]:
+        """Manifest ids of the earlier runs' slides that ``overwrite=True`` removed."""
+        return list(self._replaced)
+
+    @property
     def resumed_slides(self) -> list[str]:
         """Slides skipped because ``resume=True`` found them complete (their pid is None)."""
         return list(self._resumed)
@@ -289,9 +308,14 @@ class DiskPatchExtractorPool(_DiskPool):
     ``slidepatch[dask]``.
 
     A slide is complete when its text manifest exists (written last). A failed slide leaves
-    no files (``on_error="skip"`` lists it in ``failed_slides``). ``resume=True`` skips
-    slides complete in ``output_dir`` and redoes the others after deleting whatever an
-    interrupted earlier run left of them, so no patch is ever written twice.
+    no files (``on_error="skip"`` lists it in ``failed_slides``). Each slide's fingerprint
+    (what decides its files) is recorded beside its manifests. ``resume=True`` skips slides
+    finished in ``output_dir`` with the same fingerprint and redoes the others after
+    deleting whatever an interrupted earlier run left of them, so no patch is ever written
+    twice; a slide finished with other parameters raises ``RunMismatchError``.
+    ``overwrite=True`` first removes exactly the files earlier runs wrote for these slides.
+    With neither, earlier runs of these slides stay and an ``EarlierRunWarning`` says so.
+    The same PatchSet of one slide twice raises ``DuplicatePatchSetError``.
     """
 
     def __init__(
@@ -316,6 +340,7 @@ class DiskPatchExtractorPool(_DiskPool):
         start_method: str | None = None,
         on_error: OnError = "raise",
         resume: bool = False,
+        overwrite: bool = False,
         client: Client | None = None,
         scheduler_address: str | None = None,
         progress: bool | None = None,
@@ -340,6 +365,7 @@ class DiskPatchExtractorPool(_DiskPool):
             start_method=start_method,
             on_error=on_error,
             resume=resume,
+            overwrite=overwrite,
             client=client,
             scheduler_address=scheduler_address,
             progress=progress,
@@ -382,6 +408,7 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
         start_method: str | None = None,
         on_error: OnError = "raise",
         resume: bool = False,
+        overwrite: bool = False,
         client: Client | None = None,
         scheduler_address: str | None = None,
         progress: bool | None = None,
@@ -408,6 +435,7 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
             start_method=start_method,
             on_error=on_error,
             resume=resume,
+            overwrite=overwrite,
             client=client,
             scheduler_address=scheduler_address,
             progress=progress,

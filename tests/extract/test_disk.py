@@ -59,6 +59,7 @@ def test_appendix_single_resolution(h1_slide: Path, tmp_path: Path) -> None:
     assert re.fullmatch(r"[a-z0-9]{8}", mid)
     assert files_under(tmp_path) == [
         f"manifests/manifest__{mid}__h1.csv",
+        f"manifests/manifest__{mid}__h1.json",
         f"manifests/manifest__{mid}__h1.txt",
         f"stroma/h1_{mid}_cmt_stroma_x6144_y0.png",
         f"tumor/h1_{mid}_cmt_tumor_x5888_y0.png",
@@ -141,7 +142,12 @@ def test_appendix_multi_resolution(h1_slide: Path, tmp_path: Path) -> None:
     assert ext.written_paths == expected
     assert ext.patch_count == 9 and ext.patchset_counter == 3
     assert files_under(tmp_path) == sorted(
-        [*expected, f"manifests/manifest__{mid}__h1.csv", f"manifests/manifest__{mid}__h1.txt"]
+        [
+            *expected,
+            f"manifests/manifest__{mid}__h1.csv",
+            f"manifests/manifest__{mid}__h1.json",
+            f"manifests/manifest__{mid}__h1.txt",
+        ]
     )
     rows = read_csv(tmp_path / f"manifests/manifest__{mid}__h1.csv")
     assert [r["path"] for r in rows] == expected

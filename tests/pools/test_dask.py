@@ -62,8 +62,11 @@ def _same_memory_results(dask_pool: Any, local_pool: Any) -> None:
     assert np.array_equal(dask_pool.slide_index, local_pool.slide_index)
 
 
-def test_memory_pool_equals_local(client: Any, patch_sets: list[PatchSet]) -> None:
-    sets = [patch_sets[0], patch_sets[0]]  # one patch size, so that .images is one array
+def test_memory_pool_equals_local(
+    client: Any, patch_sets: list[PatchSet], synthetic_slides: list[Path], make_grid: Any
+) -> None:
+    # one patch size, so that .images is one array (the same set twice would be refused)
+    sets = [patch_sets[0], make_grid(synthetic_slides[1])]
     local = MemPatchExtractorPool(patches_pool=sets, proc_num_workers=1, thread_num_workers=2)
     on_dask = MemPatchExtractorPool(
         patches_pool=sets, proc_num_workers=1, thread_num_workers=2, client=client

@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,19 +65,26 @@ def test_failing_slide_raises_naming_it(patch_sets: list[PatchSet], tmp_path: Pa
     assert info.value.path == missing.slide_path
 
 
-def test_failing_slide_skipped(patch_sets: list[PatchSet], tmp_path: Path) -> None:
+def test_failing_slide_skipped(
+    patch_sets: list[PatchSet], tmp_path: Path, synthetic_slides: list[Path], make_grid: Any
+) -> None:
     missing = _missing(tmp_path, patch_sets[0])
+    other = make_grid(synthetic_slides[1])  # same patch size and count, another slide
     pool = MemPatchExtractorPool(
-        patches_pool=[patch_sets[0], missing, patch_sets[0]],
+        patches_pool=[patch_sets[0], missing, other],
         proc_num_workers=2,
         thread_num_workers=1,
         on_error="skip",
     )
     assert set(pool.failed_slides) == {missing.slide_path}
-    assert pool.patch_count == 2 * len(patch_sets[0])
+    n = len(patch_sets[0])
+    assert pool.patch_count == 2 * n
     images = pool.images  # a copy that leaves out the failed slide
-    assert images.shape[0] == 2 * len(patch_sets[0])
-    assert (images[: len(patch_sets[0])] == images[len(patch_sets[0]) :]).all()
+    assert images.shape[0] == 2 * n
+    with MemPatchExtractorPool(
+        patches_pool=[other], proc_num_workers=1, thread_num_workers=1
+    ) as alone:
+        assert (images[n:] == alone.images).all()
 
 
 def test_bad_patch_error_names_slide_and_patch(synthetic_slides: list[Path]) -> None:

@@ -48,8 +48,10 @@ def test_mem_pool_equals_direct_reads(patch_sets: list[PatchSet], start_method: 
         assert pool.slide_paths == [ps.slide_path for ps in patch_sets]
 
 
-def test_reference_usage_and_images_array(patch_sets: list[PatchSet]) -> None:
-    same_size = [patch_sets[0], patch_sets[0]]
+def test_reference_usage_and_images_array(
+    patch_sets: list[PatchSet], synthetic_slides: list[Path], make_grid: Any
+) -> None:
+    same_size = [patch_sets[0], make_grid(synthetic_slides[1])]  # same size and count
     extractor_pool = MemPatchExtractorPool(
         patches_pool=same_size, thread_num_workers=2, proc_num_workers=3
     )
@@ -228,9 +230,11 @@ def test_reference_usage_with_a_locations_pool(cmu_small: Path) -> None:
     from slidepatch.locations import WholeImageGridPatchesPool
 
     mask = np.ones((297, 222), dtype=bool)
+    top = mask.copy()
+    top[150:] = False  # a second location set of the same slide (the same one twice is refused)
     patches_pool = WholeImageGridPatchesPool(
         wsi_file_list=[cmu_small, cmu_small],
-        mask_data_list=[mask, mask],
+        mask_data_list=[mask, top],
         patches_args={"patch_size": 256, "level_or_mpp": 0},
         proc_num_workers=1,
     )

@@ -40,5 +40,5 @@ def test_disk_pool_identical_across_runs_and_start_methods(
             start_method=method,
         )
         snaps.append(snapshot(out))
-    assert len(snaps[0]) == 3 * 80 + 3 * 2 + 2 * 5 * 2 + 2 * 2  # images + manifests
+    assert len(snaps[0]) == 3 * 80 + 3 * 3 + 2 * 5 * 2 + 2 * 3  # images + manifests (3 each)
     assert snaps[0] == snaps[1] == snaps[2]

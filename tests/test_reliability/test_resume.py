@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from slidepatch import DiskPatchExtractor, DiskPatchExtractorPool, PatchSet
+from slidepatch import DiskPatchExtractor, DiskPatchExtractorPool, EarlierRunWarning, PatchSet
 from slidepatch.extract.resume import write_journal
 
 Snapshot = dict[str, bytes]
@@ -142,15 +142,9 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.timeout(90)
-def test_parent_sigkilled_half_way_then_resumed(
-    small_sets: list[PatchSet],
-    tmp_path: Path,
-    reference: Snapshot,
-    snapshot: Callable,
-    find_leftovers: Callable,
-) -> None:
-    out = tmp_path / "out"
+def _kill_half_way(small_sets: list[PatchSet], out: Path) -> list[str]:
+    """Run a pool over every slide in a child process, SIGKILL it once a slide is finished;
+    return the finished slides' text manifests."""
     out.mkdir()
     spec = {
         "slides": [ps.slide_path for ps in small_sets],
@@ -177,9 +171,42 @@ def test_parent_sigkilled_half_way_then_resumed(
     assert not any(_alive(w) for w in workers)
     done = [n for n in os.listdir(manifests) if n.endswith(".txt")]
     assert 1 <= len(done) < len(small_sets)
+    return done
 
+
+@pytest.mark.timeout(90)
+def test_parent_sigkilled_half_way_then_resumed(
+    small_sets: list[PatchSet],
+    tmp_path: Path,
+    reference: Snapshot,
+    snapshot: Callable,
+    find_leftovers: Callable,
+) -> None:
+    out = tmp_path / "out"
+    done = _kill_half_way(small_sets, out)
     pool = _pool(small_sets, out, resume=True)
     assert len(pool.resumed_slides) == len(done)
+    assert find_leftovers(out) == []
+    assert snapshot(out) == reference
+
+
+@pytest.mark.timeout(90)
+def test_sigkilled_then_plain_rerun_warns_and_overwrite_cleans_up(
+    small_sets: list[PatchSet],
+    tmp_path: Path,
+    reference: Snapshot,
+    snapshot: Callable,
+    find_leftovers: Callable,
+) -> None:
+    out = tmp_path / "out"
+    done = _kill_half_way(small_sets, out)
+    with pytest.warns(EarlierRunWarning, match=f"{len(done)} finished extraction") as caught:
+        _pool(small_sets, out)  # the reference's default: beside the old files, but said
+    assert len(caught) == 1
+    if find_leftovers(out):
+        assert "unfinished attempt" in str(caught[0].message)
+    pool = _pool(small_sets, out, overwrite=True)
+    assert len(pool.replaced_manifest_ids) == len(done) + len(small_sets)
     assert find_leftovers(out) == []
     assert snapshot(out) == reference
 

@@ -1,0 +1,201 @@
+"""A disk run's fingerprint: everything that decides one slide's files, to tell same from different.
+
+Written per slide as ``manifests/manifest__<id>__<wsi_id>.json`` next to the reference's
+text manifest (before it, so a complete slide always has one). Resume skips a slide only
+when the fingerprint recorded there equals this run's; otherwise
+:func:`fingerprint_differences` says what changed (``seed=1, now seed=2``).
+
+The fingerprint holds the slide's identity (real path, size, modification time), its
+``wsi_id``, the location class and its parameters, a digest of the locations themselves
+(after label filtering), the resolution(s), resampling mode, label filters, image type and
+encoder options, comment, separator, subdirs, the multi-resolution set numbering, the
+backend and the MPP override. Worker counts, chunk sizes and the output folder's own path
+decide no file and are left out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+
+from slidepatch.extract.encoders import PatchEncoder
+from slidepatch.extract.naming import wsi_id_of
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.slide.identity import SlideIdentity
+
+FINGERPRINT_VERSION = 1
+FINGERPRINT_SUFFIX = ".json"
+
+# Location parameters that are paths to the slide itself: identity covers them.
+_PATH_PARAMS = ("wsi_file",)
+_LONG_VALUE = 200  # longer parameter values are recorded as a digest
+
+Fingerprint = dict[str, object]
+
+
+def locations_digest(patch_set: PatchSet) -> str:
+    """SHA-256 of the locations, sizes, labels and resolution (the set's content)."""
+    h = hashlib.sha256()
+    h.update(repr(patch_set.level_or_mpp).encode())
+    for arr in (patch_set.x, patch_set.y, patch_set.width, patch_set.height):
+        h.update(arr.astype("<i8").tobytes())
+    h.update("\0".join(patch_set.labels).encode("utf-8"))
+    return h.hexdigest()
+
+
+def _plain(value: object) -> object:
+    """A JSON value that compares equal when the parameter is the same."""
+    if isinstance(value, (bool, int, float, type(None))):
+        return value
+    if isinstance(value, (list, tuple)):
+        items = [_plain(v) for v in value]
+        text = json.dumps(items)
+        return items if len(text) <= _LONG_VALUE else _digest_of(text)
+    text = str(value)
+    if os.path.isabs(text) and os.path.exists(text):
+        text = os.path.realpath(text)  # a mask or annotation file, through any path
+    return text if len(text) <= _LONG_VALUE else _digest_of(text)
+
+
+def _digest_of(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _patch_size(patch_set: PatchSet) -> str:
+    sizes = {(int(w), int(h)) for w, h in zip(patch_set.width, patch_set.height, strict=True)}
+    if len(sizes) == 1:
+        ((w, h),) = sizes
+        return f"{w}x{h}"
+    return "mixed" if sizes else "none"
+
+
+def disk_fingerprint(
+    *,
+    patch_set: PatchSet,
+    identity: SlideIdentity,
+    encoder: PatchEncoder,
+    jpeg_passthrough: bool,
+    filename_comment: str,
+    filename_separator: str,
+    create_subdirs: bool,
+    included_labels: Sequence[str],
+    excluded_labels: Sequence[str],
+    resampling_mode: str | None,
+    levels_or_mpps: Sequence[LevelOrMpp] | None,
+    global_counter: int | None,
+) -> Fingerprint:
+    """The fingerprint of one slide's disk extraction; ``patch_set`` is label-filtered."""
+    ext = encoder.extension
+    params = {str(k): _plain(v) for k, v in patch_set.param_info.items() if k not in _PATH_PARAMS}
+    return {
+        "version": FINGERPRINT_VERSION,
+        "slide": identity.as_dict(),
+        "wsi_id": wsi_id_of(patch_set.slide_path),
+        "location_class": patch_set.class_name,
+        "location_params": dict(sorted(params.items())),
+        "patch_count": len(patch_set),
+        "locations_digest": locations_digest(patch_set),
+        "patch_size": _patch_size(patch_set),
+        "level_or_mpp": repr(patch_set.level_or_mpp),
+        "levels_or_mpps": None if levels_or_mpps is None else [repr(v) for v in levels_or_mpps],
+        "resampling_mode": resampling_mode,
+        "slide_mpp": patch_set.slide_mpp,
+        "backend": patch_set.backend,
+        "included_labels": list(included_labels),
+        "excluded_labels": list(excluded_labels),
+        "image_type": ext,
+        "jpeg_quality": encoder.jpeg_quality if ext in ("jpg", "jpeg") else None,
+        "png_compression": encoder.png_compression if ext == "png" else None,
+        "jpeg_passthrough": bool(jpeg_passthrough),
+        "filename_comment": filename_comment,
+        "filename_separator": filename_separator,
+        "create_subdirs": bool(create_subdirs),
+        "global_counter": global_counter,
+    }
+
+
+def encode_fingerprint(fingerprint: Mapping[str, object]) -> bytes:
+    return (json.dumps(fingerprint, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+def read_fingerprint(path: str) -> Fingerprint | None:
+    """The fingerprint recorded at ``path``; None when there is none or it is unreadable."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def recorded_identity(fingerprint: Mapping[str, object]) -> SlideIdentity | None:
+    return SlideIdentity.from_dict(fingerprint.get("slide"))
+
+
+def _show(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
+def _stamp(ns: object) -> str:
+    if not isinstance(ns, int):
+        return str(ns)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ns / 1e9))
+
+
+def fingerprint_differences(
+    earlier: Mapping[str, object] | None, now: Mapping[str, object]
+) -> list[str]:
+    """What differs, as ``name=earlier, now name=now`` phrases; empty when the same.
+
+    The slide's real path is not compared (slides are matched by it beforehand), nor the
+    location parameters that are the slide's path.
+    """
+    if earlier is None:
+        return ["parameters that were not recorded (an older slidepatch wrote it)"]
+    if earlier.get("version") != now.get("version"):
+        return [f"fingerprint version={earlier.get('version')}, now version={now.get('version')}"]
+    diffs: list[str] = []
+    old_slide, new_slide = earlier.get("slide"), now.get("slide")
+    if isinstance(old_slide, dict) and isinstance(new_slide, dict):
+        if old_slide.get("size") != new_slide.get("size"):
+            diffs.append(f"slide size={old_slide.get('size')}, now size={new_slide.get('size')}")
+        if old_slide.get("mtime_ns") != new_slide.get("mtime_ns"):
+            diffs.append(
+                f"slide modified {_stamp(old_slide.get('mtime_ns'))}, "
+                f"now modified {_stamp(new_slide.get('mtime_ns'))}"
+            )
+    elif old_slide != new_slide:
+        diffs.append("another slide file")
+    old_params = earlier.get("location_params")
+    new_params = now.get("location_params")
+    old_p = old_params if isinstance(old_params, dict) else {}
+    new_p = new_params if isinstance(new_params, dict) else {}
+    if earlier.get("location_class") != now.get("location_class"):
+        diffs.append(
+            f"location class={earlier.get('location_class')}, "
+            f"now location class={now.get('location_class')}"
+        )
+    reported: set[str] = set()
+    for key in sorted(set(old_p) | set(new_p)):
+        if key in _PATH_PARAMS:
+            continue
+        if old_p.get(key) != new_p.get(key):
+            reported.add(key)
+            diffs.append(f"{key}={_show(old_p.get(key))}, now {key}={_show(new_p.get(key))}")
+    skip = {"version", "slide", "location_class", "location_params", "locations_digest"}
+    keys = [k for k in now if k not in skip] + [
+        k for k in earlier if k not in now and k not in skip
+    ]
+    for key in keys:
+        if key in reported:
+            continue  # already said as a location parameter
+        if earlier.get(key) != now.get(key):
+            diffs.append(f"{key}={_show(earlier.get(key))}, now {key}={_show(now.get(key))}")
+    if not diffs and earlier.get("locations_digest") != now.get("locations_digest"):
+        diffs.append("other patch locations")
+    return diffs
