@@ -181,6 +181,14 @@ class MissingDependencyError(SlidepatchError, ImportError):
     """An optional dependency that a feature needs is not installed; says which extra."""
 
 
+class NoPatchesWarning(UserWarning):
+    """A location class found no patch; the message names the slide and says why.
+
+    A warning, not an error, because the reference returned an empty result here and
+    drop-in code may rely on that; the reason is also on the object (``empty_reason``).
+    """
+
+
 class AnnotationWarning(UserWarning):
     """An annotation file read with parts skipped or repaired; the message names the file,
     each feature's index and the reason."""

@@ -90,7 +90,7 @@ def test_help_on_every_command(command: list[str]) -> None:
         (["extract", "a.svs", "--out", "o", "--levels", "0", "zz"], "'zz'"),
         (["extract", "a.svs", "--out", "o", "--patch-size", "0"], "--patch-size"),
         (["extract", "a.svs", "--out", "o", "--sampling", "random"], "--num-patches"),
-        (["extract", "a.svs", "b.svs", "--out", "o", "--mask", "m.png"], "one file per slide"),
+        (["extract", "a.svs", "b.svs", "--out", "o", "--mask", "m.png"], "pair with the slides"),
         (["extract", "a.svs", "--out", "o", "--include", "tumor"], "--annotations"),
     ],
 )
@@ -262,7 +262,7 @@ def test_extract_camelyon16_splines_with_cut_out(synthetic_svs: Path, tmp_path: 
     tumor = [blob(900, 1000, 600, n=60, seed=1), blob(2300, 1000, 500, n=60, seed=2)]
     exclusion = blob(900, 1000, 250, seed=3)
     xml = write_asap_xml(
-        tmp_path / "tumor_009.xml",
+        tmp_path / "synthetic.xml",
         [("Spline", "_0", tumor[0]), ("Spline", "_1", tumor[1]), ("Spline", "_2", exclusion)],
     )
     common = ["--procs", "1", "--annotations", xml, "--include", "_0", "_1",
@@ -296,7 +296,7 @@ def test_extract_qupath_export_with_cells_keeps_the_annotation(
         for x in range(220, 1480, 20)
         for y in range(220, 1480, 20)
     ]
-    path = write_qupath_geojson(tmp_path / "export.geojson", features)
+    path = write_qupath_geojson(tmp_path / "synthetic.geojson", features)
     out = tmp_path / "o"
     result = run_cli(
         "extract", synthetic_svs, "--out", out, "--procs", "1", "--annotations", path,
@@ -317,7 +317,7 @@ def test_extract_object_types_takes_qupath_tiles_too(synthetic_svs: Path, tmp_pa
         qupath_feature([square(x, 256)], classification="Tile", object_type="tile")
         for x in (1500.0, 1756.0)
     ]
-    path = write_qupath_geojson(tmp_path / "tiles.geojson", features)
+    path = write_qupath_geojson(tmp_path / "synthetic.geojson", features)
     common = ["--procs", "1", "--annotations", path, "--foreground-ratio", "0", "--quiet"]
     default = run_cli("extract", synthetic_svs, "--out", tmp_path / "a", *common)
     tiles = run_cli(
@@ -338,7 +338,7 @@ def test_extract_imagescope_and_halo_layers_with_a_negative_region(
     hole = [(600.0, 600.0), (1200.0, 600.0), (1200.0, 1200.0), (600.0, 1200.0)]
     kind = "0" if flavour == "imagescope" else "Polygon"
     layers = [("Tumor", [(kind, False, outer), (kind, True, hole)])]
-    path = write_layers_xml(tmp_path / "TCGA.xml", layers, flavour=flavour)
+    path = write_layers_xml(tmp_path / "synthetic.xml", layers, flavour=flavour)
     out = tmp_path / "o"
     result = run_cli(
         "extract", synthetic_svs, "--out", out, "--procs", "1", "--annotations", path,
@@ -354,7 +354,7 @@ def test_extract_imagescope_and_halo_layers_with_a_negative_region(
 def test_extract_outside_spline_tumour(synthetic_svs: Path, tmp_path: Path) -> None:
     """Splines used to be dropped, so "normal" patches were taken inside the tumour."""
     tumor = blob(1500, 1000, 600, n=60, seed=8)
-    xml = write_asap_xml(tmp_path / "tumor_001.xml", [("Spline", "_0", tumor)])
+    xml = write_asap_xml(tmp_path / "synthetic.xml", [("Spline", "_0", tumor)])
     out = tmp_path / "o"
     result = run_cli(
         "extract", synthetic_svs, "--out", out, "--procs", "1", "--annotations", xml,
@@ -375,7 +375,7 @@ def test_cut_out_needs_annotations(tmp_path: Path) -> None:
 def test_extract_with_a_mask_file_per_slide(synthetic_svs: Path, tmp_path: Path) -> None:
     mask = np.zeros((125, 188), dtype=np.uint8)  # 1/16 of 3000x2000
     mask[:, :32] = 255  # only the left 32 mask columns = 512 level-0 pixels
-    mask_file = tmp_path / "mask.png"
+    mask_file = tmp_path / "synthetic_mask.png"  # paired with synthetic.svs by name
     Image.fromarray(mask).save(mask_file)
     out = tmp_path / "o"
     result = run_cli(

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from slidepatch.cli.errors import SlideFailedError, UsageError
+from slidepatch.cli.errors import SlideFailedError, UsageError, cli_text
 from slidepatch.cli.parser import PROG, build_parser
 from slidepatch.errors import SlidepatchError
 
@@ -24,11 +24,20 @@ EXIT_INTERRUPTED = 130
 
 
 def _extract_command(args: argparse.Namespace) -> int:
-    from slidepatch.cli.extract import extract, format_summary, run_from_args
+    from slidepatch.cli.extract import (
+        check_something_written,
+        extract,
+        format_dry_run,
+        format_summary,
+        run_from_args,
+    )
 
     summary = extract(run_from_args(args))
-    if not args.quiet:
+    if summary.dry_run:
+        print(format_dry_run(summary), flush=True)
+    elif not args.quiet:
         print(format_summary(summary), flush=True)
+    check_something_written(summary)
     return EXIT_FAILURE if summary.failed else EXIT_OK
 
 
@@ -49,7 +58,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(cli_text(str(exc)).split()) or type(exc).__name__
     return text
 
 

@@ -13,14 +13,19 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from slidepatch.cli.errors import SlideFailedError, UsageError
-from slidepatch.cli.extract import _check_slides, job_from_args
+from slidepatch.cli.errors import SlideFailedError, cli_text
+from slidepatch.cli.extract import (
+    _check_slides,
+    _slide_inputs,
+    check_annotation_flags,
+    job_from_args,
+)
 from slidepatch.cli.locate import locate_all
 from slidepatch.locations.patchset import PatchSet
 
 
 def _warn(message: str) -> None:
-    print(f"slidepatch: warning: {message}", file=sys.stderr, flush=True)
+    print(f"slidepatch: warning: {cli_text(message)}", file=sys.stderr, flush=True)
 
 
 def run_locate(args: argparse.Namespace) -> int:
@@ -28,38 +33,36 @@ def run_locate(args: argparse.Namespace) -> int:
     from slidepatch.locations.coordinates import files
 
     template = job_from_args(args)
-    slides = [os.path.abspath(s) for s in args.slides]
-    for option, given in (("--mask", args.mask), ("--annotations", args.annotations)):
-        if given is not None and len(given) != len(slides):
-            raise UsageError(
-                f"{option} needs one file per slide: got {len(given)} for {len(slides)} slides"
-            )
+    slides, masks, annotations, _, _ = _slide_inputs(args)  # paired by name
+    check_annotation_flags(args, annotations)
     _check_slides(slides)
     out = os.path.abspath(args.out)
     jobs = [
         replace(
             template,
             slide_path=slide,
-            mask_path=None if args.mask is None else os.path.abspath(args.mask[i]),
-            annotation_path=None
-            if args.annotations is None
-            else os.path.abspath(args.annotations[i]),
+            mask_path=None if masks is None else masks[i],
+            annotation_path=None if annotations is None else annotations[i],
         )
         for i, slide in enumerate(slides)
     ]
     results = locate_all(jobs, processes=args.procs)
     failed: list[str] = []
     patch_sets: list[PatchSet] = []
-    for job, result in zip(jobs, results, strict=True):
-        if isinstance(result, str):
+    for result in results:
+        for note in result.warnings:
+            _warn(note)
+        if result.error is not None or result.patch_set is None:
+            message = result.error or f"{result.slide_path}: failed"
             if not args.skip_failed:
-                raise SlideFailedError(result)
-            failed.append(result)
-            _warn(f"skipped: {result}")
+                raise SlideFailedError(message)
+            failed.append(message)
+            _warn(f"skipped: {message}")
             continue
-        if len(result) == 0:
-            _warn(f"{job.slide_path}: no patch locations; its file holds no coordinates")
-        patch_sets.append(result)
+        if len(result.patch_set) == 0:
+            why = result.empty_reason or "no location passed the tests"
+            _warn(f"{result.slide_path}: no patch locations: {why}; its file holds none")
+        patch_sets.append(result.patch_set)
     Path(out).mkdir(parents=True, exist_ok=True)
     written = files.save_many(
         patch_sets,

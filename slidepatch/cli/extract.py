@@ -13,10 +13,10 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from slidepatch.cli.errors import SlideFailedError, UsageError
-from slidepatch.cli.locate import LocateJob, locate_all
+from slidepatch.cli.errors import NothingWrittenError, SlideFailedError, UsageError, cli_text
+from slidepatch.cli.locate import Located, LocateJob, locate_all
 from slidepatch.errors import (
     OutputExistsError,
     RunMismatchError,
@@ -24,11 +24,13 @@ from slidepatch.errors import (
     SlideNotFoundError,
 )
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.locations.preview import DEFAULT_PREVIEW_SIZE
 
 PREVIEW_DIR = "previews"
 MANIFEST_DIR = "manifests"
 CONTACT_SHEET = "contact_sheet.png"
 CLI_HINT = "use --overwrite or another --out"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,11 @@ class ExtractRun:
     slides: tuple[str, ...]
     output_dir: str
     job: LocateJob  # the template; slide, mask, annotation and preview paths are per slide
-    masks: tuple[str, ...] | None = None
+    masks: tuple[str | None, ...] | None = None  # per slide; None: automatic tissue mask
     annotations: tuple[str, ...] | None = None
+    slide_mpps: tuple[float | None, ...] | None = None  # per slide MPP overrides
+    labels: tuple[str | None, ...] | None = None  # per slide weak labels (None: job.label)
+    dry_run: bool = False
     levels: tuple[LevelOrMpp, ...] | None = None
     resampling_mode: Literal["tile", "wsi"] | None = None
     image_type: str = "png"
@@ -69,6 +74,9 @@ class ExtractSummary:
     contact_sheet_path: str | None
     failed: tuple[str, ...]
     resumed: tuple[str, ...] = ()
+    empty: tuple[tuple[str, str], ...] = ()  # (slide, why it gave no patch)
+    located: tuple[tuple[str, dict[str, int]], ...] = ()  # per slide: patches per label
+    dry_run: bool = False
     replaced: tuple[str, ...] = ()  # manifest ids of earlier runs removed by --overwrite
 
 
@@ -80,7 +88,7 @@ def _check_slides(slides: Sequence[str]) -> None:
             raise SlideIsDirectoryError(path, "is a directory, not a slide file")
 
 
-def _check_pairing(files: Sequence[str] | None, slides: Sequence[str], option: str) -> None:
+def _check_pairing(files: Sequence[str | None] | None, slides: Sequence[str], option: str) -> None:
     if files is not None and len(files) != len(slides):
         raise UsageError(
             f"{option} needs one file per slide: got {len(files)} for {len(slides)} slides"
@@ -103,7 +111,10 @@ def _preview_paths(slides: Sequence[str], output_dir: str) -> list[str]:
 
 
 def _jobs(run: ExtractRun) -> list[LocateJob]:
-    previews = _preview_paths(run.slides, run.output_dir) if run.preview else None
+    previews = (
+        _preview_paths(run.slides, run.output_dir) if run.preview and not run.dry_run else None
+    )
+    labels = run.labels or (None,) * len(run.slides)
     return [
         replace(
             run.job,
@@ -111,6 +122,8 @@ def _jobs(run: ExtractRun) -> list[LocateJob]:
             mask_path=None if run.masks is None else run.masks[i],
             annotation_path=None if run.annotations is None else run.annotations[i],
             preview_path=None if previews is None else previews[i],
+            slide_mpp=run.job.slide_mpp if run.slide_mpps is None else run.slide_mpps[i],
+            label=run.job.label if labels[i] is None else str(labels[i]),
         )
         for i, slide in enumerate(run.slides)
     ]
@@ -144,28 +157,16 @@ def _run_pool(run: ExtractRun, patch_sets: list[PatchSet]) -> Any:
     return _pool_class(run)(**kwargs)
 
 
-class _SlideCounter:
-    """``locating patches: i/n slides`` on a terminal while locations are computed."""
-
-    def __init__(self, *, total: int, enabled: bool) -> None:
-        self._total = total
-        self._done = 0
-        self._enabled = enabled
-
-    def done(self, _index: int, _result: PatchSet | str) -> None:
-        self._done += 1
-        if self._enabled:
-            sys.stderr.write(f"\rlocating patches: {self._done}/{self._total} slides")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self._enabled and self._done:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 def _warn(message: str) -> None:
-    print(f"slidepatch: warning: {message}", file=sys.stderr, flush=True)
+    print(f"slidepatch: warning: {cli_text(message)}", file=sys.stderr, flush=True)
+
+
+def _located_counts(located: Sequence[Located]) -> tuple[tuple[str, dict[str, int]], ...]:
+    return tuple(
+        (item.slide_path, item.patch_set.patch_info)
+        for item in located
+        if item.patch_set is not None
+    )
 
 
 def _drop_duplicate_slides(run: ExtractRun) -> ExtractRun:
@@ -181,7 +182,7 @@ def _drop_duplicate_slides(run: ExtractRun) -> ExtractRun:
             keep.append(i)
             continue
         for files, option in ((run.masks, "--mask"), (run.annotations, "--annotations")):
-            if files is not None and real_slide_path(files[i]) != real_slide_path(files[j]):
+            if files is not None and _real_or_none(files[i]) != _real_or_none(files[j]):
                 raise UsageError(
                     f"{slide} is listed twice (also as {run.slides[j]}) with different "
                     f"{option} files ({files[j]}, {files[i]}); list it once"
@@ -191,15 +192,23 @@ def _drop_duplicate_slides(run: ExtractRun) -> ExtractRun:
     if len(keep) == len(run.slides):
         return run
 
-    def pick(files: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        return None if files is None else tuple(files[i] for i in keep)
+    def pick(values: tuple[_T, ...] | None) -> tuple[_T, ...] | None:
+        return None if values is None else tuple(values[i] for i in keep)
 
     return replace(
         run,
         slides=tuple(run.slides[i] for i in keep),
         masks=pick(run.masks),
         annotations=pick(run.annotations),
+        slide_mpps=pick(run.slide_mpps),
+        labels=pick(run.labels),
     )
+
+
+def _real_or_none(path: str | None) -> str | None:
+    from slidepatch.slide.identity import real_slide_path
+
+    return None if path is None else real_slide_path(path)
 
 
 def _check_earlier_runs(run: ExtractRun) -> None:
@@ -218,7 +227,7 @@ def _check_earlier_runs(run: ExtractRun) -> None:
         )
 
 
-def _read_coordinates(run: ExtractRun) -> list[PatchSet | str]:
+def _read_coordinates(run: ExtractRun) -> list[Located]:
     """The slides' locations from the coordinate files in ``run.coords_dir``."""
     from slidepatch.locations.coordinates.pool import CoordinateFilesPool
 
@@ -233,7 +242,12 @@ def _read_coordinates(run: ExtractRun) -> list[PatchSet | str]:
         )
     read = {ps.slide_path: ps for ps in pool.patch_sets}
     failed = {path: str(exc) for path, exc in pool.failed_slides.items()}
-    return [read[s] if s in read else failed[s] for s in run.slides]
+    return [
+        Located(s, read[s], empty_reason="its coordinate file holds no coordinates")
+        if s in read
+        else Located(s, None, error=failed[s])
+        for s in run.slides
+    ]
 
 
 def extract(run: ExtractRun) -> ExtractSummary:
@@ -242,30 +256,61 @@ def extract(run: ExtractRun) -> ExtractSummary:
     _check_pairing(run.annotations, run.slides, "--annotations")
     _check_slides(run.slides)
     run = _drop_duplicate_slides(run)
-    _check_earlier_runs(run)
-    Path(run.output_dir).mkdir(parents=True, exist_ok=True)
+    if not run.dry_run:  # a dry run writes nothing, so an earlier run in --out is no matter
+        _check_earlier_runs(run)
+        Path(run.output_dir).mkdir(parents=True, exist_ok=True)
+
+    from slidepatch.progress import SlideProgress
 
     jobs = _jobs(run)
     if run.coords_dir is not None:
         results = _read_coordinates(run)
     else:
-        counter = _SlideCounter(total=len(jobs), enabled=not run.quiet and sys.stderr.isatty())
+        counter = SlideProgress(total=len(jobs), enabled=not run.quiet and sys.stderr.isatty())
         try:
-            results = locate_all(jobs, processes=run.processes, on_done=counter.done)
+            results = locate_all(
+                jobs, processes=run.processes, on_done=lambda _i, _r: counter.update()
+            )
         finally:
             counter.close()
     failed: list[str] = []
+    empty: list[tuple[str, str]] = []
     patch_sets: list[PatchSet] = []
-    for job, result in zip(jobs, results, strict=True):
-        if isinstance(result, str):
+    for result in results:
+        for note in result.warnings:
+            _warn(note)
+        if result.error is not None or result.patch_set is None:
+            message = result.error or f"{result.slide_path}: failed"
             if not run.skip_failed:
-                raise SlideFailedError(result)
-            failed.append(result)
-            _warn(f"skipped: {result}")
-        elif len(result) == 0:
-            _warn(f"{job.slide_path}: no patch locations (check the mask and parameters)")
+                raise SlideFailedError(message)
+            failed.append(message)
+            _warn(f"skipped: {message}")
+        elif len(result.patch_set) == 0:
+            why = result.empty_reason or "no location passed the tests"
+            empty.append((result.slide_path, why))
+            _warn(f"{result.slide_path}: no patches: {why}")
         else:
-            patch_sets.append(result)
+            if result.capped_from is not None and not run.quiet:
+                print(
+                    f"{os.path.basename(result.slide_path)}: --max-patches kept "
+                    f"{len(result.patch_set)} of {result.capped_from} patches",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            patch_sets.append(result.patch_set)
+    if run.dry_run:
+        return ExtractSummary(
+            output_dir=run.output_dir,
+            slide_count=len(run.slides),
+            patch_count=sum(len(p) for p in patch_sets),
+            manifest_paths=(),
+            preview_paths=(),
+            contact_sheet_path=None,
+            failed=tuple(failed),
+            empty=tuple(empty),
+            located=_located_counts(results),
+            dry_run=True,
+        )
 
     manifest_paths: list[str] = []
     patch_count = 0
@@ -312,8 +357,38 @@ def extract(run: ExtractRun) -> ExtractSummary:
         contact_sheet_path=sheet_path,
         failed=tuple(failed),
         resumed=tuple(resumed),
+        empty=tuple(empty),
+        located=_located_counts(results),
         replaced=tuple(replaced),
     )
+
+
+def format_dry_run(summary: ExtractSummary) -> str:
+    """Per slide and label, the patches a run would write."""
+    lines = [
+        f"dry run: {summary.patch_count} patches from {len(summary.located)} of "
+        f"{summary.slide_count} slides (nothing written)"
+    ]
+    reasons = dict(summary.empty)
+    for slide, counts in summary.located:
+        total = sum(counts.values())
+        per_label = ", ".join(f"{label or '(no label)'} {n}" for label, n in counts.items())
+        if total == 0:
+            lines.append(f"  {slide}: 0 patches: {reasons.get(slide, 'none passed the tests')}")
+        else:
+            lines.append(f"  {slide}: {total} patches ({per_label})")
+    return "\n".join(lines)
+
+
+def check_something_written(summary: ExtractSummary) -> None:
+    """A run that writes (or would write) no patch at all fails, saying why."""
+    if summary.patch_count or summary.resumed:
+        return
+    if summary.empty:
+        why = "; ".join(f"{slide}: {reason}" for slide, reason in summary.empty)
+        raise NothingWrittenError(f"no patch to write: {why}")
+    if not summary.failed:
+        raise NothingWrittenError("no patch to write")
 
 
 def format_summary(summary: ExtractSummary) -> str:
@@ -334,6 +409,8 @@ def format_summary(summary: ExtractSummary) -> str:
         lines.append(
             f"  overwritten:   {len(summary.replaced)} earlier slide extractions were removed"
         )
+    if summary.empty:
+        lines.append(f"  no patches:    {len(summary.empty)} slides (see the warnings above)")
     if summary.failed:
         lines.append(f"  failed:        {len(summary.failed)} slides (see the warnings above)")
     return "\n".join(lines)
@@ -350,14 +427,6 @@ def job_from_args(args: argparse.Namespace) -> LocateJob:
     """The location template shared by ``extract`` and ``locate`` (usage checks here)."""
     if args.sampling == "random" and args.num_patches is None:
         raise UsageError("--sampling random needs --num-patches")
-    if (args.include or args.exclude) and not args.annotations:
-        raise UsageError("--include/--exclude need --annotations")
-    if args.outside and not args.annotations:
-        raise UsageError("--outside needs --annotations")
-    if args.cut_out and not args.annotations:
-        raise UsageError("--cut-out needs --annotations")
-    if args.object_types and not args.annotations:
-        raise UsageError("--object-types needs --annotations")
     level: LevelOrMpp = args.mpp if args.mpp is not None else (args.level or 0)
     return LocateJob(
         slide_path="",
@@ -377,12 +446,103 @@ def job_from_args(args: argparse.Namespace) -> LocateJob:
         num_patches=args.num_patches,
         spacing=args.spacing,
         seed=args.seed,
+        slide_mpp=args.slide_mpp,
+        max_patches=args.max_patches,
+        preview_size=getattr(args, "preview_size", DEFAULT_PREVIEW_SIZE),
     )
+
+
+def _slide_inputs(
+    args: argparse.Namespace,
+) -> tuple[
+    tuple[str, ...],
+    tuple[str | None, ...] | None,
+    tuple[str, ...] | None,
+    tuple[float | None, ...] | None,
+    tuple[str | None, ...] | None,
+]:
+    """Slides, and per slide: mask, annotations, MPP override, label (paired by name)."""
+    from slidepatch.cli import inputs
+
+    table = getattr(args, "slide_table", None)  # only ``extract`` takes a slide table
+    if table and args.slides:
+        raise UsageError("give slide files or --slides TABLE.csv, not both")
+    if not table and not args.slides:
+        raise UsageError("no slides: give slide files or --slides TABLE.csv")
+    masks: tuple[str | None, ...] | None = None
+    notes: tuple[str, ...] | None = None
+    mpps: tuple[float | None, ...] | None = None
+    labels: tuple[str | None, ...] | None = None
+    if table:
+        rows = inputs.read_slide_table(table)
+        slides = tuple(r.slide for r in rows)
+        in_table = [
+            flag
+            for flag, column, given in (
+                ("--mask/--mask-dir", "mask", args.mask or args.mask_dir),
+                (
+                    "--annotations/--annotations-dir",
+                    "annotations",
+                    args.annotations or args.annotations_dir,
+                ),
+            )
+            if given and any(getattr(r, column) is not None for r in rows)
+        ]
+        if in_table:
+            raise UsageError(f"{in_table[0]} and the table's column both name files; use one")
+        if any(r.mask is not None for r in rows):
+            masks = tuple(r.mask for r in rows)
+        if rows[0].annotations is not None:
+            notes = tuple(str(r.annotations) for r in rows)
+        if any(r.mpp is not None for r in rows):
+            mpps = tuple(args.slide_mpp if r.mpp is None else r.mpp for r in rows)
+        if any(r.label is not None for r in rows):
+            labels = tuple(r.label for r in rows)
+    else:
+        slides = tuple(os.path.abspath(s) for s in args.slides)
+    if args.mask:
+        masks = tuple(
+            inputs.pair_by_name(slides, [os.path.abspath(m) for m in args.mask], option="--mask")
+        )
+    elif args.mask_dir:
+        masks = tuple(
+            inputs.pair_from_folder(
+                slides, args.mask_dir, option="--mask-dir", suffixes=inputs.MASK_SUFFIXES
+            )
+        )
+    if args.annotations:
+        files = [os.path.abspath(a) for a in args.annotations]
+        notes = tuple(inputs.pair_by_name(slides, files, option="--annotations"))
+    elif args.annotations_dir:
+        notes = tuple(
+            inputs.pair_from_folder(
+                slides,
+                args.annotations_dir,
+                option="--annotations-dir",
+                suffixes=inputs.ANNOTATION_SUFFIXES,
+            )
+        )
+    return slides, masks, notes, mpps, labels
+
+
+def check_annotation_flags(args: argparse.Namespace, annotations: object) -> None:
+    """--include/--exclude/--outside/--cut-out/--object-types need annotations (from files,
+    a folder or a table)."""
+    if (args.include or args.exclude) and not annotations:
+        raise UsageError("--include/--exclude need --annotations")
+    if args.outside and not annotations:
+        raise UsageError("--outside needs --annotations")
+    if args.cut_out and not annotations:
+        raise UsageError("--cut-out needs --annotations")
+    if args.object_types and not annotations:
+        raise UsageError("--object-types needs --annotations")
 
 
 def run_from_args(args: argparse.Namespace) -> ExtractRun:
     """Turn parsed ``extract`` arguments into an :class:`ExtractRun` (usage checks here)."""
-    if args.coords is not None and (args.mask or args.annotations):
+    if args.coords is not None and (
+        args.mask or args.annotations or args.mask_dir or args.annotations_dir
+    ):
         raise UsageError("--coords takes the locations from files: drop --mask/--annotations")
     if args.coords is not None and args.preview:
         raise UsageError("--preview draws sampled locations: it cannot be used with --coords")
@@ -393,15 +553,20 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         raise UsageError(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
     if args.jpeg_quality is not None and args.image_type != "jpg":
         raise UsageError("--jpeg-quality needs --image-type jpg")
-    slides = tuple(os.path.abspath(s) for s in args.slides)
+    slides, masks, annotations, mpps, labels = _slide_inputs(args)
+    check_annotation_flags(args, annotations)
+    if args.coords is not None and (masks or annotations):
+        raise UsageError(
+            "--coords takes the locations from files: drop the table's mask and annotations columns"
+        )
     return ExtractRun(
         slides=slides,
         output_dir=os.path.abspath(args.out),
         job=job,
-        masks=None if args.mask is None else tuple(os.path.abspath(m) for m in args.mask),
-        annotations=None
-        if args.annotations is None
-        else tuple(os.path.abspath(a) for a in args.annotations),
+        masks=masks,
+        annotations=annotations,
+        slide_mpps=mpps,
+        labels=labels,
         levels=None if args.levels is None else tuple(args.levels),
         resampling_mode=args.resample,
         image_type=args.image_type,
@@ -415,6 +580,7 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         create_subdirs=args.subdirs,
         skip_failed=args.skip_failed,
         quiet=args.quiet,
+        dry_run=args.dry_run,
         coords_dir=None if args.coords is None else os.path.abspath(args.coords),
         coords_format=args.coords_format,
     )

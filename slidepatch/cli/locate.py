@@ -2,23 +2,32 @@
 
 A job is a small picklable value (paths and numbers). The worker opens the slide, builds
 the tissue mask (or loads the given mask file), reads the annotation file, runs the chosen
-location class, writes the preview if asked, and returns the PatchSet. Failures come back
-as a message string, so exceptions never have to be pickled.
+location class, caps the count if asked, writes the preview if asked, and returns a
+:class:`Located`: the PatchSet, or a one-line error, plus why it is empty and the warnings
+raised on the way, so the parent prints them (exceptions never have to be pickled).
+
+Workers ignore SIGINT from birth: Ctrl-C reaches the parent only, which terminates them
+and exits with one line, so no worker prints a traceback.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import sys
+import signal
+import threading
 import warnings
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from slidepatch.errors import SlidepatchError
+import numpy as np
+
+from slidepatch.cli.errors import cli_text
+from slidepatch.errors import NoPatchesWarning, SlidepatchError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.locations.preview import DEFAULT_PREVIEW_SIZE
 
 Sampling = Literal["grid", "random", "poisson"]
 
@@ -63,6 +72,21 @@ class LocateJob:
     spacing: float = 50.0
     seed: int | None = None
     preview_path: str | None = None
+    slide_mpp: float | None = None
+    max_patches: int | None = None
+    preview_size: int | None = DEFAULT_PREVIEW_SIZE  # long side; None: the mask's size
+
+
+@dataclass(frozen=True)
+class Located:
+    """One slide's outcome: its PatchSet, or the error that stopped it."""
+
+    slide_path: str
+    patch_set: PatchSet | None
+    error: str | None = None
+    empty_reason: str | None = None
+    warnings: tuple[str, ...] = ()
+    capped_from: int | None = None
 
 
 def read_annotation_file(
@@ -70,22 +94,12 @@ def read_annotation_file(
 ) -> list[Any]:
     """Polygons from any annotation file :func:`~slidepatch.read_annotations` reads.
 
-    What the reader skipped or repaired is printed as one ``slidepatch: warning:`` line.
+    What the reader skipped or repaired comes as an ``AnnotationWarning``, which
+    :func:`locate_slide` hands to the parent like every other warning.
     """
     from slidepatch.annotations import read_annotations
-    from slidepatch.errors import AnnotationWarning
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AnnotationWarning)
-        polygons = list(read_annotations(path, object_types=object_types))
-    for warning in caught:
-        if issubclass(warning.category, AnnotationWarning):
-            print(f"slidepatch: warning: {warning.message}", file=sys.stderr, flush=True)
-        else:
-            warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
-            )
-    return polygons
+    return list(read_annotations(path, object_types=object_types))
 
 
 def _class_name(job: LocateJob) -> str:
@@ -99,11 +113,16 @@ def _mask_for(job: LocateJob) -> Any:
         return job.mask_path
     from slidepatch.masks import WSITissueMask
 
-    return WSITissueMask(wsi_file=job.slide_path, level_or_minsize=job.mask_min_size)
+    return WSITissueMask(
+        wsi_file=job.slide_path, level_or_minsize=job.mask_min_size, slide_mpp=job.slide_mpp
+    )
 
 
-def locate(job: LocateJob) -> Any:
-    """Run the location class for one slide; write its preview; return the location object."""
+def locate(job: LocateJob, *, polygons: list[Any] | None = None) -> Any:
+    """Run the location class for one slide and return the location object.
+
+    ``polygons``: the job's annotations, when the caller has read them already.
+    """
     from slidepatch import locations
 
     kwargs: dict[str, Any] = {
@@ -114,6 +133,7 @@ def locate(job: LocateJob) -> Any:
         "foreground_ratio": job.foreground_ratio,
         "overlap_ratio": job.overlap_ratio,
         "seed": job.seed,
+        "slide_mpp": job.slide_mpp,
         "distance_units": "read",  # --spacing is in pixels at the read level
     }
     if job.sampling == "grid":
@@ -123,54 +143,162 @@ def locate(job: LocateJob) -> Any:
     else:
         kwargs["poisson_spacing"] = job.spacing
     if job.annotation_path is not None:
-        kwargs["polygon_data"] = read_annotation_file(
-            job.annotation_path, object_types=job.object_types
-        )
+        if polygons is None:
+            polygons = read_annotation_file(job.annotation_path, object_types=job.object_types)
+        kwargs["polygon_data"] = polygons
         kwargs["included_labels"] = list(job.included_labels)
         kwargs["excluded_labels"] = list(job.excluded_labels)
         if job.exclusion_labels:
             kwargs["exclusion_labels"] = list(job.exclusion_labels)
     if job.annotation_path is None or job.outside_annotations:
         kwargs["weak_label"] = job.label
-    location = getattr(locations, _class_name(job))(**kwargs)
-    if job.preview_path is not None:
-        Path(job.preview_path).parent.mkdir(parents=True, exist_ok=True)
-        location.save_preview_image(job.preview_path)
-    return location
+    return getattr(locations, _class_name(job))(**kwargs)
 
 
-def locate_patch_set(job: LocateJob) -> PatchSet | str:
-    """Worker entry point: the slide's PatchSet, or a one-line error message."""
-    try:
-        patch_set: PatchSet = locate(job).patch_set
+def cap_patches(patch_set: PatchSet, *, limit: int | None, seed: int | None) -> PatchSet:
+    """At most ``limit`` patches: a random subset (seed ``seed``, else 0), in their order."""
+    n = len(patch_set)
+    if limit is None or n <= limit:
         return patch_set
-    except (SlidepatchError, OSError, ValueError, TypeError) as exc:
-        return _message(job.slide_path, exc)
+    rng = np.random.default_rng(0 if seed is None else seed)
+    kept = patch_set.select(np.sort(rng.choice(n, size=limit, replace=False)))
+    # recorded with the parameters, so a run's fingerprint names the cap
+    return replace(kept, param_info={**kept.param_info, "max_patches": limit})
+
+
+def _unmatched_labels(job: LocateJob, polygons: list[Any]) -> str | None:
+    """An --include/--exclude label no polygon has: a typo that silently changes patches."""
+    from slidepatch.locations.empty import label_reason
+
+    present = sorted({str(p.label) for p in polygons})
+    wanted = job.included_labels or job.excluded_labels
+    missing = [label for label in wanted if label not in present]
+    if not missing or not present:
+        return None
+    flag = "--include" if job.included_labels else "--exclude"
+    detail = label_reason(wanted=missing, present=present, excluded=False).message
+    detail = detail.replace("no polygon has an included label", f"no polygon has the {flag} label")
+    return f"{job.slide_path}: {detail}"
+
+
+def _located(job: LocateJob) -> Located:
+    polygons = (
+        None
+        if job.annotation_path is None
+        else read_annotation_file(job.annotation_path, object_types=job.object_types)
+    )
+    location = locate(job, polygons=polygons)
+    if polygons is not None and (
+        location.empty_reason is None or location.empty_reason.kind != "labels"
+    ):
+        note = _unmatched_labels(job, polygons)
+        if note is not None:
+            warnings.warn(note, stacklevel=2)
+    patch_set: PatchSet = cap_patches(location.patch_set, limit=job.max_patches, seed=job.seed)
+    if job.preview_path is not None:
+        from slidepatch.locations.preview import draw_preview
+
+        Path(job.preview_path).parent.mkdir(parents=True, exist_ok=True)
+        draw_preview(
+            location,
+            job.preview_path,
+            patch_color="red",
+            bbox_color="lime",
+            polygon_color="blue",
+            holes_color="teal",
+            buffer_color="black",
+            thickness=2,
+            patch_markers=False,
+            level_or_minsize=None,
+            drawn_labels=(),
+            drawn_patches_labels=(),
+            max_size=job.preview_size,
+            legend=True,
+            patch_set=patch_set,
+        )
+    reason = location.empty_reason
+    return Located(
+        slide_path=job.slide_path,
+        patch_set=patch_set,
+        empty_reason=None if reason is None else reason.message,
+        capped_from=len(location.patch_set) if len(patch_set) < len(location.patch_set) else None,
+    )
+
+
+def locate_slide(job: LocateJob) -> Located:
+    """Worker entry point: the slide's outcome; warnings are returned, not printed."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = _located(job)
+        except (SlidepatchError, OSError, ValueError, TypeError) as exc:
+            result = Located(job.slide_path, None, error=_message(job.slide_path, exc))
+    notes = tuple(
+        cli_text(str(w.message)) for w in caught if not issubclass(w.category, NoPatchesWarning)
+    )
+    return Located(
+        slide_path=result.slide_path,
+        patch_set=result.patch_set,
+        error=result.error,
+        empty_reason=result.empty_reason,
+        warnings=notes,
+        capped_from=result.capped_from,
+    )
 
 
 def _message(slide_path: str, exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
+    text = cli_text(str(exc) or type(exc).__name__)
     return text if slide_path in text else f"{slide_path}: {text}"
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while workers are started, so they inherit "ignored" from birth."""
+    if threading.current_thread() is not threading.main_thread():  # signals: main thread only
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _indexed(item: tuple[int, LocateJob]) -> tuple[int, Located]:
+    return item[0], locate_slide(item[1])
 
 
 def locate_all(
     jobs: Sequence[LocateJob],
     *,
     processes: int,
-    on_done: Callable[[int, PatchSet | str], None] | None = None,
-) -> list[PatchSet | str]:
-    """Locate every slide (in input order); several processes when asked and worthwhile."""
-    results: list[PatchSet | str] = []
+    on_done: Callable[[int, Located], None] | None = None,
+) -> list[Located]:
+    """Locate every slide (results in input order); several processes when worthwhile.
+
+    ``on_done`` is called as each slide finishes. Ctrl-C terminates the workers at once
+    and raises KeyboardInterrupt here.
+    """
     if processes <= 1 or len(jobs) <= 1:
+        results: list[Located] = []
         for i, job in enumerate(jobs):
-            results.append(locate_patch_set(job))
+            results.append(locate_slide(job))
             if on_done is not None:
                 on_done(i, results[-1])
         return results
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(processes, len(jobs)), mp_context=context) as ex:
-        for i, result in enumerate(ex.map(locate_patch_set, jobs)):
-            results.append(result)
+    with _sigint_ignored():
+        pool = context.Pool(min(processes, len(jobs)))
+    found: dict[int, Located] = {}
+    try:
+        for i, result in pool.imap_unordered(_indexed, enumerate(jobs)):
+            found[i] = result
             if on_done is not None:
                 on_done(i, result)
-    return results
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    return [found[i] for i in range(len(jobs))]

@@ -124,7 +124,16 @@ def _add_location_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         help="Poisson-disk minimum distance between patches, in pixels at the read level or "
         "MPP (default 50)",
     )
-    g.add_argument("--seed", type=int, default=None, help="random seed (random/poisson)")
+    g.add_argument(
+        "--seed", type=int, default=None, help="random seed (random/poisson, --max-patches)"
+    )
+    g.add_argument(
+        "--max-patches",
+        type=_positive_int,
+        metavar="N",
+        help="at most N patches per slide, whatever the sampling (a seeded random subset, "
+        "kept in their order)",
+    )
     g.add_argument(
         "--patch-size", type=_positive_int, default=256, help="patch side in pixels (256)"
     )
@@ -134,6 +143,13 @@ def _add_location_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     )
     res.add_argument(
         "--mpp", type=_positive_float, help="read patches at this resolution, in µm per pixel"
+    )
+    g.add_argument(
+        "--slide-mpp",
+        type=_positive_float,
+        metavar="MPP",
+        help="the slides' level-0 µm per pixel, for slides without MPP metadata (a table's "
+        "mpp column wins for its slide)",
     )
     g.add_argument(
         "--foreground-ratio",
@@ -149,11 +165,16 @@ def _add_location_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     )
 
     m = p.add_argument_group("masks and annotations")
-    m.add_argument(
+    masks = m.add_mutually_exclusive_group()
+    masks.add_argument(
         "--mask",
         nargs="+",
         metavar="FILE",
-        help="mask files (PNG/NPY/NPZ), one per slide in order; default: automatic tissue mask",
+        help="mask files (PNG/NPY/NPZ), paired with the slides by file name (h1.png or "
+        "h1_mask.png for h1.svs); default: automatic tissue mask",
+    )
+    masks.add_argument(
+        "--mask-dir", metavar="DIR", help="take each slide's mask from DIR/<slide name>.*"
     )
     m.add_argument(
         "--mask-min-size",
@@ -162,13 +183,19 @@ def _add_location_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         help="automatic tissue mask: use the smallest level whose sides are at least this "
         "many pixels (default 1000)",
     )
-    m.add_argument(
+    notes = m.add_mutually_exclusive_group()
+    notes.add_argument(
         "--annotations",
         nargs="+",
         metavar="FILE",
-        help="annotation files, one per slide in order: QuPath GeoJSON, ASAP, Aperio "
-        "ImageScope, HALO or Sedeen XML (told by content); patches are taken inside the "
-        "polygons and labelled by them",
+        help="annotation files, paired with the slides by file name (h1.geojson for h1.svs): "
+        "QuPath GeoJSON, ASAP, Aperio ImageScope, HALO or Sedeen XML (told by content); "
+        "patches are taken inside the polygons and labelled by them",
+    )
+    notes.add_argument(
+        "--annotations-dir",
+        metavar="DIR",
+        help="take each slide's annotations from DIR/<slide name>.*",
     )
     labels = m.add_mutually_exclusive_group()
     labels.add_argument("--include", nargs="+", metavar="LABEL", help="only these labels")
@@ -209,7 +236,14 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         epilog="example: slidepatch extract a.svs b.svs --out patches --mpp 0.5 "
         "--patch-size 224 --stride 1 --preview --contact-sheet",
     )
-    p.add_argument("slides", nargs="+", metavar="SLIDE", help="slide files")
+    p.add_argument("slides", nargs="*", metavar="SLIDE", help="slide files")
+    p.add_argument(
+        "--slides",
+        dest="slide_table",
+        metavar="TABLE.csv",
+        help="a CSV with a 'slide' column and optional 'mpp', 'annotations', 'mask' and "
+        "'label' columns (paths relative to the CSV), instead of SLIDE arguments",
+    )
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
 
     g = _add_location_args(p)
@@ -253,6 +287,13 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         help="write a preview of each slide with its patches to DIR/previews/",
     )
     o.add_argument(
+        "--preview-size",
+        type=_positive_int,
+        default=2048,
+        metavar="PX",
+        help="long side of the previews in pixels (default 2048)",
+    )
+    o.add_argument(
         "--contact-sheet",
         action="store_true",
         help="write DIR/contact_sheet.png: sample patches, one row per label",
@@ -269,6 +310,11 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         action="store_true",
         help="DIR holds an earlier run of these slides: first remove exactly the files its "
         "manifests and journals list for them (nothing else)",
+    )
+    o.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compute the locations and print the patch counts per slide and label; write nothing",
     )
 
     r = p.add_argument_group("performance")

@@ -18,6 +18,7 @@ from slidepatch.locations.classes import (
 from slidepatch.locations.coordinates import read_coordinates, save_coordinates
 from slidepatch.locations.coordinates.pool import CoordinateFilesPool
 from slidepatch.locations.custom import CustomPatches, PatchesMock
+from slidepatch.locations.empty import NoPatchesReason
 from slidepatch.locations.online import OnlineRandomPatches
 from slidepatch.locations.patchset import PatchSet, as_patchset
 from slidepatch.locations.pools import (
@@ -41,6 +42,7 @@ __all__ = [
     "CustomPatches",
     "LocationsBase",
     "LocationsPool",
+    "NoPatchesReason",
     "OnlineRandomPatches",
     "PatchSet",
     "PatchesMock",

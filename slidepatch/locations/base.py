@@ -15,6 +15,7 @@ scale, tests the rounded corner that will be read, and weights partial mask pixe
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from os import PathLike, fspath
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,9 +25,9 @@ import numpy.typing as npt
 
 from slidepatch.annotations import AnnotationPolygon, load_polygon_data
 from slidepatch.annotations.polygon import shapes_of
-from slidepatch.errors import LocationError
+from slidepatch.errors import LocationError, NoPatchesWarning
+from slidepatch.locations import empty, sampling
 from slidepatch.locations import regions as rg
-from slidepatch.locations import sampling
 from slidepatch.locations.params import check_positive, check_ratio, expand_param
 from slidepatch.locations.patchset import (
     LevelOrMpp,
@@ -175,6 +176,9 @@ class LocationsBase(PatchSetOutputs):
             }
         )
         self._param_info.update(sampling_args)
+        self._stats = empty.CandidateStats()
+        self._empty_hint: empty.NoPatchesReason | None = None
+        self._too_small = 0  # regions smaller than overlap_ratio x the patch area
         self._regions = self._build_regions(region_args, polygon_buffer)
         labels = [r.label for r in self._regions]
         fg = [
@@ -204,6 +208,12 @@ class LocationsBase(PatchSetOutputs):
         y_all = np.concatenate(ys) if ys else np.zeros(0, np.int64)
         keep = _first_unique(x_all, y_all, out_labels)
         n = int(keep.shape[0])
+        self._empty_reason = None if n else self._explain_empty(fg, ov, per_region)
+        if self._empty_reason is not None:
+            warnings.warn(
+                NoPatchesWarning(f"{path}: no patch locations: {self._empty_reason.message}"),
+                stacklevel=3,
+            )
         self._patch_set = PatchSet(
             slide_path=path,
             level_or_mpp=self._level_or_mpp,
@@ -227,6 +237,9 @@ class LocationsBase(PatchSetOutputs):
         if self._region_kind in ("whole", "inverted"):
             label = str(args.get("weak_label", "") or "")
             if bbox is None:
+                self._empty_hint = empty.NoPatchesReason(
+                    "no_tissue", "the mask has no tissue (not one foreground pixel)"
+                )
                 return []
             (buf,) = expand_param("polygon_buffer", polygon_buffer, [label], path=path)
             box = shapely.box(*bbox)
@@ -258,21 +271,26 @@ class LocationsBase(PatchSetOutputs):
             if cut is not None:
                 (geometry,) = rg.cut_out([box if geometry is None else geometry], cut)
             if geometry is not None and geometry.is_empty:
+                self._empty_hint = empty.NoPatchesReason(
+                    "no_tissue",
+                    "the excluded polygons (and cut-out regions) cover all of the mask's tissue",
+                )
                 return []
             region_box = bbox if geometry is None else rg.bbox_of(geometry)
             return [rg.Region(label, region_box, geometry, supplied, buffered)]
+        every = load_polygon_data(args["polygon_data"])
+        included = args.get("included_labels") or ()
+        excluded = args.get("excluded_labels") or ()
         kept, cut = rg.split_exclusions(
-            load_polygon_data(args["polygon_data"]),
-            args.get("exclusion_labels") or (),
-            args.get("included_labels") or (),
-            path=path,
+            every, args.get("exclusion_labels") or (), included, path=path
         )
-        polygons = rg.filter_polygons(
-            kept,
-            args.get("included_labels") or (),
-            args.get("excluded_labels") or (),
-            path=path,
-        )
+        polygons = rg.filter_polygons(kept, included, excluded, path=path)
+        if not polygons:
+            self._empty_hint = empty.label_reason(
+                wanted=[str(v) for v in (included or excluded)],
+                present=[p.label for p in every],
+                excluded=not included,
+            )
         labels = [p.label for p in polygons]
         buffers = expand_param("polygon_buffer", polygon_buffer, labels, path=path)
         geoms = []
@@ -323,16 +341,17 @@ class LocationsBase(PatchSetOutputs):
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         path = self._wsi_file
         fp = self._footprint
-        empty = np.zeros(0, np.int64)
+        nothing = np.zeros(0, np.int64)
         if region.geometry is not None and region.geometry.is_empty:
-            return empty, empty
+            return nothing, nothing
         too_small = (
             region.geometry is not None
             and ov > 0
             and region.geometry.area < ov * fp * fp * (1 - 1e-9)
         )
         if too_small and self._sampling_kind != "random":
-            return empty, empty  # no patch can overlap it enough (a cell, a tiny fragment)
+            self._too_small += 1
+            return nothing, nothing  # no patch can overlap it enough (a cell, a tiny fragment)
         if too_small and value:
             raise LocationError(
                 path,
@@ -354,6 +373,7 @@ class LocationsBase(PatchSetOutputs):
                 foreground_ratio=fg,
                 overlap_ratio=ov,
                 mask_scale=self._mask_scale if reference else None,
+                stats=self._stats,
             )
             return xi[ok], yi[ok]
 
@@ -409,7 +429,43 @@ class LocationsBase(PatchSetOutputs):
             )
         return xs[:wanted], ys[:wanted]
 
+    def _explain_empty(
+        self, fg: Sequence[float], ov: Sequence[float], values: Sequence[Any]
+    ) -> empty.NoPatchesReason:
+        """Why no patch came out, most fundamental cause first."""
+        too_large = empty.geometry_reason(
+            footprint=self._footprint,
+            patch_size=self._patch_size,
+            level_or_mpp=self._level_or_mpp,
+            slide_dimensions=self._slide_dimensions,
+        )
+        if too_large is not None:
+            return too_large
+        if self._empty_hint is not None:
+            return self._empty_hint
+        kind = self._sampling_kind
+        if kind == "random" and all(int(v) == 0 for v in values):
+            return empty.NoPatchesReason("none_asked", "num_patches is 0")
+        if kind == "custom" and all(len(v) == 0 for v in values):
+            return empty.NoPatchesReason("none_asked", "no points were given")
+        if self._too_small and self._stats.candidates == 0:
+            return empty.NoPatchesReason(
+                "overlap",
+                f"{self._too_small} regions are smaller than overlap_ratio x the patch area "
+                f"({self._footprint**2:.0f} level-0 px²): no patch can lie in them",
+            )
+        return empty.candidate_reason(
+            self._stats,
+            foreground_ratio=max(fg, default=0.0),
+            overlap_ratio=max(ov, default=0.0),
+        )
+
     # ------------------------------------------------------------------ outputs
+
+    @property
+    def empty_reason(self) -> empty.NoPatchesReason | None:
+        """Why this slide gave no patch (None when it gave some)."""
+        return self._empty_reason
 
     @property
     def patch_data_mask_level(self) -> list[tuple[tuple[float, float], tuple[float, float], str]]:
@@ -520,8 +576,15 @@ class LocationsBase(PatchSetOutputs):
         level_or_minsize: int | None = None,
         drawn_labels: Sequence[str] = (),
         drawn_patches_labels: Sequence[str] = (),
+        max_size: int | None = None,
+        legend: bool = False,
     ) -> None:
-        """Save the slide at a low level with patches, boxes, polygons, holes and buffers."""
+        """Save the slide at a low level with patches, boxes, polygons, holes and buffers.
+
+        By default the image has the mask's size (as in the reference). ``max_size`` caps
+        its long side (e.g. 2048); ``legend=True`` colours patches by label, draws a legend
+        with the slide's name and counts, and saves a compact palette PNG.
+        """
         from slidepatch.locations.preview import draw_preview
 
         draw_preview(
@@ -537,6 +600,8 @@ class LocationsBase(PatchSetOutputs):
             level_or_minsize=level_or_minsize,
             drawn_labels=drawn_labels,
             drawn_patches_labels=drawn_patches_labels,
+            max_size=max_size,
+            legend=legend,
         )
 
     def __repr__(self) -> str:

@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from slidepatch.annotations import AnnotationPolygon
 from slidepatch.errors import LocationError
+from slidepatch.locations.empty import CandidateStats
 from slidepatch.masks import Mask
 
 Float = npt.NDArray[np.float64]
@@ -236,11 +237,13 @@ def valid_candidates(
     foreground_ratio: float,
     overlap_ratio: float,
     mask_scale: tuple[float, float] | None = None,
+    stats: CandidateStats | None = None,
 ) -> Bool:
     """Which top-left corners pass the foreground and region-overlap tests.
 
     With ``mask_scale`` (level-0 pixels per mask pixel), the foreground test counts whole
     mask pixels as the reference does; without it, partial pixels are weighted by area.
+    ``stats`` (optional) counts candidates and foreground passes, to explain an empty result.
     """
     eps = 1e-9
     ok = np.ones(x.shape[0], dtype=bool)
@@ -250,6 +253,11 @@ def valid_candidates(
         else:
             fraction = whole_pixel_fraction(mask, x=x, y=y, footprint=footprint, scale=mask_scale)
         ok = fraction >= foreground_ratio - eps
+        if stats is not None and fraction.shape[0]:
+            stats.best_foreground = max(stats.best_foreground, float(fraction.max()))
+    if stats is not None:
+        stats.candidates += int(x.shape[0])
+        stats.foreground_passed += int(ok.sum())
     if overlap_ratio <= 0 or not ok.any():
         return ok
     area = footprint * footprint
