@@ -200,3 +200,13 @@ def test_partial_overlaps_of_a_patch_area_or_more_are_reported(cmu_small: Path) 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _grid(cmu_small, polygon_data=small)
+
+
+def test_only_regions_smaller_than_a_patch_say_so(cmu_small: Path) -> None:
+    cells = [
+        AnnotationPolygon(points=blob(300 + 40 * k, 300, 8, seed=k), label="cell") for k in range(5)
+    ]
+    with pytest.warns(UserWarning, match="5 regions are smaller than overlap_ratio x the patch"):
+        loc = _grid(cmu_small, polygon_data=cells)
+    assert loc.patch_count == 0
+    assert loc.empty_reason is not None and loc.empty_reason.kind == "overlap"
