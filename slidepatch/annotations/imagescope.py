@@ -3,8 +3,9 @@
 Layout: ``Annotations/Annotation`` (a layer: ``Name``, ``Attributes/Attribute@Value``) holding
 ``Regions/Region`` (``Type``, ``NegativeROA``, ``Text``) with ``Vertices/Vertex@X,Y``. Region
 types 0 (freehand or polygon), 1 (rectangle) and 2 (ellipse, given by two corners of its box)
-are areas; arrows, rulers and other types are skipped and counted. A ``NegativeROA="1"``
-region is a hole of the region of its layer that contains it.
+are areas; arrows, rulers and other types are skipped and counted. A ``GeoShape`` attribute
+(QuPath's TCGA-style export: Area, Rectangle, Ellipse, Points...) takes precedence over the
+type. A ``NegativeROA="1"`` region is a hole of the region of its layer that contains it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from slidepatch.errors import AnnotationError
 
 ImageScopeLabel = Literal["name", "attribute", "text"]
 _KINDS = {"0": "polygon", "1": "rectangle", "2": "ellipse"}
+_GEO_SHAPES = {
+    "area": "polygon",
+    "polygon": "polygon",
+    "rectangle": "rectangle",
+    "ellipse": "ellipse",
+}
 
 
 def vertices(region: ET.Element, tag: str) -> list[tuple[float, float]]:
@@ -81,10 +88,17 @@ def read_imagescope_xml(
         regions = []
         for j, region in enumerate(layer.findall("Regions/Region")):
             where = f"Annotation {i} ({layer.get('Name', '')!r}) Region {j}"
-            kind = _KINDS.get((region.get("Type") or "0").strip())
-            if kind is None:
-                report.skip_kind(f"Type={region.get('Type')} regions")
-                continue
+            shape = (region.get("GeoShape") or "").strip().lower()
+            if shape:  # written by QuPath's TCGA-style exporter; its Type codes differ
+                kind = _GEO_SHAPES.get(shape)
+                if kind is None:
+                    report.skip_kind(f"GeoShape={region.get('GeoShape')} regions")
+                    continue
+            else:
+                kind = _KINDS.get((region.get("Type") or "0").strip())
+                if kind is None:
+                    report.skip_kind(f"Type={region.get('Type')} regions")
+                    continue
             try:
                 ring = outline(kind, vertices(region, "Vertex"))
             except ValueError as exc:

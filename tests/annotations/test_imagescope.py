@@ -94,3 +94,39 @@ def test_stray_negative_region_and_bad_vertex_are_reported(tmp_path: Path) -> No
     assert "Region 2: a polygon needs at least 3 vertices, got 2" in message
     with pytest.raises(AnnotationError, match=r"stray\.xml: Annotation 0 \('Tumor'\) Region 2"):
         read_imagescope_xml(path, strict=True)
+
+
+def test_geoshape_of_qupath_tcga_style_exports_takes_precedence(tmp_path: Path) -> None:
+    def region(kind: str, shape: str, points: list[tuple[float, float]]) -> str:
+        vertices = "".join(f'<Vertex X="{x}" Y="{y}"/>' for x, y in points)
+        return (
+            f'<Region Id="1" Type="{kind}" Text="null" GeoShape="{shape}" NegativeROA="0">'
+            f"<Attributes/><Vertices>{vertices}</Vertices></Region>"
+        )
+
+    area = blob(2000, 2000, 300, seed=5)
+    regions = [
+        region("0", "Points", [(1.0, 1.0), (5.0, 5.0), (9.0, 1.0)]),
+        region("2", "Rectangle", [(0.0, 0.0), (100.0, 0.0), (100.0, 50.0), (0.0, 50.0)]),
+        region("1", "Area", area),
+        region("0", "Ellipse", [(500.0, 300.0), (600.0, 400.0), (500.0, 500.0), (400.0, 400.0)]),
+    ]
+    path = tmp_path / "qupath_tcga.xml"
+    path.write_text(
+        '<Annotations><Annotation Name="Necrosis"><Regions>'
+        + "".join(regions)
+        + "</Regions></Annotation></Annotations>"
+    )
+    with pytest.warns(AnnotationWarning, match="1 GeoShape=Points regions"):
+        polygons = read_imagescope_xml(path)
+    ellipse = shapely.Polygon(polygons[2].points)
+    assert_matches(
+        polygons,
+        [
+            ("Necrosis", shapely.box(0, 0, 100, 50)),
+            ("Necrosis", shapely.Polygon(area)),
+            ("Necrosis", ellipse),
+        ],
+    )
+    assert ellipse.bounds == pytest.approx((400, 300, 600, 500), abs=1e-6)
+    assert ellipse.area == pytest.approx(math.pi * 100 * 100, rel=0.01)
