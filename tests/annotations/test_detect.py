@@ -14,7 +14,7 @@ from slidepatch.annotations import (
     read_annotations,
     save_polygons_json,
 )
-from slidepatch.errors import AnnotationError
+from slidepatch.errors import AnnotationError, AnnotationWarning
 from slidepatch.testing.annotation_files import assert_polygons_match as assert_matches
 from slidepatch.testing.annotation_files import (
     blob,
@@ -46,7 +46,8 @@ def test_every_format_under_a_misleading_name(tmp_path: Path, data_dir: Path) ->
         assert annotation_format(path) == kind
         assert_matches(read_annotations(path), [("_0", shapely.Polygon(RING))])
     assert annotation_format(data_dir / "annotations" / "sedeen.xml") == "sedeen"
-    assert len(read_annotations(data_dir / "annotations" / "sedeen.xml")) == 3
+    with pytest.warns(AnnotationWarning, match="1 line graphics"):
+        assert len(read_annotations(data_dir / "annotations" / "sedeen.xml")) == 3
 
 
 def test_bare_feature_list_and_object_types(tmp_path: Path) -> None:

@@ -78,7 +78,10 @@ def test_export_with_10000_cells_reads_the_annotations_only(tmp_path: Path) -> N
             ("", shapely.Polygon(blob(7000, 2000, 300, seed=7))),
         ],
     )
-    with_cells = read_geojson(path, object_types=("annotation", "cell"))
+    with pytest.warns(
+        AnnotationWarning, match=r"5 tile objects \(object_types=\['annotation', 'cell'\]\)"
+    ):
+        with_cells = read_geojson(path, object_types=("annotation", "cell"))
     assert len(with_cells) == 4 + 10_000
     assert {p.label for p in with_cells[4:]} == {"Tumor"}
     everything = read_geojson(path, object_types=None)

@@ -24,7 +24,8 @@ def ann_dir(data_dir: Path) -> Path:
 
 
 def test_geojson_polygon_with_hole_multipolygon_and_unclassified(ann_dir: Path) -> None:
-    polygons = read_geojson(ann_dir / "qupath_hole.geojson")
+    with pytest.warns(AnnotationWarning, match="1 lines"):
+        polygons = read_geojson(ann_dir / "qupath_hole.geojson")
     assert [p.label for p in polygons] == ["Tumor", "Stroma", "Stroma", ""]
     tumor = polygons[0]
     assert tumor.points[0] == (200.5, 200.0)
@@ -47,11 +48,13 @@ def test_asap_two_groups_reads_spline_skips_dot(ann_dir: Path) -> None:
 
 
 def test_sedeen_polygon_rectangle_ellipse(ann_dir: Path) -> None:
-    polygons = read_sedeen_xml(ann_dir / "sedeen.xml")
+    with pytest.warns(AnnotationWarning, match="1 line graphics"):
+        polygons = read_sedeen_xml(ann_dir / "sedeen.xml")
     assert [p.label for p in polygons] == ["tumor", "normal", "ell"]
     assert polygons[0].points[0] == (300.5, 400.0)
     assert len(polygons[2].points) == 65
-    colors = read_sedeen_xml(ann_dir / "sedeen.xml", label_field="color")
+    with pytest.warns(AnnotationWarning):
+        colors = read_sedeen_xml(ann_dir / "sedeen.xml", label_field="color")
     assert [p.label for p in colors] == ["#ff0000", "#00ff00", "#0000ff"]
 
 
