@@ -26,6 +26,7 @@ from slidepatch.errors import AnnotationError
 
 AnnotationFormat = Literal["geojson", "polygon_json", "asap", "sedeen", "imagescope", "halo"]
 _SNIFF_BYTES = 4096
+_PEEK_CHARS = 65536
 
 
 def _xml_format(path: str) -> AnnotationFormat:
@@ -52,12 +53,21 @@ def _xml_format(path: str) -> AnnotationFormat:
     )
 
 
-def _json_format(doc: object) -> AnnotationFormat:
-    if isinstance(doc, dict):
-        return "geojson"
-    if isinstance(doc, list) and doc and isinstance(doc[0], dict) and "points" in doc[0]:
-        return "polygon_json"
-    return "geojson"
+def _list_format(path: str) -> AnnotationFormat:
+    """A JSON list: slidepatch's polygon list if its first item has "points", else GeoJSON.
+
+    Only the first item is decoded (from the file's first 64 KiB when it fits), so that a
+    100,000-feature list is not parsed twice.
+    """
+    with open(path, encoding="utf-8-sig") as fh:
+        head = fh.read(_PEEK_CHARS)
+    body = head.lstrip()[1:].lstrip()
+    try:
+        first, _ = json.JSONDecoder().raw_decode(body)
+    except json.JSONDecodeError:
+        doc = _load_json(path)  # a first item longer than the peek, or a broken file
+        first = doc[0] if isinstance(doc, list) and doc else None
+    return "polygon_json" if isinstance(first, dict) and "points" in first else "geojson"
 
 
 def annotation_format(path: str | PathLike[str]) -> AnnotationFormat:
@@ -71,10 +81,10 @@ def annotation_format(path: str | PathLike[str]) -> AnnotationFormat:
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"<"):
         return _xml_format(spath)
-    if text.startswith((b"{", b"[")):
-        if text.startswith(b"{"):
-            return "geojson"
-        return _json_format(_load_json(spath))
+    if text.startswith(b"{"):
+        return "geojson"
+    if text.startswith(b"["):
+        return _list_format(spath)
     raise AnnotationError(
         spath, "not an annotation file: expected JSON (QuPath GeoJSON, polygon list) or XML"
     )

@@ -74,3 +74,16 @@ def test_unknown_and_missing_files_name_the_file(tmp_path: Path) -> None:
     broken.write_text('{"type": "FeatureCollection", "features": [')
     with pytest.raises(AnnotationError, match=r"broken\.geojson: cannot read GeoJSON"):
         read_annotations(broken)
+
+
+def test_lists_whose_first_item_is_longer_than_the_peek(tmp_path: Path) -> None:
+    big = blob(5000, 5000, 3000, n=6000, seed=3)  # ~150 KB of JSON for the first item
+    polygon_list = tmp_path / "big.json"
+    save_polygons_json([AnnotationPolygon(points=big, label="a")], polygon_list)
+    feature_list = tmp_path / "big_features.json"
+    feature_list.write_text(json.dumps([qupath_feature([big], classification="a")]))
+    assert polygon_list.stat().st_size > 65536 and feature_list.stat().st_size > 65536
+    assert annotation_format(polygon_list) == "polygon_json"
+    assert annotation_format(feature_list) == "geojson"
+    for path in (polygon_list, feature_list):
+        assert_matches(read_annotations(path), [("a", shapely.Polygon(big))])
