@@ -57,6 +57,11 @@ class UnsupportedSlideError(SlideError, ValueError, _OpenSlideUnsupported):  # t
     """The file exists but no backend can open it as a slide (also OpenSlide's error)."""
 
 
+class UnsupportedLayoutError(UnsupportedSlideError):
+    """The file is a readable image, but its pixel layout (fluorescence channels, 16-bit...)
+    is not RGB; no backend is tried after this, since each would show it wrong."""
+
+
 class SlideReadError(SlideError, OSError):
     """Reading pixels failed (corrupt tile, truncated file...); the message names the region."""
 
@@ -187,6 +192,11 @@ class NoPatchesWarning(UserWarning):
     A warning, not an error, because the reference returned an empty result here and
     drop-in code may rely on that; the reason is also on the object (``empty_reason``).
     """
+
+
+class MetadataWarning(UserWarning):
+    """Slide metadata that slidepatch ignores (a screen-default resolution...); the message
+    names the slide and what to pass instead."""
 
 
 class AnnotationWarning(UserWarning):

@@ -16,12 +16,15 @@ import warnings
 from collections.abc import Sequence
 from os import PathLike, fspath
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from slidepatch.errors import MaskError, MaskFileNotFoundError
+
+if TYPE_CHECKING:
+    from slidepatch.slide.slide import BackendName
 
 BoolArray = npt.NDArray[np.bool_]
 TissueMode = Literal["saturation_otsu", "hsv", "otsu", "lab"]
@@ -606,13 +609,15 @@ class WSITissueMask(Mask):
         remove_all_holes: bool = False,
         close_fill_kernel_size: int = 0,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         from slidepatch.slide import Slide
 
         path = fspath(wsi_file)
-        with Slide.open(path, mpp=slide_mpp) as slide:
+        with Slide.open(path, mpp=slide_mpp, backend=backend) as slide:
             level = resolve_level_or_minsize(level_or_minsize, slide.level_dimensions, path=path)
-            rgb = slide.read_level(level)
+            # a huge level (single-level slides) is streamed into a bounded downsample
+            rgb, reduced_by = slide.read_level_bounded(level)
             dims = slide.dimensions
         if mode == "saturation_otsu":
             sat = saturation(rgb)
@@ -648,9 +653,10 @@ class WSITissueMask(Mask):
         super().__init__(
             array=tissue,
             slide_dimensions=dims,
-            level=level,
+            level=level if reduced_by == 1 else None,
             wsi_file=path,
-            source=f"tissue mask level {level}",
+            source=f"tissue mask level {level}"
+            + ("" if reduced_by == 1 else f" reduced {reduced_by}x"),
         )
 
 

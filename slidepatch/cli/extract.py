@@ -81,11 +81,15 @@ class ExtractSummary:
 
 
 def _check_slides(slides: Sequence[str]) -> None:
+    from slidepatch.slide.dicom_series import folder_instances
+
     for path in slides:
         if not os.path.exists(path):
             raise SlideNotFoundError(path, "no such file")
-        if os.path.isdir(path):
-            raise SlideIsDirectoryError(path, "is a directory, not a slide file")
+        if os.path.isdir(path) and not folder_instances(path):
+            raise SlideIsDirectoryError(
+                path, "is a directory, not a slide file (nor a DICOM series folder)"
+            )
 
 
 def _check_pairing(files: Sequence[str | None] | None, slides: Sequence[str], option: str) -> None:
@@ -446,6 +450,7 @@ def job_from_args(args: argparse.Namespace) -> LocateJob:
         num_patches=args.num_patches,
         spacing=args.spacing,
         seed=args.seed,
+        backend=args.backend,
         slide_mpp=args.slide_mpp,
         max_patches=args.max_patches,
         preview_size=getattr(args, "preview_size", DEFAULT_PREVIEW_SIZE),
@@ -499,7 +504,10 @@ def _slide_inputs(
         if any(r.label is not None for r in rows):
             labels = tuple(r.label for r in rows)
     else:
-        slides = tuple(os.path.abspath(s) for s in args.slides)
+        from slidepatch.slide.dicom_series import group_dicom_series
+
+        # a DICOM series' files (series/*.dcm) are one slide: its folder
+        slides = tuple(group_dicom_series([os.path.abspath(s) for s in args.slides]))
     if args.mask:
         masks = tuple(
             inputs.pair_by_name(slides, [os.path.abspath(m) for m in args.mask], option="--mask")

@@ -84,8 +84,10 @@ def format_description(info: dict[str, Any]) -> str:
 
 def run_info(args: argparse.Namespace) -> int:
     """Describe every slide; stop at the first one that cannot be opened."""
+    from slidepatch.slide.dicom_series import group_dicom_series
+
     described = []
-    for path in args.slides:
+    for path in group_dicom_series(list(args.slides)):  # a DICOM series is one slide
         info = describe_slide(path)
         if args.json:
             described.append(info)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from slidepatch.cli.errors import cli_text
 from slidepatch.errors import NoPatchesWarning, SlidepatchError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.locations.preview import DEFAULT_PREVIEW_SIZE
+
+if TYPE_CHECKING:
+    from slidepatch.slide.slide import BackendName
 
 Sampling = Literal["grid", "random", "poisson"]
 
@@ -75,6 +78,7 @@ class LocateJob:
     slide_mpp: float | None = None
     max_patches: int | None = None
     preview_size: int | None = DEFAULT_PREVIEW_SIZE  # long side; None: the mask's size
+    backend: BackendName = "auto"
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,10 @@ def _mask_for(job: LocateJob) -> Any:
     from slidepatch.masks import WSITissueMask
 
     return WSITissueMask(
-        wsi_file=job.slide_path, level_or_minsize=job.mask_min_size, slide_mpp=job.slide_mpp
+        wsi_file=job.slide_path,
+        level_or_minsize=job.mask_min_size,
+        slide_mpp=job.slide_mpp,
+        backend=job.backend,
     )
 
 
@@ -133,6 +140,7 @@ def locate(job: LocateJob, *, polygons: list[Any] | None = None) -> Any:
         "foreground_ratio": job.foreground_ratio,
         "overlap_ratio": job.overlap_ratio,
         "seed": job.seed,
+        "backend": job.backend,
         "slide_mpp": job.slide_mpp,
         "distance_units": "read",  # --spacing is in pixels at the read level
     }

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.slide.backends import BACKEND_NAMES
 
 PROG = "slidepatch"
 COORDINATE_FORMATS = ("trident", "clam", "hs2p", "csv", "parquet")
@@ -100,6 +101,13 @@ def _add_info(sub: argparse._SubParsersAction[Parser]) -> None:
 def _add_location_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """The sampling, mask and annotation options shared by ``extract`` and ``locate``;
     returns the sampling group."""
+    p.add_argument(
+        "--backend",
+        choices=BACKEND_NAMES,
+        default="auto",
+        help="slide reader (default auto: the direct TIFF decoder, then OpenSlide, "
+        "tiffslide, Pillow)",
+    )
     g = p.add_argument_group("sampling")
     g.add_argument(
         "--sampling",

@@ -15,6 +15,7 @@ scale, tests the rounded corner that will be read, and weights partial mask pixe
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from os import PathLike, fspath
@@ -39,8 +40,12 @@ from slidepatch.masks import Mask, load_mask
 
 if TYPE_CHECKING:
     from slidepatch.slide import Slide
+    from slidepatch.slide.slide import BackendName
 
 MAX_GRID_STRIDE = 5
+MAX_GRID_CANDIDATES = 100_000_000
+"""More candidate positions than this (a grid, or Poisson-disk's background grid) means
+a wrong MPP or patch size, not a real request: refused before anything is allocated."""
 RANDOM_DRAW_FACTOR = 100
 RANDOM_MIN_DRAWS = 10_000
 # Poisson points are generated this much further apart (level-0 px) so that rounding the
@@ -100,6 +105,7 @@ class LocationsBase(PatchSetOutputs):
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
         polygons_overlap_threshold: float | None = None,
+        backend: BackendName = "auto",
     ) -> None:
         from slidepatch.slide import Slide
 
@@ -130,7 +136,8 @@ class LocationsBase(PatchSetOutputs):
             else float(polygons_overlap_threshold)
         )
         self._polygons_overlap_threshold = threshold
-        with Slide.open(path, mpp=slide_mpp) as slide:
+        self._backend = backend
+        with Slide.open(path, mpp=slide_mpp, backend=backend) as slide:
             if isinstance(self._level_or_mpp, int):
                 factor = float(slide.plan(self._level_or_mpp).level0_per_pixel)
             else:
@@ -139,6 +146,7 @@ class LocationsBase(PatchSetOutputs):
                     / slide.require_mpp(f"patches at MPP {self._level_or_mpp}")[0]
                 )
             dims = slide.dimensions
+            self._slide_mpp_used = None if slide.mpp is None else slide.mpp[0]
             self._mask = load_mask(mask_data, slide_dimensions=dims, wsi_file=path)
             self._mask_level = _matching_level(slide.level_dimensions, self._mask.dimensions)
             level_ds = (
@@ -226,6 +234,7 @@ class LocationsBase(PatchSetOutputs):
             param_info=self._param_info,
             label_names=tuple(labels),
             slide_mpp=slide_mpp,
+            backend=backend,
         )
 
     # ------------------------------------------------------------------ regions
@@ -387,6 +396,7 @@ class LocationsBase(PatchSetOutputs):
                 raise LocationError(
                     path, f"patch_stride {value} gives a step under one pixel at the target level"
                 )
+            self._check_grid(region.bbox, step, "grid")
             if reference:  # in mask units, one extra row and column, as the reference
                 sx, sy = self._mask_scale
                 xmin, ymin, xmax, ymax = region.bbox
@@ -401,10 +411,25 @@ class LocationsBase(PatchSetOutputs):
         if kind == "poisson":
             spacing = check_positive("poisson_spacing", value, path=path)
             radius = spacing * self._distance_factor + POISSON_ROUNDING_MARGIN
+            self._check_grid(region.bbox, radius / math.sqrt(2), "Poisson-disk grid")
             return validate(*sampling.poisson_disk(region.bbox, radius, rng))  # type: ignore[no-any-return]
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise LocationError(path, f"num_patches must be an int >= 0, got {value!r}")
         return self._random(region, int(value), validate, rng)
+
+    def _check_grid(self, bbox: tuple[float, float, float, float], step: float, what: str) -> None:
+        """Refuse a grid of absurd size with one line naming the slide, MPP and grid size."""
+        nx = math.ceil((bbox[2] - bbox[0]) / step)
+        ny = math.ceil((bbox[3] - bbox[1]) / step)
+        if nx * ny <= MAX_GRID_CANDIDATES:
+            return
+        mpp = "none" if self._slide_mpp_used is None else f"{self._slide_mpp_used:.4g} µm/px"
+        raise LocationError(
+            self._wsi_file,
+            f"a {what} of {nx:,} x {ny:,} candidate patches (over {MAX_GRID_CANDIDATES:,}) "
+            f"for {self._patch_size} px patches at {self._level_or_mpp!r} with slide MPP "
+            f"{mpp}: check the slide's MPP (pass slide_mpp=) and the patch size",
+        )
 
     def _random(
         self, region: rg.Region, wanted: int, validate: Any, rng: np.random.Generator
@@ -489,7 +514,7 @@ class LocationsBase(PatchSetOutputs):
         from slidepatch.slide import Slide
 
         if self._slide is None:
-            self._slide = Slide.open(self._wsi_file, mpp=self._slide_mpp)
+            self._slide = Slide.open(self._wsi_file, mpp=self._slide_mpp, backend=self._backend)
         return self._slide
 
     def __getstate__(self) -> dict[str, Any]:

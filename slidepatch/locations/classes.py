@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slidepatch.locations.base import DistanceUnits, Geometry, LocationsBase
 from slidepatch.locations.patchset import LevelOrMpp
+
+if TYPE_CHECKING:
+    from slidepatch.slide.slide import BackendName
 
 
 class WholeImageRandomPatches(LocationsBase):
@@ -36,6 +39,7 @@ class WholeImageRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -49,6 +53,7 @@ class WholeImageRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={"weak_label": weak_label},
@@ -80,6 +85,7 @@ class WholeImagePoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -93,6 +99,7 @@ class WholeImagePoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={"weak_label": weak_label},
@@ -123,6 +130,7 @@ class WholeImageGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -136,6 +144,7 @@ class WholeImageGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={"weak_label": weak_label},
@@ -170,6 +179,7 @@ class WholeImageInvertedRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -183,6 +193,7 @@ class WholeImageInvertedRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={
@@ -224,6 +235,7 @@ class WholeImageInvertedPoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -237,6 +249,7 @@ class WholeImageInvertedPoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={
@@ -277,6 +290,7 @@ class WholeImageInvertedGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -290,6 +304,7 @@ class WholeImageInvertedGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={
@@ -331,6 +346,7 @@ class PolygonRegionRandomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -344,6 +360,7 @@ class PolygonRegionRandomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             polygons_overlap_threshold=polygons_overlap_threshold,
@@ -387,6 +404,7 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -400,6 +418,7 @@ class PolygonRegionPoissonDiskPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             polygons_overlap_threshold=polygons_overlap_threshold,
@@ -442,6 +461,7 @@ class PolygonRegionGridPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -455,6 +475,7 @@ class PolygonRegionGridPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             polygons_overlap_threshold=polygons_overlap_threshold,
@@ -489,6 +510,7 @@ class WholeImageCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -502,6 +524,7 @@ class WholeImageCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={"weak_label": weak_label},
@@ -533,6 +556,7 @@ class WholeImageInvertedCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -546,6 +570,7 @@ class WholeImageInvertedCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             region_args={
@@ -584,6 +609,7 @@ class PolygonRegionCustomPatches(LocationsBase):
         polygon_buffer: Any = 0,
         seed: int | None = None,
         slide_mpp: float | None = None,
+        backend: BackendName = "auto",
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
     ) -> None:
@@ -597,6 +623,7 @@ class PolygonRegionCustomPatches(LocationsBase):
             polygon_buffer=polygon_buffer,
             seed=seed,
             slide_mpp=slide_mpp,
+            backend=backend,
             geometry=geometry,
             distance_units=distance_units,
             polygons_overlap_threshold=polygons_overlap_threshold,

@@ -90,7 +90,8 @@ def _level_image(
     else:  # a mask of any scale: the coarsest level at least its size, resized to it
         bigger = [i for i, (w, h) in enumerate(dims) if w >= mask_size[0] and h >= mask_size[1]]
         level, target = max(bigger, default=0), mask_size
-    image = Image.fromarray(slide.read_level(level))
+    pixels, _ = slide.read_level_bounded(level)  # a huge level: a streamed downsample
+    image = Image.fromarray(pixels)
     if max_size is not None and max(target) > max_size:
         scale = max_size / max(target)
         target = (max(1, round(target[0] * scale)), max(1, round(target[1] * scale)))

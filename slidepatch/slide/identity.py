@@ -48,6 +48,11 @@ def slide_identity(path: str | PathLike[str]) -> SlideIdentity:
     real = real_slide_path(path)
     try:
         st = os.stat(real)
+        if os.path.isdir(real):  # a DICOM series folder: its files date it
+            files = [e.stat() for e in os.scandir(real) if e.is_file()]
+            size = sum(int(f.st_size) for f in files)
+            mtime = max([int(f.st_mtime_ns) for f in files], default=int(st.st_mtime_ns))
+            return SlideIdentity(real_path=real, size=size, mtime_ns=mtime)
     except OSError as exc:
         raise SlideNotFoundError(fspath(path), f"cannot stat the slide file: {exc}") from exc
     return SlideIdentity(real_path=real, size=int(st.st_size), mtime_ns=int(st.st_mtime_ns))

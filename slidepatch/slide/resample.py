@@ -42,6 +42,7 @@ def resize_window(
     level: int,
     box: tuple[float, float, float, float],
     size: tuple[int, int],
+    streamed: bool = False,
 ) -> npt.NDArray[np.uint8]:
     """Resize the fractional level box ``(x0, y0, x1, y1)`` of ``level`` to ``size`` (w, h).
 
@@ -53,7 +54,7 @@ def resize_window(
     sx0, sy0 = math.floor(x0) - margin, math.floor(y0) - margin
     sx1, sy1 = math.ceil(x1) + margin, math.ceil(y1) + margin
     src = np.empty((sy1 - sy0, sx1 - sx0, 3), dtype=np.uint8)
-    slide.read_level_window(level=level, x=sx0, y=sy0, out=src)
+    slide.read_level_window(level=level, x=sx0, y=sy0, out=src, streamed=streamed)
     resized = Image.fromarray(src).resize(
         (w, h), Image.Resampling.LANCZOS, box=(x0 - sx0, y0 - sy0, x1 - sx0, y1 - sy0)
     )
@@ -115,23 +116,30 @@ def resampled_size(dimensions: tuple[int, int], level0_per_pixel: float) -> tupl
 
 
 def resample_whole_slide(
-    slide: Slide, *, level: int, level0_per_pixel: float, size: tuple[int, int]
+    slide: Slide,
+    *,
+    level: int,
+    level0_per_pixel: float,
+    size: tuple[int, int],
+    strip_bytes: int = STRIP_BYTES,
 ) -> npt.NDArray[np.uint8]:
     """The whole slide at ``level0_per_pixel``, built from ``level`` one strip at a time.
 
-    Memory: the result plus one source strip of about ``STRIP_BYTES``.
+    Memory: the result plus one source strip of about ``strip_bytes``.
     """
     ds = slide.level_downsamples[level]
     scale = level0_per_pixel / ds
     out_w, out_h = size
     level_w = slide.level_dimensions[level][0]
     source_row_bytes = (level_w + 2 * _margin(scale)) * 3
-    rows_per_strip = max(1, int(STRIP_BYTES / (source_row_bytes * max(scale, 1.0))))
+    rows_per_strip = max(1, int(strip_bytes / (source_row_bytes * max(scale, 1.0))))
     result = np.empty((out_h, out_w, 3), dtype=np.uint8)
     for r0 in range(0, out_h, rows_per_strip):
         r1 = min(out_h, r0 + rows_per_strip)
         box = (0.0, r0 * scale, out_w * scale, r1 * scale)
-        result[r0:r1] = resize_window(slide, level=level, box=box, size=(out_w, r1 - r0))
+        result[r0:r1] = resize_window(
+            slide, level=level, box=box, size=(out_w, r1 - r0), streamed=True
+        )
     return result
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike, fspath
@@ -17,9 +18,9 @@ import numpy.typing as npt
 from slidepatch.errors import (
     InvalidRegionError,
     LevelOutOfRangeError,
+    MetadataWarning,
     MppUnavailableError,
     ResamplingRequiredError,
-    SlideIsDirectoryError,
     SlideNotFoundError,
     SlideReadError,
 )
@@ -32,6 +33,19 @@ ResamplingMode = Literal["tile", "wsi"] | None
 MppSource = Literal["metadata", "override", "missing"]
 
 DEFAULT_MPP_TOLERANCE = 0.02
+MAX_BOUNDED_PIXELS = 2**24
+"""Largest level (16.8 Mpx, 50 MB of RGB) that masks and previews read whole, as the
+reference does; a larger one (a single-level scan) is read as a downsample of this size,
+so a tissue mask peaks near 500 MB whatever the slide's size."""
+MAX_RESAMPLED_COPY_BYTES = 16 * 2**30
+"""Largest whole-slide copy "wsi" resampling may build (an absurd MPP or slide is an error)."""
+BOUNDED_STRIP_BYTES = 16 * 2**20
+"""Source strip budget when streaming a larger level into that size."""
+HOW_TO_PASS_MPP = "pass mpp=<µm per pixel> to Slide.open (or slide_mpp= to the location class)"
+"""The advice every missing-MPP message ends with (the command line says it in flags)."""
+PLAUSIBLE_MPP = (0.05, 20.0)
+"""µm/px a scanner or microscope image can have; metadata outside is a screen default
+(72, 96 or 300 dpi copied from a JPEG or PNG) and is treated as missing."""
 WHITE = (255, 255, 255)
 
 
@@ -83,8 +97,11 @@ class Slide:
             self._mpp: tuple[float, float] | None = (float(mpp), float(mpp))
             self._mpp_source: MppSource = "override"
         else:
-            self._mpp = backend.mpp
+            self._mpp = plausible_mpp(path, backend.mpp)
             self._mpp_source = "metadata" if self._mpp is not None else "missing"
+            if backend.mpp is None:
+                _warn_unitless_resolution(path, backend.properties)
+        self._ignored_mpp = backend.mpp if self._mpp is None else None
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -97,17 +114,25 @@ class Slide:
         mpp_tolerance: float = DEFAULT_MPP_TOLERANCE,
         fill: tuple[int, int, int] = WHITE,
     ) -> Slide:
-        """Open ``path``; ``mpp`` overrides missing or wrong MPP metadata (µm/px)."""
+        """Open ``path``; ``mpp`` overrides missing or wrong MPP metadata (µm/px).
+
+        ``path`` is a slide file or a DICOM WSI series folder (one slide per series).
+        """
+        from slidepatch.slide import dicom_series
         from slidepatch.slide.backends import open_backend
 
         spath = fspath(path)
         if not os.path.exists(spath):
             raise SlideNotFoundError(spath, "no such file")
         if os.path.isdir(spath):
-            raise SlideIsDirectoryError(spath, "is a directory, not a slide file")
+            source = dicom_series.volume_file(spath)  # a DICOM series is its folder
+        else:
+            source = spath
+            if dicom_series.is_dicom_file(spath):
+                dicom_series.check_instance_file(spath)
         return cls(
             path=spath,
-            backend=open_backend(spath, backend),
+            backend=open_backend(source, backend),
             mpp=mpp,
             mpp_tolerance=mpp_tolerance,
             fill=fill,
@@ -213,10 +238,14 @@ class Slide:
 
     def require_mpp(self, what: str) -> tuple[float, float]:
         if self._mpp is None:
+            said = (
+                "it has no MPP metadata"
+                if self._ignored_mpp is None
+                else f"its resolution metadata ({self._ignored_mpp[0]:.4g} µm/px) is a "
+                "screen default, not a scanner's"
+            )
             raise MppUnavailableError(
-                self._path,
-                f"{what} needs the slide's MPP, but it has no MPP metadata; pass "
-                "mpp=<µm per pixel> to Slide.open (or slide_mpp= to the location class)",
+                self._path, f"{what} needs the slide's MPP, but {said}; {HOW_TO_PASS_MPP}"
             )
         return self._mpp
 
@@ -346,6 +375,16 @@ class Slide:
                 "resampling_mode='wsi' only makes coarser copies, use resampling_mode='tile'",
             )
         key = plan.level0_per_pixel
+        from slidepatch.slide.resample import resampled_size
+
+        cw, ch = resampled_size(self.dimensions, key)
+        if cw * ch * 3 > MAX_RESAMPLED_COPY_BYTES:
+            raise ResamplingRequiredError(
+                self._path,
+                f"resampling_mode='wsi' at MPP {plan.mpp} would hold a {cw:,} x {ch:,} copy "
+                f"of the slide ({cw * ch * 3 / 2**30:.1f} GiB, over "
+                f"{MAX_RESAMPLED_COPY_BYTES // 2**30} GiB); use resampling_mode='tile'",
+            )
         with self._copies_lock:
             copy = self._copies.get(key)
             if copy is None:
@@ -437,8 +476,20 @@ class Slide:
         data: bytes | None = tile_source(level, xl // tw, yl // th)
         return data
 
-    def read_level_window(self, *, level: int, x: int, y: int, out: npt.NDArray[np.uint8]) -> None:
-        """Fill ``out`` (h, w, 3) from level coordinates ``(x, y)``; outside pixels get the fill."""
+    def read_level_window(
+        self,
+        *,
+        level: int,
+        x: int,
+        y: int,
+        out: npt.NDArray[np.uint8],
+        streamed: bool = False,
+    ) -> None:
+        """Fill ``out`` (h, w, 3) from level coordinates ``(x, y)``; outside pixels get the fill.
+
+        ``streamed`` marks one strip of a whole-level pass: a backend that caches decoded
+        tiles then leaves them out of its cache (bounded memory, patches' tiles kept).
+        """
         h, w = out.shape[:2]
         lw, lh = self.level_dimensions[level]
         x1, y1 = max(x, 0), max(y, 0)
@@ -453,7 +504,10 @@ class Slide:
         if inside != (0, 0, w, h):
             out[...] = self._fill
         view = out[inside[1] : inside[3], inside[0] : inside[2]]
-        self._backend.read_window(level=level, x=x1, y=y1, out=view, fill=self.fill)
+        read = self._backend.read_window
+        if streamed:
+            read = getattr(self._backend, "read_window_streamed", read)
+        read(level=level, x=x1, y=y1, out=view, fill=self.fill)
 
     def read_level(self, level: int) -> npt.NDArray[np.uint8]:
         """The whole of one (low-resolution) level as an (h, w, 3) array."""
@@ -463,6 +517,32 @@ class Slide:
         self.read_level_window(level=level, x=0, y=0, out=out)
         return out
 
+    def read_level_bounded(
+        self, level: int, *, max_pixels: int = MAX_BOUNDED_PIXELS
+    ) -> tuple[npt.NDArray[np.uint8], int]:
+        """The whole of ``level``, or an integer downsample of it of at most ``max_pixels``.
+
+        Returns the pixels and the factor ``k`` (1 when the level itself fits). A larger level
+        is streamed strip by strip through :func:`resample_whole_slide`, so the peak memory is
+        the result plus one strip, whatever the slide's size (masks and previews of
+        single-level or huge images).
+        """
+        self.check_level(level)
+        lw, lh = self.level_dimensions[level]
+        if lw * lh <= max_pixels:
+            return self.read_level(level), 1
+        from slidepatch.slide.resample import resample_whole_slide
+
+        k = math.ceil(math.sqrt(lw * lh / max_pixels))
+        while math.ceil(lw / k) * math.ceil(lh / k) > max_pixels:
+            k += 1
+        size = (math.ceil(lw / k), math.ceil(lh / k))
+        z = self.level_downsamples[level] * k
+        pixels = resample_whole_slide(
+            self, level=level, level0_per_pixel=z, size=size, strip_bytes=BOUNDED_STRIP_BYTES
+        )
+        return pixels, k
+
     def best_level_for_downsample(self, downsample: float) -> int:
         """The lowest-resolution level whose downsample does not exceed ``downsample``."""
         best = 0
@@ -470,6 +550,35 @@ class Slide:
             if ds <= downsample * (1 + 1e-9):
                 best = i
         return best
+
+
+def plausible_mpp(path: str, mpp: tuple[float, float] | None) -> tuple[float, float] | None:
+    """``mpp`` if it lies in :data:`PLAUSIBLE_MPP`, else None with a :class:`MetadataWarning`."""
+    if mpp is None:
+        return None
+    low, high = PLAUSIBLE_MPP
+    if all(low <= m <= high for m in mpp):
+        return mpp
+    warnings.warn(
+        f"{path}: the resolution metadata gives {mpp[0]:.4g} x {mpp[1]:.4g} µm/px, outside "
+        f"the {low:g}-{high:g} µm/px of scanned slides (a screen default such as 72 dpi); "
+        f"it is treated as missing; {HOW_TO_PASS_MPP}",
+        MetadataWarning,
+        stacklevel=1,  # one place: the default filter shows it once per slide and process
+    )
+    return None
+
+
+def _warn_unitless_resolution(path: str, properties: Mapping[str, str]) -> None:
+    """One warning for TIFF resolution tags whose unit is "none" (no physical size)."""
+    if properties.get("tiff.ResolutionUnit") != "none" or "tiff.XResolution" not in properties:
+        return
+    warnings.warn(
+        f"{path}: the TIFF resolution tags have no unit (ResolutionUnit none), so they give "
+        f"no MPP; it is treated as missing; {HOW_TO_PASS_MPP}",
+        MetadataWarning,
+        stacklevel=1,  # one place: the default filter shows it once per slide and process
+    )
 
 
 DOUBLE_EXTENSIONS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".nii.gz", ".tar.gz")

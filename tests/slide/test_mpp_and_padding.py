@@ -118,3 +118,16 @@ def test_resampled_padding_is_geometric(synthetic_svs: Path, mode: str) -> None:
         assert (corner[:, :50] == FILL).all() and (corner[:30] == FILL).all()
         inside = slide.read_region((0, 0), 0.5, (50, 30), resampling_mode=mode)  # type: ignore[arg-type]
         assert np.abs(corner[30:, 50:].astype(np.int16) - inside).max() <= 1
+
+
+def test_wsi_copy_over_the_limit_is_an_error(
+    cmu_small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "wsi" copy is checked before it is allocated (limit lowered for the test)."""
+    import slidepatch.slide.slide as slide_module
+
+    monkeypatch.setattr(slide_module, "MAX_RESAMPLED_COPY_BYTES", 1_000_000)
+    with Slide.open(cmu_small) as slide:
+        with pytest.raises(ResamplingRequiredError, match=r"copy of the slide .* GiB"):
+            slide.read_region((0, 0), 0.6, (64, 64), resampling_mode="wsi")
+        slide.read_region((0, 0), 0.6, (64, 64), resampling_mode="tile")  # still fine

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from slidepatch.errors import UnsupportedSlideError
+from slidepatch.errors import UnsupportedLayoutError, UnsupportedSlideError
 from slidepatch.slide.backends.base import Backend
 
 BACKEND_NAMES = ("auto", "tiled_tiff", "openslide", "tiffslide", "pillow")
@@ -54,6 +54,8 @@ def open_backend(path: str, name: str) -> Backend:
             continue
         try:
             return opener(path)
+        except UnsupportedLayoutError:
+            raise  # readable, but not RGB: a later backend would show it wrong
         except UnsupportedSlideError as exc:
             reasons.append(f"{candidate}: {exc.message}")
     raise UnsupportedSlideError(

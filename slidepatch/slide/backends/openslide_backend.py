@@ -25,6 +25,13 @@ class OpenSlideBackend:
             raise UnsupportedSlideError(path, "not a slide OpenSlide can read") from exc
         except openslide.OpenSlideError as exc:
             raise UnsupportedSlideError(path, f"OpenSlide cannot open it: {exc}") from exc
+        if self._slide.properties.get(openslide.PROPERTY_NAME_VENDOR) == "generic-tiff":
+            from slidepatch.slide.backends.tiff_series import openslide_misreads
+
+            reason = openslide_misreads(path)
+            if reason is not None:
+                self._slide.close()
+                raise UnsupportedSlideError(path, reason)
         self._dims = tuple((int(w), int(h)) for w, h in self._slide.level_dimensions)
         self._downsamples = tuple(float(d) for d in self._slide.level_downsamples)
 

@@ -35,6 +35,16 @@ def _undecodable_compressions(slide: tiffslide.TiffSlide) -> list[int]:
     return unknown
 
 
+def _ycbcr_levels(slide: tiffslide.TiffSlide) -> tuple[bool, ...]:
+    """Per level: JPEG 2000 tiles holding Y, Cb, Cr, which tifffile returns unconverted."""
+    from slidepatch.slide.backends.tiled_tiff_structure import j2k_holds_ycbcr
+
+    return tuple(
+        j2k_holds_ycbcr(int(level.keyframe.compression), int(level.keyframe.photometric))
+        for level in slide.ts_tifffile.series[0].levels
+    )
+
+
 class TiffSlideBackend:
     """Reads through ``tiffslide.TiffSlide`` (tifffile + imagecodecs, no OpenSlide)."""
 
@@ -57,6 +67,7 @@ class TiffSlideBackend:
             raise UnsupportedSlideError(
                 path, f"tiffslide cannot decode its pixels (TIFF compression {unknown})"
             )
+        self._ycbcr = _ycbcr_levels(self._slide)
         self._dims = tuple((int(w), int(h)) for w, h in dims)
         self._downsamples = tuple(float(d) for d in downsamples)
         self._properties = {k: str(v) for k, v in props.items() if v is not None}
@@ -99,7 +110,11 @@ class TiffSlideBackend:
             raise SlideReadError(
                 self._path, f"cannot read level {level} window at ({x}, {y}) size {w}x{h}: {exc}"
             ) from exc
-        arr = np.asarray(region)
+        arr: npt.NDArray[np.uint8] = np.asarray(region)
+        if self._ycbcr[level] and arr.ndim == 3 and arr.shape[2] >= 3:
+            from slidepatch.slide.backends.tiled_tiff import ycbcr_to_rgb
+
+            arr = ycbcr_to_rgb(np.asarray(arr[..., :3], dtype=np.uint8))
         if arr.dtype != np.uint8 or arr.shape[:2] != (h, w):
             raise SlideReadError(
                 self._path,

@@ -85,6 +85,32 @@ class TiledTiffBackend:
         out: npt.NDArray[np.uint8],
         fill: tuple[int, int, int],
     ) -> None:
+        self._read_window(level=level, x=x, y=y, out=out, fill=fill, streamed=False)
+
+    def read_window_streamed(
+        self,
+        *,
+        level: int,
+        x: int,
+        y: int,
+        out: npt.NDArray[np.uint8],
+        fill: tuple[int, int, int],
+    ) -> None:
+        """:meth:`read_window` for one strip of a whole-level pass (masks, previews, "wsi"
+        copies): tiles not already cached are decoded without entering the cache, so the
+        pass holds one strip, not the level, and does not evict the patches' tiles."""
+        self._read_window(level=level, x=x, y=y, out=out, fill=fill, streamed=True)
+
+    def _read_window(
+        self,
+        *,
+        level: int,
+        x: int,
+        y: int,
+        out: npt.NDArray[np.uint8],
+        fill: tuple[int, int, int],
+        streamed: bool,
+    ) -> None:
         lv = self._levels[level]
         h, w = out.shape[:2]
         tw, th = lv.tile_width, lv.tile_height
@@ -102,7 +128,10 @@ class TiledTiffBackend:
             for tx in range(x // tw, (x + w - 1) // tw + 1):
                 left, right = max(x, tx * tw), min(x + w, (tx + 1) * tw)
                 target = out[top - y : bottom - y, left - x : right - x]
-                tile = self._tile(level, lv, tx, ty, (x, y, w, h))
+                if streamed and not self._cache.contains((level, ty * lv.tiles_across + tx)):
+                    tile = self._uncached(level, lv, tx, ty, (x, y, w, h))
+                else:
+                    tile = self._tile(level, lv, tx, ty, (x, y, w, h))
                 if tile is None:
                     target[...] = fill
                 else:
@@ -129,7 +158,12 @@ class TiledTiffBackend:
         cached or missing, leaving the general path to it.
         """
         index = ty * lv.tiles_across + tx
-        if lv.codec != "jpeg" or self._cache.contains((level, index)):
+        if (
+            lv.codec != "jpeg"
+            or lv.planes != 1
+            or lv.striped
+            or self._cache.contains((level, index))
+        ):
             return False
         offset, count = int(lv.offsets[index]), int(lv.bytecounts[index])
         if count <= 0 or offset <= 0:
@@ -142,6 +176,15 @@ class TiledTiffBackend:
                 level, lv, tx, ty, offset, count, window, self._scratch.get(out.shape)
             )
         return True
+
+    def _uncached(
+        self, level: int, lv: TiledLevel, tx: int, ty: int, window: tuple[int, int, int, int]
+    ) -> Tile | None:
+        index = ty * lv.tiles_across + tx
+        offset, count = int(lv.offsets[index]), int(lv.bytecounts[index])
+        if count <= 0 or offset <= 0:
+            return None
+        return self._decode(level, lv, tx, ty, offset, count, window)
 
     def _tile(
         self, level: int, lv: TiledLevel, tx: int, ty: int, window: tuple[int, int, int, int]
@@ -170,10 +213,11 @@ class TiledTiffBackend:
         try:
             if fd < 0:
                 raise ValueError("the slide is closed")
-            data = os.pread(fd, count, offset)
-            if len(data) != count:
-                raise ValueError(f"file truncated: read {len(data)} of {count} bytes")
-            tile = self._decode_bytes(lv, data, out)
+            rows = min(lv.tile_height, lv.height - ty * lv.tile_height) if lv.striped else None
+            if lv.planes == 1:
+                tile = self._decode_bytes(lv, _pread(fd, count, offset), out, rows)
+            else:
+                tile = self._decode_planes(lv, ty * lv.tiles_across + tx, rows)
         except Exception as exc:
             x, y, w, h = window
             raise SlideReadError(
@@ -184,9 +228,16 @@ class TiledTiffBackend:
         return tile
 
     @staticmethod
-    def _decode_bytes(lv: TiledLevel, data: bytes, out: npt.NDArray[np.uint8] | None) -> Tile:
-        """Decode one tile's bytes (JPEG into ``out``, else into a new decode buffer)."""
-        shape = (lv.tile_height, lv.tile_width, 3)
+    def _decode_bytes(
+        lv: TiledLevel, data: bytes, out: npt.NDArray[np.uint8] | None, rows: int | None = None
+    ) -> Tile:
+        """Decode one tile's bytes (JPEG into ``out``, else into a new decode buffer).
+
+        ``rows`` is how many rows the chunk holds when fewer than the tile height (a
+        level's last strip).
+        """
+        rows = lv.tile_height if rows is None else rows
+        shape = (rows, lv.tile_width, 3)
         if lv.codec == "jpeg":
             tile = imagecodecs.jpeg8_decode(
                 data,
@@ -195,16 +246,13 @@ class TiledTiffBackend:
                 outcolorspace="RGB",
                 out=decode_buffer(shape) if out is None else out,
             )
+        elif lv.codec == "jpeg2000":
+            tile = imagecodecs.jpeg2k_decode(data)
+            if lv.ycbcr_to_rgb:
+                tile = ycbcr_to_rgb(tile)
         else:
-            if lv.codec == "deflate":
-                raw = imagecodecs.zlib_decode(data)
-            elif lv.codec == "lzw":
-                raw = imagecodecs.lzw_decode(data)
-            elif lv.codec == "zstd":
-                raw = imagecodecs.zstd_decode(data)
-            else:
-                raw = data
             size = shape[0] * shape[1] * 3
+            raw = _inflate(lv.codec, data, size)
             if len(raw) < size:
                 raise ValueError(f"decoded {len(raw)} bytes, expected {size}")
             tile = np.frombuffer(raw, dtype=np.uint8, count=size).reshape(shape)
@@ -214,6 +262,41 @@ class TiledTiffBackend:
         if tile.shape != shape:
             raise ValueError(f"decoded tile has shape {tile.shape}, expected {shape}")
         return tile
+
+    def _decode_planes(self, lv: TiledLevel, index: int, rows: int | None) -> Tile:
+        """Decode the R, G and B plane tiles of tile ``index`` into one (rows, w, 3) tile."""
+        rows = lv.tile_height if rows is None else rows
+        tile = decode_buffer((rows, lv.tile_width, 3))
+        per_plane = lv.tiles_across * lv.tiles_down
+        for plane in range(3):
+            i = plane * per_plane + index
+            offset, count = int(lv.offsets[i]), int(lv.bytecounts[i])
+            if count <= 0 or offset <= 0:
+                raise ValueError(f"sample plane {plane} of the tile is missing")
+            tile[..., plane] = self._decode_plane(lv, _pread(self._fd, count, offset), rows)
+        return tile
+
+    @staticmethod
+    def _decode_plane(lv: TiledLevel, data: bytes, rows: int) -> npt.NDArray[np.uint8]:
+        """Decode one sample plane's tile (separate R, G or B) to a (rows, width) array."""
+        shape = (rows, lv.tile_width)
+        if lv.codec == "jpeg":
+            plane = imagecodecs.jpeg8_decode(data, tables=lv.jpeg_tables)
+        elif lv.codec == "jpeg2000":
+            plane = imagecodecs.jpeg2k_decode(data)
+        else:
+            size = shape[0] * shape[1]
+            raw = _inflate(lv.codec, data, size)
+            if len(raw) < size:
+                raise ValueError(f"decoded {len(raw)} bytes, expected {size}")
+            plane = np.frombuffer(raw, dtype=np.uint8, count=size).reshape(shape)
+            if lv.horizontal_predictor:
+                plane = imagecodecs.delta_decode(plane, axis=-1)
+        result: npt.NDArray[np.uint8] = np.asarray(plane, dtype=np.uint8)
+        result = result.reshape(result.shape[:2])
+        if tuple(result.shape) != shape:
+            raise ValueError(f"decoded plane has shape {result.shape}, expected {shape}")
+        return result
 
     def standalone_jpeg_tile(self, level: int, tile_x: int, tile_y: int) -> bytes | None:
         """Tile (tile_x, tile_y) of ``level`` as the bytes of a standalone JPEG file.
@@ -225,8 +308,8 @@ class TiledTiffBackend:
         padding beyond the level: callers pass only tiles that lie inside the level.
         """
         lv = self._levels[level]
-        if lv.codec != "jpeg" or lv.jpeg_colorspace is None:
-            return None
+        if lv.codec != "jpeg" or lv.jpeg_colorspace is None or lv.planes != 1 or lv.striped:
+            return None  # a plane's tile is one colour of the patch; a strip is not a tile
         if not (0 <= tile_x < lv.tiles_across and 0 <= tile_y < lv.tiles_down):
             return None
         index = tile_y * lv.tiles_across + tile_x
@@ -256,6 +339,47 @@ class TiledTiffBackend:
         fd = getattr(self, "_fd", -1)
         if fd >= 0:
             os.close(fd)
+
+
+def _pread(fd: int, count: int, offset: int) -> bytes:
+    data = os.pread(fd, count, offset)
+    if len(data) != count:
+        raise ValueError(f"file truncated: read {len(data)} of {count} bytes")
+    return data
+
+
+_ZLIB_DECODE = (
+    imagecodecs.zlibng_decode
+    if getattr(getattr(imagecodecs, "ZLIBNG", None), "available", False)
+    else imagecodecs.zlib_decode
+)
+"""zlib-ng decodes Deflate tiles several times faster than zlib (same bytes out)."""
+
+
+def _inflate(codec: str, data: bytes, size: int) -> bytes:
+    """Decompress a lossless chunk; ``size`` is the decoded size (pre-sizes the output)."""
+    if codec == "deflate":
+        try:
+            return bytes(_ZLIB_DECODE(data, out=size))
+        except Exception:  # a chunk holding more than its pixels: decode it all
+            return bytes(imagecodecs.zlib_decode(data))
+    if codec == "lzw":
+        return bytes(imagecodecs.lzw_decode(data))
+    if codec == "zstd":
+        return bytes(imagecodecs.zstd_decode(data))
+    return data
+
+
+def ycbcr_to_rgb(ycc: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """Full-range (JFIF) Y, Cb, Cr to R, G, B, rounded and clipped as OpenSlide does."""
+    y = ycc[..., 0].astype(np.float32)
+    cb = ycc[..., 1].astype(np.float32) - 128.0
+    cr = ycc[..., 2].astype(np.float32) - 128.0
+    rgb = np.empty((*ycc.shape[:2], 3), dtype=np.float32)
+    rgb[..., 0] = y + 1.402 * cr
+    rgb[..., 1] = y - 0.344136 * cb - 0.714136 * cr
+    rgb[..., 2] = y + 1.772 * cb
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
 _SOI = b"\xff\xd8"

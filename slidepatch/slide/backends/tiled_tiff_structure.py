@@ -22,6 +22,24 @@ from slidepatch.errors import UnsupportedSlideError
 JPEG = 7
 # TIFF compression codes the decoder handles losslessly (none, LZW, deflate, zstd).
 LOSSLESS_CODECS = {1: "none", 5: "lzw", 8: "deflate", 32946: "deflate", 50000: "zstd"}
+# JPEG 2000 codes: Aperio's YCbCr (33003) and RGB (33005), the generic ones (33004, 34712).
+APERIO_J2K_YCBCR = 33003
+VIPS_J2K = 33004
+JPEG2000_CODECS = (33003, 33004, 33005, 34712)
+
+
+def j2k_holds_ycbcr(compression: int, photometric: int) -> bool:
+    """Whether JPEG 2000 tiles decode (after the codestream's own MCT) to Y, Cb, Cr.
+
+    Aperio's 33003 says so by its code, as does a YCbCr photometric. 33004 is what libvips
+    writes, and libvips always stores Y, Cb, Cr under it (photometric RGB) and always
+    converts back when reading (libvips ``vips2tiff.c`` and ``tiff2vips.c``).
+    """
+    if compression not in JPEG2000_CODECS:
+        return False
+    return compression in (APERIO_J2K_YCBCR, VIPS_J2K) or photometric == PHOTOMETRIC_YCBCR
+
+
 SUPPORTED_VENDORS = ("aperio", "generic-tiff")
 PHOTOMETRIC_RGB = 2
 PHOTOMETRIC_YCBCR = 6
@@ -53,17 +71,24 @@ class TiledLevel:
     tiles_down: int
     offsets: npt.NDArray[np.int64]
     bytecounts: npt.NDArray[np.int64]
-    codec: str  # "jpeg" or one of LOSSLESS_CODECS' values
+    codec: str  # "jpeg", "jpeg2000" or one of LOSSLESS_CODECS' values
     jpeg_colorspace: str | None  # "RGB" or "YCBCR" for JPEG tiles
     jpeg_tables: bytes | None
     horizontal_predictor: bool
+    planes: int = 1
+    """1: each tile holds the three samples interleaved; 3: one tile per sample (R, G, B),
+    ``offsets`` plane-major (all R tiles, then G, then B)."""
+    striped: bool = False
+    """Strips are tiles as wide as the level; the last one may hold fewer rows."""
+    ycbcr_to_rgb: bool = False
+    """JPEG 2000 tiles whose decoded components are Y, Cb, Cr (convert after decoding)."""
 
 
 @dataclass(frozen=True)
 class TiledStructure:
     """Everything the backend needs about a file, read once at open time."""
 
-    vendor: str
+    vendor: str | None
     levels: tuple[TiledLevel, ...]
     downsamples: tuple[float, ...]
     properties: dict[str, str]
@@ -90,38 +115,66 @@ def detect_vendor(path: str) -> str | None:
 
 
 def read_structure(path: str) -> TiledStructure:
-    """Parse ``path`` into a :class:`TiledStructure` or raise ``UnsupportedSlideError``."""
+    """Parse ``path`` into a :class:`TiledStructure` or raise ``UnsupportedSlideError``.
+
+    Aperio and generic pyramids are read as OpenSlide reads them. OME-TIFF, SubIFD pyramids
+    (vips ``--subifd``, QuPath, bioformats) and plain TIFFs OpenSlide refuses (striped or
+    single-level) are read as tifffile's first series: its levels are the pyramid.
+    """
     vendor = detect_vendor(path)
-    if vendor not in SUPPORTED_VENDORS:
-        raise UnsupportedSlideError(
-            path, f"the direct TIFF decoder reads only Aperio and generic tiled TIFF (got {vendor})"
-        )
     try:
         with tifffile.TiffFile(path) as tif:
-            if tif.is_ome or tif.is_ndpi:
-                raise UnsupportedSlideError(path, "OME-TIFF and NDPI are left to OpenSlide")
-            pages = [tif.pages[i] for i in range(len(tif.pages))]
-            first = pages[0]
+            if tif.is_ndpi:
+                raise UnsupportedSlideError(path, "NDPI is left to OpenSlide")
             if vendor == "aperio":
-                chosen = [p for p in pages if p.is_tiled]
-            else:
-                chosen = [
-                    p
-                    for i, p in enumerate(pages)
-                    if p.is_tiled and (i == 0 or int(p.subfiletype) & 1)
-                ]
-                chosen.sort(key=lambda p: -int(p.imagewidth))
-            if not chosen:
-                raise UnsupportedSlideError(path, "no tiled pyramid levels")
-            levels = tuple(_level(path, p, i) for i, p in enumerate(chosen))
-            tags = {tag.name: tag.value for tag in first.tags}
-            associated = _aperio_associated(pages) if vendor == "aperio" else {}
-            icc = chosen[0].tags.get("InterColorProfile")
-            icc_size = len(icc.value) if icc is not None and icc.value else 0
+                return _openslide_layout(path, tif, vendor)
+            if vendor in (None, "generic-tiff") and (tif.is_ome or _has_subifds(tif)):
+                from slidepatch.slide.backends.tiff_series import series_structure
+
+                return series_structure(path, tif, vendor="generic-tiff")
+            if vendor == "generic-tiff":
+                return _openslide_layout(path, tif, vendor)
+            if vendor is None and set(tif.flags) <= PLAIN_TIFF_FLAGS:
+                from slidepatch.slide.backends.tiff_series import series_structure
+
+                return series_structure(path, tif, vendor=None)
     except UnsupportedSlideError:
         raise
     except Exception as exc:  # tifffile raises many kinds on malformed files
         raise UnsupportedSlideError(path, f"cannot parse the TIFF structure: {exc}") from exc
+    raise UnsupportedSlideError(
+        path,
+        "the direct TIFF decoder reads Aperio, generic, OME and SubIFD TIFF only "
+        f"(OpenSlide says {vendor})",
+    )
+
+
+# tifffile format flags of a TIFF with no vendor-specific layout.
+PLAIN_TIFF_FLAGS = frozenset({"uniform", "shaped", "bigtiff"})
+
+
+def _has_subifds(tif: Any) -> bool:
+    return bool(tif.pages[0].subifds)
+
+
+def _openslide_layout(path: str, tif: Any, vendor: str) -> TiledStructure:
+    """Levels, properties and MPP exactly as OpenSlide's aperio/generic-tiff drivers."""
+    pages = [tif.pages[i] for i in range(len(tif.pages))]
+    first = pages[0]
+    if vendor == "aperio":
+        chosen = [p for p in pages if p.is_tiled]
+    else:
+        chosen = [
+            p for i, p in enumerate(pages) if p.is_tiled and (i == 0 or int(p.subfiletype) & 1)
+        ]
+        chosen.sort(key=lambda p: -int(p.imagewidth))
+    if not chosen:
+        raise UnsupportedSlideError(path, "no tiled pyramid levels")
+    levels = tuple(_level(path, p, i) for i, p in enumerate(chosen))
+    tags = {tag.name: tag.value for tag in first.tags}
+    associated = _aperio_associated(pages) if vendor == "aperio" else {}
+    icc = chosen[0].tags.get("InterColorProfile")
+    icc_size = len(icc.value) if icc is not None and icc.value else 0
     downsamples = _downsamples(levels)
     properties, mpp = _properties(vendor, tags, levels, downsamples)
     for name, (width, height) in associated.items():
@@ -134,45 +187,75 @@ def read_structure(path: str) -> TiledStructure:
     )
 
 
-def _level(path: str, page: Any, index: int) -> TiledLevel:
-    """Check one tiled page is something the decoder reproduces exactly, and describe it."""
+def _level(path: str, page: Any, index: int, *, channels: list[Any] | None = None) -> TiledLevel:
+    """Check one page is something the decoder reproduces exactly, and describe it.
+
+    The page is tiled or striped (strips become full-width tiles) and holds 8-bit RGB,
+    interleaved or as separate planes; ``channels`` instead gives three one-sample pages
+    (OME-TIFF's separate R, G and B channels) that together make the level.
+    """
     what = f"level {index}"
-    if int(page.imagedepth) != 1 or int(page.tiledepth) != 1:
-        raise UnsupportedSlideError(path, f"{what}: volumetric tiles are not supported")
-    if int(page.bitspersample) != 8 or int(page.samplesperpixel) != 3:
+    pages = channels if channels is not None else [page]
+    first = pages[0]
+    for p in pages:
+        if int(p.imagedepth) != 1 or (p.is_tiled and int(p.tiledepth) != 1):
+            raise UnsupportedSlideError(path, f"{what}: volumetric tiles are not supported")
+        if int(p.bitspersample) != 8:
+            raise UnsupportedSlideError(path, f"{what}: only 8-bit images are supported")
+    samples = int(first.samplesperpixel)
+    if channels is not None:
+        if len(pages) != 3 or any(int(p.samplesperpixel) != 1 for p in pages):
+            raise UnsupportedSlideError(path, f"{what}: expected three one-sample channel pages")
+        geometry = {
+            (int(p.imagewidth), int(p.imagelength), int(p.compression), _chunk(p)) for p in pages
+        }
+        if len(geometry) != 1:
+            raise UnsupportedSlideError(path, f"{what}: the channel pages differ in layout")
+        planes = 3
+    elif samples != 3:
         raise UnsupportedSlideError(path, f"{what}: only 8-bit, 3-sample images are supported")
-    if int(page.planarconfig) != 1:
-        raise UnsupportedSlideError(path, f"{what}: only interleaved (contiguous) samples")
-    compression = int(page.compression)
-    photometric = int(page.photometric)
-    predictor = int(getattr(page, "predictor", 1) or 1)
+    else:
+        planes = 1 if int(first.planarconfig) == 1 else 3
+    compression = int(first.compression)
+    photometric = int(first.photometric)
+    predictor = int(getattr(first, "predictor", 1) or 1)
     jpeg_colorspace: str | None = None
+    ycbcr = False
     if compression == JPEG:
         codec = "jpeg"
-        if photometric == PHOTOMETRIC_RGB:
+        if planes == 3:
+            jpeg_colorspace = "GRAY"
+        elif photometric == PHOTOMETRIC_RGB:
             jpeg_colorspace = "RGB"
         elif photometric == PHOTOMETRIC_YCBCR:
             jpeg_colorspace = "YCBCR"
         else:
             raise UnsupportedSlideError(path, f"{what}: JPEG with photometric {photometric}")
+    elif compression in JPEG2000_CODECS:
+        codec = "jpeg2000"
+        ycbcr = planes == 1 and j2k_holds_ycbcr(compression, photometric)
     elif compression in LOSSLESS_CODECS:
         codec = LOSSLESS_CODECS[compression]
-        if photometric != PHOTOMETRIC_RGB:
+        if photometric not in (PHOTOMETRIC_RGB, 1) or (photometric == 1 and planes != 3):
             raise UnsupportedSlideError(path, f"{what}: photometric {photometric} not supported")
         if predictor not in (1, 2):
             raise UnsupportedSlideError(path, f"{what}: predictor {predictor} not supported")
     else:
         raise UnsupportedSlideError(
-            path, f"{what}: compression {compression} is left to OpenSlide (e.g. JPEG 2000)"
+            path, f"{what}: compression {compression} is not read by the direct decoder"
         )
-    width, height = int(page.imagewidth), int(page.imagelength)
-    tw, th = int(page.tilewidth), int(page.tilelength)
+    width, height = int(first.imagewidth), int(first.imagelength)
+    striped = not first.is_tiled
+    if striped:
+        tw, th = width, min(int(first.rowsperstrip or height), height)
+    else:
+        tw, th = int(first.tilewidth), int(first.tilelength)
     across, down = -(-width // tw), -(-height // th)
-    offsets = np.asarray(page.dataoffsets, dtype=np.int64)
-    counts = np.asarray(page.databytecounts, dtype=np.int64)
-    if offsets.size != across * down or counts.size != across * down:
+    offsets = np.concatenate([np.asarray(p.dataoffsets, dtype=np.int64) for p in pages])
+    counts = np.concatenate([np.asarray(p.databytecounts, dtype=np.int64) for p in pages])
+    if offsets.size != across * down * planes or counts.size != across * down * planes:
         raise UnsupportedSlideError(path, f"{what}: tile table does not match the tile grid")
-    jpeg_tables = page.jpegtables
+    jpeg_tables = first.jpegtables
     return TiledLevel(
         width=width,
         height=height,
@@ -186,7 +269,16 @@ def _level(path: str, page: Any, index: int) -> TiledLevel:
         jpeg_colorspace=jpeg_colorspace,
         jpeg_tables=bytes(jpeg_tables) if jpeg_tables else None,
         horizontal_predictor=predictor == 2,
+        planes=planes,
+        striped=striped,
+        ycbcr_to_rgb=ycbcr,
     )
+
+
+def _chunk(page: Any) -> tuple[int, int]:
+    if page.is_tiled:
+        return int(page.tilewidth), int(page.tilelength)
+    return int(page.imagewidth), int(page.rowsperstrip or page.imagelength)
 
 
 def _aperio_associated(pages: list[Any]) -> dict[str, tuple[int, int]]:
