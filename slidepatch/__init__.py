@@ -32,6 +32,7 @@ from slidepatch.errors import (
     NoPatchesWarning,
     OutputError,
     OutputExistsError,
+    QcDroppedAllWarning,
     ResamplingRequiredError,
     RunMismatchError,
     SlideError,
@@ -65,6 +66,7 @@ from slidepatch.pools import (
     iter_patch_batches,
 )
 from slidepatch.reference_data import MaskData, PolygonData
+from slidepatch.shard_dataset import ShardDataset, open_shards
 from slidepatch.slide import ReadPlan, Slide, SlideIdentity, slide_identity
 
 __version__ = "0.1.0"
@@ -86,6 +88,7 @@ __all__ = [
     "PatchList",
     "PatchStream",
     "PolygonData",
+    "ShardDataset",
     "WSIPolygonMask",
     "WSITissueMask",
     "contact_sheet_from_output",
@@ -94,6 +97,7 @@ __all__ = [
     "load_mask",
     "load_polygon_data",
     "multires_locations",
+    "open_shards",
     "read_annotations",
     "read_asap_xml",
     "read_geojson",
@@ -121,6 +125,7 @@ __all__ = [
     "MppUnavailableError",
     "NoPatchesWarning",
     "OutputError",
+    "QcDroppedAllWarning",
     "OutputExistsError",
     "ReadPlan",
     "ResamplingRequiredError",

@@ -169,6 +169,10 @@ class EarlierRunWarning(UserWarning):
     """An output directory already holds files of the same slides from earlier runs."""
 
 
+class QcDroppedAllWarning(UserWarning):
+    """The quality filters (``qc=``, artifact masks) dropped every patch of a slide."""
+
+
 class CoordinateFileError(SlidepatchError, ValueError):
     """A coordinate file (TRIDENT, CLAM, hs2p, CSV) that cannot be read or written as asked;
     the message names the file (and the slide it was paired with)."""

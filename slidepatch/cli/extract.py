@@ -23,6 +23,7 @@ from slidepatch.errors import (
     SlideIsDirectoryError,
     SlideNotFoundError,
 )
+from slidepatch.extract.shards import DEFAULT_SHARD_MAXCOUNT, DEFAULT_SHARD_MAXSIZE
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.locations.preview import DEFAULT_PREVIEW_SIZE
 
@@ -60,6 +61,12 @@ class ExtractRun:
     quiet: bool = False
     coords_dir: str | None = None  # read locations from coordinate files instead of sampling
     coords_format: str = "auto"
+    output_format: str = "files"
+    shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT
+    shard_maxsize: int = DEFAULT_SHARD_MAXSIZE
+    qc_scores: bool = False
+    qc: tuple[tuple[str, float], ...] = ()  # (QcFilter field, threshold) pairs
+    artifact_masks: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class ExtractSummary:
     located: tuple[tuple[str, dict[str, int]], ...] = ()  # per slide: patches per label
     dry_run: bool = False
     replaced: tuple[str, ...] = ()  # manifest ids of earlier runs removed by --overwrite
+    shards: bool = False  # --output-format webdataset
 
 
 def _check_slides(slides: Sequence[str]) -> None:
@@ -158,6 +166,27 @@ def _run_pool(run: ExtractRun, patch_sets: list[PatchSet]) -> Any:
         kwargs["levels_or_mpps"] = list(run.levels)
     if run.jpeg_quality is not None:
         kwargs["jpeg_quality"] = run.jpeg_quality
+    if run.qc_scores:
+        kwargs["qc_scores"] = True
+    if run.qc:
+        kwargs["qc"] = dict(run.qc)
+    if run.masks is not None and (run.qc_scores or run.qc or run.artifact_masks):
+        # the tissue masks the locations came from also give qc_mask_tissue
+        from slidepatch.slide.identity import real_slide_path
+
+        tissue = {real_slide_path(s): m for s, m in zip(run.slides, run.masks, strict=True)}
+        kwargs["tissue_masks"] = [tissue[real_slide_path(ps.slide_path)] for ps in patch_sets]
+    if run.artifact_masks is not None:
+        from slidepatch.slide.identity import real_slide_path
+
+        by_slide = {
+            real_slide_path(s): m for s, m in zip(run.slides, run.artifact_masks, strict=True)
+        }
+        kwargs["artifact_masks"] = [by_slide[real_slide_path(ps.slide_path)] for ps in patch_sets]
+    if run.output_format != "files":
+        kwargs["output_format"] = run.output_format
+        kwargs["shard_maxcount"] = run.shard_maxcount
+        kwargs["shard_maxsize"] = run.shard_maxsize
     return _pool_class(run)(**kwargs)
 
 
@@ -185,7 +214,11 @@ def _drop_duplicate_slides(run: ExtractRun) -> ExtractRun:
         if j == i:
             keep.append(i)
             continue
-        for files, option in ((run.masks, "--mask"), (run.annotations, "--annotations")):
+        for files, option in (
+            (run.masks, "--mask"),
+            (run.annotations, "--annotations"),
+            (run.artifact_masks, "--artifact-mask"),
+        ):
             if files is not None and _real_or_none(files[i]) != _real_or_none(files[j]):
                 raise UsageError(
                     f"{slide} is listed twice (also as {run.slides[j]}) with different "
@@ -204,6 +237,7 @@ def _drop_duplicate_slides(run: ExtractRun) -> ExtractRun:
         slides=tuple(run.slides[i] for i in keep),
         masks=pick(run.masks),
         annotations=pick(run.annotations),
+        artifact_masks=pick(run.artifact_masks),
         slide_mpps=pick(run.slide_mpps),
         labels=pick(run.labels),
     )
@@ -257,6 +291,7 @@ def _read_coordinates(run: ExtractRun) -> list[Located]:
 def extract(run: ExtractRun) -> ExtractSummary:
     """Locate patches on every slide, extract them to disk, write previews and contact sheet."""
     _check_pairing(run.masks, run.slides, "--mask")
+    _check_pairing(run.artifact_masks, run.slides, "--artifact-mask")
     _check_pairing(run.annotations, run.slides, "--annotations")
     _check_slides(run.slides)
     run = _drop_duplicate_slides(run)
@@ -364,6 +399,7 @@ def extract(run: ExtractRun) -> ExtractSummary:
         empty=tuple(empty),
         located=_located_counts(results),
         replaced=tuple(replaced),
+        shards=run.output_format == "webdataset",
     )
 
 
@@ -403,6 +439,8 @@ def format_summary(summary: ExtractSummary) -> str:
         f"{summary.patch_count} patches from {ok} of {summary.slide_count} slides written to {out}",
         f"  manifests:     {os.path.join(out, MANIFEST_DIR)} ({len(summary.manifest_paths)} files)",
     ]
+    if summary.shards:
+        lines.append(f"  shards:        {os.path.join(out, 'shards')} (index: {out}/index)")
     if summary.preview_paths:
         lines.append(f"  previews:      {os.path.join(out, PREVIEW_DIR)}")
     if summary.contact_sheet_path:
@@ -548,6 +586,8 @@ def check_annotation_flags(args: argparse.Namespace, annotations: object) -> Non
 
 def run_from_args(args: argparse.Namespace) -> ExtractRun:
     """Turn parsed ``extract`` arguments into an :class:`ExtractRun` (usage checks here)."""
+    from slidepatch.cli.inputs import pair_by_name
+
     if args.coords is not None and (
         args.mask or args.annotations or args.mask_dir or args.annotations_dir
     ):
@@ -561,6 +601,10 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         raise UsageError(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
     if args.jpeg_quality is not None and args.image_type != "jpg":
         raise UsageError("--jpeg-quality needs --image-type jpg")
+    if args.max_artifact is not None and args.artifact_mask is None:
+        raise UsageError("--max-artifact needs --artifact-mask")
+    if args.output_format == "webdataset" and (args.subdirs or args.contact_sheet):
+        raise UsageError("--subdirs and --contact-sheet need --output-format files")
     slides, masks, annotations, mpps, labels = _slide_inputs(args)
     check_annotation_flags(args, annotations)
     if args.coords is not None and (masks or annotations):
@@ -591,4 +635,30 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         dry_run=args.dry_run,
         coords_dir=None if args.coords is None else os.path.abspath(args.coords),
         coords_format=args.coords_format,
+        output_format=args.output_format,
+        shard_maxcount=args.shard_maxcount,
+        shard_maxsize=args.shard_maxsize,
+        artifact_masks=None
+        if args.artifact_mask is None
+        else tuple(
+            pair_by_name(
+                slides, [os.path.abspath(m) for m in args.artifact_mask], option="--artifact-mask"
+            )
+        ),
+        qc_scores=args.qc_scores,
+        qc=tuple(
+            (name, getattr(args, option))
+            for option, name in _QC_OPTIONS
+            if getattr(args, option) is not None
+        ),
     )
+
+
+_QC_OPTIONS = (
+    ("drop_white", "max_white"),
+    ("drop_black", "max_black"),
+    ("drop_gray", "max_gray"),
+    ("min_tissue", "min_tissue"),
+    ("drop_blur", "min_blur"),
+    ("max_artifact", "max_artifact"),
+)

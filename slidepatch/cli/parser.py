@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
+from slidepatch.extract.shards import DEFAULT_SHARD_MAXCOUNT, DEFAULT_SHARD_MAXSIZE
 from slidepatch.locations.patchset import LevelOrMpp
 from slidepatch.slide.backends import BACKEND_NAMES
 
@@ -290,6 +291,26 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
     o.add_argument("--jpeg-quality", type=_positive_int, help="JPEG quality 1-100")
     o.add_argument("--subdirs", action="store_true", help="one subfolder per label under --out")
     o.add_argument(
+        "--output-format",
+        choices=("files", "webdataset"),
+        default="files",
+        help="files: one image file per patch (default); webdataset: per slide, tar shards "
+        "in DIR/shards/ and a Parquet index in DIR/index/ (needs pyarrow)",
+    )
+    o.add_argument(
+        "--shard-maxcount",
+        type=_positive_int,
+        default=DEFAULT_SHARD_MAXCOUNT,
+        help=f"webdataset: samples per shard at most ({DEFAULT_SHARD_MAXCOUNT})",
+    )
+    o.add_argument(
+        "--shard-maxsize",
+        type=_positive_int,
+        default=DEFAULT_SHARD_MAXSIZE,
+        help=f"webdataset: bytes per shard at most ({DEFAULT_SHARD_MAXSIZE}; a bigger "
+        "single sample gets a shard of its own)",
+    )
+    o.add_argument(
         "--preview",
         action="store_true",
         help="write a preview of each slide with its patches to DIR/previews/",
@@ -305,6 +326,40 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         "--contact-sheet",
         action="store_true",
         help="write DIR/contact_sheet.png: sample patches, one row per label",
+    )
+    q = p.add_argument_group(
+        "quality scores",
+        "scores on every 4th pixel: white, black, grey (low-saturation) and tissue fractions, "
+        "blur (Laplacian variance); a --drop/--min option drops patches before encoding",
+    )
+    q.add_argument(
+        "--qc-scores",
+        action="store_true",
+        help="add the scores to the CSV manifest (and to the index and sample JSON)",
+    )
+    q.add_argument("--drop-white", type=_ratio, metavar="F", help="drop above this white fraction")
+    q.add_argument("--drop-black", type=_ratio, metavar="F", help="drop above this black fraction")
+    q.add_argument("--drop-gray", type=_ratio, metavar="F", help="drop above this grey fraction")
+    q.add_argument("--min-tissue", type=_ratio, metavar="F", help="drop below this tissue fraction")
+    q.add_argument(
+        "--artifact-mask",
+        nargs="+",
+        metavar="FILE",
+        help="artifact masks (PNG/NPY/NPZ, nonzero = artifact, e.g. GrandQC or HistoQC "
+        "output), one per slide, paired by name (h1_artifacts.png for h1.svs): patches they "
+        "cover are dropped",
+    )
+    q.add_argument(
+        "--max-artifact",
+        type=_ratio,
+        metavar="F",
+        help="with --artifact-mask: drop above this covered fraction (default 0: any overlap)",
+    )
+    q.add_argument(
+        "--drop-blur",
+        type=_positive_float,
+        metavar="V",
+        help="drop below this blur score (Laplacian variance; sharp tissue scores hundreds)",
     )
     again = o.add_mutually_exclusive_group()
     again.add_argument(

@@ -98,3 +98,89 @@ def _linkat() -> Any:
     function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
     function.restype = ctypes.c_int
     return function
+
+
+class AtomicFile:
+    """A file written in pieces that appears under ``path`` only on :meth:`commit`.
+
+    The streaming form of :func:`write_atomically`, for files too large to hold in memory
+    (tar shards): the bytes go into an unnamed file linked in by ``commit`` on Linux, else
+    into ``.<name>.<8 hex>.tmp`` renamed by ``commit``. ``abort`` (or a crash) leaves no
+    file under ``path``. ``path`` must not exist yet.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._tmp: str | None = None
+        self._size = 0
+        flag = getattr(os, "O_TMPFILE", 0)
+        fd = -1
+        if _linkat() is not None and flag:
+            try:
+                fd = os.open(os.path.dirname(path) or ".", flag | os.O_RDWR, 0o666)
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
+                    raise
+        if fd < 0:
+            directory, name = os.path.split(path)
+            self._tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+            fd = os.open(self._tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        self._fd: int | None = fd
+
+    @property
+    def size(self) -> int:
+        """Bytes written so far (the offset of the next byte)."""
+        return self._size
+
+    def write(self, data: bytes | memoryview) -> None:
+        assert self._fd is not None, "write after commit/abort"
+        _write_all(self._fd, bytes(data) if isinstance(data, memoryview) else data)
+        self._size += len(data)
+
+    def commit(self) -> None:
+        """Give the file its name (an existing ``path`` is an error)."""
+        assert self._fd is not None, "commit after commit/abort"
+        fd, self._fd = self._fd, None
+        try:
+            if self._tmp is None:
+                linkat = _linkat()
+                source = f"/proc/self/fd/{fd}".encode()
+                target = os.fsencode(self._path)
+                if linkat(_AT_FDCWD, source, _AT_FDCWD, target, _AT_SYMLINK_FOLLOW) != 0:
+                    code = ctypes.get_errno()
+                    if code == errno.EEXIST:
+                        raise OutputError(f"{self._path} already exists")
+                    self._copy_to_temporary(fd)  # no usable /proc: copy, then rename
+            if self._tmp is not None:
+                if os.path.exists(self._path):
+                    raise OutputError(f"{self._path} already exists")
+                os.replace(self._tmp, self._path)
+                self._tmp = None
+        finally:
+            os.close(fd)
+            self._drop_temporary()
+
+    def abort(self) -> None:
+        """Forget the bytes; nothing appears under ``path``."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._drop_temporary()
+
+    def _copy_to_temporary(self, fd: int) -> None:
+        directory, name = os.path.split(self._path)
+        self._tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        out = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            offset = 0
+            while chunk := os.pread(fd, 1 << 20, offset):
+                _write_all(out, chunk)
+                offset += len(chunk)
+        finally:
+            os.close(out)
+
+    def _drop_temporary(self) -> None:
+        if self._tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._tmp)
+            self._tmp = None

@@ -12,12 +12,16 @@ before the first image lets a failed or killed attempt be undone (see ``resume.p
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
 from os import PathLike, fspath
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from slidepatch.errors import ExtractionError, OutputError, SlideError
 from slidepatch.extract.atomic_write import write_atomically
@@ -28,9 +32,11 @@ from slidepatch.extract.fingerprint import (
     Fingerprint,
     disk_fingerprint,
     encode_fingerprint,
+    output_options,
 )
 from slidepatch.extract.manifest import (
     WrittenPatch,
+    csv_values,
     format_csv_manifest,
     format_text_manifest,
     manifest_base_name,
@@ -48,11 +54,37 @@ from slidepatch.extract.naming import (
     set_dir_name,
     wsi_id_of,
 )
+from slidepatch.extract.ordered import run_ordered
 from slidepatch.extract.passthrough import check_jpeg_passthrough, passthrough_jpeg
+from slidepatch.extract.qc import (
+    QC_COLUMNS,
+    QC_REASONS,
+    QcFilter,
+    decode_rgb,
+    qc_scores,
+    with_artifact_default,
+)
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import discard_attempt, write_journal
+from slidepatch.extract.shard_index import format_index
+from slidepatch.extract.shards import (
+    DEFAULT_SHARD_MAXCOUNT,
+    DEFAULT_SHARD_MAXSIZE,
+    INDEX_DIR,
+    SHARD_COLUMNS,
+    SHARD_DIR,
+    MemberPlace,
+    ShardWriter,
+    check_output_format,
+    check_shard_limits,
+    index_rel_path,
+    require_pyarrow,
+    sample_key,
+    sample_metadata,
+)
 from slidepatch.extract.threads import run_on_threads
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.masks import load_mask
 from slidepatch.slide.buffers import ScratchBuffers
 from slidepatch.slide.identity import slide_identity
 from slidepatch.slide.slide import ReadPlan, ResamplingMode, Slide
@@ -70,6 +102,15 @@ class _Job:
     y: int
     level_or_mpp: LevelOrMpp
     set_id: str
+    qc_gate: bool = False  # the qc= filters judge this job (the first of its group)
+
+
+class _Dropped(Exception):
+    """A ``qc=`` filter dropped the patch (or set) before it was encoded."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def check_output_labels(*, patch_set: PatchSet, create_subdirs: bool) -> None:
@@ -132,6 +173,13 @@ class _DiskBase(PatchExtractorBase):
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
         jpeg_passthrough: bool = False,
+        output_format: str = "files",
+        shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
+        shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
+        qc_scores: bool = False,
+        qc: Mapping[str, float] | QcFilter | None = None,
+        artifact_mask: object = None,
+        tissue_mask: object = None,
     ) -> None:
         super().__init__(
             patches=patches,
@@ -150,6 +198,25 @@ class _DiskBase(PatchExtractorBase):
             jpeg_passthrough, image_type=self._encoder.extension
         )
         self._passthrough_paths: set[str] = set()
+        self._output_format = check_output_format(output_format)
+        self._shard_limits = check_shard_limits(maxcount=shard_maxcount, maxsize=shard_maxsize)
+        if self._output_format == "webdataset":
+            require_pyarrow()
+            if create_subdirs:
+                raise ValueError('create_subdirs applies to output_format="files" only')
+        self._shard_members: list[MemberPlace] = []
+        self._qc_filter = QcFilter.create(qc)
+        self._artifact_mask = artifact_mask
+        if artifact_mask is not None:
+            self._qc_filter = with_artifact_default(self._qc_filter)
+        self._qc_on = bool(qc_scores) or self._qc_filter is not None
+        self._tissue_mask = tissue_mask
+        self._qc_on = self._qc_on or tissue_mask is not None
+        # per patch, once the slide is open: the masks' covered fractions
+        self._artifact: npt.NDArray[np.float64] | None = None
+        self._mask_tissue: npt.NDArray[np.float64] | None = None
+        self._qc_dropped: Counter[str] = Counter()
+        self._qc_lock = threading.Lock()
         self._comment = check_name_part(filename_comment, what="filename_comment")
         self._separator = check_separator(filename_separator)
         self._create_subdirs = bool(create_subdirs)
@@ -174,6 +241,16 @@ class _DiskBase(PatchExtractorBase):
         return [w.path for w in self._written]
 
     @property
+    def written_count(self) -> int:
+        """Images written (files, or image members of shards)."""
+        return len(self._written)
+
+    @property
+    def qc_dropped(self) -> dict[str, int]:
+        """Patches (or multi-resolution sets) each ``qc=`` filter dropped."""
+        return dict(self._qc_dropped)
+
+    @property
     def passthrough_paths(self) -> list[str]:
         """The written paths whose bytes are the source JPEG tile's (``jpeg_passthrough``)."""
         return [w.path for w in self._written if w.path in self._passthrough_paths]
@@ -188,21 +265,39 @@ class _DiskBase(PatchExtractorBase):
 
     # ------------------------------------------------------------------ subclass hooks
     def _extractor_params(self) -> dict[str, Any]:
-        return {
-            "create_subdirs": self._create_subdirs,
-            "excluded_labels": self._excluded_labels,
-            "filename_comment": self._comment,
-            "filename_separator": self._separator,
-            "image_type": self._image_type,
-            "included_labels": self._included_labels,
-            "jpeg_quality": self._encoder.jpeg_quality,
-            "mp_chunksize": self._mp_chunksize,
-            "num_workers": self._num_workers,
-            "output_dir": self._output_dir,
-            "png_compression": self._encoder.png_compression,
-            "pool_mode": self._pool_mode,
-            "resampling_mode": self._resampling_mode,
-        } | ({"jpeg_passthrough": True} if self._jpeg_passthrough else {})
+        return (
+            {
+                "create_subdirs": self._create_subdirs,
+                "excluded_labels": self._excluded_labels,
+                "filename_comment": self._comment,
+                "filename_separator": self._separator,
+                "image_type": self._image_type,
+                "included_labels": self._included_labels,
+                "jpeg_quality": self._encoder.jpeg_quality,
+                "mp_chunksize": self._mp_chunksize,
+                "num_workers": self._num_workers,
+                "output_dir": self._output_dir,
+                "png_compression": self._encoder.png_compression,
+                "pool_mode": self._pool_mode,
+                "resampling_mode": self._resampling_mode,
+            }
+            | ({"jpeg_passthrough": True} if self._jpeg_passthrough else {})
+            | self._shard_options()
+        )
+
+    def _shard_options(self) -> dict[str, Any]:
+        """The output keywords, recorded only where not the default (a default files run's
+        manifest and fingerprint stay as they were)."""
+        maxcount, maxsize = self._shard_limits
+        return output_options(
+            output_format=self._output_format,
+            shard_maxcount=maxcount,
+            shard_maxsize=maxsize,
+            qc_scores=self._qc_on,
+            qc=self._qc_filter,
+            artifact_mask=self._artifact_mask,
+            tissue_mask=self._tissue_mask,
+        )
 
     def _multires_options(self) -> tuple[list[LevelOrMpp] | None, int | None]:
         """``(levels_or_mpps, global_counter)`` for the fingerprint (None, None: one level)."""
@@ -224,6 +319,7 @@ class _DiskBase(PatchExtractorBase):
             resampling_mode=self._resampling_mode,
             levels_or_mpps=levels,
             global_counter=counter,
+            output=self._shard_options(),
         )
 
     def _resolutions(self) -> list[LevelOrMpp]:
@@ -236,11 +332,43 @@ class _DiskBase(PatchExtractorBase):
     def _set_dirs(self, groups: Sequence[Sequence[_Job]]) -> list[str]:
         return []
 
+    def _gated(self, groups: list[list[_Job]]) -> list[list[_Job]]:
+        """With ``qc=`` filters, mark the first job of each group as the one judged."""
+        if self._qc_filter is None:
+            return groups
+        return [[replace(g[0], qc_gate=True), *g[1:]] if g else g for g in groups]
+
+    def _mask_fractions(self, slide: Slide, mask_data: object) -> npt.NDArray[np.float64] | None:
+        """Per patch, the fraction of its level-0 footprint a mask covers (None: no mask)."""
+        if mask_data is None:
+            return None
+        ps = self._patch_set
+        mask = load_mask(mask_data, slide_dimensions=slide.dimensions, wsi_file=ps.slide_path)
+        scale = slide.plan(ps.level_or_mpp, resampling_mode=self._resampling_mode).level0_per_pixel
+        out = np.zeros(len(ps), dtype=np.float64)
+        sizes = np.stack([ps.width, ps.height], axis=1) if len(ps) else np.zeros((0, 2))
+        for w, h in {(int(a), int(b)) for a, b in sizes}:
+            pick = (ps.width == w) & (ps.height == h)
+            out[pick] = mask.foreground_fraction(
+                x=ps.x[pick].astype(np.float64),
+                y=ps.y[pick].astype(np.float64),
+                width=w * scale,
+                height=h * scale,
+            )
+        return np.round(out, 6)
+
+    def _drop(self, reason: str) -> None:
+        with self._qc_lock:
+            self._qc_dropped[reason] += 1
+
     # ------------------------------------------------------------------ run
     def _check_labels(self) -> None:
         check_output_labels(patch_set=self._patch_set, create_subdirs=self._create_subdirs)
 
     def _run(self) -> None:
+        if self._output_format == "webdataset":
+            self._run_shards()
+            return
         ps = self._patch_set
         self._check_labels()
         with self._open_slide() as slide:
@@ -248,7 +376,9 @@ class _DiskBase(PatchExtractorBase):
                 repr(r): slide.plan(r, resampling_mode=self._resampling_mode)
                 for r in self._resolutions()
             }
-            groups = self._plan_jobs(slide)
+            groups = self._gated(self._plan_jobs(slide))
+            self._artifact = self._mask_fractions(slide, self._artifact_mask)
+            self._mask_tissue = self._mask_fractions(slide, self._tissue_mask)
             rel_paths = [job.rel_path for group in groups for job in group]
             self._check_paths(rel_paths)
             set_dirs = self._set_dirs(groups)
@@ -272,16 +402,22 @@ class _DiskBase(PatchExtractorBase):
                 done: list[list[WrittenPatch]] = [[] for _ in groups]
                 size = self._mp_chunksize
 
+                dropped: list[int] = []  # files of the groups qc= filters dropped
+
                 def work(start: int) -> None:
                     for g in range(start, min(start + size, len(groups))):
-                        done[g] = [
-                            self._write_job(slide, job, plans[repr(job.level_or_mpp)])
-                            for job in groups[g]
-                        ]
+                        try:
+                            done[g] = [
+                                self._write_job(slide, job, plans[repr(job.level_or_mpp)])
+                                for job in groups[g]
+                            ]
+                        except _Dropped as drop:
+                            self._drop(drop.reason)
+                            dropped.append(len(groups[g]))
 
                 run_on_threads(work, range(0, len(groups), size), num_workers=self._num_workers)
                 self._written = [w for group in done for w in group]
-                self._check_written(len(rel_paths))
+                self._check_written(len(rel_paths) - sum(dropped))
                 self._write_manifests(txt_path, csv_path)
             except BaseException:
                 # All or nothing: no manifest, and none of this attempt's files stay behind.
@@ -290,7 +426,178 @@ class _DiskBase(PatchExtractorBase):
                 raise
         os.unlink(journal)  # the text manifest now marks the slide complete
 
-    def _start_journal(self, rel_paths: Sequence[str], set_dirs: Sequence[str]) -> str:
+    def _run_shards(self) -> None:
+        """``output_format="webdataset"``: the slide's samples into tar shards, in patch
+        order, then its index and manifests (see :mod:`slidepatch.extract.shards`)."""
+        ps = self._patch_set
+        self._check_labels()
+        with self._open_slide() as slide:
+            plans = {
+                repr(r): slide.plan(r, resampling_mode=self._resampling_mode)
+                for r in self._resolutions()
+            }
+            groups = self._gated(self._plan_jobs(slide))
+            self._artifact = self._mask_fractions(slide, self._artifact_mask)
+            self._mask_tissue = self._mask_fractions(slide, self._tissue_mask)
+            self._check_paths([job.rel_path for group in groups for job in group])
+            txt_path, csv_path = self.manifest_paths
+            for p in (txt_path, csv_path):
+                if os.path.exists(p):
+                    raise OutputError(f"{ps.slide_path}: manifest {p} already exists")
+            base = manifest_base_name(self._manifest_id, self._wsi_id)
+            index_rel = index_rel_path(manifest_base=base)
+            journal = self._start_journal([index_rel], [])
+            maxcount, maxsize = self._shard_limits
+
+            def record(shards: list[str]) -> None:
+                self._start_journal([*shards, index_rel], [], replace=True)
+
+            writer = ShardWriter(
+                output_dir=self._output_dir,
+                wsi_id=self._wsi_id,
+                manifest_id=self._manifest_id,
+                maxcount=maxcount,
+                maxsize=maxsize,
+                on_new_shard=record,
+            )
+            try:
+                self._make_dirs([])
+                for folder in (SHARD_DIR, INDEX_DIR):
+                    os.makedirs(os.path.join(self._output_dir, folder), exist_ok=True)
+                writer_name = os.path.join(self._output_dir, SHARD_DIR)  # for error messages
+
+                def encode(group: Sequence[_Job]) -> list[tuple[bytes, WrittenPatch]] | None:
+                    try:
+                        return [
+                            self._encode_job(
+                                slide, job, plans[repr(job.level_or_mpp)], writing=writer_name
+                            )
+                            for job in group
+                        ]
+                    except _Dropped as drop:
+                        self._drop(drop.reason)
+                        return None
+
+                tasks = (partial(encode, group) for group in groups)
+                workers = self._num_workers
+                written: list[WrittenPatch] = []
+                places: list[MemberPlace] = []
+                json_places: list[MemberPlace] = []
+                for group, encoded in zip(
+                    groups, run_ordered(tasks, num_workers=workers, window=4 * workers), strict=True
+                ):
+                    if encoded is None:
+                        continue  # dropped by a qc= filter
+                    key = sample_key(
+                        wsi_id=self._wsi_id,
+                        manifest_id=self._manifest_id,
+                        index=group[0].patch_index,
+                    )
+                    members = [
+                        (f"{key}.{self._member_ext(job)}", data)
+                        for job, (data, _) in zip(group, encoded, strict=True)
+                    ]
+                    records = [w for _, w in encoded]
+                    meta = sample_metadata(
+                        key=key,
+                        slide_path=ps.slide_path,
+                        wsi_id=self._wsi_id,
+                        members=[m for m, _ in members],
+                        records=records,
+                        passthrough=[job.rel_path in self._passthrough_paths for job in group],
+                    )
+                    placed = writer.add([*members, (f"{key}.json", meta)])
+                    json_place = placed[-1]
+                    for record_, place in zip(records, placed, strict=False):
+                        written.append(replace(record_, path=place.shard))
+                        places.append(place)
+                        json_places.append(json_place)
+                writer.close()
+                self._written = written
+                self._shard_members = places
+                self._write_shard_manifests(
+                    txt_path, csv_path, index_rel, writer.shards, json_places
+                )
+            except BaseException:
+                self._written = []
+                self._shard_members = []
+                writer.abort()
+                discard_attempt(output_dir=self._output_dir, journal=journal)
+                raise
+        os.unlink(journal)
+
+    def _member_ext(self, job: _Job) -> str:
+        """``png`` for one resolution; ``level1.png`` / ``mpp0.5.png`` for a multi-res set."""
+        ext = self._encoder.extension
+        if self._multires_options()[0] is None:
+            return ext
+        return f"{level_comment(job.level_or_mpp)}.{ext}"
+
+    def _write_shard_manifests(
+        self,
+        txt_path: str,
+        csv_path: str,
+        index_rel: str,
+        shards: Sequence[str],
+        json_places: Sequence[MemberPlace],
+    ) -> None:
+        ps = self._patch_set
+        fingerprint_path = txt_path[: -len(".txt")] + FINGERPRINT_SUFFIX
+        write_atomically(fingerprint_path, encode_fingerprint(self.fingerprint()))
+        extra: list[tuple[str | int | float | None, ...]] = [
+            (
+                p.member.partition(".")[0],
+                p.member,
+                p.offset,
+                p.size,
+                j.offset,
+                j.size,
+                *self._qc_values(w),
+            )
+            for p, j, w in zip(self._shard_members, json_places, self._written, strict=True)
+        ]
+        qc_columns = QC_COLUMNS if self._qc_on else ()
+        rows: list[list[str | int | float | None]] = [
+            [
+                *csv_values(
+                    w, slide_path=ps.slide_path, wsi_id=self._wsi_id, manifest_id=self._manifest_id
+                ),
+                *e,
+            ]
+            for w, e in zip(self._written, extra, strict=True)
+        ]
+        index = format_index(rows=rows, extra_float_columns=qc_columns)
+        write_atomically(os.path.join(self._output_dir, index_rel), index)
+        csv_text = format_csv_manifest(
+            rows=self._written,
+            slide_path=ps.slide_path,
+            wsi_id=self._wsi_id,
+            manifest_id=self._manifest_id,
+            extra_columns=(*SHARD_COLUMNS, *qc_columns),
+            extra_values=extra,
+        )
+        write_atomically(csv_path, csv_text.encode("utf-8"))
+        text = format_text_manifest(
+            manifest_id=self._manifest_id,
+            manifest_path=txt_path,
+            patch_class=self._source.class_name,
+            patch_params=self._source.param_info,
+            patch_count=len(self._source),
+            patch_info=self._source.patch_info,
+            extractor_class=type(self).__name__,
+            extractor_params=self._extractor_params(),
+            saved_paths=[os.path.join(self._output_dir, p) for p in [*shards, index_rel]],
+        )
+        write_atomically(txt_path, (text + self._qc_lines()).encode("utf-8"))
+
+    @property
+    def shard_members(self) -> list[MemberPlace]:
+        """``output_format="webdataset"``: where each image member was written, in order."""
+        return list(self._shard_members)
+
+    def _start_journal(
+        self, rel_paths: Sequence[str], set_dirs: Sequence[str], *, replace: bool = False
+    ) -> str:
         """Record what this attempt will create (see :mod:`slidepatch.extract.resume`)."""
         try:
             return write_journal(
@@ -299,6 +606,7 @@ class _DiskBase(PatchExtractorBase):
                 slide_path=self._patch_set.slide_path,
                 rel_paths=rel_paths,
                 set_dirs=set_dirs,
+                replace=replace,
             )
         except OSError as exc:
             raise ExtractionError(
@@ -337,9 +645,31 @@ class _DiskBase(PatchExtractorBase):
                     ) from None
 
     def _write_job(self, slide: Slide, job: _Job, plan: ReadPlan) -> WrittenPatch:
+        full = os.path.join(self._output_dir, job.rel_path)
+        data, written = self._encode_job(slide, job, plan, writing=full)
+        try:
+            write_atomically(full, data, exclusive=False)
+        except Exception as exc:
+            raise ExtractionError(
+                self._patch_set.slide_path,
+                f"patch {job.patch_index} at level-0 {(job.x, job.y)}: writing {full}: "
+                f"{type(exc).__name__}: {exc}",
+            ) from exc
+        return written
+
+    def _encode_job(
+        self, slide: Slide, job: _Job, plan: ReadPlan, *, writing: str
+    ) -> tuple[bytes, WrittenPatch]:
+        """One job's encoded bytes (or passthrough tile) and its manifest record."""
         ps = self._patch_set
         i = job.patch_index
         size = (int(ps.width[i]), int(ps.height[i]))
+        artifact = None if self._artifact is None else float(self._artifact[i])
+        in_mask = None if self._mask_tissue is None else float(self._mask_tissue[i])
+        if job.qc_gate and self._qc_filter:
+            reason = self._qc_filter.mask_reason(artifact=artifact, mask_tissue=in_mask)
+            if reason is not None:
+                raise _Dropped(reason)  # before reading: nothing of it is needed
         data = self._passthrough_bytes(slide, job, size)
         image = None
         if data is None:
@@ -354,18 +684,24 @@ class _DiskBase(PatchExtractorBase):
                 # buffer per thread serves them all (a fresh one costs page faults each).
                 out=self._scratch.get((size[1], size[0], 3)),
             )
-        full = os.path.join(self._output_dir, job.rel_path)
+        scores = None
+        if self._qc_on:
+            pixels = image if image is not None else decode_rgb(data or b"")
+            scores = qc_scores(pixels, artifact=artifact, mask_tissue=in_mask)
+            reason = self._qc_filter.reason(scores) if self._qc_filter else None
+            if job.qc_gate and reason is not None:
+                raise _Dropped(reason)
         try:
             if image is not None:
                 data = self._encoder.encode(image)
             assert data is not None
-            write_atomically(full, data, exclusive=False)
         except Exception as exc:
             detail = exc.message if isinstance(exc, SlideError) else f"{type(exc).__name__}: {exc}"
             raise ExtractionError(
-                ps.slide_path, f"patch {i} at level-0 {(job.x, job.y)}: writing {full}: {detail}"
+                ps.slide_path,
+                f"patch {i} at level-0 {(job.x, job.y)}: writing {writing}: {detail}",
             ) from exc
-        return WrittenPatch(
+        return data, WrittenPatch(
             path=job.rel_path,
             patch_index=i,
             label=ps.labels[i],
@@ -377,6 +713,7 @@ class _DiskBase(PatchExtractorBase):
             level0_per_pixel=plan.level0_per_pixel,
             mpp_read=plan.mpp,
             set_id=job.set_id,
+            qc=scores,
         )
 
     def _passthrough_bytes(self, slide: Slide, job: _Job, size: tuple[int, int]) -> bytes | None:
@@ -418,6 +755,8 @@ class _DiskBase(PatchExtractorBase):
             slide_path=ps.slide_path,
             wsi_id=self._wsi_id,
             manifest_id=self._manifest_id,
+            extra_columns=QC_COLUMNS if self._qc_on else (),
+            extra_values=[self._qc_values(w) for w in self._written],
         )
         write_atomically(csv_path, csv_text.encode("utf-8"))
         text = format_text_manifest(
@@ -431,7 +770,17 @@ class _DiskBase(PatchExtractorBase):
             extractor_params=self._extractor_params(),
             saved_paths=[os.path.join(self._output_dir, w.path) for w in self._written],
         )
-        write_atomically(txt_path, text.encode("utf-8"))
+        write_atomically(txt_path, (text + self._qc_lines()).encode("utf-8"))
+
+    def _qc_values(self, w: WrittenPatch) -> tuple[float | None, ...]:
+        return () if w.qc is None else w.qc.values()
+
+    def _qc_lines(self) -> str:
+        """The text manifest's QC lines (none without ``qc=``): filters, drops per filter."""
+        if self._qc_filter is None:
+            return ""
+        dropped = {k: self._qc_dropped.get(k, 0) for k in QC_REASONS}
+        return f"{'QC filters:':<24}{self._qc_filter.as_dict()}\n{'QC dropped:':<24}{dropped}\n"
 
     def _file_name(self, *, comment: str, label: str, x: int, y: int) -> str:
         return patch_file_name(
@@ -475,6 +824,13 @@ class DiskPatchExtractor(_DiskBase):
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
         jpeg_passthrough: bool = False,
+        output_format: str = "files",
+        shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
+        shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
+        qc_scores: bool = False,
+        qc: Mapping[str, float] | QcFilter | None = None,
+        artifact_mask: object = None,
+        tissue_mask: object = None,
     ) -> None:
         super().__init__(
             patches=patches,
@@ -492,6 +848,13 @@ class DiskPatchExtractor(_DiskBase):
             jpeg_quality=jpeg_quality,
             png_compression=png_compression,
             jpeg_passthrough=jpeg_passthrough,
+            output_format=output_format,
+            shard_maxcount=shard_maxcount,
+            shard_maxsize=shard_maxsize,
+            qc_scores=qc_scores,
+            qc=qc,
+            artifact_mask=artifact_mask,
+            tissue_mask=tissue_mask,
         )
         self._run()
 
@@ -538,6 +901,13 @@ class MultiResDiskPatchExtractor(_DiskBase):
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
         jpeg_passthrough: bool = False,
+        output_format: str = "files",
+        shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
+        shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
+        qc_scores: bool = False,
+        qc: Mapping[str, float] | QcFilter | None = None,
+        artifact_mask: object = None,
+        tissue_mask: object = None,
     ) -> None:
         self._levels_or_mpps = check_levels_or_mpps(levels_or_mpps)
         self._global_counter = check_global_counter(global_counter)
@@ -557,6 +927,13 @@ class MultiResDiskPatchExtractor(_DiskBase):
             jpeg_quality=jpeg_quality,
             png_compression=png_compression,
             jpeg_passthrough=jpeg_passthrough,
+            output_format=output_format,
+            shard_maxcount=shard_maxcount,
+            shard_maxsize=shard_maxsize,
+            qc_scores=qc_scores,
+            qc=qc,
+            artifact_mask=artifact_mask,
+            tissue_mask=tissue_mask,
         )
         first = 1 if self._global_counter is None else self._global_counter
         self._patchset_counter = first - 1 + len(self._patch_set)

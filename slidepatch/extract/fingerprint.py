@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 
 from slidepatch.extract.encoders import PatchEncoder
 from slidepatch.extract.naming import wsi_id_of
+from slidepatch.extract.qc import QcFilter
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.slide.identity import SlideIdentity
 
@@ -86,8 +87,13 @@ def disk_fingerprint(
     resampling_mode: str | None,
     levels_or_mpps: Sequence[LevelOrMpp] | None,
     global_counter: int | None,
+    output: Mapping[str, object] | None = None,
 ) -> Fingerprint:
-    """The fingerprint of one slide's disk extraction; ``patch_set`` is label-filtered."""
+    """The fingerprint of one slide's disk extraction; ``patch_set`` is label-filtered.
+
+    ``output`` holds the output-format keywords of a non-default output (shards): absent
+    for files, so fingerprints of file runs are unchanged.
+    """
     ext = encoder.extension
     params = {str(k): _plain(v) for k, v in patch_set.param_info.items() if k not in _PATH_PARAMS}
     return {
@@ -114,7 +120,58 @@ def disk_fingerprint(
         "filename_separator": filename_separator,
         "create_subdirs": bool(create_subdirs),
         "global_counter": global_counter,
+        **(output or {}),
     }
+
+
+def output_options(
+    *,
+    output_format: str,
+    shard_maxcount: int,
+    shard_maxsize: int,
+    qc_scores: bool,
+    qc: QcFilter | None,
+    artifact_mask: object = None,
+    tissue_mask: object = None,
+) -> dict[str, object]:
+    """The output keywords that decide a slide's outputs, only where not the default (so a
+    default run's fingerprint and text manifest are as before)."""
+    out: dict[str, object] = {}
+    if output_format != "files":
+        out |= {
+            "output_format": output_format,
+            "shard_maxcount": shard_maxcount,
+            "shard_maxsize": shard_maxsize,
+        }
+    if qc_scores or qc is not None:
+        out["qc_scores"] = True
+    if qc is not None:
+        out["qc"] = qc.as_dict()
+    if artifact_mask is not None:
+        out["artifact_mask"] = _mask_identity(artifact_mask)
+    if tissue_mask is not None:
+        out["qc_scores"] = True
+        out["tissue_mask"] = _mask_identity(tissue_mask)
+    return out
+
+
+def _mask_identity(mask: object) -> object:
+    """A mask file by real path, size and modification time; an in-memory mask by digest."""
+    if isinstance(mask, (str, os.PathLike)):
+        path = os.path.realpath(os.fspath(mask))
+        try:
+            st = os.stat(path)
+        except OSError:
+            return path
+        return {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    array = getattr(mask, "array", mask)
+    try:
+        import numpy as np
+
+        data = np.ascontiguousarray(np.asarray(array) != 0)
+    except Exception:
+        return repr(mask)[:_LONG_VALUE]
+    return "sha256:" + hashlib.sha256(repr(data.shape).encode() + data.tobytes()).hexdigest()[:16]
 
 
 def encode_fingerprint(fingerprint: Mapping[str, object]) -> bytes:

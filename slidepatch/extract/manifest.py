@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from slidepatch.extract.qc import QcScores
 from slidepatch.locations.patchset import LevelOrMpp
 
 LABEL_WIDTH = 24
@@ -64,6 +65,7 @@ class WrittenPatch:
     level0_per_pixel: float
     mpp_read: float | None
     set_id: str = ""
+    qc: QcScores | None = None  # quality scores, with qc_scores=True or qc= filters
 
 
 def manifest_base_name(manifest_id: str, wsi_id: str) -> str:
@@ -119,31 +121,45 @@ def _number(value: float) -> str:
     return str(int(rounded)) if abs(value - rounded) < 1e-6 else f"{value:.4f}".rstrip("0")
 
 
+def csv_values(
+    r: WrittenPatch, *, slide_path: str, wsi_id: str, manifest_id: str
+) -> list[str | int]:
+    """One CSV manifest row, in ``CSV_COLUMNS`` order."""
+    return [
+        r.path,
+        slide_path,
+        wsi_id,
+        manifest_id,
+        r.set_id,
+        r.patch_index,
+        r.label,
+        repr(r.level_or_mpp),
+        "level" if isinstance(r.level_or_mpp, int) else "mpp",
+        "" if r.mpp_read is None else f"{r.mpp_read:.6g}",
+        r.x_level0,
+        r.y_level0,
+        r.width_read_px,
+        r.height_read_px,
+        _number(r.width_read_px * r.level0_per_pixel),
+        _number(r.height_read_px * r.level0_per_pixel),
+    ]
+
+
 def format_csv_manifest(
-    *, rows: Sequence[WrittenPatch], slide_path: str, wsi_id: str, manifest_id: str
+    *,
+    rows: Sequence[WrittenPatch],
+    slide_path: str,
+    wsi_id: str,
+    manifest_id: str,
+    extra_columns: Sequence[str] = (),
+    extra_values: Sequence[Sequence[str | int | float | None]] = (),
 ) -> str:
+    """The CSV manifest; ``extra_columns`` (one ``extra_values`` row per row) go last."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for r in rows:
-        writer.writerow(
-            [
-                r.path,
-                slide_path,
-                wsi_id,
-                manifest_id,
-                r.set_id,
-                r.patch_index,
-                r.label,
-                repr(r.level_or_mpp),
-                "level" if isinstance(r.level_or_mpp, int) else "mpp",
-                "" if r.mpp_read is None else f"{r.mpp_read:.6g}",
-                r.x_level0,
-                r.y_level0,
-                r.width_read_px,
-                r.height_read_px,
-                _number(r.width_read_px * r.level0_per_pixel),
-                _number(r.height_read_px * r.level0_per_pixel),
-            ]
-        )
+    writer.writerow([*CSV_COLUMNS, *extra_columns])
+    extras = extra_values if extra_columns else [()] * len(rows)
+    for r, extra in zip(rows, extras, strict=True):
+        values = csv_values(r, slide_path=slide_path, wsi_id=wsi_id, manifest_id=manifest_id)
+        writer.writerow([*values, *extra])
     return buf.getvalue()

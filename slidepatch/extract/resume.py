@@ -34,6 +34,7 @@ from slidepatch.extract.naming import wsi_id_of
 from slidepatch.slide.identity import real_slide_path
 
 MANIFEST_DIR = "manifests"
+INDEX_DIR = "index"  # output_format="webdataset": the per-slide Parquet index (shards.py)
 JOURNAL_PREFIX = ".partial__"
 JOURNAL_SUFFIX = ".json"
 
@@ -51,8 +52,10 @@ def write_journal(
     slide_path: str,
     rel_paths: Sequence[str],
     set_dirs: Sequence[str],
+    replace: bool = False,
 ) -> str:
-    """Record, before the first image is written, what this attempt will create."""
+    """Record, before the first image is written, what this attempt will create
+    (``replace``: a longer list for the same attempt, e.g. one more shard)."""
     wsi_id = wsi_id_of(slide_path)
     path = journal_path(output_dir=output_dir, manifest_id=manifest_id, wsi_id=wsi_id)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -64,7 +67,7 @@ def write_journal(
         "paths": list(rel_paths),
         "set_dirs": list(set_dirs),
     }
-    write_atomically(path, json.dumps(record).encode("utf-8"))
+    write_atomically(path, json.dumps(record).encode("utf-8"), exclusive=not replace)
     return path
 
 
@@ -199,7 +202,8 @@ class EarlierManifest:
     wsi_id: str
     slide_real_path: str
     fingerprint: Fingerprint | None
-    paths: tuple[str, ...]  # image files its CSV lists, relative to output_dir
+    paths: tuple[str, ...]  # image files (or shards and index) it wrote, relative to output_dir
+    row_count: int = -1  # rows of its CSV manifest: the images written (-1: unknown)
 
     def files_exist(self, output_dir: str) -> bool:
         return all(os.path.isfile(os.path.join(output_dir, p)) for p in self.paths)
@@ -252,13 +256,19 @@ class OutputDirIndex:
                 if len(reals) != 1 or not reals <= wanted:
                     continue
                 (real,) = reals
+            files = tuple(paths)
+            if fingerprint is not None and fingerprint.get("output_format") == "webdataset":
+                # one row per image member, all naming their shard; and the index
+                index = f"{INDEX_DIR}/{manifest_base_name(manifest_id, wsi_id)}.parquet"
+                files = (*dict.fromkeys(paths), index)
             self._manifests.setdefault(real, []).append(
                 EarlierManifest(
                     manifest_id=manifest_id,
                     wsi_id=wsi_id,
                     slide_real_path=real,
                     fingerprint=fingerprint,
-                    paths=tuple(paths),
+                    paths=files,
+                    row_count=len(paths),
                 )
             )
         self._journals: dict[str, list[EarlierJournal]] = {}

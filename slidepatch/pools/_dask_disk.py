@@ -74,6 +74,16 @@ class _RecordingMixin(_DiskBase):
             kill_once(self._attempt.record + ".killed")  # after a file is on disk
         return written
 
+    def _encode_job(
+        self, slide: Slide, job: _Job, plan: ReadPlan, *, writing: str
+    ) -> tuple[bytes, WrittenPatch]:
+        encoded = super()._encode_job(slide, job, plan, writing=writing)
+        if self._output_format == "webdataset" and hook_applies(
+            self._attempt.test_hook, "kill-midway", [self._patch_set.slide_path]
+        ):
+            kill_once(self._attempt.record + ".killed")  # shards: mid-slide, after a sample
+        return encoded
+
 
 class _RecordingDiskExtractor(_RecordingMixin, DiskPatchExtractor):
     pass
@@ -122,7 +132,7 @@ def run_disk_jobs_recorded(
             attempt=_Attempt(record=path, test_hook=test_hook),
             **job.options,
         )
-        result = (os.getpid(), extractor.manifest_id, extractor.patch_count)
+        result = (os.getpid(), extractor.manifest_id, extractor.written_count)
         _write_record(path, {"state": "done", "result": list(result)})
         done.append(result)
     return done

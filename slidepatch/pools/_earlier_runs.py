@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slidepatch.errors import EarlierRunWarning, RunMismatchError, SlideNotFoundError
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.encoders import PatchEncoder
-from slidepatch.extract.fingerprint import Fingerprint, disk_fingerprint, fingerprint_differences
+from slidepatch.extract.fingerprint import (
+    Fingerprint,
+    disk_fingerprint,
+    fingerprint_differences,
+    output_options,
+)
 from slidepatch.extract.naming import check_name_part, check_separator
+from slidepatch.extract.qc import QcFilter
 from slidepatch.extract.resume import (
     EarlierManifest,
     OutputDirIndex,
@@ -61,6 +67,20 @@ def job_fingerprint(job: DiskJob) -> Fingerprint:
         resampling_mode=o["resampling_mode"],
         levels_or_mpps=o.get("levels_or_mpps"),
         global_counter=o.get("global_counter"),
+        output=shard_options(o),
+    )
+
+
+def shard_options(options: Mapping[str, Any]) -> dict[str, object]:
+    """The fingerprint's output keywords for a job's options (empty for default files)."""
+    return output_options(
+        output_format=options.get("output_format", "files"),
+        shard_maxcount=options.get("shard_maxcount", 0),
+        shard_maxsize=options.get("shard_maxsize", 0),
+        qc_scores=bool(options.get("qc_scores", False)),
+        qc=QcFilter.create(options.get("qc")),
+        artifact_mask=options.get("artifact_mask"),
+        tissue_mask=options.get("tissue_mask"),
     )
 
 

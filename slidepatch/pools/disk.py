@@ -12,13 +12,15 @@ so it is deterministic, does not depend on scheduling, and two pools never inter
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from os import PathLike
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from slidepatch.errors import QcDroppedAllWarning
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.disk import (
     DiskPatchExtractor,
@@ -30,7 +32,15 @@ from slidepatch.extract.disk import (
 from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
 from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.extract.passthrough import check_jpeg_passthrough
+from slidepatch.extract.qc import QcFilter, with_artifact_default
 from slidepatch.extract.resume import OutputDirIndex, discard_incomplete
+from slidepatch.extract.shards import (
+    DEFAULT_SHARD_MAXCOUNT,
+    DEFAULT_SHARD_MAXSIZE,
+    check_output_format,
+    check_shard_limits,
+    require_pyarrow,
+)
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.pools._dask_runner import wants_dask
 from slidepatch.pools._earlier_runs import (
@@ -63,7 +73,7 @@ def run_disk_jobs(jobs: Sequence[DiskJob]) -> list[tuple[int, str, int]]:
     for job in jobs:
         cls = MultiResDiskPatchExtractor if job.multires else DiskPatchExtractor
         extractor = cls(patches=job.patch_set, pool_mode=True, **job.options)
-        done.append((os.getpid(), extractor.manifest_id, extractor.patch_count))
+        done.append((os.getpid(), extractor.manifest_id, extractor.written_count))
     return done
 
 
@@ -91,6 +101,13 @@ class _DiskPool:
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
         jpeg_passthrough: bool = False,
+        output_format: str = "files",
+        shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
+        shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
+        qc_scores: bool = False,
+        qc: Mapping[str, float] | QcFilter | None = None,
+        artifact_masks: Sequence[object] | None = None,
+        tissue_masks: Sequence[object] | None = None,
         levels_or_mpps: Sequence[LevelOrMpp] | None = None,
         global_counter: int | None = 1,
         start_method: str | None = None,
@@ -118,11 +135,23 @@ class _DiskPool:
             image_type=image_type, jpeg_quality=jpeg_quality, png_compression=png_compression
         )
         check_jpeg_passthrough(jpeg_passthrough, image_type=str(image_type))
+        output_format = check_output_format(output_format)
+        check_shard_limits(maxcount=shard_maxcount, maxsize=shard_maxsize)
+        if output_format == "webdataset":
+            require_pyarrow()
+            if create_subdirs:
+                raise ValueError('create_subdirs applies to output_format="files" only')
         levels = check_levels_or_mpps(levels_or_mpps) if self._multires else None
         counter = check_global_counter(global_counter)
         if resume and overwrite:
             raise ValueError("give resume=True or overwrite=True, not both")
         sets = collect_patch_sets(patches_pool)  # the same PatchSet twice is an error
+        for name, given in (("artifact_masks", artifact_masks), ("tissue_masks", tissue_masks)):
+            if given is not None and len(given) != len(sets):
+                raise ValueError(
+                    f"{name} has {len(given)} entries for {len(sets)} slides "
+                    "(one per slide, in input order; None for a slide without one)"
+                )
         self._slide_paths = [ps.slide_path for ps in sets]
         options: dict[str, Any] = {
             "num_workers": threads,
@@ -138,8 +167,13 @@ class _DiskPool:
             "jpeg_quality": jpeg_quality,
             "png_compression": png_compression,
             "jpeg_passthrough": jpeg_passthrough,
+            "output_format": output_format,
+            "shard_maxcount": shard_maxcount,
+            "shard_maxsize": shard_maxsize,
+            "qc_scores": bool(qc_scores),
+            "qc": QcFilter.create(qc),  # checked here, before any process starts
         }
-        jobs = []
+        jobs: list[DiskJob] = []
         planned: list[int] = []  # sets per slide after label filtering (multi-res)
         next_set = counter
         for ps in sets:
@@ -148,6 +182,13 @@ class _DiskPool:
                 create_subdirs=create_subdirs,
             )
             slide_options = dict(options)
+            mask = None if artifact_masks is None else artifact_masks[len(jobs)]
+            if mask is not None:
+                slide_options["artifact_mask"] = mask
+                slide_options["qc"] = with_artifact_default(options["qc"])
+            tissue = None if tissue_masks is None else tissue_masks[len(jobs)]
+            if tissue is not None:
+                slide_options["tissue_mask"] = tissue
             if levels is not None:
                 planned.append(len(filter_patch_set(ps, included=included, excluded=excluded)))
                 slide_options["levels_or_mpps"] = levels
@@ -225,6 +266,23 @@ class _DiskPool:
                 self._counts[s] = count
         if self._failed:
             discard_incomplete(output_dir=out_dir, slide_paths=set(self._failed))
+        self._warn_all_dropped(jobs, included, excluded)
+
+    def _warn_all_dropped(
+        self, jobs: Sequence[DiskJob], included: Sequence[str], excluded: Sequence[str]
+    ) -> None:
+        """Zero patches from a slide that had some is said, never silent."""
+        for s, job in enumerate(jobs):
+            if job.options.get("qc") is None or self._manifest_ids[s] is None:
+                continue
+            n = len(filter_patch_set(job.patch_set, included=included, excluded=excluded))
+            if n and self._counts[s] == 0:
+                warnings.warn(
+                    f"{job.patch_set.slide_path}: the quality filters dropped all {n} of its "
+                    "patches (counts per filter in its text manifest); nothing written for it",
+                    QcDroppedAllWarning,
+                    stacklevel=4,
+                )
 
     def _skip_complete(
         self, jobs: Sequence[DiskJob], out_dir: str, earlier: OutputDirIndex
@@ -239,7 +297,7 @@ class _DiskPool:
         )
         for s, found in plan.complete.items():
             self._manifest_ids[s] = found.manifest_id
-            self._counts[s] = len(found.paths)
+            self._counts[s] = found.row_count
             self._resumed.append(self._slide_paths[s])
         discard_incomplete(
             output_dir=out_dir, slide_paths={self._slide_paths[s] for s in plan.todo}
@@ -337,6 +395,13 @@ class DiskPatchExtractorPool(_DiskPool):
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
         jpeg_passthrough: bool = False,
+        output_format: str = "files",
+        shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
+        shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
+        qc_scores: bool = False,
+        qc: Mapping[str, float] | QcFilter | None = None,
+        artifact_masks: Sequence[object] | None = None,
+        tissue_masks: Sequence[object] | None = None,
         start_method: str | None = None,
         on_error: OnError = "raise",
         resume: bool = False,
@@ -362,6 +427,13 @@ class DiskPatchExtractorPool(_DiskPool):
             jpeg_quality=jpeg_quality,
             png_compression=png_compression,
             jpeg_passthrough=jpeg_passthrough,
+            output_format=output_format,
+            shard_maxcount=shard_maxcount,
+            shard_maxsize=shard_maxsize,
+            qc_scores=qc_scores,
+            qc=qc,
+            artifact_masks=artifact_masks,
+            tissue_masks=tissue_masks,
             start_method=start_method,
             on_error=on_error,
             resume=resume,
@@ -405,6 +477,13 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         png_compression: int | None = None,
         jpeg_passthrough: bool = False,
+        output_format: str = "files",
+        shard_maxcount: int = DEFAULT_SHARD_MAXCOUNT,
+        shard_maxsize: int = DEFAULT_SHARD_MAXSIZE,
+        qc_scores: bool = False,
+        qc: Mapping[str, float] | QcFilter | None = None,
+        artifact_masks: Sequence[object] | None = None,
+        tissue_masks: Sequence[object] | None = None,
         start_method: str | None = None,
         on_error: OnError = "raise",
         resume: bool = False,
@@ -432,6 +511,13 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
             jpeg_quality=jpeg_quality,
             png_compression=png_compression,
             jpeg_passthrough=jpeg_passthrough,
+            output_format=output_format,
+            shard_maxcount=shard_maxcount,
+            shard_maxsize=shard_maxsize,
+            qc_scores=qc_scores,
+            qc=qc,
+            artifact_masks=artifact_masks,
+            tissue_masks=tissue_masks,
             start_method=start_method,
             on_error=on_error,
             resume=resume,

@@ -10,7 +10,7 @@ import pytest
 
 from slidepatch.errors import OutputError
 from slidepatch.extract import atomic_write
-from slidepatch.extract.atomic_write import write_atomically
+from slidepatch.extract.atomic_write import AtomicFile, write_atomically
 
 PAYLOAD = bytes(range(256)) * 700  # 179,200 bytes, more than one write may take
 
@@ -58,3 +58,31 @@ def test_linux_uses_no_temporary_name(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(atomic_write, "_write_temporary_then_rename", no_rename)
     write_atomically(str(tmp_path / "patch.png"), PAYLOAD)
     assert (tmp_path / "patch.png").read_bytes() == PAYLOAD
+
+
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_atomic_file_appears_only_on_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
+) -> None:
+    if not unnamed:  # as where O_TMPFILE or /proc is missing: a temporary name, renamed
+        monkeypatch.setattr(atomic_write, "_linkat", lambda: None)
+    target = tmp_path / "shard.tar"
+    f = AtomicFile(str(target))
+    f.write(b"a" * 1000)
+    f.write(b"b" * 24)
+    assert f.size == 1024
+    assert not target.exists()
+    assert all(not p.name.startswith("shard") for p in tmp_path.iterdir())
+    f.commit()
+    assert target.read_bytes() == b"a" * 1000 + b"b" * 24
+    assert [p.name for p in tmp_path.iterdir()] == ["shard.tar"]
+    g = AtomicFile(str(tmp_path / "other.tar"))
+    g.write(b"x")
+    g.abort()
+    assert [p.name for p in tmp_path.iterdir()] == ["shard.tar"]  # nothing left
+    h = AtomicFile(str(target))
+    h.write(b"new")
+    with pytest.raises(OutputError, match="already exists"):
+        h.commit()
+    assert target.read_bytes().startswith(b"aaa")
+    assert [p.name for p in tmp_path.iterdir()] == ["shard.tar"]

@@ -184,6 +184,45 @@ def test_killed_worker_disk_rerun_leaves_exact_files(
     assert got == want  # no file of the dead attempt, none missing, no journal left
 
 
+def test_killed_worker_shards_rerun_leaves_exact_samples(
+    client: Any, patch_sets: list[PatchSet], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("pyarrow")
+    from slidepatch import open_shards
+
+    sets = patch_sets[:2]
+
+    def shards(out: Path, **extra: Any) -> DiskPatchExtractorPool:
+        out.mkdir()
+        return DiskPatchExtractorPool(
+            patches_pool=sets,
+            proc_num_workers=1,
+            thread_num_workers=2,
+            output_dir=out,
+            image_type="png",
+            output_format="webdataset",
+            shard_maxcount=4,
+            **extra,
+        )
+
+    local = shards(tmp_path / "local")
+    victim = Path(sets[1].slide_path).name
+    monkeypatch.setenv(TEST_HOOK_ENV, f"kill-midway:{victim}")
+    before = _worker_pids(client)
+    on_dask = shards(tmp_path / "dask", client=client)
+    assert len(before - _worker_pids(client)) == 1  # a worker really died
+    assert not on_dask.failed_slides and on_dask.patch_count == local.patch_count
+    got = _without_ids(_files(tmp_path / "dask"), on_dask.manifest_ids)
+    want = _without_ids(_files(tmp_path / "local"), local.manifest_ids)
+    assert sorted(got) == sorted(want)  # the same shards, index and manifests, no leftovers
+    a, b = open_shards(tmp_path / "dask"), open_shards(tmp_path / "local")
+    assert len(a) == len(b)
+    for i in range(len(a)):
+        image_a, _json_a = a.raw(i).values()
+        image_b, _json_b = b.raw(i).values()
+        assert image_a == image_b
+
+
 def test_killed_worker_memory_rerun(
     client: Any, patch_sets: list[PatchSet], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,0 +1,139 @@
+"""Shards against files, JPEG passthrough into shards, and the cost of quality scores.
+
+One run, cases interleaved round by round (the machine may be shared: ratios from the same
+round are what to read), each writing into a fresh folder on the same file system:
+
+* ``files-png``:   DiskPatchExtractorPool, one PNG file per patch (the default);
+* ``shards-png``:  the same patches into WebDataset shards (``output_format="webdataset"``);
+* ``shards-png-qc``: the same with ``qc_scores=True``;
+* ``files-png-qc``: the default files output with ``qc_scores=True``;
+* ``shards-jpeg-passthrough``: tile-aligned JPEG patches, stored tiles copied into shards.
+
+Usage: ``python benchmarks/bench_shards.py [--slides 4] [--rounds 3] [--procs 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from slidepatch import DiskPatchExtractorPool, PatchSet
+from slidepatch.testing import write_synthetic_slide
+
+PATCH = 256
+
+
+def _slides(count: int, root: Path) -> list[Path]:
+    paths = []
+    for seed in range(count):
+        path = root / f"shards_bench_{seed}.svs"
+        if not path.exists():
+            write_synthetic_slide(
+                path, width=6144, height=4608, tile_size=PATCH, downsamples=(1, 4), seed=seed
+            )
+        paths.append(path)
+    return paths
+
+
+def _grid(path: Path) -> PatchSet:
+    data = [
+        ((x, y), (PATCH, PATCH), "t") for y in range(0, 4608, PATCH) for x in range(0, 6144, PATCH)
+    ]
+    return PatchSet.from_patch_data(slide_path=path, level_or_mpp=0, patch_data=data)
+
+
+CASES: dict[str, dict[str, object]] = {
+    "files-png": {"image_type": "png"},
+    "shards-png": {"image_type": "png", "output_format": "webdataset"},
+    "files-png-qc": {"image_type": "png", "qc_scores": True},
+    "shards-png-qc": {"image_type": "png", "output_format": "webdataset", "qc_scores": True},
+    "shards-jpeg-passthrough": {
+        "image_type": "jpg",
+        "jpeg_passthrough": True,
+        "output_format": "webdataset",
+    },
+}
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (the workers)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slides", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--procs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--dir", default=None, help="where outputs go (default: a temp folder)")
+    args = parser.parse_args()
+    root = Path(args.dir or tempfile.gettempdir()) / "slidepatch-bench-shards"
+    root.mkdir(parents=True, exist_ok=True)
+    sets = [_grid(p) for p in _slides(args.slides, root)]
+    n = sum(len(ps) for ps in sets)
+    rates: dict[str, list[float]] = {name: [] for name in CASES}
+    cpu_us: dict[str, list[float]] = {name: [] for name in CASES}
+    for r in range(args.rounds):
+        for name, kw in CASES.items():
+            out = root / f"out-{name}"
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            start = time.perf_counter()
+            cpu0 = _cpu_seconds()
+            pool = DiskPatchExtractorPool(
+                patches_pool=sets,
+                proc_num_workers=args.procs,
+                thread_num_workers=args.threads,
+                output_dir=out,
+                **kw,  # type: ignore[arg-type]
+            )
+            seconds = time.perf_counter() - start
+            cpu = _cpu_seconds() - cpu0
+            assert pool.patch_count == n
+            rates[name].append(n / seconds)
+            cpu_us[name].append(cpu / n * 1e6)
+            print(
+                f"round {r + 1} {name:26s} {n / seconds:8.0f} patches/s  "
+                f"{cpu / n * 1e6:6.0f} CPU-µs/patch",
+                flush=True,
+            )
+            shutil.rmtree(out)
+    fs = os.popen(f"df -T {root} | tail -1").read().split()[1]
+    print(
+        f"\n{n} patches of {PATCH} px, {args.slides} slides, {args.procs} x {args.threads} "
+        f"workers, {os.cpu_count()} CPUs, outputs on {fs} ({root})"
+    )
+    for name, values in rates.items():
+        print(f"{name:26s} median {statistics.median(values):8.0f}  best {max(values):8.0f}")
+
+    def ratio(a: str, b: str) -> str:
+        per_round = [x / y for x, y in zip(rates[a], rates[b], strict=True)]
+        shown = ", ".join(f"{v:.2f}" for v in per_round)
+        return f"{statistics.median(per_round):.2f} (per round {shown})"
+
+    print(f"shards-png / files-png:        {ratio('shards-png', 'files-png')}")
+    print(f"shards-png-qc / shards-png:    {ratio('shards-png-qc', 'shards-png')}")
+    print(f"files-png-qc / files-png:      {ratio('files-png-qc', 'files-png')}")
+    for base in ("files-png", "shards-png"):
+        extra = [q / b - 1 for q, b in zip(cpu_us[base + "-qc"], cpu_us[base], strict=True)]
+        shown = ", ".join(f"{100 * v:+.1f} %" for v in extra)
+        print(
+            f"QC CPU cost on {base}: {100 * statistics.median(extra):+.1f} % "
+            f"(per round {shown}; CPU time of the workers and the caller per patch)"
+        )
+
+
+if __name__ == "__main__":
+    main()
