@@ -400,25 +400,43 @@ class Mask:
             float((rows[-1] + 1) * sy),
         )
 
-    def save_png(self, png_file: str | PathLike[str]) -> None:
-        """Save as a 1-bit PNG in image orientation."""
+    def save_png(
+        self,
+        png_file: str | PathLike[str] | None = None,
+        *,
+        path: str | PathLike[str] | None = None,
+    ) -> None:
+        """Save as a 1-bit PNG in image orientation.
+
+        ``png_file`` is the reference's name; ``path`` (slidepatch's earlier name) is kept
+        as an alias.
+        """
         from PIL import Image
 
-        Image.fromarray(self._array).save(fspath(png_file), format="PNG")
+        target = _save_target("save_png", "png_file", png_file, path)
+        Image.fromarray(self._array).save(target, format="PNG")
 
-    def save_array(self, array_file: str | PathLike[str]) -> None:
+    def save_array(
+        self,
+        array_file: str | PathLike[str] | None = None,
+        *,
+        path: str | PathLike[str] | None = None,
+    ) -> None:
         """Save as compressed NPZ: key ``"data"``, shape (height, width), and a layout marker.
 
         The reference wrote ``"data"`` as (width, height) and no marker; :func:`load_mask`
-        tells the two apart by the marker.
+        tells the two apart by the marker. ``array_file`` is the reference's name; ``path``
+        (slidepatch's earlier name) is kept as an alias.
         """
+        target = _save_target("save_array", "array_file", array_file, path)
         arrays = {"data": self._array, NPZ_LAYOUT_KEY: np.asarray(NPZ_LAYOUT)}
-        np.savez_compressed(fspath(array_file), **arrays)  # type: ignore[arg-type]
+        np.savez_compressed(target, **arrays)  # type: ignore[arg-type]
 
     def save_overlay_png(
         self,
-        path: str | PathLike[str],
+        png_file: str | PathLike[str] | None = None,
         *,
+        path: str | PathLike[str] | None = None,
         mask_color: str | None = "green",
         mask_alpha: float = 0.5,
         outline_color: str | None = "blue",
@@ -433,9 +451,12 @@ class Mask:
         ``None`` turns either layer off. Colours are Pillow colour names or ``#RRGGBB``.
         The level is re-read from the slide, so the mask must know its slide and level
         and be that level's size (true of :class:`WSITissueMask` and
-        :class:`WSIPolygonMask`).
+        :class:`WSIPolygonMask`). ``png_file`` is the reference's name; ``path`` is
+        kept as an alias.
         """
         from PIL import Image
+
+        target = _save_target("save_overlay_png", "png_file", png_file, path)
 
         fill = _parse_color(mask_color, "mask_color")
         outline = _parse_color(outline_color, "outline_color")
@@ -457,7 +478,7 @@ class Mask:
             edge = _dilate_square(_boundary(self._array), int(outline_thickness))
             rgb[edge] = outline
             del edge
-        Image.fromarray(rgb).save(fspath(path), format="PNG")
+        Image.fromarray(rgb).save(target, format="PNG")
 
     def _read_own_level(self) -> npt.NDArray[np.uint8]:
         """The RGB level image this mask was made at, re-read from its slide."""
@@ -491,6 +512,21 @@ class Mask:
 
 
 # --------------------------------------------------------------------------- overlay helpers
+def _save_target(
+    method: str,
+    name: str,
+    value: str | PathLike[str] | None,
+    path: str | PathLike[str] | None,
+) -> str:
+    """The file a save method writes: ``name`` (the reference's keyword) or its alias ``path``."""
+    if value is not None and path is not None:
+        raise TypeError(f"{method}() got both {name}= and its alias path=; pass one")
+    chosen = value if value is not None else path
+    if chosen is None:
+        raise TypeError(f"{method}() missing the file to write: pass {name}=")
+    return fspath(chosen)
+
+
 def _parse_color(color: str | None, name: str) -> tuple[int, int, int] | None:
     """``None``, or the RGB of a Pillow colour name / ``#RRGGBB`` (any alpha is dropped)."""
     from PIL import ImageColor

@@ -76,6 +76,35 @@ def test_tissue_mask_on_real_slide(cmu_small: Path, tmp_path: Path) -> None:
     assert load_mask(mask, slide_dimensions=CMU) is mask
 
 
+def test_save_methods_take_the_reference_names_and_path_alias(
+    cmu_mask: WSITissueMask, tmp_path: Path
+) -> None:
+    """png_file=/array_file= are the reference's keywords; slidepatch's path= still works."""
+    mask = cmu_mask
+    mask.save_png(png_file=tmp_path / "a.png")
+    mask.save_png(path=tmp_path / "b.png")
+    mask.save_array(array_file=tmp_path / "a.npz")
+    mask.save_array(path=tmp_path / "b.npz")
+    mask.save_overlay_png(png_file=tmp_path / "oa.png")
+    mask.save_overlay_png(path=tmp_path / "ob.png")
+    for a, b in (("a.png", "b.png"), ("a.npz", "b.npz")):
+        loaded_a = load_mask(tmp_path / a, slide_dimensions=CMU).array
+        assert np.array_equal(loaded_a, load_mask(tmp_path / b, slide_dimensions=CMU).array)
+        assert np.array_equal(loaded_a, mask.array)
+    with Image.open(tmp_path / "oa.png") as oa, Image.open(tmp_path / "ob.png") as ob:
+        assert np.array_equal(np.asarray(oa), np.asarray(ob))
+    for method, name in (
+        (mask.save_png, "png_file"),
+        (mask.save_array, "array_file"),
+        (mask.save_overlay_png, "png_file"),
+    ):
+        with pytest.raises(TypeError, match=f"both {name}= and its alias path="):
+            method(**{name: tmp_path / "x", "path": tmp_path / "y"})
+        with pytest.raises(TypeError, match=f"pass {name}="):
+            method()
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
 def test_polygon_mask_honours_holes(cmu_small: Path) -> None:
     poly = AnnotationPolygon(
         points=[(0, 0), (1000, 0), (1000, 1000), (0, 1000)],

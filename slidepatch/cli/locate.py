@@ -6,18 +6,15 @@ location class, caps the count if asked, writes the preview if asked, and return
 :class:`Located`: the PatchSet, or a one-line error, plus why it is empty and the warnings
 raised on the way, so the parent prints them (exceptions never have to be pickled).
 
-Workers ignore SIGINT from birth: Ctrl-C reaches the parent only, which terminates them
-and exits with one line, so no worker prints a traceback.
+Slides run on the engine's local processes (:mod:`slidepatch.engine`), whose workers
+ignore SIGINT from birth: Ctrl-C reaches the parent only, which terminates them and exits
+with one line, so no worker prints a traceback.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
-import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -259,23 +256,6 @@ def _message(slide_path: str, exc: BaseException) -> str:
     return text if slide_path in text else f"{slide_path}: {text}"
 
 
-@contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT while workers are started, so they inherit "ignored" from birth."""
-    if threading.current_thread() is not threading.main_thread():  # signals: main thread only
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _indexed(item: tuple[int, LocateJob]) -> tuple[int, Located]:
-    return item[0], locate_slide(item[1])
-
-
 def locate_all(
     jobs: Sequence[LocateJob],
     *,
@@ -285,7 +265,8 @@ def locate_all(
     """Locate every slide (results in input order); several processes when worthwhile.
 
     ``on_done`` is called as each slide finishes. Ctrl-C terminates the workers at once
-    and raises KeyboardInterrupt here.
+    and raises KeyboardInterrupt here (the engine's policy: workers ignore SIGINT). A
+    worker that dies fails its slide only, naming it.
     """
     if processes <= 1 or len(jobs) <= 1:
         results: list[Located] = []
@@ -294,19 +275,27 @@ def locate_all(
             if on_done is not None:
                 on_done(i, results[-1])
         return results
-    context = multiprocessing.get_context("spawn")
-    with _sigint_ignored():
-        pool = context.Pool(min(processes, len(jobs)))
-    found: dict[int, Located] = {}
-    try:
-        for i, result in pool.imap_unordered(_indexed, enumerate(jobs)):
-            found[i] = result
-            if on_done is not None:
-                on_done(i, result)
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
+    from slidepatch.engine import ProcessRunner, Task
+
+    def arrived(task: Task, result: Located) -> Located:
+        if on_done is not None:
+            on_done(task.index, result)
+        return result
+
+    runner = ProcessRunner(
+        num_processes=min(processes, len(jobs)),
+        start_method=None,
+        on_error="skip",
+        doing="locating",
+        wrap_errors=False,
+    )
+    tasks = [
+        Task(index=i, slide_paths=(job.slide_path,), func=locate_slide, payload=job)
+        for i, job in enumerate(jobs)
+    ]
+    found, failures = runner.run(tasks, on_result=arrived)
+    for i, exc in sorted(failures.items()):
+        found[i] = Located(jobs[i].slide_path, None, error=_message(jobs[i].slide_path, exc))
+        if on_done is not None:
+            on_done(i, found[i])
     return [found[i] for i in range(len(jobs))]

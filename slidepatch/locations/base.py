@@ -200,7 +200,7 @@ class LocationsBase(PatchSetOutputs):
         ((name, value),) = sampling_args.items()
         if self._sampling_kind == "custom":
             per_region = [value] * len(labels)
-            self._param_info[name] = f"{len(value)} points"
+            self._param_info[name] = [tuple(point) for point in value]  # as the reference
         else:
             per_region = expand_param(name, value, labels, path=path)
         rng = np.random.default_rng(seed)
@@ -579,9 +579,21 @@ class LocationsBase(PatchSetOutputs):
 
     @property
     def shapely_polygons(self) -> list[Any]:
+        """The regions as shapely geometries in mask pixels, as the reference gives them
+        (``regions`` holds them in level-0 pixels)."""
         import shapely
+        from shapely import affinity
 
-        return [shapely.box(*r.bbox) if r.geometry is None else r.geometry for r in self._regions]
+        sx, sy = self._mask_scale
+        return [
+            affinity.scale(
+                shapely.box(*r.bbox) if r.geometry is None else r.geometry,
+                xfact=1 / sx,
+                yfact=1 / sy,
+                origin=(0, 0),
+            )
+            for r in self._regions
+        ]
 
     @property
     def regions(self) -> list[rg.Region]:

@@ -8,14 +8,13 @@ pools consume directly.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from os import PathLike, fspath
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from slidepatch.engine import Executor, ProcessRunner, Task, check_start_method
 from slidepatch.locations import classes as cl
 from slidepatch.locations.custom import PatchesMock
 from slidepatch.locations.patchset import PatchSet
@@ -91,8 +90,40 @@ def _compute_one(
     return locations.patch_set, os.getpid()
 
 
-def _compute_star(task: tuple[str, dict[str, Any], dict[str, Any] | None]) -> tuple[PatchSet, int]:
+_SlideTask = tuple[str, dict[str, Any], dict[str, Any] | None]
+
+
+def _compute_star(task: _SlideTask) -> tuple[PatchSet, int]:
     return _compute_one(*task)
+
+
+def _compute_chunk(tasks: list[_SlideTask]) -> list[tuple[PatchSet, int]]:
+    """Worker entry point of one engine task: ``mp_chunksize`` slides, in order."""
+    return [_compute_one(*task) for task in tasks]
+
+
+def _run_on_engine(
+    tasks: Sequence[_SlideTask],
+    wsi_files: Sequence[str],
+    *,
+    chunksize: int,
+    executor: Executor,
+) -> list[tuple[PatchSet, int]]:
+    """Every slide's result, in input order, computed by ``executor`` in chunks; the first
+    error is raised as the worker raised it (a dead worker: WorkerDiedError naming the
+    chunk's slides)."""
+    starts = range(0, len(tasks), chunksize)
+    engine_tasks = [
+        Task(
+            index=k,
+            slide_paths=tuple(wsi_files[start : start + chunksize]),
+            func=_compute_chunk,
+            payload=list(tasks[start : start + chunksize]),
+        )
+        for k, start in enumerate(starts)
+    ]
+    done, _failed = executor.run(engine_tasks)  # on_error="raise": no failure returns
+    return [result for k in range(len(engine_tasks)) for result in done[k]]
 
 
 class LocationsPool:
@@ -137,12 +168,10 @@ class LocationsPool:
             raise ValueError(f"proc_num_workers must be an int >= 1, got {proc_num_workers!r}")
         if isinstance(mp_chunksize, bool) or not isinstance(mp_chunksize, int) or mp_chunksize < 1:
             raise ValueError(f"mp_chunksize must be an int >= 1, got {mp_chunksize!r}")
-        from slidepatch.pools._runner import check_start_method  # (pools imports locations)
-
         start_method = check_start_method(start_method)
         use_dask = False
         if client is not None or scheduler_address is not None:
-            from slidepatch.pools._dask_runner import wants_dask
+            from slidepatch.engine.dask import wants_dask
 
             use_dask = wants_dask(client, scheduler_address)
         per_slide = expand_patches_args(patches_args, n)
@@ -165,19 +194,26 @@ class LocationsPool:
                 )
             tasks.append((self._location_class, kwargs, preview))
         if use_dask:
-            from slidepatch.locations._dask import map_on_dask
+            from slidepatch.engine.dask import DaskRunner
 
-            results = map_on_dask(
-                _compute_star, tasks, client=client, scheduler_address=scheduler_address
+            on_dask = DaskRunner(
+                client=client,
+                scheduler_address=scheduler_address,
+                on_error="raise",
+                wrap_errors=False,
             )
+            results = _run_on_engine(tasks, wsi_files, chunksize=1, executor=on_dask)
         elif proc_num_workers == 1 or n <= 1:
             results = [_compute_star(t) for t in tasks]
         else:
-            context = multiprocessing.get_context(start_method)
-            with ProcessPoolExecutor(
-                max_workers=min(proc_num_workers, n), mp_context=context
-            ) as pool:
-                results = list(pool.map(_compute_star, tasks, chunksize=mp_chunksize))
+            local = ProcessRunner(
+                num_processes=min(proc_num_workers, -(-n // mp_chunksize)),
+                start_method=start_method,
+                on_error="raise",
+                doing="locating",
+                wrap_errors=False,
+            )
+            results = _run_on_engine(tasks, wsi_files, chunksize=mp_chunksize, executor=local)
         self._patch_sets = [r[0] for r in results]
         self._pids = [r[1] for r in results]
         self._items = [PatchesMock.from_patch_set(ps) for ps in self._patch_sets]

@@ -336,7 +336,9 @@ def whole_pixel_fraction(
 
     The window runs from the rounded mask coordinate of the corner to the rounded mask
     coordinate of the far corner; pixels outside the mask count as background (the
-    reference's rule).
+    reference's rule). A window that starts before the mask's first row or column has no
+    foreground: the reference slices the mask from its negative start, which is empty, so
+    it never places a patch whose corner lies above or left of the slide.
     """
     sx, sy = scale
     u0 = np.rint(x / sx).astype(np.int64)
@@ -349,4 +351,5 @@ def whole_pixel_fraction(
     cv0, cv1 = np.clip(v0, 0, h), np.clip(v1, 0, h)
     count = table[cv1, cu1] - table[cv0, cu1] - table[cv1, cu0] + table[cv0, cu0]
     size = (u1 - u0) * (v1 - v0)
-    return np.asarray(np.divide(count, size, out=np.zeros(x.shape[0], np.float64), where=size > 0))
+    counted = (size > 0) & (u0 >= 0) & (v0 >= 0)
+    return np.asarray(np.divide(count, size, out=np.zeros(x.shape[0], np.float64), where=counted))

@@ -24,19 +24,16 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from slidepatch.engine.dask import DaskRunner
+from slidepatch.engine.executor import OnError, Task
 from slidepatch.extract.atomic_write import write_atomically
 from slidepatch.extract.disk import (
     MANIFEST_DIR,
     DiskPatchExtractor,
     MultiResDiskPatchExtractor,
     _DiskBase,
-    _Job,
 )
-from slidepatch.extract.manifest import WrittenPatch
 from slidepatch.extract.resume import discard_attempt, journal_path
-from slidepatch.pools._dask_runner import DaskRunner, hook_applies, kill_once
-from slidepatch.pools._runner import TEST_HOOK_ENV, OnError, Task
-from slidepatch.slide.slide import ReadPlan, Slide
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -48,10 +45,9 @@ RECORD_PREFIX = ".dask__"
 
 @dataclasses.dataclass(frozen=True)
 class _Attempt:
-    """Where one slide's record lives, and the test hook (``kill-midway:<text>``)."""
+    """Where one slide's record lives."""
 
     record: str
-    test_hook: str
 
 
 class _RecordingMixin(_DiskBase):
@@ -67,22 +63,6 @@ class _RecordingMixin(_DiskBase):
         record = {"state": "started", "manifest_id": self._manifest_id, "wsi_id": self._wsi_id}
         _write_record(self._attempt.record, record)
         super()._make_dirs(set_dirs)
-
-    def _write_job(self, slide: Slide, job: _Job, plan: ReadPlan) -> WrittenPatch:
-        written = super()._write_job(slide, job, plan)
-        if hook_applies(self._attempt.test_hook, "kill-midway", [self._patch_set.slide_path]):
-            kill_once(self._attempt.record + ".killed")  # after a file is on disk
-        return written
-
-    def _encode_job(
-        self, slide: Slide, job: _Job, plan: ReadPlan, *, writing: str
-    ) -> tuple[bytes, WrittenPatch]:
-        encoded = super()._encode_job(slide, job, plan, writing=writing)
-        if self._output_format == "webdataset" and hook_applies(
-            self._attempt.test_hook, "kill-midway", [self._patch_set.slide_path]
-        ):
-            kill_once(self._attempt.record + ".killed")  # shards: mid-slide, after a sample
-        return encoded
 
 
 class _RecordingDiskExtractor(_RecordingMixin, DiskPatchExtractor):
@@ -107,7 +87,7 @@ def _read_record(path: str) -> dict[str, Any] | None:
 
 
 def run_disk_jobs_recorded(
-    jobs: Sequence[DiskJob], *, record_prefix: str, test_hook: str
+    jobs: Sequence[DiskJob], *, record_prefix: str
 ) -> list[tuple[int, str, int]]:
     """Worker side of a disk task: like ``run_disk_jobs``, safe to run again after a crash."""
     done: list[tuple[int, str, int]] = []
@@ -129,7 +109,7 @@ def run_disk_jobs_recorded(
         extractor = cls(
             patches=job.patch_set,
             pool_mode=True,
-            attempt=_Attempt(record=path, test_hook=test_hook),
+            attempt=_Attempt(record=path),
             **job.options,
         )
         result = (os.getpid(), extractor.manifest_id, extractor.written_count)
@@ -149,14 +129,12 @@ def run_disk_tasks_on_dask(
 ) -> tuple[dict[int, Any], dict[int, BaseException]]:
     """Run the disk pool's tasks on Dask; results are per-task lists, as locally."""
     run = secrets.token_hex(6)
-    hook = os.environ.get(TEST_HOOK_ENV, "")
     remote = [
         dataclasses.replace(
             t,
             func=partial(
                 run_disk_jobs_recorded,
                 record_prefix=f"{RECORD_PREFIX}{run}-{t.index}",
-                test_hook=hook,
             ),
         )
         for t in tasks

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.pools._dask_runner import DaskRunner
+from slidepatch.engine.dask import DaskRunner
+from slidepatch.engine.executor import OnError, Task
 from slidepatch.pools._mem_worker import MemJob, fill_array, patch_nbytes
-from slidepatch.pools._runner import OnError, Task
 from slidepatch.slide.buffers import decode_buffer
 
 if TYPE_CHECKING:

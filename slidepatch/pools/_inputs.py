@@ -6,11 +6,11 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from slidepatch.engine.executor import OnError, check_start_method
 from slidepatch.errors import DuplicatePatchSetError
 from slidepatch.extract.base import check_labels, check_resampling_mode
 from slidepatch.extract.reader import check_chunksize, check_num_workers
 from slidepatch.locations.patchset import PatchSet, as_patchset
-from slidepatch.pools._runner import OnError, check_start_method
 from slidepatch.slide.identity import real_slide_path
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from slidepatch.pools._runner import Task
+from slidepatch.engine.executor import Task
 from slidepatch.progress import Progress
 
 

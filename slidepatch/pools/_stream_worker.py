@@ -1,18 +1,14 @@
 """Worker side of the patch stream: fill ring slots with the patches of one batch.
 
-A worker process attaches the ring once, then loops: receive a :class:`BatchJob`, read
-its patches with a thread pool straight into the job's slot, answer with a small message.
+A worker process (the engine's loop, :func:`slidepatch.engine.worker.serve`, with
+:class:`FillSlots`) attaches the ring once, then for each :class:`BatchJob` reads its
+patches with a thread pool straight into the job's slot and answers with the batch number.
 It keeps the last few slides open between jobs (consecutive batches usually come from
-the same slide), ignores SIGINT (the parent owns Ctrl-C) and exits when the parent dies.
+the same slide).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.connection
-import os
-import signal
-import traceback
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +19,6 @@ import numpy.typing as npt
 from slidepatch.extract.multires import multires_locations
 from slidepatch.extract.reader import read_patches_into
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
-from slidepatch.pools._runner import Task, _apply_test_hook, _portable_error
 from slidepatch.pools._shm import AttachedBlock
 from slidepatch.slide.backends.tile_cache import DEFAULT_CACHE_BYTES
 from slidepatch.slide.slide import ResamplingMode, Slide
@@ -58,7 +53,6 @@ class BatchJob:
     resampling_mode: ResamplingMode
     num_threads: int
     chunksize: int
-    test_hook: str = ""
     open_slides: int = OPEN_SLIDES  # slides the worker keeps open (more when mixing)
 
     @property
@@ -163,47 +157,21 @@ def fill_slot(job: BatchJob, flat: npt.NDArray[np.uint8], slides: OpenSlides) ->
             )
 
 
-def stream_worker_main(
-    conn: multiprocessing.connection.Connection, block_name: str, block_size: int
-) -> None:
-    """Worker loop: answer each job with ('ok', batch) or ('error', batch, kind, data, tb)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = multiprocessing.parent_process()
-    waitables: list[Any] = [conn]
-    if parent is not None and parent.sentinel is not None:
-        waitables.append(parent.sentinel)
-    block = AttachedBlock(name=block_name, size=block_size)
-    slides = OpenSlides()
-    flat = block.array()
-    try:
-        while True:
-            if conn not in multiprocessing.connection.wait(waitables):
-                return  # parent died
-            try:
-                job = conn.recv()
-            except (EOFError, OSError):
-                return
-            if job is None:
-                return
-            try:
-                if job.test_hook:
-                    _apply_test_hook(_hook_task(job))
-                fill_slot(job, flat, slides)
-                message: tuple[Any, ...] = ("ok", job.batch, os.getpid())
-            except BaseException as exc:
-                kind, data = _portable_error(exc)
-                message = ("error", job.batch, kind, data, traceback.format_exc())
-            try:
-                conn.send(message)
-            except (OSError, EOFError):
-                return
-    finally:
-        slides.close()
-        del flat  # drop the view so that the mapping can be closed
-        block.close()
+class FillSlots:
+    """The stream worker's handler (see :func:`slidepatch.engine.worker.serve`): attaches
+    the ring once, fills one batch's slot per job and answers with the batch number."""
 
+    def __init__(self, block_name: str, block_size: int) -> None:
+        self._block = AttachedBlock(name=block_name, size=block_size)
+        self._slides = OpenSlides()
+        self._flat: npt.NDArray[np.uint8] | None = self._block.array()
 
-def _hook_task(job: BatchJob) -> Task:
-    return Task(
-        index=job.batch, slide_paths=job.slide_paths, func=id, payload=None, test_hook=job.test_hook
-    )
+    def __call__(self, job: BatchJob) -> int:
+        assert self._flat is not None
+        fill_slot(job, self._flat, self._slides)
+        return job.batch
+
+    def close(self) -> None:
+        self._slides.close()
+        self._flat = None  # drop the view so that the mapping can be closed
+        self._block.close()

@@ -20,6 +20,8 @@ from os import PathLike
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from slidepatch.engine import OnError, ProcessRunner, Task
+from slidepatch.engine.dask import wants_dask
 from slidepatch.errors import QcDroppedAllWarning
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.disk import (
@@ -42,7 +44,6 @@ from slidepatch.extract.shards import (
     require_pyarrow,
 )
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
-from slidepatch.pools._dask_runner import wants_dask
 from slidepatch.pools._earlier_runs import (
     job_fingerprint,
     plan_resume,
@@ -51,7 +52,6 @@ from slidepatch.pools._earlier_runs import (
 )
 from slidepatch.pools._inputs import check_pool_args, collect_patch_sets, label_filters
 from slidepatch.pools._progress import task_progress
-from slidepatch.pools._runner import OnError, ProcessRunner, Task
 from slidepatch.slide.slide import ResamplingMode
 
 if TYPE_CHECKING:

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 import numpy.typing as npt
 
+from slidepatch.engine import OnError, ProcessRunner, Task
+from slidepatch.engine.dask import wants_dask
 from slidepatch.errors import SlidepatchError
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
-from slidepatch.pools._dask_runner import wants_dask
 from slidepatch.pools._inputs import (
     check_pool_args,
     collect_patch_sets,
@@ -34,7 +35,6 @@ from slidepatch.pools._inputs import (
 )
 from slidepatch.pools._mem_worker import MemJob, patch_nbytes, run_mem_jobs
 from slidepatch.pools._progress import task_progress
-from slidepatch.pools._runner import OnError, ProcessRunner, Task
 from slidepatch.pools._shm import SharedBlock
 from slidepatch.pools.stream import iter_patch_batches
 from slidepatch.slide.buffers import DECODE_OFFSET

@@ -20,32 +20,24 @@ import dataclasses
 import hashlib
 import multiprocessing
 import multiprocessing.connection
-import os
 import weakref
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
-from typing import Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.errors import WorkerDiedError
+from slidepatch.engine.failures import worker_died, wrap_error
+from slidepatch.engine.messages import Done
+from slidepatch.engine.process import WorkerProcess, stop_workers, wait_any
 from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.locations.patchset import LevelOrMpp
 from slidepatch.pools._distributed import resolve_rank
 from slidepatch.pools._epoch_sources import EpochSources
 from slidepatch.pools._inputs import check_pool_args, label_filters
-from slidepatch.pools._runner import (
-    TEST_HOOK_ENV,
-    Task,
-    _describe_exit,
-    _rebuild_error,
-    _wrap_error,
-    receive,
-    stop_workers,
-)
 from slidepatch.pools._shm import SharedBlock
 from slidepatch.pools._stream_order import Balance, Mixing, check_count, epoch_order
 from slidepatch.pools._stream_plan import (
@@ -56,9 +48,9 @@ from slidepatch.pools._stream_plan import (
 from slidepatch.pools._stream_worker import (
     MAX_OPEN_SLIDES,
     BatchJob,
+    FillSlots,
     SegmentJob,
     slot_views,
-    stream_worker_main,
 )
 from slidepatch.slide.slide import ResamplingMode
 
@@ -95,11 +87,8 @@ class PatchBatch:
 
 
 @dataclass
-class _Worker:
-    process: multiprocessing.process.BaseProcess
-    conn: multiprocessing.connection.Connection
-    job: BatchJob | None = None
-    slot: int = -1
+class _Worker(WorkerProcess[BatchJob]):
+    slot: int = -1  # the ring slot its batch goes to
 
 
 class _Resources:
@@ -114,7 +103,7 @@ class _Resources:
         self.workers: list[_Worker] = []
 
     def release(self) -> None:
-        stop_workers([(w.process, w.conn, w.job is not None) for w in self.workers])
+        stop_workers(self.workers)
         self.workers = []
         self.block.unlink()
 
@@ -157,7 +146,6 @@ class PatchStream(Iterator[PatchBatch]):
         self._ordered = ordered
         self._copy = copy
         self._ctx = multiprocessing.get_context(start_method)
-        self._test_hook = os.environ.get(TEST_HOOK_ENV, "")
         self._pending: deque[int] = deque(range(plan.batch_count))
         # With affinity, batch j is read by worker j % processes (its slides are that
         # worker's, see rank_order), so each worker keeps its own queue.
@@ -351,17 +339,11 @@ class PatchStream(Iterator[PatchBatch]):
 
     # ------------------------------------------------------------------ workers
     def _start_worker(self) -> _Worker:
-        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         block = self._res.block
-        process = self._ctx.Process(  # type: ignore[attr-defined]
-            target=stream_worker_main,
-            args=(child_conn, block.name, block.size),
-            daemon=True,
-            name="slidepatch-stream",
+        process, conn = WorkerProcess.spawn_pair(
+            self._ctx, partial(FillSlots, block.name, block.size), name="slidepatch-stream"
         )
-        process.start()
-        child_conn.close()
-        worker = _Worker(process=process, conn=parent_conn)
+        worker = _Worker(process=process, conn=conn)
         self._res.workers.append(worker)
         return worker
 
@@ -385,9 +367,8 @@ class PatchStream(Iterator[PatchBatch]):
             if worker.job is None:
                 batch = self._pending.popleft()
                 slot = self._free_slots.popleft()
-                worker.job = self._job(batch, slot)
                 worker.slot = slot
-                worker.conn.send(worker.job)
+                worker.give(self._job(batch, slot))
 
     def _dispatch_owned(self) -> None:
         """Each idle worker takes its own next batch. In order, only batches within a
@@ -401,9 +382,8 @@ class PatchStream(Iterator[PatchBatch]):
             if worker.job is None and queue and (limit is None or queue[0] < limit):
                 batch = queue.popleft()
                 slot = self._free_slots.popleft()
-                worker.job = self._job(batch, slot)
                 worker.slot = slot
-                worker.conn.send(worker.job)
+                worker.give(self._job(batch, slot))
 
     def _job(self, batch: int, slot: int) -> BatchJob:
         plan = self._plan
@@ -427,52 +407,40 @@ class PatchStream(Iterator[PatchBatch]):
             resampling_mode=self._resampling_mode,
             num_threads=self._threads,
             chunksize=self._chunksize,
-            test_hook=self._test_hook,
             open_slides=self._open_slides,
         )
 
     def _wait(self) -> None:
         """Wait for a busy worker to finish its batch (or die); raise its failure."""
-        busy = [w for w in self._res.workers if w.job is not None]
-        if not busy:  # cannot happen while batches are pending; guard against a hang
+        if not any(w.job is not None for w in self._res.workers):
+            # cannot happen while batches are pending; guard against a hang
             raise RuntimeError("patch stream stalled: no batch in progress")
-        by_handle: dict[Any, _Worker] = {}
-        for w in busy:
-            by_handle[w.conn] = w
-            by_handle[w.process.sentinel] = w
-        ready = multiprocessing.connection.wait(list(by_handle))
-        for worker in {id(by_handle[h]): by_handle[h] for h in ready}.values():
+        for worker in wait_any(self._res.workers):
             self._collect(worker)
 
     def _collect(self, worker: _Worker) -> None:
         job = worker.job
         if job is None:
             return
-        message = receive(worker.conn)
+        message = worker.receive()
         if message is None:
-            if worker.process.is_alive():
+            if not worker.has_died():
                 return  # woken by the pipe but nothing complete yet
-            self._died(worker, job)
+            paths = job.slide_paths
+            raise worker_died(
+                paths,
+                pid=worker.process.pid,
+                exitcode=worker.process.exitcode,
+                doing=f"reading batch {job.batch} of",
+                worker="stream worker",
+            )
         worker.job = None
-        if message[0] != "ok":
-            _, _, kind, data, tb = message
-            task = Task(index=job.batch, slide_paths=job.slide_paths, func=id, payload=None)
-            raise _wrap_error(task, _rebuild_error(kind, data), tb)
+        if not isinstance(message, Done):
+            raise wrap_error(job.slide_paths, message.rebuild(), message.traceback)
         self._done[job.batch] = worker.slot
         if not self._ordered:
             self._done_order.append(job.batch)
         worker.slot = -1
-
-    def _died(self, worker: _Worker, job: BatchJob) -> NoReturn:
-        worker.process.join(timeout=5)
-        how = _describe_exit(worker.process.exitcode)
-        paths = job.slide_paths
-        raise WorkerDiedError(
-            paths[0] if len(paths) == 1 else ", ".join(paths),
-            f"the stream worker process (pid {worker.process.pid}) {how} while reading "
-            f"batch {job.batch} of {'this slide' if len(paths) == 1 else 'these slides'} "
-            "(a crashing decoder, the OOM killer, or a full /dev/shm can cause this)",
-        )
 
 
 def iter_patch_batches(

@@ -246,3 +246,40 @@ def test_ctrl_c_while_writing_patches_prints_one_line_and_exits_130(
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines() == ["slidepatch: interrupted"]
     assert _group_gone(proc.pid, timeout=10), "worker processes outlived the command"
+
+
+@pytest.mark.timeout(60)
+def test_a_killed_locating_worker_fails_its_slide_only(
+    two_slides: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from worker_faults import KillWorkerOn, workers_left
+
+    from slidepatch import PatchSet
+    from slidepatch.cli.locate import Located, LocateJob, locate_all
+
+    victim = tmp_path / "stalled.svs"
+    os.mkfifo(victim)  # its worker hangs opening it and is killed from outside
+    paths = [str(two_slides[0]), str(victim), str(two_slides[1])]
+    jobs = [
+        LocateJob(
+            slide_path=p,
+            sampling="grid",
+            patch_size=256,
+            level_or_mpp=0,
+            foreground_ratio=0.0,
+            overlap_ratio=1.0,
+        )
+        for p in paths
+    ]
+    seen: list[tuple[int, Located]] = []
+    stalled = PatchSet.from_patch_data(slide_path=victim, level_or_mpp=0, patch_data=[])
+    with KillWorkerOn(stalled) as killer:
+        results = locate_all(jobs, processes=2, on_done=lambda i, r: seen.append((i, r)))
+    assert [r.slide_path for r in results] == paths
+    assert results[0].patch_set is not None and len(results[0].patch_set) > 0
+    assert results[2].patch_set is not None and len(results[2].patch_set) > 0
+    assert results[1].patch_set is None and results[1].error is not None
+    assert results[1].error.startswith(str(victim))
+    assert f"pid {killer.killed}" in results[1].error and "SIGKILL" in results[1].error
+    assert sorted(i for i, _ in seen) == [0, 1, 2]
+    assert workers_left() == []

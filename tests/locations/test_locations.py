@@ -323,3 +323,28 @@ def test_preview_colors_and_errors(
     assert (img[1200, 1000] == [255, 255, 0]).all()  # top edge of its hole
     with pytest.raises(LocationError, match="unknown colour"):
         loc.save_preview_image(out, patch_color="notacolour")
+
+
+def test_reference_geometry_never_places_patches_before_the_slide(
+    synthetic_slide: Path,
+) -> None:
+    """A buffer that pushes the grid's box above and left of the slide: the reference (and
+    slidepatch by default) never keeps a patch whose corner lies outside the slide."""
+    square = AnnotationPolygon(
+        points=[(200, 200), (1200, 200), (1200, 1200), (200, 1200)], label="a"
+    )
+    mask = np.ones((128, 192), dtype=bool)  # level 2 of 3072 x 2048, all tissue
+    loc = PolygonRegionGridPatches(
+        wsi_file=synthetic_slide,
+        mask_data=mask,
+        polygon_data=[square],
+        patch_size=256,
+        patch_stride=1.5,
+        foreground_ratio=0.1,
+        overlap_ratio=0.1,
+        polygon_buffer=20,  # mask pixels: the box starts at 200 - 320 = -120
+    )
+    xs = [x for (x, _), _, _ in loc.patch_data]
+    ys = [y for (_, y), _, _ in loc.patch_data]
+    assert min(xs) == 264 and min(ys) == 264, sorted(zip(xs, ys, strict=True))[:3]
+    assert loc.patch_count == 15

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+from worker_faults import KillWorkerOn, workers_left
 
+from slidepatch import PatchSet, WorkerDiedError
 from slidepatch.annotations import AnnotationPolygon
 from slidepatch.locations import (
     PolygonRegionRandomPatches,
@@ -118,3 +121,40 @@ def test_pool_argument_errors(cmu_small: Path, full_mask: npt.NDArray[np.bool_])
         )
     assert preview_file_name("/tmp/_p.tif", "/a/w1.svs", index=None) == "/tmp/w1_p.tif"
     assert preview_file_name("/tmp/p.tif", "/a/w1.svs", index=None) == "/tmp/w1_p.tif"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_killed_worker_names_its_slide(
+    cmu_small: Path, full_mask: npt.NDArray[np.bool_], tmp_path: Path, start_method: str
+) -> None:
+    (tmp_path / "stalled").mkdir()
+    victim = tmp_path / "stalled" / cmu_small.name
+    os.mkfifo(victim)  # its worker hangs opening it and is killed from outside
+    stalled = PatchSet.from_patch_data(slide_path=victim, level_or_mpp=0, patch_data=[])
+    with (
+        KillWorkerOn(stalled) as killer,
+        pytest.raises(WorkerDiedError, match="SIGKILL") as info,
+    ):
+        WholeImageGridPatchesPool(
+            wsi_file_list=[cmu_small, victim, cmu_small],
+            mask_data_list=[full_mask] * 3,
+            patches_args={"patch_size": 256},
+            proc_num_workers=2,
+            start_method=start_method,
+        )
+    assert info.value.path == str(victim)
+    assert f"pid {killer.killed}" in str(info.value) and "locating" in str(info.value)
+    assert workers_left() == []  # the other worker is stopped too
+
+
+def test_worker_error_is_raised_as_raised(
+    cmu_small: Path, full_mask: npt.NDArray[np.bool_]
+) -> None:
+    with pytest.raises(TypeError, match="bogus"):
+        WholeImageGridPatchesPool(
+            wsi_file_list=[cmu_small, cmu_small],
+            mask_data_list=[full_mask] * 2,
+            patches_args={"bogus": 1},
+            proc_num_workers=2,
+        )

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from worker_faults import KillAfterFirstFile, KillWorkerOn, stalled_copy
 
 from slidepatch import PatchSet
 from slidepatch.errors import SlideNotFoundError
@@ -19,7 +20,6 @@ from slidepatch.pools import (
     MultiResDiskPatchExtractorPool,
     MultiResMemPatchExtractorPool,
 )
-from slidepatch.pools._runner import TEST_HOOK_ENV
 
 distributed = pytest.importorskip("distributed")
 
@@ -168,15 +168,14 @@ def test_disk_pool_equals_local(
 
 
 def test_killed_worker_disk_rerun_leaves_exact_files(
-    client: Any, patch_sets: list[PatchSet], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: Any, patch_sets: list[PatchSet], tmp_path: Path
 ) -> None:
     sets = patch_sets[:2]
     local = _disk_pool(DiskPatchExtractorPool, tmp_path / "local", sets)
-    # The first attempt at slide1 kills its worker after writing one file; Dask reruns it.
-    victim = Path(sets[1].slide_path).name
-    monkeypatch.setenv(TEST_HOOK_ENV, f"kill-midway:{victim}")
+    # The first attempt at slide1 is killed after writing a file; Dask reruns it.
     before = _worker_pids(client)
-    on_dask = _disk_pool(DiskPatchExtractorPool, tmp_path / "dask", sets, client=client)
+    with KillAfterFirstFile(sets[1].slide_path, tmp_path / "dask"):
+        on_dask = _disk_pool(DiskPatchExtractorPool, tmp_path / "dask", sets, client=client)
     assert len(before - _worker_pids(client)) == 1  # a worker really died
     assert not on_dask.failed_slides
     got = _without_ids(_files(tmp_path / "dask"), on_dask.manifest_ids)
@@ -185,7 +184,7 @@ def test_killed_worker_disk_rerun_leaves_exact_files(
 
 
 def test_killed_worker_shards_rerun_leaves_exact_samples(
-    client: Any, patch_sets: list[PatchSet], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: Any, patch_sets: list[PatchSet], tmp_path: Path
 ) -> None:
     pytest.importorskip("pyarrow")
     from slidepatch import open_shards
@@ -206,10 +205,10 @@ def test_killed_worker_shards_rerun_leaves_exact_samples(
         )
 
     local = shards(tmp_path / "local")
-    victim = Path(sets[1].slide_path).name
-    monkeypatch.setenv(TEST_HOOK_ENV, f"kill-midway:{victim}")
+    # The first attempt at slide1 is killed mid-slide, after its first shard is on disk.
     before = _worker_pids(client)
-    on_dask = shards(tmp_path / "dask", client=client)
+    with KillAfterFirstFile(sets[1].slide_path, tmp_path / "dask"):
+        on_dask = shards(tmp_path / "dask", client=client)
     assert len(before - _worker_pids(client)) == 1  # a worker really died
     assert not on_dask.failed_slides and on_dask.patch_count == local.patch_count
     got = _without_ids(_files(tmp_path / "dask"), on_dask.manifest_ids)
@@ -224,16 +223,18 @@ def test_killed_worker_shards_rerun_leaves_exact_samples(
 
 
 def test_killed_worker_memory_rerun(
-    client: Any, patch_sets: list[PatchSet], monkeypatch: pytest.MonkeyPatch
+    client: Any, patch_sets: list[PatchSet], tmp_path: Path
 ) -> None:
     sets = patch_sets[:2]
     local = MemPatchExtractorPool(patches_pool=sets, proc_num_workers=1, thread_num_workers=1)
-    # The first attempt at slide1 kills its worker before reading; Dask reruns it.
-    monkeypatch.setenv(TEST_HOOK_ENV, f"kill:{Path(sets[1].slide_path).name}")
+    # The first attempt at slide1 is killed before reading (a stalled copy whose real
+    # file is put back as the worker dies); Dask reruns it.
+    victim = stalled_copy(sets[1], tmp_path)
     before = _worker_pids(client)
-    on_dask = MemPatchExtractorPool(
-        patches_pool=sets, proc_num_workers=1, thread_num_workers=1, client=client
-    )
+    with KillWorkerOn(victim, then_restore=sets[1].slide_path):
+        on_dask = MemPatchExtractorPool(
+            patches_pool=[sets[0], victim], proc_num_workers=1, thread_num_workers=1, client=client
+        )
     assert len(before - _worker_pids(client)) == 1  # a worker really died
     assert not on_dask.failed_slides
     assert len(on_dask.patch_list) == len(local.patch_list)

@@ -10,41 +10,48 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from worker_faults import KillWorkerOn, stalled_copy
 
 from slidepatch import PatchSet, WorkerDiedError
 from slidepatch.errors import ExtractionError, SlideError, SlideNotFoundError
 from slidepatch.pools import MemPatchExtractorPool, MultiResMemPatchExtractorPool
-from slidepatch.pools._runner import TEST_HOOK_ENV
 
 pytestmark = pytest.mark.usefixtures("no_shm_leak")
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("start_method", ["fork", "forkserver"])
+@pytest.mark.parametrize("start_method", ["fork", "forkserver", "spawn"])
 def test_killed_worker_names_its_slide(
-    patch_sets: list[PatchSet], monkeypatch: pytest.MonkeyPatch, start_method: str
+    patch_sets: list[PatchSet], tmp_path: Path, start_method: str
 ) -> None:
-    victim = Path(patch_sets[1].slide_path).name
-    monkeypatch.setenv(TEST_HOOK_ENV, f"kill:{victim}")
+    victim = stalled_copy(patch_sets[1], tmp_path)  # its worker is killed from outside
     started = time.monotonic()
-    with pytest.raises(WorkerDiedError, match="SIGKILL") as info:
+    with (
+        KillWorkerOn(victim) as killer,
+        pytest.raises(WorkerDiedError, match="SIGKILL") as info,
+    ):
         MemPatchExtractorPool(
-            patches_pool=patch_sets,
+            patches_pool=[patch_sets[0], victim, patch_sets[2]],
             proc_num_workers=2,
             thread_num_workers=1,
             start_method=start_method,
         )
-    assert info.value.path == patch_sets[1].slide_path
+    assert info.value.path == victim.slide_path
+    assert f"pid {killer.killed}" in str(info.value)
     assert time.monotonic() - started < 20
 
 
-def test_killed_worker_skipped(patch_sets: list[PatchSet], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TEST_HOOK_ENV, f"kill:{Path(patch_sets[0].slide_path).name}")
-    pool = MemPatchExtractorPool(
-        patches_pool=patch_sets, proc_num_workers=1, thread_num_workers=1, on_error="skip"
-    )
-    assert list(pool.failed_slides) == [patch_sets[0].slide_path]
-    assert isinstance(pool.failed_slides[patch_sets[0].slide_path], WorkerDiedError)
+def test_killed_worker_skipped(patch_sets: list[PatchSet], tmp_path: Path) -> None:
+    victim = stalled_copy(patch_sets[0], tmp_path)
+    with KillWorkerOn(victim):
+        pool = MemPatchExtractorPool(
+            patches_pool=[victim, *patch_sets[1:]],
+            proc_num_workers=1,
+            thread_num_workers=1,
+            on_error="skip",
+        )
+    assert list(pool.failed_slides) == [victim.slide_path]
+    assert isinstance(pool.failed_slides[victim.slide_path], WorkerDiedError)
     assert pool.patch_count == len(patch_sets[1]) + len(patch_sets[2])
     assert pool.slide_index.tolist() == [1] * len(patch_sets[1]) + [2] * len(patch_sets[2])
     assert pool.pids[0] is None and pool.pids[1] is not None
@@ -103,16 +110,18 @@ def test_bad_patch_error_names_slide_and_patch(synthetic_slides: list[Path]) -> 
 
 @pytest.mark.timeout(60)
 def test_ctrl_c_terminates_workers_and_frees_memory(
-    patch_sets: list[PatchSet], monkeypatch: pytest.MonkeyPatch
+    patch_sets: list[PatchSet], tmp_path: Path
 ) -> None:
-    monkeypatch.setenv(TEST_HOOK_ENV, "sleep:slide")  # workers hang on the synthetic slides
+    stalled = [stalled_copy(ps, tmp_path) for ps in patch_sets[:2]]  # workers hang on these
     children_before = set(_children())
     timer = threading.Timer(1.0, os.kill, args=(os.getpid(), signal.SIGINT))
     timer.start()
     started = time.monotonic()
     try:
         with pytest.raises(KeyboardInterrupt):
-            MemPatchExtractorPool(patches_pool=patch_sets, proc_num_workers=2, thread_num_workers=1)
+            MemPatchExtractorPool(
+                patches_pool=[*stalled, patch_sets[2]], proc_num_workers=2, thread_num_workers=1
+            )
     finally:
         timer.cancel()
     assert time.monotonic() - started < 15
@@ -156,20 +165,21 @@ def test_disk_pool_skip_writes_only_complete_slides(
 
 @pytest.mark.timeout(60)
 def test_disk_pool_killed_worker_leaves_no_process(
-    patch_sets: list[PatchSet], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    patch_sets: list[PatchSet], tmp_path: Path
 ) -> None:
     from slidepatch.pools import MultiResDiskPatchExtractorPool
 
-    monkeypatch.setenv(TEST_HOOK_ENV, f"kill:{Path(patch_sets[2].slide_path).name}")
+    victim = stalled_copy(patch_sets[2], tmp_path / "stalled")
+    (tmp_path / "out").mkdir()
     before = set(_children())
-    with pytest.raises(WorkerDiedError) as info:
+    with KillWorkerOn(victim), pytest.raises(WorkerDiedError) as info:
         MultiResDiskPatchExtractorPool(
-            patches_pool=patch_sets,
+            patches_pool=[*patch_sets[:2], victim],
             levels_or_mpps=[0],
             proc_num_workers=2,
             thread_num_workers=1,
-            output_dir=tmp_path,
+            output_dir=tmp_path / "out",
             image_type="png",
         )
-    assert info.value.path == patch_sets[2].slide_path
+    assert info.value.path == victim.slide_path
     assert set(_children()) <= before

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from worker_faults import KillWorkerOn, stalled_copy
 
 from slidepatch import PatchSet, WorkerDiedError
 from slidepatch.errors import SlideNotFoundError, SlidepatchError
 from slidepatch.pools import MultiResMemPatchExtractorPool
-from slidepatch.pools._runner import TEST_HOOK_ENV
 from slidepatch.pools.stream import PatchBatch, iter_patch_batches, parse_memory_budget
 from slidepatch.slide.buffers import DECODE_OFFSET
 from slidepatch.slide.slide import Slide
@@ -230,18 +230,18 @@ def test_batch_seen_before_close_stays_readable(stream_sets: list[PatchSet]) -> 
 
 @pytest.mark.timeout(60)
 def test_killed_worker_raises_an_error_naming_the_slide(
-    stream_sets: list[PatchSet], monkeypatch: pytest.MonkeyPatch
+    stream_sets: list[PatchSet], tmp_path: Path
 ) -> None:
-    victim = stream_sets[2].slide_path
-    monkeypatch.setenv(TEST_HOOK_ENV, f"kill:{Path(victim).name}")
+    stalled = stalled_copy(stream_sets[2], tmp_path)  # its worker is killed from outside
+    victim = stalled.slide_path
     stream = iter_patch_batches(
-        patches_pool=stream_sets,
+        patches_pool=[*stream_sets[:2], stalled],
         batch_size=20,
         memory_budget="8MiB",
         proc_num_workers=2,
         thread_num_workers=1,
     )
-    with pytest.raises(WorkerDiedError, match="SIGKILL") as info:
+    with KillWorkerOn(stalled), pytest.raises(WorkerDiedError, match="SIGKILL") as info:
         for _ in stream:
             pass
     assert victim in str(info.value)

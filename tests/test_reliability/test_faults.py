@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from worker_faults import KillWorkerOn, stalled_copy
 
 from slidepatch import (
     DiskPatchExtractorPool,
@@ -28,7 +29,6 @@ from slidepatch import (
     SlideNotFoundError,
     WorkerDiedError,
 )
-from slidepatch.pools._runner import TEST_HOOK_ENV
 from slidepatch.pools._shm import block_name_prefix
 
 
@@ -150,16 +150,14 @@ def test_slide_deleted_after_locations(
 
 
 def test_killed_worker_skipped_in_disk_pool(
-    small_sets: list[PatchSet],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    find_leftovers: Callable,
+    small_sets: list[PatchSet], tmp_path: Path, find_leftovers: Callable
 ) -> None:
     # (raising on a killed worker is covered in tests/pools/test_pools_faults.py)
-    monkeypatch.setenv(TEST_HOOK_ENV, f"kill:{Path(small_sets[1].slide_path).name}")
-    pool = _run(small_sets[:3], tmp_path / "out", on_error="skip")
-    assert list(pool.failed_slides) == [small_sets[1].slide_path]
-    assert isinstance(pool.failed_slides[small_sets[1].slide_path], WorkerDiedError)
+    victim = stalled_copy(small_sets[1], tmp_path / "stalled")
+    with KillWorkerOn(victim):
+        pool = _run([small_sets[0], victim, small_sets[2]], tmp_path / "out", on_error="skip")
+    assert list(pool.failed_slides) == [victim.slide_path]
+    assert isinstance(pool.failed_slides[victim.slide_path], WorkerDiedError)
     done = assert_clean(tmp_path / "out", find_leftovers)
     assert done == {small_sets[0].slide_path, small_sets[2].slide_path}
 
@@ -270,26 +268,25 @@ def test_permission_denied(
 
 @pytest.mark.timeout(60)
 def test_ctrl_c_in_parent(
-    small_sets: list[PatchSet],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    find_leftovers: Callable,
+    small_sets: list[PatchSet], tmp_path: Path, find_leftovers: Callable
 ) -> None:
-    monkeypatch.setenv(TEST_HOOK_ENV, f"sleep:{Path(small_sets[2].slide_path).name}")
+    stalled = stalled_copy(small_sets[2], tmp_path / "stalled")  # its worker hangs
+    out = tmp_path / "out"
+    out.mkdir()
     timer = threading.Timer(1.5, os.kill, args=(os.getpid(), signal.SIGINT))
     timer.start()
     started = time.monotonic()
     try:
         with pytest.raises(KeyboardInterrupt):
             MultiResDiskPatchExtractorPool(
-                patches_pool=small_sets,
+                patches_pool=[*small_sets[:2], stalled, *small_sets[3:]],
                 levels_or_mpps=[0, 1],
                 proc_num_workers=2,
                 thread_num_workers=1,
-                output_dir=tmp_path,
+                output_dir=out,
                 image_type="png",
             )
     finally:
         timer.cancel()
     assert time.monotonic() - started < 15
-    assert_clean(tmp_path, find_leftovers)
+    assert_clean(out, find_leftovers)

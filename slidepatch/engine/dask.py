@@ -1,6 +1,6 @@
 """Run pool tasks as Dask tasks on a cluster, with the same contract as :class:`ProcessRunner`.
 
-Each :class:`~slidepatch.pools._runner.Task` becomes one Dask task; the cluster decides
+Each :class:`~slidepatch.engine.Task` becomes one Dask task; the cluster decides
 where it runs, and when a worker dies Dask reruns its tasks on another worker (up to the
 scheduler's ``distributed.scheduler.allowed-failures``, default 3; beyond that the slides
 fail with :class:`WorkerDiedError`). Results are handed to an optional ``on_result``
@@ -14,21 +14,16 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
-import tempfile
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from slidepatch.engine.executor import OnError, Task
+from slidepatch.engine.failures import task_error
+from slidepatch.engine.local import RunTasks
+from slidepatch.engine.messages import Done, Failed, Message
+from slidepatch.engine.worker import answer
 from slidepatch.errors import WorkerDiedError
-from slidepatch.pools._runner import (
-    TEST_HOOK_ENV,
-    OnError,
-    Task,
-    _portable_error,
-    _rebuild_error,
-    _wrap_error,
-)
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -67,53 +62,30 @@ def dask_client(client: Client | None, scheduler_address: str | None) -> Iterato
         yield own
 
 
-def kill_once(marker: str) -> None:
-    """Test-only: SIGKILL this process unless ``marker`` exists (creating it first)."""
-    try:
-        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-def hook_applies(hook: str, action: str, slide_paths: Sequence[str]) -> bool:
-    """Whether the test hook ``<action>:<text>`` targets one of ``slide_paths``."""
-    kind, _, text = hook.partition(":")
-    return kind == action and bool(text) and any(text in p for p in slide_paths)
-
-
-def _run_on_worker(
-    func: Callable[[Any], Any],
-    payload: Any,
-    slide_paths: tuple[str, ...],
-    test_hook: str,
-    kill_marker: str,
-) -> tuple[Any, ...]:
-    """Worker side: run one task; errors come back as data (see ProcessRunner's worker)."""
-    try:
-        if hook_applies(test_hook, "kill", slide_paths):
-            kill_once(kill_marker)  # the first attempt dies; Dask's rerun proceeds
-        return ("ok", func(payload))
-    except Exception as exc:
-        kind, data = _portable_error(exc)
-        return ("error", kind, data, traceback.format_exc())
+def _run_on_worker(task: Task) -> Message:
+    """Worker side: run one task; errors come back as data, as from local workers."""
+    return answer(RunTasks(), task)
 
 
 class DaskRunner:
     """Run tasks on a Dask cluster; ``run`` returns (results by task index, errors by index).
 
     With ``on_error="raise"`` the first failure cancels the remaining tasks and is raised.
-    Test hook (:data:`TEST_HOOK_ENV`): ``kill:<text>`` makes the first attempt of a task
-    whose slide path contains ``<text>`` SIGKILL its worker process, so Dask reruns it.
+    ``wrap_errors`` as for :class:`~slidepatch.engine.local.ProcessRunner`.
     """
 
     def __init__(
-        self, *, client: Client | None, scheduler_address: str | None, on_error: OnError
+        self,
+        *,
+        client: Client | None,
+        scheduler_address: str | None,
+        on_error: OnError,
+        wrap_errors: bool = True,
     ) -> None:
         self._client = client
         self._address = scheduler_address
         self._on_error = on_error
+        self._wrap_errors = wrap_errors
 
     def run(
         self,
@@ -122,34 +94,22 @@ class DaskRunner:
         on_result: Callable[[Task, Any], Any] | None = None,
         on_done: Callable[[Task], None] | None = None,
     ) -> tuple[dict[int, Any], dict[int, BaseException]]:
-        """Run every task; ``on_result(task, result)`` (in this process, as results arrive)
-        may transform a result (its return value is kept instead); ``on_done(task)`` is
-        called as each task ends (progress bars)."""
+        """Run every task (see :class:`~slidepatch.engine.executor.Executor`)."""
         results: dict[int, Any] = {}
         failures: dict[int, BaseException] = {}
         if not tasks:
             return results, failures
         token = secrets.token_hex(6)
-        hook = os.environ.get(TEST_HOOK_ENV, "")
-        markers: list[str] = []
         with dask_client(self._client, self._address) as client:
             from distributed import as_completed
 
             by_key: dict[Any, Task] = {}
             futures = []
             for task in tasks:
-                marker = os.path.join(
-                    tempfile.gettempdir(), f"slidepatch-dask-{token}-{task.index}"
-                )
-                markers.append(marker)
                 key = f"slidepatch-{_short_name(task)}-{token}-{task.index}"
                 future = client.submit(
                     _run_on_worker,
-                    task.func,
-                    task.payload,
-                    task.slide_paths,
-                    hook,
-                    marker,
+                    task,
                     key=key,
                     pure=False,
                     retries=0,
@@ -171,13 +131,10 @@ class DaskRunner:
             finally:
                 client.cancel([f for f in futures if not f.done()])  # type: ignore[no-untyped-call]
                 futures.clear()
-                for marker in markers:
-                    with contextlib.suppress(OSError):
-                        os.unlink(marker)
         return results, failures
 
-    @staticmethod
     def _collect(
+        self,
         future: Any,
         task: Task,
         results: dict[int, Any],
@@ -191,12 +148,16 @@ class DaskRunner:
         except KilledWorker as exc:
             return _died(task, exc)
         except Exception as exc:
-            return _wrap_error(task, exc, traceback.format_exc())
-        if message[0] == "ok":
-            results[task.index] = message[1] if on_result is None else on_result(task, message[1])
+            return self._error(task, exc, traceback.format_exc())
+        if isinstance(message, Done):
+            result = message.result
+            results[task.index] = result if on_result is None else on_result(task, result)
             return None
-        _, kind, data, tb = message
-        return _wrap_error(task, _rebuild_error(kind, data), tb)
+        assert isinstance(message, Failed)
+        return self._error(task, message.rebuild(), message.traceback)
+
+    def _error(self, task: Task, error: BaseException, tb: str) -> BaseException:
+        return task_error(task.slide_paths, error, tb, wrap=self._wrap_errors)
 
 
 def _short_name(task: Task) -> str:
