@@ -484,6 +484,13 @@ def format_summary(summary: ExtractSummary) -> str:
     return "\n".join(lines)
 
 
+def _object_types(given: list[str] | None) -> tuple[str, ...] | None:
+    """``--object-types``: None (every type) for "all", the default ("annotation",) if unset."""
+    if not given:
+        return ("annotation",)
+    return None if [t.lower() for t in given] == ["all"] else tuple(given)
+
+
 def job_from_args(args: argparse.Namespace) -> LocateJob:
     """The location template shared by ``extract`` and ``locate`` (usage checks here)."""
     if args.sampling == "random" and args.num_patches is None:
@@ -500,6 +507,8 @@ def job_from_args(args: argparse.Namespace) -> LocateJob:
         outside_annotations=args.outside,
         included_labels=tuple(args.include or ()),
         excluded_labels=tuple(args.exclude or ()),
+        exclusion_labels=tuple(args.cut_out or ()),
+        object_types=_object_types(args.object_types),
         label=args.label,
         stride=args.stride,
         num_patches=args.num_patches,
@@ -594,11 +603,16 @@ def _slide_inputs(
 
 
 def check_annotation_flags(args: argparse.Namespace, annotations: object) -> None:
-    """--include/--exclude/--outside need annotations (from files, a folder or a table)."""
+    """--include/--exclude/--outside/--cut-out/--object-types need annotations (from files,
+    a folder or a table)."""
     if (args.include or args.exclude) and not annotations:
         raise UsageError("--include/--exclude need --annotations")
     if args.outside and not annotations:
         raise UsageError("--outside needs --annotations")
+    if args.cut_out and not annotations:
+        raise UsageError("--cut-out needs --annotations")
+    if args.object_types and not annotations:
+        raise UsageError("--object-types needs --annotations")
 
 
 def run_from_args(args: argparse.Namespace) -> ExtractRun:

@@ -20,7 +20,7 @@ from slidepatch.extract.naming import slide_id_problem, wsi_id_of
 from slidepatch.slide.identity import real_slide_path
 
 SEPARATORS = ("_", "-", ".")
-ANNOTATION_SUFFIXES = (".geojson", ".json", ".xml")
+ANNOTATION_SUFFIXES = (".geojson", ".json", ".xml", ".annotations")  # HALO: .annotations
 MASK_SUFFIXES = (".png", ".npy", ".npz", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
 TABLE_COLUMNS = ("slide", "mpp", "annotations", "mask", "label", "slide_id")
 NAMING_HINT = (
