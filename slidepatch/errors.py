@@ -201,3 +201,8 @@ class NoPatchesWarning(UserWarning):
 class MetadataWarning(UserWarning):
     """Slide metadata that slidepatch ignores (a screen-default resolution...); the message
     names the slide and what to pass instead."""
+
+
+class AnnotationWarning(UserWarning):
+    """An annotation file read with parts skipped or repaired; the message names the file,
+    each feature's index and the reason."""

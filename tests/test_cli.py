@@ -11,9 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import shapely
 from PIL import Image
 
 from slidepatch import Slide
+from slidepatch.testing.annotation_files import (
+    blob,
+    qupath_feature,
+    write_asap_xml,
+    write_layers_xml,
+    write_qupath_geojson,
+)
 
 TUMOR_STROMA = {
     "type": "FeatureCollection",
@@ -242,6 +250,126 @@ def test_extract_inside_annotations_with_include(synthetic_svs: Path, tmp_path: 
     assert {r["label"] for r in rows} == {"tumor"}
     assert all(int(r["x_level0"]) + 256 <= 1500 for r in rows)
     assert all(r["path"].endswith(".jpg") for r in rows)
+
+
+def _patch_boxes(rows: list[dict[str, str]], size: int) -> np.ndarray:
+    xy = np.array([(int(r["x_level0"]), int(r["y_level0"])) for r in rows], dtype=float)
+    return shapely.box(xy[:, 0], xy[:, 1], xy[:, 0] + size, xy[:, 1] + size)
+
+
+def test_extract_camelyon16_splines_with_cut_out(synthetic_svs: Path, tmp_path: Path) -> None:
+    """The README's CAMELYON16 recipe on a spline-only ASAP file with an exclusion group."""
+    tumor = [blob(900, 1000, 600, n=60, seed=1), blob(2300, 1000, 500, n=60, seed=2)]
+    exclusion = blob(900, 1000, 250, seed=3)
+    xml = write_asap_xml(
+        tmp_path / "synthetic.xml",
+        [("Spline", "_0", tumor[0]), ("Spline", "_1", tumor[1]), ("Spline", "_2", exclusion)],
+    )
+    common = ["--procs", "1", "--annotations", xml, "--include", "_0", "_1",
+              "--patch-size", "128", "--stride", "0.5", "--foreground-ratio", "0",
+              "--image-type", "jpg", "--quiet"]  # fmt: skip
+    cut = run_cli("extract", synthetic_svs, "--out", tmp_path / "cut", *common, "--cut-out", "_2")
+    plain = run_cli("extract", synthetic_svs, "--out", tmp_path / "plain", *common)
+    assert cut.returncode == 0 and plain.returncode == 0, cut.stderr + plain.stderr
+    excluded = shapely.Polygon(exclusion)
+    cut_rows, plain_rows = manifest_rows(tmp_path / "cut"), manifest_rows(tmp_path / "plain")
+    assert {r["label"] for r in cut_rows} == {"_0", "_1"}
+    over = shapely.area(shapely.intersection(_patch_boxes(cut_rows, 128), excluded)) / 128**2
+    assert over.max() <= 0.05 + 1e-9
+    before = shapely.area(shapely.intersection(_patch_boxes(plain_rows, 128), excluded))
+    assert before.max() == pytest.approx(128**2)  # without --cut-out: patches over excluded tissue
+    assert len(plain_rows) > len(cut_rows) > 50
+
+
+def test_extract_qupath_export_with_cells_keeps_the_annotation(
+    synthetic_svs: Path, tmp_path: Path
+) -> None:
+    """Cells of the annotation's class used to be cut out of it as holes: 0 patches."""
+    square = [(200.0, 200.0), (1480.0, 200.0), (1480.0, 1480.0), (200.0, 1480.0)]
+    features = [qupath_feature([square], classification={"name": "Tumor"})]
+    features += [
+        qupath_feature(
+            [blob(float(x), float(y), 7, n=16, seed=int(x + y))],
+            classification={"name": "Tumor"},
+            object_type="cell",
+        )
+        for x in range(220, 1480, 20)
+        for y in range(220, 1480, 20)
+    ]
+    path = write_qupath_geojson(tmp_path / "synthetic.geojson", features)
+    out = tmp_path / "o"
+    result = run_cli(
+        "extract", synthetic_svs, "--out", out, "--procs", "1", "--annotations", path,
+        "--include", "Tumor", "--foreground-ratio", "0", "--image-type", "jpg", "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "slidepatch: warning:" in result.stderr and "3969 cell objects" in result.stderr
+    rows = manifest_rows(out)
+    assert len(rows) == 25 and {r["label"] for r in rows} == {"Tumor"}  # 5 x 5 patches of 256
+
+
+def test_extract_object_types_takes_qupath_tiles_too(synthetic_svs: Path, tmp_path: Path) -> None:
+    def square(x: float, side: float) -> list[tuple[float, float]]:
+        return [(x, 200.0), (x + side, 200.0), (x + side, 200.0 + side), (x, 200.0 + side)]
+
+    features = [qupath_feature([square(200, 512)], classification="Tumor")]
+    features += [
+        qupath_feature([square(x, 256)], classification="Tile", object_type="tile")
+        for x in (1500.0, 1756.0)
+    ]
+    path = write_qupath_geojson(tmp_path / "synthetic.geojson", features)
+    common = ["--procs", "1", "--annotations", path, "--foreground-ratio", "0", "--quiet"]
+    default = run_cli("extract", synthetic_svs, "--out", tmp_path / "a", *common)
+    tiles = run_cli(
+        "extract", synthetic_svs, "--out", tmp_path / "b", *common,
+        "--object-types", "annotation", "tile",
+    )  # fmt: skip
+    assert default.returncode == 0 and tiles.returncode == 0, default.stderr + tiles.stderr
+    assert "2 tile objects" in default.stderr and "tile objects" not in tiles.stderr
+    assert sorted(r["label"] for r in manifest_rows(tmp_path / "a")) == ["Tumor"] * 4
+    assert sorted(r["label"] for r in manifest_rows(tmp_path / "b")) == ["Tile"] * 2 + ["Tumor"] * 4
+
+
+@pytest.mark.parametrize("flavour", ["imagescope", "halo"])
+def test_extract_imagescope_and_halo_layers_with_a_negative_region(
+    synthetic_svs: Path, tmp_path: Path, flavour: str
+) -> None:
+    outer = [(100.0, 100.0), (1700.0, 100.0), (1700.0, 1700.0), (100.0, 1700.0)]
+    hole = [(600.0, 600.0), (1200.0, 600.0), (1200.0, 1200.0), (600.0, 1200.0)]
+    kind = "0" if flavour == "imagescope" else "Polygon"
+    layers = [("Tumor", [(kind, False, outer), (kind, True, hole)])]
+    path = write_layers_xml(tmp_path / "synthetic.xml", layers, flavour=flavour)
+    out = tmp_path / "o"
+    result = run_cli(
+        "extract", synthetic_svs, "--out", out, "--procs", "1", "--annotations", path,
+        "--include", "Tumor", "--foreground-ratio", "0", "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = manifest_rows(out)
+    holed = shapely.Polygon(outer, [hole])
+    inside = shapely.area(shapely.intersection(_patch_boxes(rows, 256), holed)) / 256**2
+    assert rows and inside.min() >= 0.95 - 1e-9 and {r["label"] for r in rows} == {"Tumor"}
+
+
+def test_extract_outside_spline_tumour(synthetic_svs: Path, tmp_path: Path) -> None:
+    """Splines used to be dropped, so "normal" patches were taken inside the tumour."""
+    tumor = blob(1500, 1000, 600, n=60, seed=8)
+    xml = write_asap_xml(tmp_path / "synthetic.xml", [("Spline", "_0", tumor)])
+    out = tmp_path / "o"
+    result = run_cli(
+        "extract", synthetic_svs, "--out", out, "--procs", "1", "--annotations", xml,
+        "--outside", "--label", "normal", "--foreground-ratio", "0.5", "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = manifest_rows(out)
+    inside = shapely.area(shapely.intersection(_patch_boxes(rows, 256), shapely.Polygon(tumor)))
+    assert rows and {r["label"] for r in rows} == {"normal"}
+    assert inside.max() <= 0.05 * 256**2 + 1e-6
+
+
+def test_cut_out_needs_annotations(tmp_path: Path) -> None:
+    result = run_cli("extract", "a.svs", "--out", tmp_path / "o", "--cut-out", "_2")
+    assert "--cut-out needs --annotations" in assert_one_line_error(result, 2)
 
 
 def test_extract_with_a_mask_file_per_slide(synthetic_svs: Path, tmp_path: Path) -> None:

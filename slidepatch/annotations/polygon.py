@@ -6,6 +6,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
+
 from slidepatch.errors import AnnotationError
 
 Point = tuple[float, float]
@@ -79,7 +81,11 @@ class AnnotationPolygon:
         """The polygon as a shapely geometry (repaired with ``make_valid`` if needed)."""
         import shapely
 
-        geom = shapely.Polygon(self._points, self._holes)
+        shell = np.asarray(self._points, dtype=np.float64)
+        if self._holes:  # rings of different lengths: only the Polygon constructor takes them
+            geom = shapely.Polygon(shell, [np.asarray(h, dtype=np.float64) for h in self._holes])
+        else:
+            geom = shapely.polygons(shell)
         if not geom.is_valid:
             geom = shapely.make_valid(geom)
             polys = [
@@ -111,6 +117,47 @@ class AnnotationPolygon:
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self._points, self._label, self._holes))
 
+    @classmethod
+    def _checked(cls, points: Ring, label: str, holes: tuple[Ring, ...]) -> AnnotationPolygon:
+        """Build from rings a reader has already validated (finite floats, open, >= 3 vertices).
+
+        Skips the per-vertex Python checks, which dominate reading 100,000-feature files.
+        """
+        polygon = cls.__new__(cls)
+        polygon._label = label
+        polygon._points = points
+        polygon._holes = holes
+        return polygon
+
 
 def _rebuild(points: Ring, label: str, holes: tuple[Ring, ...]) -> AnnotationPolygon:
-    return AnnotationPolygon(points=points, label=label, holes=holes)
+    # The rings come from a polygon that was checked when it was made.
+    return AnnotationPolygon._checked(points, label, holes)
+
+
+def shapes_of(polygons: Sequence[AnnotationPolygon]) -> list[Any]:
+    """``[p.to_shapely() for p in polygons]``, built in bulk for the polygons without holes.
+
+    One vectorised call makes the rings of every hole-free polygon (a cell export has
+    100,000), then validity is checked in bulk; invalid ones and those with holes go
+    through :meth:`AnnotationPolygon.to_shapely` one by one.
+    """
+    import shapely
+
+    out: list[Any] = [None] * len(polygons)
+    simple = [i for i, p in enumerate(polygons) if not p._holes]
+    if simple:
+        sizes = np.array([len(polygons[i]._points) for i in simple], dtype=np.int64)
+        coords = np.array(
+            [xy for i in simple for xy in polygons[i]._points], dtype=np.float64
+        ).reshape(-1, 2)
+        index = np.repeat(np.arange(len(simple)), sizes)
+        # linearrings closes each ring; a ring of n vertices becomes n + 1 coordinates
+        shapes = shapely.polygons(shapely.linearrings(coords, indices=index))
+        valid = shapely.is_valid(shapes)
+        for k, i in enumerate(simple):
+            out[i] = shapes[k] if valid[k] else polygons[i].to_shapely()
+    for i, p in enumerate(polygons):
+        if out[i] is None:
+            out[i] = p.to_shapely()
+    return out

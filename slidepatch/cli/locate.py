@@ -13,7 +13,6 @@ with one line, so no worker prints a traceback.
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from slidepatch.cli.errors import cli_text
-from slidepatch.errors import AnnotationError, NoPatchesWarning, SlidepatchError
+from slidepatch.errors import NoPatchesWarning, SlidepatchError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.locations.preview import DEFAULT_PREVIEW_SIZE
 from slidepatch.options import DEFAULT_READ_OPTIONS, ReadOptions, read_options_of
@@ -66,6 +65,8 @@ class LocateJob:
     outside_annotations: bool = False
     included_labels: tuple[str, ...] = ()
     excluded_labels: tuple[str, ...] = ()
+    exclusion_labels: tuple[str, ...] = ()
+    object_types: tuple[str, ...] | None = ("annotation",)
     label: str = ""
     stride: float = 1.0
     num_patches: int | None = None
@@ -98,56 +99,17 @@ class Located:
     capped_from: int | None = None
 
 
-def _is_geojson(path: Path) -> bool:
-    """True for GeoJSON; False for slidepatch's own polygon JSON (a list of polygon objects)."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AnnotationError(str(path), f"cannot read JSON annotations: {exc}") from exc
-    if isinstance(doc, dict):
-        return True
-    return bool(doc) and isinstance(doc[0], dict) and doc[0].get("type") == "Feature"
+def read_annotation_file(
+    path: str, *, object_types: tuple[str, ...] | None = ("annotation",)
+) -> list[Any]:
+    """Polygons from any annotation file :func:`~slidepatch.read_annotations` reads.
 
-
-def _xml_root_tag(path: Path) -> str:
-    import xml.etree.ElementTree as ET
-
-    try:
-        for _event, element in ET.iterparse(path, events=("start",)):
-            return str(element.tag)
-    except (OSError, ET.ParseError) as exc:
-        raise AnnotationError(str(path), f"cannot read XML annotations: {exc}") from exc
-    raise AnnotationError(str(path), "empty XML file")
-
-
-def read_annotation_file(path: str) -> list[Any]:
-    """Polygons from a GeoJSON (QuPath), ASAP XML, Sedeen XML or slidepatch JSON file.
-
-    The format is chosen by extension, then by content (root element / JSON shape).
+    What the reader skipped or repaired comes as an ``AnnotationWarning``, which
+    :func:`locate_slide` hands to the parent like every other warning.
     """
-    from slidepatch.annotations import (
-        load_polygon_data,
-        read_asap_xml,
-        read_geojson,
-        read_sedeen_xml,
-    )
+    from slidepatch.annotations import read_annotations
 
-    file = Path(path)
-    if not file.is_file():
-        raise AnnotationError(path, "annotation file not found")
-    suffix = file.suffix.lower()
-    if suffix in (".geojson", ".json"):
-        if suffix == ".geojson" or _is_geojson(file):
-            return list(read_geojson(file))
-        return list(load_polygon_data(file))
-    if suffix == ".xml":
-        tag = _xml_root_tag(file)
-        if tag == "ASAP_Annotations":
-            return list(read_asap_xml(file))
-        return list(read_sedeen_xml(file))
-    raise AnnotationError(
-        path, f"unknown annotation format {suffix!r}: use .geojson/.json (QuPath) or .xml (ASAP)"
-    )
+    return list(read_annotations(path, object_types=object_types))
 
 
 def _class_name(job: LocateJob) -> str:
@@ -198,10 +160,12 @@ def locate(job: LocateJob, *, polygons: list[Any] | None = None) -> Any:
         kwargs["poisson_spacing"] = job.spacing
     if job.annotation_path is not None:
         if polygons is None:
-            polygons = read_annotation_file(job.annotation_path)
+            polygons = read_annotation_file(job.annotation_path, object_types=job.object_types)
         kwargs["polygon_data"] = polygons
         kwargs["included_labels"] = list(job.included_labels)
         kwargs["excluded_labels"] = list(job.excluded_labels)
+        if job.exclusion_labels:
+            kwargs["exclusion_labels"] = list(job.exclusion_labels)
     if job.annotation_path is None or job.outside_annotations:
         kwargs["weak_label"] = job.label
     return getattr(locations, _class_name(job))(**kwargs)
@@ -234,7 +198,11 @@ def _unmatched_labels(job: LocateJob, polygons: list[Any]) -> str | None:
 
 
 def _located(job: LocateJob) -> Located:
-    polygons = None if job.annotation_path is None else read_annotation_file(job.annotation_path)
+    polygons = (
+        None
+        if job.annotation_path is None
+        else read_annotation_file(job.annotation_path, object_types=job.object_types)
+    )
     location = locate(job, polygons=polygons)
     if polygons is not None and (
         location.empty_reason is None or location.empty_reason.kind != "labels"

@@ -221,8 +221,8 @@ def _add_location_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         nargs="+",
         metavar="FILE",
         help="annotation files, paired with the slides by file name (h1.geojson for h1.svs): "
-        "QuPath GeoJSON (.geojson/.json) or ASAP XML (.xml); patches are taken inside the "
-        "polygons and labelled by them",
+        "QuPath GeoJSON, ASAP, Aperio ImageScope, HALO or Sedeen XML (told by content); "
+        "patches are taken inside the polygons and labelled by them",
     )
     notes.add_argument(
         "--annotations-dir",
@@ -232,6 +232,20 @@ def _add_location_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     labels = m.add_mutually_exclusive_group()
     labels.add_argument("--include", nargs="+", metavar="LABEL", help="only these labels")
     labels.add_argument("--exclude", nargs="+", metavar="LABEL", help="all labels but these")
+    m.add_argument(
+        "--cut-out",
+        nargs="+",
+        metavar="LABEL",
+        help="regions with these labels are cut out of every other region before sampling "
+        "(e.g. CAMELYON16's exclusion group _2)",
+    )
+    m.add_argument(
+        "--object-types",
+        nargs="+",
+        metavar="TYPE",
+        help="QuPath objects to read as regions (default: annotation; e.g. annotation cell "
+        "detection tile, or all)",
+    )
     m.add_argument(
         "--outside",
         action="store_true",

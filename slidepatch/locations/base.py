@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.annotations import AnnotationPolygon, load_polygon_data
+from slidepatch.annotations.polygon import shapes_of
 from slidepatch.errors import LocationError, NoPatchesWarning
 from slidepatch.locations import empty, sampling
 from slidepatch.locations import regions as rg
@@ -73,7 +74,12 @@ def _describe(value: object) -> object:
 
 def _ring(points: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
     """Vertices as tuples, whole numbers as ints (as they were usually given)."""
-    return [tuple(int(c) if float(c).is_integer() else float(c) for c in pt) for pt in points]  # type: ignore[misc]
+    # AnnotationPolygon vertices are (x, y) floats; one tuple per vertex, no generator
+    # (100,000 cells have 2.4 million vertices).
+    return [
+        (int(x) if x.is_integer() else x, int(y) if y.is_integer() else y)
+        for x, y in ((float(a), float(b)) for a, b in points)
+    ]
 
 
 class LocationsBase(PatchSetOutputs):
@@ -172,10 +178,17 @@ class LocationsBase(PatchSetOutputs):
             "geometry": geometry,
             "distance_units": distance_units,
         }
-        self._param_info.update({k: _describe(v) for k, v in region_args.items()})
+        self._param_info.update(
+            {
+                k: _describe(v)
+                for k, v in region_args.items()
+                if v or k != "exclusion_labels"  # only when used: manifests stay as before
+            }
+        )
         self._param_info.update(sampling_args)
         self._stats = empty.CandidateStats()
         self._empty_hint: empty.NoPatchesReason | None = None
+        self._too_small = 0  # regions smaller than overlap_ratio x the patch area
         self._regions = self._build_regions(region_args, polygon_buffer)
         labels = [r.label for r in self._regions]
         fg = [
@@ -242,9 +255,16 @@ class LocationsBase(PatchSetOutputs):
             box = shapely.box(*bbox)
             supplied: list[AnnotationPolygon] = []
             geometry = None
+            cut = None
             if self._region_kind == "inverted":
-                supplied = rg.filter_polygons(
+                kept, cut = rg.split_exclusions(
                     load_polygon_data(args["polygon_data"]),
+                    args.get("exclusion_labels") or (),
+                    args.get("included_labels") or (),
+                    path=path,
+                )
+                supplied = rg.filter_polygons(
+                    kept,
                     args.get("included_labels") or (),
                     args.get("excluded_labels") or (),
                     path=path,
@@ -258,9 +278,12 @@ class LocationsBase(PatchSetOutputs):
                     box if geometry is None else geometry, distance, label=label, path=path
                 )
                 buffered = geometry
-            elif geometry is not None and geometry.is_empty:
+            if cut is not None:
+                (geometry,) = rg.cut_out([box if geometry is None else geometry], cut)
+            if geometry is not None and geometry.is_empty:
                 self._empty_hint = empty.NoPatchesReason(
-                    "no_tissue", "the excluded polygons cover all of the mask's tissue"
+                    "no_tissue",
+                    "the excluded polygons (and cut-out regions) cover all of the mask's tissue",
                 )
                 return []
             region_box = bbox if geometry is None else rg.bbox_of(geometry)
@@ -268,7 +291,10 @@ class LocationsBase(PatchSetOutputs):
         every = load_polygon_data(args["polygon_data"])
         included = args.get("included_labels") or ()
         excluded = args.get("excluded_labels") or ()
-        polygons = rg.filter_polygons(every, included, excluded, path=path)
+        kept, cut = rg.split_exclusions(
+            every, args.get("exclusion_labels") or (), included, path=path
+        )
+        polygons = rg.filter_polygons(kept, included, excluded, path=path)
         if not polygons:
             self._empty_hint = empty.label_reason(
                 wanted=[str(v) for v in (included or excluded)],
@@ -279,9 +305,9 @@ class LocationsBase(PatchSetOutputs):
         buffers = expand_param("polygon_buffer", polygon_buffer, labels, path=path)
         geoms = []
         buffered_list = []
-        for p, buf in zip(polygons, buffers, strict=True):
+        for p, shape, buf in zip(polygons, shapes_of(polygons), buffers, strict=True):
             distance = float(buf) * self._distance_factor
-            g = rg.buffer_geometry(p.to_shapely(), distance, label=p.label, path=path)
+            g = rg.buffer_geometry(shape, distance, label=p.label, path=path)
             geoms.append(g)
             buffered_list.append(g if distance else None)
         if args.get("check_polygons", True):
@@ -291,9 +317,11 @@ class LocationsBase(PatchSetOutputs):
                 path=path,
                 overlap_area=self._polygons_overlap_threshold * self._footprint**2,
             )
+        geoms = rg.cut_out(geoms, cut)
+        boxes = shapely.bounds(np.array(geoms, dtype=object)).tolist() if geoms else []
         return [
-            rg.Region(p.label, rg.bbox_of(g) if not g.is_empty else (0, 0, 0, 0), g, [p], b)
-            for p, g, b in zip(polygons, geoms, buffered_list, strict=True)
+            rg.Region(p.label, (0, 0, 0, 0) if g.is_empty else tuple(box), g, [p], b)
+            for p, g, b, box in zip(polygons, geoms, buffered_list, boxes, strict=True)
         ]
 
     def _mask_bbox(self) -> tuple[float, float, float, float] | None:
@@ -326,6 +354,21 @@ class LocationsBase(PatchSetOutputs):
         nothing = np.zeros(0, np.int64)
         if region.geometry is not None and region.geometry.is_empty:
             return nothing, nothing
+        too_small = (
+            region.geometry is not None
+            and ov > 0
+            and region.geometry.area < ov * fp * fp * (1 - 1e-9)
+        )
+        if too_small and self._sampling_kind != "random":
+            self._too_small += 1
+            return nothing, nothing  # no patch can overlap it enough (a cell, a tiny fragment)
+        if too_small and value:
+            raise LocationError(
+                path,
+                f"region {region.label!r} covers {region.geometry.area:.0f} level-0 px², less "
+                f"than overlap_ratio {ov} x the patch area ({fp * fp:.0f} px²): no patch can "
+                "lie in it; lower num_patches for it, overlap_ratio or patch_size",
+            )
 
         reference = self._geometry == "reference"
 
@@ -431,6 +474,12 @@ class LocationsBase(PatchSetOutputs):
             return empty.NoPatchesReason("none_asked", "num_patches is 0")
         if kind == "custom" and all(len(v) == 0 for v in values):
             return empty.NoPatchesReason("none_asked", "no points were given")
+        if self._too_small and self._stats.candidates == 0:
+            return empty.NoPatchesReason(
+                "overlap",
+                f"{self._too_small} regions are smaller than overlap_ratio x the patch area "
+                f"({self._footprint**2:.0f} level-0 px²): no patch can lie in them",
+            )
         return empty.candidate_reason(
             self._stats,
             foreground_ratio=max(fg, default=0.0),

@@ -48,6 +48,8 @@ class PatchSet:
     the resolution being read (``level_or_mpp``). ``read_options`` (backend, MPP
     override, tolerance, fill, tile cache) travel with the set so that workers open the
     slide the same way the parent did.
+    ``wsi_id`` optionally replaces the slide's file stem in the names of everything
+    written for it (patch files, manifests, shards); None keeps the stem.
     """
 
     slide_path: str
@@ -61,6 +63,7 @@ class PatchSet:
     param_info: Mapping[str, Any] = field(default_factory=dict)
     label_names: tuple[str, ...] = ()
     read_options: ReadOptions = DEFAULT_READ_OPTIONS
+    wsi_id: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.read_options, ReadOptions):
@@ -216,6 +219,7 @@ class PatchSet:
             param_info=self.param_info,
             label_names=self.label_names if label_names is None else tuple(label_names),
             read_options=self.read_options,
+            wsi_id=self.wsi_id,
         )
 
 

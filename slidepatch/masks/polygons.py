@@ -117,7 +117,8 @@ class WSIPolygonMask(Mask):
     the reference draws them: vertices truncated to integers, every pixel inside or on the
     outline set, holes filled (a warning says so). ``polygons_level0``: polygons in level-0
     pixels (from the annotation readers), holes honoured, a pixel set when its centre is
-    inside.
+    inside. ``exclusion_labels``: polygons with these labels are not drawn but erased from
+    the others (CAMELYON16's exclusion group ``_2`` inside tumour regions).
     """
 
     def __init__(
@@ -129,6 +130,7 @@ class WSIPolygonMask(Mask):
         polygons: Any = None,
         polygons_level0: Any = None,
         slide_mpp: float | None = None,
+        exclusion_labels: Sequence[str] = (),
         read_options: ReadOptions | None = None,
     ) -> None:
         from slidepatch.annotations import load_polygon_data
@@ -147,15 +149,27 @@ class WSIPolygonMask(Mask):
             level = resolve_level_or_minsize(level_or_minsize, slide.level_dimensions, path=path)
             size = slide.level_dimensions[level]
             dims = slide.dimensions
-        if polygons_level0 is not None:
-            array = rasterize_polygons(
-                load_polygon_data(polygons_level0), mask_size=size, slide_dimensions=dims
-            )
-        else:
-            data = polygon_data if polygon_data is not None else polygons
-            array = rasterize_mask_level_polygons(
-                load_polygon_data(data), mask_size=size, path=path
-            )
+        level0 = polygons_level0 is not None
+        data = polygons_level0 if level0 else polygon_data if polygon_data is not None else polygons
+        loaded = load_polygon_data(data)
+
+        def draw(chosen: list[Any]) -> BoolArray:
+            if level0:
+                return rasterize_polygons(chosen, mask_size=size, slide_dimensions=dims)
+            return rasterize_mask_level_polygons(chosen, mask_size=size, path=path)
+
+        cut = {str(x) for x in exclusion_labels}
+        array = draw([p for p in loaded if p.label not in cut])
+        if cut:
+            erased = [p for p in loaded if p.label in cut]
+            if not erased:
+                warnings.warn(
+                    f"{path}: no polygon is labelled {sorted(cut)}, so nothing is cut out of "
+                    f"the mask; the polygons' labels are {sorted({p.label for p in loaded})}",
+                    stacklevel=2,
+                )
+            else:
+                array &= ~draw(erased)
         super().__init__(
             array=array,
             slide_dimensions=dims,

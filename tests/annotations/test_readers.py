@@ -15,7 +15,7 @@ from slidepatch.annotations import (
     read_sedeen_xml,
     save_polygons_json,
 )
-from slidepatch.errors import AnnotationError
+from slidepatch.errors import AnnotationError, AnnotationWarning
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,8 @@ def ann_dir(data_dir: Path) -> Path:
 
 
 def test_geojson_polygon_with_hole_multipolygon_and_unclassified(ann_dir: Path) -> None:
-    polygons = read_geojson(ann_dir / "qupath_hole.geojson")
+    with pytest.warns(AnnotationWarning, match="1 lines"):
+        polygons = read_geojson(ann_dir / "qupath_hole.geojson")
     assert [p.label for p in polygons] == ["Tumor", "Stroma", "Stroma", ""]
     tumor = polygons[0]
     assert tumor.points[0] == (200.5, 200.0)
@@ -33,9 +34,10 @@ def test_geojson_polygon_with_hole_multipolygon_and_unclassified(ann_dir: Path) 
     assert tumor.to_shapely().area == pytest.approx(1599.5 * 2300 - 800 * 800)
 
 
-def test_asap_two_groups_skips_dot_and_spline(ann_dir: Path) -> None:
-    polygons = read_asap_xml(ann_dir / "asap_two_groups.xml")
-    assert [p.label for p in polygons] == ["tumor", "normal"]
+def test_asap_two_groups_reads_spline_skips_dot(ann_dir: Path) -> None:
+    with pytest.warns(AnnotationWarning, match="1 Dot annotations"):
+        polygons = read_asap_xml(ann_dir / "asap_two_groups.xml")
+    assert [p.label for p in polygons] == ["tumor", "normal", "tumor"]
     # Coordinates sorted by Order, floats kept.
     assert polygons[0].points == [
         (300.25, 400.5),
@@ -46,16 +48,20 @@ def test_asap_two_groups_skips_dot_and_spline(ann_dir: Path) -> None:
 
 
 def test_sedeen_polygon_rectangle_ellipse(ann_dir: Path) -> None:
-    polygons = read_sedeen_xml(ann_dir / "sedeen.xml")
+    with pytest.warns(AnnotationWarning, match="1 line graphics"):
+        polygons = read_sedeen_xml(ann_dir / "sedeen.xml")
     assert [p.label for p in polygons] == ["tumor", "normal", "ell"]
     assert polygons[0].points[0] == (300.5, 400.0)
     assert len(polygons[2].points) == 65
-    colors = read_sedeen_xml(ann_dir / "sedeen.xml", label_field="color")
+    with pytest.warns(AnnotationWarning):
+        colors = read_sedeen_xml(ann_dir / "sedeen.xml", label_field="color")
     assert [p.label for p in colors] == ["#ff0000", "#00ff00", "#0000ff"]
 
 
 def test_bad_coordinate_names_file_and_element(ann_dir: Path) -> None:
     with pytest.raises(AnnotationError, match=r"asap_bad_coordinate.xml.*Broken.*Coordinate 1"):
+        read_asap_xml(ann_dir / "asap_bad_coordinate.xml", strict=True)
+    with pytest.warns(AnnotationWarning, match=r"asap_bad_coordinate.xml.*Broken.*Coordinate 1"):
         read_asap_xml(ann_dir / "asap_bad_coordinate.xml")
 
 
@@ -72,7 +78,9 @@ def test_malformed_files(tmp_path: Path) -> None:
         '"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}}]}'
     )
     with pytest.raises(AnnotationError, match=r"bad.geojson.*feature 0.*3 vertices"):
-        read_geojson(js)
+        read_geojson(js, strict=True)
+    with pytest.warns(AnnotationWarning, match=r"bad.geojson.*feature 0.*3 vertices"):
+        assert read_geojson(js) == []
     js.write_text("{not json")
     with pytest.raises(AnnotationError, match=r"bad\.geojson"):
         read_geojson(js)
