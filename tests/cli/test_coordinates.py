@@ -111,3 +111,27 @@ def test_locate_help() -> None:
     result = run_cli("locate", "--help")
     assert result.returncode == 0
     assert "usage: slidepatch locate" in result.stdout and "--coords-format" in result.stdout
+
+
+def test_extract_coords_into_shards_holds_the_files_locations(
+    synthetic_svs: Path, tmp_path: Path
+) -> None:
+    """A coordinate set extracted into WebDataset shards: one sample per coordinate, same x/y."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    coords = tmp_path / "coords"
+    located = run_cli(
+        "locate", synthetic_svs, "--out", coords, "--coords-format", "trident", *SAMPLING
+    )
+    assert located.returncode == 0, located.stderr
+    with h5py.File(next(coords.glob("*/patches/synthetic_patches.h5")), "r") as f:
+        expected = {(int(x), int(y)) for x, y in f["coords"][:]}
+    out = tmp_path / "shards-out"
+    extracted = run_cli(
+        "extract", synthetic_svs, "--out", out, "--coords", coords, "--resample", "tile",
+        "--output-format", "webdataset", "--procs", "1",
+    )  # fmt: skip
+    assert extracted.returncode == 0, extracted.stderr
+    assert list((out / "shards").glob("*.tar"))
+    table = pq.read_table(next((out / "index").glob("*.parquet"))).to_pydict()
+    assert set(zip(table["x_level0"], table["y_level0"], strict=True)) == expected
+    assert len(table["x_level0"]) == len(expected)
