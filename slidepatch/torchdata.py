@@ -251,6 +251,8 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
                     digest.update(np.ascontiguousarray(arr).tobytes())
             else:
                 digest.update(repr((src.num_patches, src.patch_size, src.level_or_mpp)).encode())
+                if src.qc is not None:  # other qc= filters draw other locations
+                    digest.update(repr(src.qc).encode())
         digest.update(repr(self._balance).encode())
         return digest.hexdigest()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -286,3 +287,9 @@ def test_online_sampling_and_label_weights_in_the_dataset(
     )
     labels = [label for _, label, _ in weighted]
     assert len(labels) == len(weighted) == 50 and set(labels) == {"tumor"}
+    # A state saved without qc= filters does not resume a filtered draw (other locations).
+    state = dataset.state_dict(batches=1, batch_size=8, num_workers=0)
+    filtered = replace(online, qc={"max_white": 0.5})
+    resumed = PatchIterableDataset(patches_pool=[filtered, torch_sets[2]], seed=3, chunk_size=8)
+    with pytest.raises(ValueError, match="fingerprint"):
+        resumed.load_state_dict(state)

@@ -33,7 +33,7 @@ def run_locate(args: argparse.Namespace) -> int:
     from slidepatch.locations.coordinates import files
 
     template = job_from_args(args)
-    slides, masks, annotations, _, _ = _slide_inputs(args)  # paired by name
+    slides, masks, annotations, _, _, _ = _slide_inputs(args)  # paired by name
     check_annotation_flags(args, annotations)
     _check_slides(slides)
     out = os.path.abspath(args.out)

@@ -45,6 +45,7 @@ class ExtractRun:
     annotations: tuple[str, ...] | None = None
     slide_mpps: tuple[float | None, ...] | None = None  # per slide MPP overrides
     labels: tuple[str | None, ...] | None = None  # per slide weak labels (None: job.label)
+    slide_ids: tuple[str | None, ...] | None = None  # per slide output ids (None: file stem)
     dry_run: bool = False
     levels: tuple[LevelOrMpp, ...] | None = None
     resampling_mode: Literal["tile", "wsi"] | None = None
@@ -107,14 +108,17 @@ def _check_pairing(files: Sequence[str | None] | None, slides: Sequence[str], op
         )
 
 
-def _preview_paths(slides: Sequence[str], output_dir: str) -> list[str]:
+def _preview_paths(
+    slides: Sequence[str], output_dir: str, slide_ids: Sequence[str | None] | None = None
+) -> list[str]:
     """``previews/<slide id>.png``, numbered when two slides share a file name."""
-    from slidepatch.extract.naming import wsi_id_of
+    from slidepatch.extract.naming import wsi_id_for
 
+    ids = slide_ids or (None,) * len(slides)
     seen: dict[str, int] = {}
     paths = []
-    for slide in slides:
-        stem = wsi_id_of(slide)
+    for slide, slide_id in zip(slides, ids, strict=True):
+        stem = wsi_id_for(slide_path=slide, wsi_id=slide_id)
         n = seen.get(stem, 0)
         seen[stem] = n + 1
         name = f"{stem}.png" if n == 0 else f"{stem}-{n + 1}.png"
@@ -124,7 +128,9 @@ def _preview_paths(slides: Sequence[str], output_dir: str) -> list[str]:
 
 def _jobs(run: ExtractRun) -> list[LocateJob]:
     previews = (
-        _preview_paths(run.slides, run.output_dir) if run.preview and not run.dry_run else None
+        _preview_paths(run.slides, run.output_dir, run.slide_ids)
+        if run.preview and not run.dry_run
+        else None
     )
     labels = run.labels or (None,) * len(run.slides)
     return [
@@ -224,6 +230,11 @@ def _drop_duplicate_slides(run: ExtractRun) -> ExtractRun:
                     f"{slide} is listed twice (also as {run.slides[j]}) with different "
                     f"{option} files ({files[j]}, {files[i]}); list it once"
                 )
+        if run.slide_ids is not None and run.slide_ids[i] != run.slide_ids[j]:
+            raise UsageError(
+                f"{slide} is listed twice (also as {run.slides[j]}) with different slide ids "
+                f"({run.slide_ids[j]}, {run.slide_ids[i]}); list it once"
+            )
         same = "" if slide == run.slides[j] else f" (also as {run.slides[j]})"
         _warn(f"{slide} is listed twice{same}; extracting it once")
     if len(keep) == len(run.slides):
@@ -240,6 +251,7 @@ def _drop_duplicate_slides(run: ExtractRun) -> ExtractRun:
         artifact_masks=pick(run.artifact_masks),
         slide_mpps=pick(run.slide_mpps),
         labels=pick(run.labels),
+        slide_ids=pick(run.slide_ids),
     )
 
 
@@ -257,7 +269,11 @@ def _check_earlier_runs(run: ExtractRun) -> None:
     from slidepatch.extract.resume import OutputDirIndex
     from slidepatch.pools._earlier_runs import describe_earlier
 
-    earlier = OutputDirIndex(output_dir=run.output_dir, slide_paths=run.slides)
+    earlier = OutputDirIndex(
+        output_dir=run.output_dir,
+        slide_paths=run.slides,
+        wsi_ids=[i for i in run.slide_ids or () if i is not None],
+    )
     if earlier:
         raise OutputExistsError(
             f"--out {run.output_dir} already holds {describe_earlier(earlier)}; use --resume "
@@ -288,6 +304,13 @@ def _read_coordinates(run: ExtractRun) -> list[Located]:
     ]
 
 
+def _ids_by_slide(run: ExtractRun) -> dict[str, str]:
+    """Slide path -> the table's slide id, for slides that have one."""
+    if run.slide_ids is None:
+        return {}
+    return {s: i for s, i in zip(run.slides, run.slide_ids, strict=True) if i is not None}
+
+
 def extract(run: ExtractRun) -> ExtractSummary:
     """Locate patches on every slide, extract them to disk, write previews and contact sheet."""
     _check_pairing(run.masks, run.slides, "--mask")
@@ -315,6 +338,7 @@ def extract(run: ExtractRun) -> ExtractSummary:
     failed: list[str] = []
     empty: list[tuple[str, str]] = []
     patch_sets: list[PatchSet] = []
+    ids = _ids_by_slide(run)
     for result in results:
         for note in result.warnings:
             _warn(note)
@@ -336,7 +360,9 @@ def extract(run: ExtractRun) -> ExtractSummary:
                     file=sys.stderr,
                     flush=True,
                 )
-            patch_sets.append(result.patch_set)
+            slide_id = ids.get(result.slide_path)
+            ps = result.patch_set
+            patch_sets.append(ps if slide_id is None else replace(ps, wsi_id=slide_id))
     if run.dry_run:
         return ExtractSummary(
             output_dir=run.output_dir,
@@ -494,8 +520,10 @@ def _slide_inputs(
     tuple[str, ...] | None,
     tuple[float | None, ...] | None,
     tuple[str | None, ...] | None,
+    tuple[str | None, ...] | None,
 ]:
-    """Slides, and per slide: mask, annotations, MPP override, label (paired by name)."""
+    """Slides, and per slide: mask, annotations, MPP override, label (paired by name),
+    slide id (from the table)."""
     from slidepatch.cli import inputs
 
     table = getattr(args, "slide_table", None)  # only ``extract`` takes a slide table
@@ -507,6 +535,7 @@ def _slide_inputs(
     notes: tuple[str, ...] | None = None
     mpps: tuple[float | None, ...] | None = None
     labels: tuple[str | None, ...] | None = None
+    ids: tuple[str | None, ...] | None = None
     if table:
         rows = inputs.read_slide_table(table)
         slides = tuple(r.slide for r in rows)
@@ -532,6 +561,8 @@ def _slide_inputs(
             mpps = tuple(args.slide_mpp if r.mpp is None else r.mpp for r in rows)
         if any(r.label is not None for r in rows):
             labels = tuple(r.label for r in rows)
+        if any(r.slide_id is not None for r in rows):
+            ids = tuple(r.slide_id for r in rows)
     else:
         from slidepatch.slide.dicom_series import group_dicom_series
 
@@ -559,7 +590,7 @@ def _slide_inputs(
                 suffixes=inputs.ANNOTATION_SUFFIXES,
             )
         )
-    return slides, masks, notes, mpps, labels
+    return slides, masks, notes, mpps, labels, ids
 
 
 def check_annotation_flags(args: argparse.Namespace, annotations: object) -> None:
@@ -591,7 +622,7 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         raise UsageError("--max-artifact needs --artifact-mask")
     if args.output_format == "webdataset" and (args.subdirs or args.contact_sheet):
         raise UsageError("--subdirs and --contact-sheet need --output-format files")
-    slides, masks, annotations, mpps, labels = _slide_inputs(args)
+    slides, masks, annotations, mpps, labels, slide_ids = _slide_inputs(args)
     check_annotation_flags(args, annotations)
     if args.coords is not None and (masks or annotations):
         raise UsageError(
@@ -605,6 +636,7 @@ def run_from_args(args: argparse.Namespace) -> ExtractRun:
         annotations=annotations,
         slide_mpps=mpps,
         labels=labels,
+        slide_ids=slide_ids,
         levels=None if args.levels is None else tuple(args.levels),
         resampling_mode=args.resample,
         image_type=args.image_type,

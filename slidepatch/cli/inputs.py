@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slidepatch.cli.errors import UsageError
-from slidepatch.extract.naming import wsi_id_of
+from slidepatch.extract.naming import slide_id_problem, wsi_id_of
 from slidepatch.slide.identity import real_slide_path
 
 SEPARATORS = ("_", "-", ".")
@@ -38,6 +38,7 @@ class SlideRow:
     mask: str | None = None
     mpp: float | None = None
     label: str | None = None
+    slide_id: str | None = None  # names the slide's outputs instead of its file stem
 
 
 def _file_stem(path: str) -> str:
@@ -182,9 +183,29 @@ def _resolve(base: Path, value: str | None) -> str | None:
     return os.path.abspath(base / os.path.expanduser(value))
 
 
+def _check_unique_ids(path: str, rows: Sequence[SlideRow]) -> None:
+    """A chosen slide id names one slide: not twice, nor another slide's file stem (the
+    same slide listed twice under one id is a duplicate, dropped later with a warning)."""
+    if not any(r.slide_id is not None for r in rows):
+        return
+    first: dict[str, tuple[int, str, bool]] = {}  # id -> line, real path, chosen
+    for line, row in enumerate(rows, start=2):
+        sid = row.slide_id or wsi_id_of(row.slide)
+        real = real_slide_path(row.slide)
+        chosen = row.slide_id is not None
+        if sid in first and first[sid][1] != real and (chosen or first[sid][2]):
+            raise UsageError(
+                f"--slides {path}, line {line}: slide id {sid!r} is also the id of line "
+                f"{first[sid][0]}; every slide needs its own id (it names the slide's files)"
+            )
+        if sid not in first or chosen:
+            first[sid] = (line, real, chosen)
+
+
 def read_slide_table(path: str) -> list[SlideRow]:
     """The rows of a slide table: a ``slide`` column, optional ``mpp``, ``annotations``,
-    ``mask`` and ``label``; relative paths are relative to the table's folder."""
+    ``mask``, ``label`` and ``slide_id``; relative paths are relative to the table's
+    folder."""
     table = Path(path)
     try:
         with open(table, newline="", encoding="utf-8-sig") as fh:
@@ -210,11 +231,10 @@ def read_slide_table(path: str) -> list[SlideRow]:
         slide = _cell(row, "slide")
         if slide is None:
             raise UsageError(f"--slides {path}, line {line}: the 'slide' cell is empty")
-        if _cell(row, "slide_id") is not None:
-            raise UsageError(
-                f"--slides {path}, line {line}: the slide_id column is not supported yet "
-                "(patch files are named after the slide file); leave it empty"
-            )
+        slide_id = _cell(row, "slide_id")
+        problem = None if slide_id is None else slide_id_problem(slide_id)
+        if problem is not None:
+            raise UsageError(f"--slides {path}, line {line}: {problem}")
         mpp_text = _cell(row, "mpp")
         mpp = None
         if mpp_text is not None:
@@ -234,10 +254,12 @@ def read_slide_table(path: str) -> list[SlideRow]:
                 mask=_resolve(base, _cell(row, "mask")),
                 mpp=mpp,
                 label=_cell(row, "label"),
+                slide_id=slide_id,
             )
         )
     if not rows:
         raise UsageError(f"--slides {path}: the table lists no slide")
+    _check_unique_ids(path, rows)
     with_annotations = [r for r in rows if r.annotations is not None]
     if with_annotations and len(with_annotations) != len(rows):
         bare = [r.slide for r in rows if r.annotations is None]

@@ -52,7 +52,7 @@ from slidepatch.extract.naming import (
     patch_file_name,
     relative_dir,
     set_dir_name,
-    wsi_id_of,
+    wsi_id_for,
 )
 from slidepatch.extract.ordered import run_ordered
 from slidepatch.extract.passthrough import check_jpeg_passthrough, passthrough_jpeg
@@ -222,7 +222,9 @@ class _DiskBase(PatchExtractorBase):
         self._create_subdirs = bool(create_subdirs)
         self._pool_mode = bool(pool_mode)
         self._manifest_id = new_manifest_id()
-        self._wsi_id = wsi_id_of(self._patch_set.slide_path)
+        self._wsi_id = wsi_id_for(
+            slide_path=self._patch_set.slide_path, wsi_id=self._patch_set.wsi_id
+        )
         self._written: list[WrittenPatch] = []
         self._scratch = ScratchBuffers()
 
@@ -604,6 +606,7 @@ class _DiskBase(PatchExtractorBase):
                 output_dir=self._output_dir,
                 manifest_id=self._manifest_id,
                 slide_path=self._patch_set.slide_path,
+                wsi_id=self._wsi_id,
                 rel_paths=rel_paths,
                 set_dirs=set_dirs,
                 replace=replace,

@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from slidepatch.extract.encoders import PatchEncoder
-from slidepatch.extract.naming import wsi_id_of
+from slidepatch.extract.naming import wsi_id_for
 from slidepatch.extract.qc import QcFilter
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.slide.identity import SlideIdentity
@@ -99,7 +99,7 @@ def disk_fingerprint(
     return {
         "version": FINGERPRINT_VERSION,
         "slide": identity.as_dict(),
-        "wsi_id": wsi_id_of(patch_set.slide_path),
+        "wsi_id": wsi_id_for(slide_path=patch_set.slide_path, wsi_id=patch_set.wsi_id),
         "location_class": patch_set.class_name,
         "location_params": dict(sorted(params.items())),
         "patch_count": len(patch_set),

@@ -11,6 +11,7 @@ that very patch. Multi-resolution files always have a comment slot, ``level<N>``
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import string
 from collections.abc import Sequence
@@ -30,6 +31,30 @@ def new_manifest_id() -> str:
 def wsi_id_of(slide_path: str) -> str:
     """The slide's file name without its last extension (``/a/h1.svs`` -> ``h1``)."""
     return os.path.splitext(os.path.basename(slide_path))[0]
+
+
+_SLIDE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,199}")
+
+
+def slide_id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a chosen slide id, or None when it can: ids name files on
+    every file system, so letters, digits and ``. _ + -`` only, not first, at most 200."""
+    if _SLIDE_ID.fullmatch(value):
+        return None
+    return (
+        f"slide id {value!r} is not file-name safe (use letters, digits and . _ + - only, "
+        "starting with a letter or digit, at most 200 characters)"
+    )
+
+
+def wsi_id_for(*, slide_path: str, wsi_id: str | None) -> str:
+    """The id that names a slide's outputs: the chosen ``wsi_id``, else the file stem."""
+    if wsi_id is None:
+        return wsi_id_of(slide_path)
+    problem = slide_id_problem(wsi_id)
+    if problem is not None:
+        raise UnsafeOutputNameError(f"{slide_path}: {problem}")
+    return wsi_id
 
 
 def _bad_characters(value: str) -> list[str]:

@@ -53,10 +53,12 @@ def write_journal(
     rel_paths: Sequence[str],
     set_dirs: Sequence[str],
     replace: bool = False,
+    wsi_id: str | None = None,
 ) -> str:
     """Record, before the first image is written, what this attempt will create
-    (``replace``: a longer list for the same attempt, e.g. one more shard)."""
-    wsi_id = wsi_id_of(slide_path)
+    (``replace``: a longer list for the same attempt, e.g. one more shard; ``wsi_id``: the
+    id naming the slide's outputs, by default its file stem)."""
+    wsi_id = wsi_id_of(slide_path) if wsi_id is None else wsi_id
     path = journal_path(output_dir=output_dir, manifest_id=manifest_id, wsi_id=wsi_id)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     record = {
@@ -163,11 +165,14 @@ def _journal_owner(journal: str) -> str | None:
         return None
 
 
-def discard_incomplete(*, output_dir: str, slide_paths: Collection[str]) -> int:
+def discard_incomplete(
+    *, output_dir: str, slide_paths: Collection[str], wsi_ids: Collection[str] = ()
+) -> int:
     """Undo every unfinished attempt at any of ``slide_paths`` (matched by real path, so a
-    symlinked or relative path finds the same slide's journals); return how many."""
+    symlinked or relative path finds the same slide's journals); return how many.
+    ``wsi_ids``: chosen ids naming these slides' outputs besides their file stems."""
     wanted = {real_slide_path(p) for p in slide_paths}
-    _remove_journal_temporaries(output_dir, {wsi_id_of(p) for p in slide_paths})
+    _remove_journal_temporaries(output_dir, {wsi_id_of(p) for p in slide_paths} | set(wsi_ids))
     count = 0
     for journal in _journals(output_dir):
         if _journal_owner(journal) not in wanted:
@@ -224,10 +229,12 @@ class OutputDirIndex:
     unfinished attempts, keeping those that belong to one of ``slide_paths``.
     """
 
-    def __init__(self, *, output_dir: str, slide_paths: Collection[str]) -> None:
+    def __init__(
+        self, *, output_dir: str, slide_paths: Collection[str], wsi_ids: Collection[str] = ()
+    ) -> None:
         self._output_dir = output_dir
         wanted = {real_slide_path(p) for p in slide_paths}
-        wanted_ids = {wsi_id_of(p) for p in slide_paths}
+        wanted_ids = {wsi_id_of(p) for p in slide_paths} | set(wsi_ids)
         folder = os.path.join(output_dir, MANIFEST_DIR)
         try:
             names = sorted(os.listdir(folder))

@@ -50,7 +50,8 @@ class PatchSet:
     ``x``/``y`` are level-0 top-left corners; ``width``/``height`` are sizes in pixels at
     the resolution being read (``level_or_mpp``). ``slide_mpp`` optionally overrides the
     slide's MPP metadata, and travels with the set so that workers open the slide the
-    same way the parent did.
+    same way the parent did. ``wsi_id`` optionally replaces the slide's file stem in the
+    names of everything written for it (patch files, manifests, shards); None keeps the stem.
     """
 
     slide_path: str
@@ -65,6 +66,7 @@ class PatchSet:
     label_names: tuple[str, ...] = ()
     slide_mpp: float | None = None
     backend: str = "auto"
+    wsi_id: str | None = None
 
     def __post_init__(self) -> None:
         n = len(self.labels)
@@ -179,6 +181,7 @@ class PatchSet:
             label_names=self.label_names if label_names is None else tuple(label_names),
             slide_mpp=self.slide_mpp,
             backend=self.backend,
+            wsi_id=self.wsi_id,
         )
 
 

@@ -33,6 +33,7 @@ from slidepatch.extract.disk import (
 )
 from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
 from slidepatch.extract.multires import check_levels_or_mpps
+from slidepatch.extract.naming import wsi_id_for
 from slidepatch.extract.passthrough import check_jpeg_passthrough
 from slidepatch.extract.qc import QcFilter, with_artifact_default
 from slidepatch.extract.resume import OutputDirIndex, discard_incomplete
@@ -153,6 +154,11 @@ class _DiskPool:
                     "(one per slide, in input order; None for a slide without one)"
                 )
         self._slide_paths = [ps.slide_path for ps in sets]
+        self._chosen_ids = chosen_ids = [  # checked here, before any process starts
+            wsi_id_for(slide_path=ps.slide_path, wsi_id=ps.wsi_id)
+            for ps in sets
+            if ps.wsi_id is not None
+        ]
         options: dict[str, Any] = {
             "num_workers": threads,
             "mp_chunksize": thread_chunk,
@@ -207,7 +213,9 @@ class _DiskPool:
         self._resumed: list[str] = []
         self._replaced: list[str] = []
         todo = list(range(len(jobs)))
-        earlier = OutputDirIndex(output_dir=out_dir, slide_paths=self._slide_paths)
+        earlier = OutputDirIndex(
+            output_dir=out_dir, slide_paths=self._slide_paths, wsi_ids=chosen_ids
+        )
         if resume:
             todo = self._skip_complete(jobs, out_dir, earlier)
         elif overwrite:
@@ -252,7 +260,11 @@ class _DiskPool:
         except BaseException:
             # Workers are stopped by now: undo what unfinished slides left (killed workers
             # leave their journal), so no partial output outlives a failed run.
-            discard_incomplete(output_dir=out_dir, slide_paths={self._slide_paths[s] for s in todo})
+            discard_incomplete(
+                output_dir=out_dir,
+                slide_paths={self._slide_paths[s] for s in todo},
+                wsi_ids=chosen_ids,
+            )
             raise
 
         for task, slides in zip(tasks, task_slides, strict=True):
@@ -265,7 +277,9 @@ class _DiskPool:
                 self._manifest_ids[s] = manifest_id
                 self._counts[s] = count
         if self._failed:
-            discard_incomplete(output_dir=out_dir, slide_paths=set(self._failed))
+            discard_incomplete(
+                output_dir=out_dir, slide_paths=set(self._failed), wsi_ids=chosen_ids
+            )
         self._warn_all_dropped(jobs, included, excluded)
 
     def _warn_all_dropped(
@@ -300,7 +314,9 @@ class _DiskPool:
             self._counts[s] = found.row_count
             self._resumed.append(self._slide_paths[s])
         discard_incomplete(
-            output_dir=out_dir, slide_paths={self._slide_paths[s] for s in plan.todo}
+            output_dir=out_dir,
+            slide_paths={self._slide_paths[s] for s in plan.todo},
+            wsi_ids=self._chosen_ids,
         )
         return plan.todo
 

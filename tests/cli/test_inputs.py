@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -168,3 +169,90 @@ def test_locate_command_pairs_by_name_too(two_slides: tuple[Path, Path], tmp_pat
         lines = (out / f"{name}.csv").read_text().splitlines()
         assert len(lines) == 1 + 5
         assert {line.split(",")[4] for line in lines[1:]} == {label}
+
+
+def _id_table(tmp_path: Path, rows: str) -> Path:
+    table = tmp_path / "slides.csv"
+    table.write_text("slide,slide_id\n" + rows)
+    return table
+
+
+def _extract_table(table: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(
+        "extract", "--slides", table, "--out", out, "--procs", "1", "--quiet",
+        "--foreground-ratio", "0.3", "--patch-size", "256", *extra,
+    )  # fmt: skip
+
+
+def test_slide_id_column_names_files_manifests_and_previews(
+    two_slides: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, b = two_slides
+    table = _id_table(tmp_path, f"{a},case-01\n{b},\n")
+    out = tmp_path / "o"
+    result = _extract_table(table, out, "--preview")
+    assert result.returncode == 0, result.stderr
+    rows = manifest_rows(out)
+    ids: dict[str, set[str]] = {}
+    for r in rows:
+        ids.setdefault(Path(r["slide_path"]).name, set()).add(r["wsi_id"])
+    assert ids == {"a.svs": {"case-01"}, "b.svs": {"b"}}
+    a_files = [r["path"] for r in rows if r["slide_path"].endswith("a.svs")]
+    assert a_files and all(Path(p).name.startswith("case-01_") for p in a_files)
+    assert all((out / p).is_file() for p in a_files)
+    assert any(p.name.endswith("__case-01.txt") for p in (out / "manifests").iterdir())
+    assert (out / "previews" / "case-01.png").is_file()
+    assert (out / "previews" / "b.png").is_file()
+
+    manifests = sorted(p.name for p in (out / "manifests").iterdir())
+    again = _extract_table(table, out, "--resume")  # the same table: nothing to redo
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in (out / "manifests").iterdir()) == manifests
+    assert sorted(r["path"] for r in manifest_rows(out)) == sorted(r["path"] for r in rows)
+
+    renamed = _id_table(tmp_path, f"{a},case-02\n{b},\n")
+    changed = _extract_table(renamed, out, "--resume")
+    assert changed.returncode != 0
+    assert "wsi_id=case-01, now wsi_id=case-02" in changed.stderr
+    assert "Traceback" not in changed.stderr
+
+
+def test_slide_ids_must_be_unique_and_file_name_safe(
+    two_slides: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, b = two_slides
+    out = tmp_path / "o"
+    for rows, expected in (
+        (f"{a},x1\n{b},x1\n", "line 3: slide id 'x1' is also the id of line 2"),
+        (f"{a},b\n{b},\n", "line 3: slide id 'b' is also the id of line 2"),
+        (f"{a},ok\n{b},../up\n", "line 3: slide id '../up' is not file-name safe"),
+        (f"{a},has space\n", "line 2: slide id 'has space' is not file-name safe"),
+        (f"{a},x1\n{a},x2\n", "listed twice"),
+    ):
+        result = _extract_table(_id_table(tmp_path, rows), out)
+        assert result.returncode == 2, (rows, result.stderr)
+        assert expected in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+        assert not out.exists()
+
+
+def test_slide_ids_tell_apart_same_named_slides_in_two_folders(tmp_path: Path) -> None:
+    from slidepatch.testing.synthetic import write_synthetic_slide
+
+    paths = []
+    for folder, seed in (("site1", 3), ("site2", 4)):
+        (tmp_path / folder).mkdir()
+        paths.append(
+            write_synthetic_slide(tmp_path / folder / "h1.svs", width=1024, height=768, seed=seed)
+        )
+    table = _id_table(tmp_path, f"{paths[0]},site1-h1\n{paths[1]},site2-h1\n")
+    out = tmp_path / "o"
+    result = _extract_table(table, out)
+    assert result.returncode == 0, result.stderr
+    rows = manifest_rows(out)
+    ids = {r["wsi_id"]: Path(r["slide_path"]).parent.name for r in rows}
+    assert ids == {"site1-h1": "site1", "site2-h1": "site2"}
+    assert len({r["path"] for r in rows}) == len(rows)
+    for r in rows:
+        assert Path(r["path"]).name.startswith(r["wsi_id"] + "_")
+        assert (out / r["path"]).is_file()

@@ -154,3 +154,40 @@ def test_multires_equals_single_extractor(patch_sets: list[PatchSet], tmp_path: 
     assert pool.set_ranges == [None, None]
     assert _files(pooled, pool.manifest_ids) == _files(single, ids)  # type: ignore[arg-type]
     assert any(name.startswith("slide0__set") for name in os.listdir(pooled))
+
+
+def test_patch_set_wsi_id_names_files_and_manifests(
+    patch_sets: list[PatchSet], tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from slidepatch.errors import UnsafeOutputNameError
+
+    ps = replace(patch_sets[0], wsi_id="case-7")
+    pool = DiskPatchExtractorPool(
+        patches_pool=[ps],
+        proc_num_workers=1,
+        thread_num_workers=1,
+        output_dir=tmp_path,
+        image_type="png",
+    )
+    (mid,) = pool.manifest_ids
+    names = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert len(names) == len(ps) and all(n.startswith(f"case-7_{mid}_") for n in names)
+    assert (tmp_path / "manifests" / f"manifest__{mid}__case-7.txt").is_file()
+    assert (
+        '"wsi_id": "case-7"'
+        in (tmp_path / "manifests" / f"manifest__{mid}__case-7.json").read_text()
+    )
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    with pytest.raises(UnsafeOutputNameError, match=r"slide id '\.\./x' is not file-name safe"):
+        DiskPatchExtractorPool(
+            patches_pool=[replace(ps, wsi_id="../x")],
+            proc_num_workers=1,
+            thread_num_workers=1,
+            output_dir=bad,
+            image_type="png",
+        )
+    assert not any(bad.iterdir())
