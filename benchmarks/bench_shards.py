@@ -7,7 +7,9 @@ round are what to read), each writing into a fresh folder on the same file syste
 * ``shards-png``:  the same patches into WebDataset shards (``output_format="webdataset"``);
 * ``shards-png-qc``: the same with ``qc_scores=True``;
 * ``files-png-qc``: the default files output with ``qc_scores=True``;
-* ``shards-jpeg-passthrough``: tile-aligned JPEG patches, stored tiles copied into shards.
+* ``shards-jpeg-passthrough``: tile-aligned JPEG patches, stored tiles copied into shards;
+
+then one ``qc_scores`` call alone, warm and with cold caches.
 
 Usage: ``python benchmarks/bench_shards.py [--slides 4] [--rounds 3] [--procs 2]``.
 """
@@ -69,6 +71,30 @@ def _cpu_seconds() -> float:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _score_call_us(sets: list[PatchSet]) -> tuple[float, float]:
+    """Median µs of one ``qc_scores`` call on a real patch: warm (called again at once) and
+    cold (after an 8 MB walk evicts the caches, as the read and encode between two patches
+    do): the gap is why a call costs more inside the extractor than alone."""
+    import numpy as np
+
+    from slidepatch import Slide
+    from slidepatch.extract.qc import qc_scores
+
+    with Slide.open(sets[0].slide_path) as slide:
+        patch = np.ascontiguousarray(slide.read_region((PATCH, PATCH), 0, (PATCH, PATCH))[..., :3])
+    junk = np.zeros(8 << 20, np.uint8)
+    warm, cold = [], []
+    for _ in range(300):
+        junk[::64] += 1
+        start = time.perf_counter()
+        qc_scores(patch)
+        middle = time.perf_counter()
+        qc_scores(patch)
+        cold.append(middle - start)
+        warm.append(time.perf_counter() - middle)
+    return statistics.median(warm) * 1e6, statistics.median(cold) * 1e6
 
 
 def main() -> None:
@@ -133,6 +159,8 @@ def main() -> None:
             f"QC CPU cost on {base}: {100 * statistics.median(extra):+.1f} % "
             f"(per round {shown}; CPU time of the workers and the caller per patch)"
         )
+    warm, cold = _score_call_us(sets)
+    print(f"one qc_scores call: {warm:.0f} µs warm, {cold:.0f} µs with cold caches")
 
 
 if __name__ == "__main__":

@@ -487,3 +487,28 @@ def test_polygon_mask_on_non_integer_level(synthetic_svs: Path) -> None:
     assert mask.dimensions == (188, 125)
     expected = _check_centre_rule(polygons, mask_size=(188, 125), slide_dimensions=(3000, 2000))
     assert np.array_equal(mask.array, expected)
+
+
+def test_geojson_mask_file(tmp_path: Path) -> None:
+    import json
+
+    from slidepatch.masks import load_mask
+
+    ring = [[0, 0], [5000, 0], [5000, 2000], [0, 2000], [0, 0]]
+    feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    path = tmp_path / "artifacts.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    mask = load_mask(path, slide_dimensions=(10000, 8000), wsi_file="s.svs")
+    assert mask.array.shape == (2667, 3334)  # at most 4096 a side: downsample 3
+    fraction = mask.foreground_fraction(
+        x=np.array([0.0, 4000.0, 6000.0]), y=np.zeros(3), width=2000.0, height=1000.0
+    )
+    assert fraction.round(2).tolist() == [1.0, 0.5, 0.0]
+    empty = tmp_path / "none.geojson"
+    empty.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    with pytest.warns(UserWarning, match=r"none\.geojson has no polygons"):
+        assert not load_mask(empty, slide_dimensions=(100, 80), wsi_file="s.svs").array.any()
+    bad = tmp_path / "bad.geojson"
+    bad.write_text("{")
+    with pytest.raises(MaskError, match=r"bad\.geojson"):
+        load_mask(bad, slide_dimensions=(100, 80), wsi_file="s.svs")

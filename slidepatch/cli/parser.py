@@ -368,9 +368,9 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         "--artifact-mask",
         nargs="+",
         metavar="FILE",
-        help="artifact masks (PNG/NPY/NPZ, nonzero = artifact, e.g. GrandQC or HistoQC "
-        "output), one per slide, paired by name (h1_artifacts.png for h1.svs): patches they "
-        "cover are dropped",
+        help="artifact masks (PNG/NPY/NPZ, nonzero = artifact, or GeoJSON of level-0 "
+        "polygons; e.g. GrandQC or HistoQC output), one per slide, paired by name "
+        "(h1_artifacts.png for h1.svs): patches they cover are dropped",
     )
     q.add_argument(
         "--max-artifact",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from os import PathLike, fspath
 from pathlib import Path
@@ -12,12 +13,14 @@ import numpy.typing as npt
 
 from slidepatch.errors import MaskError, MaskFileNotFoundError
 from slidepatch.masks.mask import NPZ_LAYOUT_KEY, Mask, _fits
+from slidepatch.masks.polygons import rasterize_polygons
 
 
 def load_mask(
     mask_data: object, *, slide_dimensions: tuple[int, int], wsi_file: str | None = None
 ) -> Mask:
-    """Turn ``mask_data`` (Mask, PNG/NPY/NPZ path, numpy array or PIL image) into a Mask."""
+    """Turn ``mask_data`` (Mask, PNG/NPY/NPZ/GeoJSON path, numpy array or PIL image) into a
+    Mask (a GeoJSON file: level-0 polygons, see :func:`geojson_mask`)."""
     from PIL import Image
 
     if isinstance(mask_data, Mask):
@@ -33,6 +36,8 @@ def load_mask(
         if not mpath.is_file():
             raise MaskFileNotFoundError(wsi_file, f"mask file not found: {mpath}")
         suffix = mpath.suffix.lower()
+        if suffix in GEOJSON_SUFFIXES:
+            return geojson_mask(mpath, slide_dimensions=slide_dimensions, wsi_file=wsi_file)
         try:
             if suffix == ".npy":
                 array = _reference_layout(
@@ -76,8 +81,52 @@ def load_mask(
             source=f"PIL image {mask_data.size}",
         )
     raise TypeError(
-        "mask_data must be a mask object, a PNG/NPY/NPZ path, a numpy array or a PIL image, "
-        f"got {type(mask_data).__name__}"
+        "mask_data must be a mask object, a PNG/NPY/NPZ/GeoJSON path, a numpy array or a "
+        f"PIL image, got {type(mask_data).__name__}"
+    )
+
+
+GEOJSON_SUFFIXES = (".geojson", ".json")
+GEOJSON_MASK_SIDE = 4096  # the longest side of the grid a GeoJSON mask file is drawn on
+
+
+def geojson_mask(
+    path: str | PathLike[str],
+    *,
+    slide_dimensions: tuple[int, int],
+    wsi_file: str | None = None,
+    max_side: int = GEOJSON_MASK_SIDE,
+) -> Mask:
+    """A mask from a GeoJSON file of level-0 polygons (QuPath, GrandQC or HistoQC export).
+
+    Drawn with :func:`rasterize_polygons` (holes honoured, pixel centres inside) on a grid
+    of the slide's aspect ratio at most ``max_side`` pixels a side (downsample about
+    ``ceil(longest side / max_side)``), so a covered fraction is exact to that grid. An empty file
+    (no polygons) gives an empty mask, with a warning naming the file.
+    """
+    from slidepatch.annotations import read_geojson
+
+    spath = fspath(path)
+    try:
+        polygons = read_geojson(spath)
+    except Exception as exc:
+        raise MaskError(wsi_file, f"cannot read GeoJSON mask {spath}: {exc}") from exc
+    w0, h0 = int(slide_dimensions[0]), int(slide_dimensions[1])
+    down = max(1, math.ceil(max(w0, h0) / max_side))
+    size = (max(1, math.ceil(w0 / down)), max(1, math.ceil(h0 / down)))
+    if polygons:
+        array = rasterize_polygons(polygons, mask_size=size, slide_dimensions=(w0, h0))
+    else:
+        warnings.warn(
+            f"{wsi_file}: GeoJSON mask {spath} has no polygons: it marks nothing",
+            stacklevel=2,
+        )
+        array = np.zeros((size[1], size[0]), dtype=bool)
+    return Mask(
+        array=array,
+        slide_dimensions=(w0, h0),
+        wsi_file=wsi_file,
+        source=f"GeoJSON {spath} ({len(polygons)} polygons, downsample {down})",
     )
 
 

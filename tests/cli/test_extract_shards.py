@@ -97,3 +97,25 @@ def test_location_masks_give_mask_tissue_scores(cmu_small: Path, tmp_path: Path)
     with open(csv_path, newline="") as f:
         fractions = [float(r["qc_mask_tissue"]) for r in csv.DictReader(f)]
     assert fractions and all(f >= 0.5 for f in fractions)  # as --foreground-ratio chose them
+
+
+def test_geojson_artifact_mask_option(cmu_small: Path, tmp_path: Path) -> None:
+    import json
+
+    # a level-0 rectangle over the slide's left half (2220 x 2967 px): its patches go
+    ring = [[0, 0], [1110, 0], [1110, 2967], [0, 2967], [0, 0]]
+    feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    mask = tmp_path / "CMU-1-Small-Region_artifacts.geojson"
+    mask.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    out = tmp_path / "out"
+    args = ("--patch-size", "256", "--foreground-ratio", "0", "--quiet", "--qc-scores")
+    done = run_cli("extract", cmu_small, "--out", out, *args, "--artifact-mask", mask)
+    assert done.returncode == 0, done.stderr
+    (csv_path,) = (out / "manifests").glob("*.csv")
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and all(int(r["x_level0"]) >= 1110 for r in rows)
+    assert all(float(r["qc_artifact"]) == 0 for r in rows)
+    (txt,) = (out / "manifests").glob("*.txt")
+    dropped = 5 * 11  # columns 0..4 (x < 1110) of the 8 x 11 grid of 256 px patches
+    assert f"{{'artifact': {dropped}," in txt.read_text()

@@ -283,3 +283,60 @@ def test_tissue_mask_fraction_and_filter(known_slide: Path, tmp_path: Path) -> N
         resume=True,
     )
     assert again.resumed_slides == [str(known_slide)]
+
+
+def _square_geojson(path: Path, x0: int, y0: int, x1: int, y1: int) -> Path:
+    """A QuPath/GrandQC-style FeatureCollection of one level-0 rectangle."""
+    ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": {"classification": {"name": "Pen"}},
+    }
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    return path
+
+
+def test_geojson_artifact_mask(known_slide: Path, tmp_path: Path) -> None:
+    from slidepatch import WSIPolygonMask, read_geojson
+
+    # the left half of the tissue patch (level-0 x 768..896), as a GeoJSON export
+    geojson = _square_geojson(tmp_path / "pen.geojson", 3 * SIZE, 0, 3 * SIZE + SIZE // 2, SIZE)
+    ps = _patches(known_slide)
+    polygon_mask = WSIPolygonMask(
+        wsi_file=known_slide, level_or_minsize=0, polygons_level0=read_geojson(geojson)
+    )
+    for name, mask in (("path", geojson), ("polygon-mask", polygon_mask)):
+        out = tmp_path / name
+        out.mkdir()
+        pool = DiskPatchExtractorPool(
+            patches_pool=[ps],
+            proc_num_workers=1,
+            thread_num_workers=1,
+            output_dir=out,
+            image_type="png",
+            artifact_masks=[mask],
+        )
+        assert pool.patch_count == 4, name  # the covered patch is dropped ...
+        assert len(list(out.glob("*.png"))) == 4, name
+        (csv_path,) = (out / "manifests").glob("*.csv")
+        with open(csv_path, newline="") as f:
+            labels = [r["label"] for r in csv.DictReader(f)]
+        assert labels == ["white", "black", "gray", "blurred"], name
+        (txt,) = (out / "manifests").glob("*.txt")
+        assert "{'artifact': 1," in txt.read_text(), name  # ... and counted
+        loose = tmp_path / f"{name}-loose"
+        loose.mkdir()
+        DiskPatchExtractorPool(
+            patches_pool=[ps],
+            proc_num_workers=1,
+            thread_num_workers=1,
+            output_dir=loose,
+            image_type="png",
+            artifact_masks=[mask],
+            qc={"max_artifact": 0.6},
+        )
+        (csv_path,) = (loose / "manifests").glob("*.csv")
+        with open(csv_path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert [float(r["qc_artifact"]) for r in rows] == [0, 0, 0, 0.5, 0], name
