@@ -85,7 +85,7 @@ from slidepatch.extract.shards import (
 from slidepatch.extract.threads import run_on_threads
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.masks import load_mask
-from slidepatch.resolution import resolution_of
+from slidepatch.resolution import Resolution, resolution_of
 from slidepatch.slide.buffers import ScratchBuffers
 from slidepatch.slide.identity import slide_identity
 from slidepatch.slide.slide import ReadPlan, ResamplingMode, Slide
@@ -368,6 +368,23 @@ class _DiskBase(PatchExtractorBase):
     def _check_labels(self) -> None:
         check_output_labels(patch_set=self._patch_set, create_subdirs=self._create_subdirs)
 
+    def _prepare(self, slide: Slide) -> tuple[dict[Resolution, ReadPlan], list[list[_Job]]]:
+        """What both writers (files and shards) do first: read plans per resolution, the jobs
+        in groups after the artifact/tissue gates, the masks' fractions, and the refusals of
+        paths or manifests already on disk."""
+        plans = {
+            resolution_of(r): slide.plan(r, resampling_mode=self._resampling_mode)
+            for r in self._resolutions()
+        }
+        groups = self._gated(self._plan_jobs(slide))
+        self._artifact = self._mask_fractions(slide, self._artifact_mask)
+        self._mask_tissue = self._mask_fractions(slide, self._tissue_mask)
+        self._check_paths([job.rel_path for group in groups for job in group])
+        for p in self.manifest_paths:
+            if os.path.exists(p):
+                raise OutputError(f"{self._patch_set.slide_path}: manifest {p} already exists")
+        return plans, groups
+
     def _run(self) -> None:
         if self._output_format == "webdataset":
             self._run_shards()
@@ -375,20 +392,10 @@ class _DiskBase(PatchExtractorBase):
         ps = self._patch_set
         self._check_labels()
         with self._open_slide() as slide:
-            plans = {
-                resolution_of(r): slide.plan(r, resampling_mode=self._resampling_mode)
-                for r in self._resolutions()
-            }
-            groups = self._gated(self._plan_jobs(slide))
-            self._artifact = self._mask_fractions(slide, self._artifact_mask)
-            self._mask_tissue = self._mask_fractions(slide, self._tissue_mask)
+            plans, groups = self._prepare(slide)
             rel_paths = [job.rel_path for group in groups for job in group]
-            self._check_paths(rel_paths)
             set_dirs = self._set_dirs(groups)
             txt_path, csv_path = self.manifest_paths
-            for p in (txt_path, csv_path):
-                if os.path.exists(p):
-                    raise OutputError(f"{ps.slide_path}: manifest {p} already exists")
             if not self._pool_mode:
                 for rel in set_dirs:
                     if os.path.exists(os.path.join(self._output_dir, rel)):
@@ -435,18 +442,8 @@ class _DiskBase(PatchExtractorBase):
         ps = self._patch_set
         self._check_labels()
         with self._open_slide() as slide:
-            plans = {
-                resolution_of(r): slide.plan(r, resampling_mode=self._resampling_mode)
-                for r in self._resolutions()
-            }
-            groups = self._gated(self._plan_jobs(slide))
-            self._artifact = self._mask_fractions(slide, self._artifact_mask)
-            self._mask_tissue = self._mask_fractions(slide, self._tissue_mask)
-            self._check_paths([job.rel_path for group in groups for job in group])
+            plans, groups = self._prepare(slide)
             txt_path, csv_path = self.manifest_paths
-            for p in (txt_path, csv_path):
-                if os.path.exists(p):
-                    raise OutputError(f"{ps.slide_path}: manifest {p} already exists")
             base = manifest_base_name(self._manifest_id, self._wsi_id)
             index_rel = index_rel_path(manifest_base=base)
             journal = self._start_journal([index_rel], [])
