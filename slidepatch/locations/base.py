@@ -363,12 +363,19 @@ class LocationsBase(PatchSetOutputs):
             self._too_small += 1
             return nothing, nothing  # no patch can overlap it enough (a cell, a tiny fragment)
         if too_small and value:
-            raise LocationError(
-                path,
-                f"region {region.label!r} covers {region.geometry.area:.0f} level-0 px², less "
-                f"than overlap_ratio {ov} x the patch area ({fp * fp:.0f} px²): no patch can "
-                "lie in it; lower num_patches for it, overlap_ratio or patch_size",
+            # One tiny fragment must not cost the slide its other regions (the reference
+            # raised after 100 x num_patches draws and aborted the whole pool).
+            self._too_small += 1
+            x0, y0 = region.bbox[0], region.bbox[1]
+            warnings.warn(
+                f"{path}: region {region.label!r} at ({x0:.0f}, {y0:.0f}) covers "
+                f"{region.geometry.area:.0f} level-0 px², less than overlap_ratio {ov} x the "
+                f"patch area ({fp * fp:.0f} px²): no patch can lie in it, so it is skipped "
+                f"(its {int(value)} random patches are not drawn)",
+                UserWarning,
+                stacklevel=4,
             )
+            return nothing, nothing
 
         reference = self._geometry == "reference"
 

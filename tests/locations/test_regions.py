@@ -176,16 +176,23 @@ def test_annotation_with_thousands_of_cells_is_linear_and_keeps_its_patches(
     assert elapsed < 60  # was minutes: quadratic pairs and a union per region
 
 
-def test_random_sampling_in_a_region_smaller_than_a_patch_says_so(cmu_small: Path) -> None:
+def test_random_sampling_skips_a_region_smaller_than_a_patch_and_says_so(
+    cmu_small: Path,
+) -> None:
+    """A tiny fragment costs only itself: the other regions still get their patches."""
     polygons = [
+        AnnotationPolygon(points=blob(300, 2700, 10, seed=5), label="Tumor"),  # first: no stop
         AnnotationPolygon(points=TUMOR, label="Tumor"),
-        AnnotationPolygon(points=blob(300, 2700, 10, seed=5), label="Tumor"),
     ]
-    with pytest.raises(LocationError, match=r"region 'Tumor' covers \d+ level-0 px², less than"):
-        PolygonRegionRandomPatches(
+    message = r"region 'Tumor' at \(\d+, \d+\) covers \d+ level-0 px².*skipped"
+    with pytest.warns(UserWarning, match=message):
+        loc = PolygonRegionRandomPatches(
             wsi_file=cmu_small, mask_data=ONES, polygon_data=polygons, num_patches=5,
             patch_size=SIZE, seed=0,
         )  # fmt: skip
+    assert loc.patch_count == 5
+    inside = shapely.intersects(_boxes(loc.patch_data), shapely.Polygon(TUMOR))
+    assert inside.all()
 
 
 def test_partial_overlaps_of_a_patch_area_or_more_are_reported(cmu_small: Path) -> None:
