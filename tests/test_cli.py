@@ -386,3 +386,39 @@ def test_extract_with_a_mask_file_per_slide(synthetic_svs: Path, tmp_path: Path)
     rows = manifest_rows(out)
     assert rows
     assert all(int(r["x_level0"]) + 256 <= 512 for r in rows)
+
+
+def test_extract_label_from_takes_qupath_names(synthetic_svs: Path, tmp_path: Path) -> None:
+    """``--label-from name``: labels from each annotation's name, not its classification."""
+    square = [(0.0, 0.0), (1500.0, 0.0), (1500.0, 2000.0), (0.0, 2000.0)]
+    other = [(1500.0, 0.0), (3000.0, 0.0), (3000.0, 2000.0), (1500.0, 2000.0)]
+    geojson = write_qupath_geojson(
+        tmp_path / "synthetic.geojson",
+        [
+            qupath_feature([square], classification={"name": "Tumor"}, name="region-a"),
+            qupath_feature([other], classification={"name": "Tumor"}, name="region-b"),
+        ],
+    )
+    common = ["--procs", "1", "--annotations", geojson, "--foreground-ratio", "0.5"]
+    named = run_cli(
+        "extract", synthetic_svs, "--out", tmp_path / "named", *common,
+        "--label-from", "name", "--include", "region-a",
+    )  # fmt: skip
+    assert named.returncode == 0, named.stderr
+    rows = manifest_rows(tmp_path / "named")
+    assert rows and {r["label"] for r in rows} == {"region-a"}
+    assert all(int(r["x_level0"]) + 256 <= 1500 for r in rows)
+    # The default source is the classification: both regions are "Tumor".
+    default = run_cli("extract", synthetic_svs, "--out", tmp_path / "default", *common)
+    assert default.returncode == 0, default.stderr
+    assert {r["label"] for r in manifest_rows(tmp_path / "default")} == {"Tumor"}
+
+
+def test_label_from_on_a_format_with_one_label_source_is_an_error(tmp_path: Path) -> None:
+    from slidepatch.annotations import read_annotations
+    from slidepatch.errors import AnnotationError
+
+    xml = write_asap_xml(tmp_path / "a.xml", [("Polygon", "_0", blob(500, 500, 100))])
+    assert [p.label for p in read_annotations(xml)] == ["_0"]
+    with pytest.raises(AnnotationError, match=r"label_from='name' applies to QuPath GeoJSON"):
+        read_annotations(xml, label_from="name")

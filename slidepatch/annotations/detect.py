@@ -13,12 +13,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from os import PathLike, fspath
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from slidepatch.annotations.asap import read_asap_xml
 from slidepatch.annotations.geojson import DEFAULT_OBJECT_TYPES, read_geojson
 from slidepatch.annotations.halo import read_halo_xml
-from slidepatch.annotations.imagescope import read_imagescope_xml
+from slidepatch.annotations.imagescope import ImageScopeLabel, read_imagescope_xml
 from slidepatch.annotations.polygon import AnnotationPolygon
 from slidepatch.annotations.polygon_data import polygons_from_json_value
 from slidepatch.annotations.sedeen import read_sedeen_xml
@@ -102,24 +102,47 @@ def read_annotations(
     *,
     strict: bool = False,
     object_types: Sequence[str] | None = DEFAULT_OBJECT_TYPES,
+    label_from: str | None = None,
 ) -> list[AnnotationPolygon]:
     """Polygons from any supported annotation file (format detected from the content).
 
-    ``object_types`` applies to QuPath GeoJSON (default: annotations only). A bad feature is
-    skipped with an :class:`~slidepatch.errors.AnnotationWarning`; ``strict=True`` raises.
+    ``object_types`` applies to QuPath GeoJSON (default: annotations only). ``label_from``
+    picks where labels come from in the formats that offer a choice: QuPath GeoJSON
+    (``"classification"``, the default, ``"name"`` or a property key) and ImageScope
+    (``"name"``, the default, ``"attribute"`` or ``"text"``); given for another format it is
+    an error rather than silently ignored. A bad feature is skipped with an
+    :class:`~slidepatch.errors.AnnotationWarning`; ``strict=True`` raises.
     """
     spath = fspath(path)
     if not Path(spath).is_file():
         raise AnnotationError(spath, "annotation file not found")
     kind = annotation_format(spath)
+    if label_from is not None and kind not in ("geojson", "imagescope"):
+        raise AnnotationError(
+            spath,
+            f"label_from={label_from!r} applies to QuPath GeoJSON and ImageScope files; "
+            f"this is a {kind} file, whose labels have one source",
+        )
     if kind == "geojson":
-        return read_geojson(spath, object_types=object_types, strict=strict)
+        return read_geojson(
+            spath,
+            object_types=object_types,
+            label_from=label_from or "classification",
+            strict=strict,
+        )
     if kind == "polygon_json":
         return polygons_from_json_value(_load_json(spath), source=spath)
     if kind == "asap":
         return read_asap_xml(spath, strict=strict)
     if kind == "imagescope":
-        return read_imagescope_xml(spath, strict=strict)
+        choice = label_from or "name"
+        if choice not in ("name", "attribute", "text"):
+            raise AnnotationError(
+                spath,
+                f"label_from must be 'name', 'attribute' or 'text' for ImageScope files, "
+                f"got {choice!r}",
+            )
+        return read_imagescope_xml(spath, label_from=cast(ImageScopeLabel, choice), strict=strict)
     if kind == "halo":
         return read_halo_xml(spath, strict=strict)
     return read_sedeen_xml(spath, strict=strict)

@@ -510,6 +510,7 @@ def job_from_args(args: argparse.Namespace) -> LocateJob:
         excluded_labels=tuple(args.exclude or ()),
         exclusion_labels=tuple(args.cut_out or ()),
         object_types=_object_types(args.object_types),
+        label_from=args.label_from,
         label=args.label,
         stride=args.stride,
         num_patches=args.num_patches,
@@ -619,6 +620,8 @@ def check_annotation_flags(args: argparse.Namespace, annotations: object) -> Non
         raise UsageError("--cut-out needs --annotations")
     if args.object_types and not annotations:
         raise UsageError("--object-types needs --annotations")
+    if args.label_from and not annotations:
+        raise UsageError("--label-from needs --annotations")
 
 
 def run_from_args(args: argparse.Namespace) -> ExtractRun:

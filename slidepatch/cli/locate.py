@@ -67,6 +67,7 @@ class LocateJob:
     excluded_labels: tuple[str, ...] = ()
     exclusion_labels: tuple[str, ...] = ()
     object_types: tuple[str, ...] | None = ("annotation",)
+    label_from: str | None = None
     label: str = ""
     stride: float = 1.0
     num_patches: int | None = None
@@ -100,7 +101,10 @@ class Located:
 
 
 def read_annotation_file(
-    path: str, *, object_types: tuple[str, ...] | None = ("annotation",)
+    path: str,
+    *,
+    object_types: tuple[str, ...] | None = ("annotation",),
+    label_from: str | None = None,
 ) -> list[Any]:
     """Polygons from any annotation file :func:`~slidepatch.read_annotations` reads.
 
@@ -109,7 +113,7 @@ def read_annotation_file(
     """
     from slidepatch.annotations import read_annotations
 
-    return list(read_annotations(path, object_types=object_types))
+    return list(read_annotations(path, object_types=object_types, label_from=label_from))
 
 
 def _class_name(job: LocateJob) -> str:
@@ -160,7 +164,9 @@ def locate(job: LocateJob, *, polygons: list[Any] | None = None) -> Any:
         kwargs["poisson_spacing"] = job.spacing
     if job.annotation_path is not None:
         if polygons is None:
-            polygons = read_annotation_file(job.annotation_path, object_types=job.object_types)
+            polygons = read_annotation_file(
+                job.annotation_path, object_types=job.object_types, label_from=job.label_from
+            )
         kwargs["polygon_data"] = polygons
         kwargs["included_labels"] = list(job.included_labels)
         kwargs["excluded_labels"] = list(job.excluded_labels)
@@ -201,7 +207,9 @@ def _located(job: LocateJob) -> Located:
     polygons = (
         None
         if job.annotation_path is None
-        else read_annotation_file(job.annotation_path, object_types=job.object_types)
+        else read_annotation_file(
+            job.annotation_path, object_types=job.object_types, label_from=job.label_from
+        )
     )
     location = locate(job, polygons=polygons)
     if polygons is not None and (

@@ -247,6 +247,12 @@ def _add_location_args(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         "detection tile, or all)",
     )
     m.add_argument(
+        "--label-from",
+        metavar="SOURCE",
+        help="where labels come from: QuPath GeoJSON 'classification' (default), 'name' or a "
+        "property key; ImageScope 'name' (default), 'attribute' or 'text'",
+    )
+    m.add_argument(
         "--outside",
         action="store_true",
         help="with --annotations: take patches in the tissue OUTSIDE the polygons",
