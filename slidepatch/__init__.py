@@ -55,7 +55,7 @@ from slidepatch.extract import (
 from slidepatch.locations import *  # noqa: F403  (the location classes and their pools)
 from slidepatch.locations import __all__ as _locations_all
 from slidepatch.locations.patchset import PatchSource
-from slidepatch.masks import Mask, WSIPolygonMask, WSITissueMask, load_mask
+from slidepatch.masks import Mask, MaskSource, WSIPolygonMask, WSITissueMask, load_mask
 from slidepatch.options import ReadOptions
 from slidepatch.pools import (
     DiskPatchExtractorPool,
@@ -91,6 +91,7 @@ __all__ = [
     "DiskPatchExtractor",
     "DiskPatchExtractorPool",
     "Mask",
+    "MaskSource",
     "MaskData",
     "MemPatchExtractor",
     "MemPatchExtractorPool",

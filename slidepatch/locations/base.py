@@ -35,7 +35,7 @@ from slidepatch.locations.patchset import (
     PatchSet,
     PatchSetOutputs,
 )
-from slidepatch.masks import Mask, load_mask
+from slidepatch.masks import Mask, MaskSource, load_mask
 from slidepatch.options import ReadOptions, read_options_of
 from slidepatch.resolution import Level, Mpp, resolution_of
 
@@ -93,7 +93,7 @@ class LocationsBase(PatchSetOutputs):
         self,
         *,
         wsi_file: str | PathLike[str],
-        mask_data: Any,
+        mask_data: MaskSource,
         patch_size: int,
         level_or_mpp: LevelOrMpp,
         foreground_ratio: Any,

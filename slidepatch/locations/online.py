@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from os import PathLike, fspath
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,9 @@ from slidepatch.errors import LocationError
 from slidepatch.extract.qc import QcFilter, qc_scores
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet, check_level_or_mpp
 from slidepatch.options import ReadOptions, read_options_of
+
+if TYPE_CHECKING:
+    from slidepatch.masks import MaskSource
 
 QC_VIEW_MIN_PX = 64  # a candidate's side in its QC view (fractions need no more)
 QC_MAX_ROUNDS = 8  # draws of num_patches candidates before a slide is given up
@@ -47,7 +50,7 @@ class OnlineRandomPatches:
     """
 
     wsi_file: str | PathLike[str]
-    mask_data: Any
+    mask_data: MaskSource
     num_patches: int
     patch_size: int = 256
     level_or_mpp: LevelOrMpp = 0

@@ -11,7 +11,7 @@ clean-up in ``morphology`` and the colour measures in ``colour``.
 """
 
 from slidepatch.masks.colour import lab_a_star, otsu_threshold, saturation, srgb_to_lab
-from slidepatch.masks.loading import load_mask
+from slidepatch.masks.loading import MaskSource, load_mask
 from slidepatch.masks.mask import ASPECT_TOLERANCE_PX, NPZ_LAYOUT, NPZ_LAYOUT_KEY, Mask
 from slidepatch.masks.morphology import BoolArray, close_mask, fill_holes, remove_small_objects
 from slidepatch.masks.polygons import (
@@ -35,6 +35,7 @@ __all__ = [
     "SATURATION_OTSU_CAP",
     "BoolArray",
     "Mask",
+    "MaskSource",
     "TissueMode",
     "WSIPolygonMask",
     "WSITissueMask",

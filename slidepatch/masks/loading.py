@@ -6,7 +6,7 @@ import math
 import warnings
 from os import PathLike, fspath
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +14,13 @@ import numpy.typing as npt
 from slidepatch.errors import MaskError, MaskFileNotFoundError
 from slidepatch.masks.mask import NPZ_LAYOUT_KEY, Mask, _fits
 from slidepatch.masks.polygons import rasterize_polygons
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
+MaskSource: TypeAlias = "Mask | str | PathLike[str] | npt.NDArray[Any] | PILImage.Image"
+"""What a ``mask_data`` keyword takes: a Mask, a PNG/NPY/NPZ/GeoJSON path, a 2-D array
+(``(height, width)``) or a PIL image."""
 
 
 def load_mask(
