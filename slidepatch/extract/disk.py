@@ -428,7 +428,13 @@ class _DiskBase(PatchExtractorBase):
                 run_on_threads(work, range(0, len(groups), size), num_workers=self._num_workers)
                 self._written = [w for group in done for w in group]
                 self._check_written(len(rel_paths) - sum(dropped))
-                self._write_manifests(txt_path, csv_path)
+                self._write_manifests(
+                    txt_path,
+                    csv_path,
+                    extra_columns=QC_COLUMNS if self._qc_on else (),
+                    extra_values=[self._qc_values(w) for w in self._written],
+                    saved_rel_paths=[w.path for w in self._written],
+                )
             except BaseException:
                 # All or nothing: no manifest, and none of this attempt's files stay behind.
                 self._written = []
@@ -545,8 +551,6 @@ class _DiskBase(PatchExtractorBase):
         json_places: Sequence[MemberPlace],
     ) -> None:
         ps = self._patch_set
-        fingerprint_path = txt_path[: -len(".txt")] + FINGERPRINT_SUFFIX
-        write_atomically(fingerprint_path, encode_fingerprint(self.fingerprint()))
         extra: list[tuple[str | int | float | None, ...]] = [
             (
                 p.member.partition(".")[0],
@@ -569,29 +573,14 @@ class _DiskBase(PatchExtractorBase):
             ]
             for w, e in zip(self._written, extra, strict=True)
         ]
-        index = format_index(rows=rows, extra_float_columns=qc_columns)
-        write_atomically(os.path.join(self._output_dir, index_rel), index)
-        csv_text = format_csv_manifest(
-            rows=self._written,
-            slide_path=ps.slide_path,
-            wsi_id=self._wsi_id,
-            manifest_id=self._manifest_id,
+        self._write_manifests(
+            txt_path,
+            csv_path,
             extra_columns=(*SHARD_COLUMNS, *qc_columns),
             extra_values=extra,
+            saved_rel_paths=[*shards, index_rel],
+            index=(index_rel, format_index(rows=rows, extra_float_columns=qc_columns)),
         )
-        write_atomically(csv_path, csv_text.encode("utf-8"))
-        text = format_text_manifest(
-            manifest_id=self._manifest_id,
-            manifest_path=txt_path,
-            patch_class=self._source.class_name,
-            patch_params=self._source.param_info,
-            patch_count=len(self._source),
-            patch_info=self._source.patch_info,
-            extractor_class=type(self).__name__,
-            extractor_params=self._extractor_params(),
-            saved_paths=[os.path.join(self._output_dir, p) for p in [*shards, index_rel]],
-        )
-        write_atomically(txt_path, (text + self._qc_lines()).encode("utf-8"))
 
     @property
     def shard_members(self) -> list[MemberPlace]:
@@ -749,18 +738,31 @@ class _DiskBase(PatchExtractorBase):
                 f"{len(self._written)}; missing after writing: {missing[:5]}"
             )
 
-    def _write_manifests(self, txt_path: str, csv_path: str) -> None:
+    def _write_manifests(
+        self,
+        txt_path: str,
+        csv_path: str,
+        *,
+        extra_columns: Sequence[str],
+        extra_values: Sequence[tuple[str | int | float | None, ...]],
+        saved_rel_paths: Sequence[str],
+        index: tuple[str, bytes] | None = None,
+    ) -> None:
+        """The slide's records, in commit order: the fingerprint, the shard index (shards
+        only), the CSV, then the text manifest, which marks the slide complete."""
         ps = self._patch_set
-        # The fingerprint first, then the CSV, then the text manifest (the marker).
         fingerprint_path = txt_path[: -len(".txt")] + FINGERPRINT_SUFFIX
         write_atomically(fingerprint_path, encode_fingerprint(self.fingerprint()))
+        if index is not None:
+            index_rel, index_bytes = index
+            write_atomically(os.path.join(self._output_dir, index_rel), index_bytes)
         csv_text = format_csv_manifest(
             rows=self._written,
             slide_path=ps.slide_path,
             wsi_id=self._wsi_id,
             manifest_id=self._manifest_id,
-            extra_columns=QC_COLUMNS if self._qc_on else (),
-            extra_values=[self._qc_values(w) for w in self._written],
+            extra_columns=extra_columns,
+            extra_values=extra_values,
         )
         write_atomically(csv_path, csv_text.encode("utf-8"))
         text = format_text_manifest(
@@ -772,7 +774,7 @@ class _DiskBase(PatchExtractorBase):
             patch_info=self._source.patch_info,
             extractor_class=type(self).__name__,
             extractor_params=self._extractor_params(),
-            saved_paths=[os.path.join(self._output_dir, w.path) for w in self._written],
+            saved_paths=[os.path.join(self._output_dir, p) for p in saved_rel_paths],
         )
         write_atomically(txt_path, (text + self._qc_lines()).encode("utf-8"))
 
