@@ -18,7 +18,7 @@ import numpy as np
 from slidepatch.errors import CoordinateFileError
 from slidepatch.locations.coordinates import record as rec
 from slidepatch.locations.coordinates.geometry import PatchGeometry, SlideGeometry
-from slidepatch.locations.coordinates.h5 import chunk_rows, h5_bytes, require_h5py
+from slidepatch.locations.coordinates.h5 import coords_h5_bytes, require_h5py
 from slidepatch.locations.patchset import PatchSet
 
 SUFFIX = ".h5"
@@ -58,22 +58,7 @@ def attributes(
 
 
 def encode(patch_set: PatchSet, attrs: dict[str, Any]) -> bytes:
-    h5py = require_h5py("writing CLAM coordinates")
-    coords = np.stack([patch_set.x, patch_set.y], axis=1).astype(np.int64).reshape(-1, 2)
-
-    def fill(f: Any) -> None:
-        dset = f.create_dataset(
-            "coords",
-            data=coords,
-            maxshape=(None, 2),
-            chunks=(chunk_rows(len(coords)), 2),
-            dtype=np.int64,
-        )
-        for key, value in attrs.items():
-            dset.attrs[key] = value
-        f.create_dataset(rec.LABELS, data=list(patch_set.labels), dtype=h5py.string_dtype())
-
-    return h5_bytes(h5py, fill)
+    return coords_h5_bytes(patch_set, attrs, what="writing CLAM coordinates")
 
 
 def is_clam(attrs: Any) -> bool:

@@ -5,9 +5,15 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from slidepatch.errors import MissingDependencyError
+from slidepatch.locations.coordinates import record as rec
+
+if TYPE_CHECKING:
+    from slidepatch.locations.patchset import PatchSet
 
 CHUNK_ROWS = 4096
 
@@ -37,3 +43,24 @@ def chunk_rows(n: int) -> int:
     coordinates take a second; any chunking reads the same, and ``maxshape`` stays
     ``(None, 2)`` so the tools can still append."""
     return max(1, min(n, CHUNK_ROWS))
+
+
+def coords_h5_bytes(patch_set: PatchSet, attrs: dict[str, Any], *, what: str) -> bytes:
+    """A TRIDENT/CLAM file: dataset ``coords`` (N, 2) int64 carrying ``attrs``, and
+    slidepatch's ``labels`` beside it (``what`` names the format in a missing-h5py error)."""
+    h5py = require_h5py(what)
+    coords = np.stack([patch_set.x, patch_set.y], axis=1).astype(np.int64).reshape(-1, 2)
+
+    def fill(f: Any) -> None:
+        dset = f.create_dataset(
+            "coords",
+            data=coords,
+            maxshape=(None, 2),
+            chunks=(chunk_rows(len(coords)), 2),
+            dtype=np.int64,
+        )
+        for key, value in attrs.items():
+            dset.attrs[key] = value
+        f.create_dataset(rec.LABELS, data=list(patch_set.labels), dtype=h5py.string_dtype())
+
+    return h5_bytes(h5py, fill)
