@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from os import PathLike, fspath
 
-from slidepatch.annotations._layers import LayerRegion, layer_polygons
+from slidepatch.annotations._layers import layer_polygons
 from slidepatch.annotations._report import FeatureReport
-from slidepatch.annotations._shapes import area_polygons
 from slidepatch.annotations._xml import parse_xml
-from slidepatch.annotations.imagescope import outline, vertices
+from slidepatch.annotations.imagescope import layer_region
 from slidepatch.annotations.polygon import AnnotationPolygon
 from slidepatch.errors import AnnotationError
 
@@ -43,18 +42,9 @@ def read_halo_xml(path: str | PathLike[str], *, strict: bool = False) -> list[An
             if kind not in AREA_TYPES:
                 report.skip_kind(f"{region.get('Type')} regions")
                 continue
-            try:
-                ring = outline(kind, vertices(region, "V"))
-            except ValueError as exc:
-                report.skip_bad(where, str(exc))
-                continue
-            if isinstance(ring, str):
-                report.skip_bad(where, ring)
-                continue
-            negative = (region.get("NegativeROA") or "0").strip() == "1"
-            regions.append(
-                LayerRegion(where, area_polygons(report, where, ring, (), label), negative)
-            )
+            found = layer_region(report, where, region, kind=kind, vertex_tag="V", label=label)
+            if found is not None:
+                regions.append(found)
         polygons.extend(layer_polygons(report, regions))
     report.finish()
     return polygons

@@ -54,6 +54,29 @@ def outline(kind: str, points: list[tuple[float, float]]) -> list[tuple[float, f
     return ellipse_ring(min(xs), min(ys), max(xs), max(ys))
 
 
+def layer_region(
+    report: FeatureReport,
+    where: str,
+    region: ET.Element,
+    *,
+    kind: str,
+    vertex_tag: str,
+    label: str,
+) -> LayerRegion | None:
+    """One ImageScope/HALO region as a :class:`LayerRegion` (``NegativeROA`` marks a hole),
+    or None when its outline is unusable (reported as a skipped feature)."""
+    try:
+        ring = outline(kind, vertices(region, vertex_tag))
+    except ValueError as exc:
+        report.skip_bad(where, str(exc))
+        return None
+    if isinstance(ring, str):
+        report.skip_bad(where, ring)
+        return None
+    negative = (region.get("NegativeROA") or "0").strip() == "1"
+    return LayerRegion(where, area_polygons(report, where, ring, (), label), negative)
+
+
 def _layer_label(layer: ET.Element, label_from: ImageScopeLabel) -> str:
     attribute = layer.find("Attributes/Attribute")
     value = "" if attribute is None else attribute.get("Value") or ""
@@ -99,19 +122,10 @@ def read_imagescope_xml(
                 if kind is None:
                     report.skip_kind(f"Type={region.get('Type')} regions")
                     continue
-            try:
-                ring = outline(kind, vertices(region, "Vertex"))
-            except ValueError as exc:
-                report.skip_bad(where, str(exc))
-                continue
-            if isinstance(ring, str):
-                report.skip_bad(where, ring)
-                continue
             text = (region.get("Text") or "") if label_from == "text" else label
-            negative = (region.get("NegativeROA") or "0").strip() == "1"
-            regions.append(
-                LayerRegion(where, area_polygons(report, where, ring, (), text), negative)
-            )
+            found = layer_region(report, where, region, kind=kind, vertex_tag="Vertex", label=text)
+            if found is not None:
+                regions.append(found)
         polygons.extend(layer_polygons(report, regions))
     report.finish()
     return polygons
