@@ -61,9 +61,9 @@ from slidepatch.extract.qc import (
     QC_REASONS,
     QcFilter,
     decode_rgb,
-    qc_scores,
     with_artifact_default,
 )
+from slidepatch.extract.qc_batch import QcBatch
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import discard_attempt, write_journal
 from slidepatch.extract.shard_index import format_index
@@ -218,6 +218,7 @@ class _DiskBase(PatchExtractorBase):
         self._mask_tissue: npt.NDArray[np.float64] | None = None
         self._qc_dropped: Counter[str] = Counter()
         self._qc_lock = threading.Lock()
+        self._qc_batch = QcBatch()  # scores in batches: a fraction of the per-patch cost
         self._comment = check_name_part(filename_comment, what="filename_comment")
         self._separator = check_separator(filename_separator)
         self._create_subdirs = bool(create_subdirs)
@@ -680,9 +681,9 @@ class _DiskBase(PatchExtractorBase):
         scores = None
         if self._qc_on:
             pixels = image if image is not None else decode_rgb(data or b"")
-            scores = qc_scores(pixels, artifact=artifact, mask_tissue=in_mask)
-            reason = self._qc_filter.reason(scores) if self._qc_filter else None
-            if job.qc_gate and reason is not None:
+            scores = self._qc_batch.add(pixels, artifact=artifact, mask_tissue=in_mask)
+            reason = self._qc_filter.reason(scores) if job.qc_gate and self._qc_filter else None
+            if reason is not None:
                 raise _Dropped(reason)
         try:
             if image is not None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +58,21 @@ class QcScores:
     artifact: float | None = None  # covered fraction of an artifact mask (None: no mask)
     mask_tissue: float | None = None  # covered fraction of a tissue mask (None: no mask)
 
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name):
+            # Only for a field not yet set: scores from a QcBatch are filled in when
+            # their batch is scored, which reading one of them triggers.
+            pending = self.__dict__.get("_pending")
+            if pending is None or name not in _SCORE_FIELDS:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            pending.score()
+            return self.__dict__[name]
+
+    def __getstate__(self) -> dict[str, object]:
+        state = {f.name: getattr(self, f.name) for f in fields(self)}  # scored first
+        return state
+
     def values(self) -> tuple[float | None, ...]:
         return (
             self.tissue,
@@ -72,6 +88,9 @@ class QcScores:
         return dict(zip(QC_COLUMNS, self.values(), strict=True))
 
 
+_SCORE_FIELDS = frozenset(("tissue", "white", "black", "gray", "blur"))
+
+
 def qc_scores(
     image: npt.NDArray[np.uint8],
     *,
@@ -81,33 +100,83 @@ def qc_scores(
 ) -> QcScores:
     """The scores of one RGB patch ``(h, w, 3)``, from its ``step``-strided view
     (``artifact``, ``mask_tissue``: its fractions covered by an artifact or tissue mask,
-    computed by the caller)."""
-    # Fractions need fewer samples than the blur score: at least 32 a side, every
-    # 2 * step-th pixel where the patch has them (256 px: 32 x 32 for the fractions).
-    fstep = 2 * step if min(image.shape[0], image.shape[1]) >= 64 * step else step
-    view = image[::fstep, ::fstep]  # a strided view: no copy (measured cheaper than one)
-    r, b = view[..., 0], view[..., 2]
-    g = view[..., 1]
-    hi = np.maximum(np.maximum(r, g), b)
-    lo = np.minimum(np.minimum(r, g), b)
-    n = max(1, hi.size)
-    white = lo >= WHITE_MIN
-    black = hi <= BLACK_MAX
-    gray = (hi - lo) <= GRAY_SPREAD_MAX  # uint8: hi >= lo, no wrap
-    n_white, n_black = int(np.count_nonzero(white)), int(np.count_nonzero(black))
-    n_gray = int(np.count_nonzero(gray)) - int(np.count_nonzero(gray & (white | black)))
-    blur = 0.0
-    green = image[::step, ::step, 1]
-    if green.shape[0] >= 3 and green.shape[1] >= 3:
-        f = green.astype(np.float32)
-        lap = f[:-2, 1:-1] + f[2:, 1:-1]
-        lap += f[1:-1, :-2]
-        lap += f[1:-1, 2:]
-        lap -= 4 * f[1:-1, 1:-1]
-        x = lap.ravel()
-        mean = float(x.sum()) / x.size
-        # no BLAS call (np.dot): its threads spin after use and cost CPU in every worker
-        blur = max(0.0, float(np.square(x).sum()) / x.size - mean * mean)
+    computed by the caller). Many patches: :class:`~slidepatch.extract.qc_batch.QcBatch`
+    gives the same scores for a fraction of the cost."""
+    fstep = fraction_step(image.shape[0], image.shape[1], step=step)
+    planes = image[::fstep, ::fstep].transpose(2, 0, 1)[None]
+    (counts,) = score_views(planes, image[None, ::step, ::step, 1])
+    return make_scores(counts, artifact=artifact, mask_tissue=mask_tissue)
+
+
+def fraction_step(height: int, width: int, *, step: int) -> int:
+    """Fractions need fewer samples than the blur score: at least 32 a side, every
+    2 * step-th pixel where the patch has them (256 px: 32 x 32 for the fractions)."""
+    return 2 * step if min(height, width) >= 64 * step else step
+
+
+Counts = tuple[int, int, int, int, int, int, int]  # n, white, black, gray; m, sum, sum of squares
+
+
+def score_views(planes: npt.NDArray[np.uint8], green: npt.NDArray[np.uint8]) -> list[Counts]:
+    """The counts behind the scores of ``k`` patches at once: ``planes`` ``(k, 3, h, w)``,
+    their strided R, G, B samples for the fractions; ``green`` ``(k, hb, wb)``, their
+    strided green channel for the blur score. Any strides (views need no copy).
+
+    A few whole-array numpy calls per batch, not per patch: each call costs microseconds
+    of dispatch with cold caches (as between a patch's decode and encode), which a
+    patch's ~1,000 samples never amortise alone. The Laplacian is computed on the
+    flattened batch (neighbours at +-1 and +-wb), so every call runs one contiguous loop;
+    the rows and columns where it wraps around are zeroed before the sums. Integer
+    arithmetic throughout: the sums are exact.
+    """
+    k = planes.shape[0]
+    r, g, b = planes[:, 0], planes[:, 1], planes[:, 2]
+    hi = np.maximum(r, g)
+    np.maximum(hi, b, out=hi)
+    lo = np.minimum(r, g)
+    np.minimum(lo, b, out=lo)
+    white = (lo >= WHITE_MIN).reshape(k, -1)
+    black = (hi <= BLACK_MAX).reshape(k, -1)
+    hi -= lo  # uint8: hi >= lo, no wrap
+    gray = (hi <= GRAY_SPREAD_MAX).reshape(k, -1)
+    n_white = np.count_nonzero(white, axis=1).tolist()
+    n_black = np.count_nonzero(black, axis=1).tolist()
+    white |= black
+    gray &= ~white
+    n_gray = np.count_nonzero(gray, axis=1).tolist()
+    n = max(1, white.shape[1])
+    hb, wb = green.shape[1], green.shape[2]
+    if hb < 3 or wb < 3:
+        return [(n, n_white[i], n_black[i], n_gray[i], 0, 0, 0) for i in range(k)]
+    x = green.astype(np.int32).reshape(-1)  # a contiguous copy
+    size = x.size
+    full = np.empty(size, np.int32)
+    lap = full[wb : size - wb]  # the centre of each 4-neighbour Laplacian
+    np.add(x[: size - 2 * wb], x[2 * wb :], out=lap)
+    lap += x[wb - 1 : size - wb - 1]
+    lap += x[wb + 1 : size - wb + 1]
+    centre = x[wb : size - wb] * 4
+    lap -= centre
+    grid = full.reshape(k, hb, wb)
+    grid[:, 0] = 0
+    grid[:, -1] = 0
+    grid[:, :, 0] = 0
+    grid[:, :, -1] = 0
+    rows = full.reshape(k, -1)
+    s1 = rows.sum(axis=1, dtype=np.int64).tolist()
+    rows *= rows  # |lap| <= 1020: squares fit in int32
+    s2 = rows.sum(axis=1, dtype=np.int64).tolist()
+    m = (hb - 2) * (wb - 2)
+    return [(n, n_white[i], n_black[i], n_gray[i], m, s1[i], s2[i]) for i in range(k)]
+
+
+def make_scores(
+    counts: Counts, *, artifact: float | None = None, mask_tissue: float | None = None
+) -> QcScores:
+    """A patch's scores from its :func:`score_views` counts."""
+    n, n_white, n_black, n_gray, m, s1, s2 = counts
+    # variance of the Laplacian, exact in integers: (m * sum(x^2) - sum(x)^2) / m^2
+    blur = (m * s2 - s1 * s1) / (m * m) if m else 0.0
     return QcScores(
         tissue=round((n - n_white - n_black - n_gray) / n, 6),
         white=round(n_white / n, 6),
