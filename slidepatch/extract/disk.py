@@ -54,7 +54,7 @@ from slidepatch.extract.naming import (
     set_dir_name,
     wsi_id_for,
 )
-from slidepatch.extract.ordered import run_ordered
+from slidepatch.extract.ordered import read_ahead, run_ordered
 from slidepatch.extract.passthrough import check_jpeg_passthrough, passthrough_jpeg
 from slidepatch.extract.qc import (
     QC_COLUMNS,
@@ -63,7 +63,7 @@ from slidepatch.extract.qc import (
     decode_rgb,
     with_artifact_default,
 )
-from slidepatch.extract.qc_batch import QcBatch
+from slidepatch.extract.qc_batch import QC_BATCH_SIZE, QcBatch
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import discard_attempt, write_journal
 from slidepatch.extract.shard_index import format_index
@@ -493,9 +493,10 @@ class _DiskBase(PatchExtractorBase):
                 written: list[WrittenPatch] = []
                 places: list[MemberPlace] = []
                 json_places: list[MemberPlace] = []
-                for group, encoded in zip(
-                    groups, run_ordered(tasks, num_workers=workers, window=4 * workers), strict=True
-                ):
+                results = run_ordered(tasks, num_workers=workers, window=4 * workers)
+                if self._qc_on:  # a batch of scores fills before its first is read
+                    results = read_ahead(results, QC_BATCH_SIZE)
+                for group, encoded in zip(groups, results, strict=True):
                     if encoded is None:
                         continue  # dropped by a qc= filter
                     key = sample_key(

@@ -46,6 +46,7 @@ QC_STEP = 4
 WHITE_MIN = 220
 BLACK_MAX = 40
 GRAY_SPREAD_MAX = 20
+_BLUR_CHUNK = 32768  # samples per chunk of the blur arithmetic (int16: 64 KB a temporary)
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def score_views(planes: npt.NDArray[np.uint8], green: npt.NDArray[np.uint8]) -> 
     A few whole-array numpy calls per batch, not per patch: each call costs microseconds
     of dispatch with cold caches (as between a patch's decode and encode), which a
     patch's ~1,000 samples never amortise alone. The Laplacian is computed on the
-    flattened batch (neighbours at +-1 and +-wb), so every call runs one contiguous loop;
+    flattened chunk (neighbours at +-1 and +-wb), so every call runs one contiguous loop;
     the rows and columns where it wraps around are zeroed before the sums. Integer
     arithmetic throughout: the sums are exact.
     """
@@ -148,24 +149,37 @@ def score_views(planes: npt.NDArray[np.uint8], green: npt.NDArray[np.uint8]) -> 
     hb, wb = green.shape[1], green.shape[2]
     if hb < 3 or wb < 3:
         return [(n, n_white[i], n_black[i], n_gray[i], 0, 0, 0) for i in range(k)]
-    x = green.astype(np.int32).reshape(-1)  # a contiguous copy
-    size = x.size
-    full = np.empty(size, np.int32)
-    lap = full[wb : size - wb]  # the centre of each 4-neighbour Laplacian
-    np.add(x[: size - 2 * wb], x[2 * wb :], out=lap)
-    lap += x[wb - 1 : size - wb - 1]
-    lap += x[wb + 1 : size - wb + 1]
-    centre = x[wb : size - wb] * 4
-    lap -= centre
-    grid = full.reshape(k, hb, wb)
-    grid[:, 0] = 0
-    grid[:, -1] = 0
-    grid[:, :, 0] = 0
-    grid[:, :, -1] = 0
-    rows = full.reshape(k, -1)
-    s1 = rows.sum(axis=1, dtype=np.int64).tolist()
-    rows *= rows  # |lap| <= 1020: squares fit in int32
-    s2 = rows.sum(axis=1, dtype=np.int64).tolist()
+    # In chunks of ~32k samples: temporaries that stay in L1/L2 (a whole batch's would
+    # evict the decoder's and encoder's working sets and cost more than they save).
+    chunk = max(1, _BLUR_CHUNK // (hb * wb))
+    per = hb * wb
+    x = np.empty(min(k, chunk) * per, np.int16)  # |Laplacian| <= 1020
+    full = np.empty_like(x)
+    centre = np.empty_like(x)
+    squares = np.empty(x.size, np.int32)
+    s1: list[int] = []
+    s2: list[int] = []
+    for start in range(0, k, chunk):
+        c = min(chunk, k - start)
+        size = c * per
+        xs, fs, cs = x[:size], full[:size], centre[:size]
+        xs.reshape(c, hb, wb)[...] = green[start : start + c]
+        lap = fs[wb : size - wb]  # the centre of each 4-neighbour Laplacian
+        np.add(xs[: size - 2 * wb], xs[2 * wb :], out=lap)
+        lap += xs[wb - 1 : size - wb - 1]
+        lap += xs[wb + 1 : size - wb + 1]
+        np.multiply(xs[wb : size - wb], 4, out=cs[: size - 2 * wb])
+        lap -= cs[: size - 2 * wb]
+        grid = fs.reshape(c, hb, wb)
+        grid[:, 0] = 0
+        grid[:, -1] = 0
+        grid[:, :, 0] = 0
+        grid[:, :, -1] = 0
+        rows = fs.reshape(c, per)
+        s1 += rows.sum(axis=1, dtype=np.int64).tolist()
+        sq = squares[:size].reshape(c, per)
+        np.multiply(rows, rows, out=sq, dtype=np.int32)  # squares fit in int32
+        s2 += sq.sum(axis=1, dtype=np.int64).tolist()
     m = (hb - 2) * (wb - 2)
     return [(n, n_white[i], n_black[i], n_gray[i], m, s1[i], s2[i]) for i in range(k)]
 
