@@ -28,7 +28,7 @@ from slidepatch.extract.qc import (
     score_views,
 )
 
-QC_BATCH_SIZE = 32
+QC_BATCH_SIZE = 16
 _BATCH_BYTES = 8 << 20  # at most this much sample memory per pending batch
 
 _Shape = tuple[int, int]
@@ -58,20 +58,16 @@ class QcBatch:
         if height < 1 or width < 1:
             return qc_scores(image, step=step, artifact=artifact, mask_tissue=mask_tissue)
         scores = object.__new__(QcScores)
-        object.__setattr__(scores, "artifact", artifact)
-        object.__setattr__(scores, "mask_tissue", mask_tissue)
-        full = None
+        shape = (height, width)
         with self._lock:
-            pending = self._open.get((height, width))
+            pending = self._open.get(shape)
             if pending is None:
-                pending = _Pending(self, (height, width), step=step, size=self._size)
-                self._open[(height, width)] = pending
-            pending.put(image, scores)
-            if pending.is_full():
-                del self._open[(height, width)]
-                full = pending
-        if full is not None:
-            full.score()
+                pending = self._open[shape] = _Pending(self, shape, step=step, size=self._size)
+            full = pending.put(image, scores, artifact=artifact, mask_tissue=mask_tissue)
+            if full:
+                del self._open[shape]
+        if full:
+            pending.score()
         return scores
 
     def _close(self, pending: _Pending) -> None:
@@ -100,16 +96,23 @@ class _Pending:
         self._lock = threading.Lock()
         self._done = False
 
-    def put(self, image: npt.NDArray[np.uint8], scores: QcScores) -> None:
-        """Copy the patch's samples into the next slot (the owner's lock is held)."""
+    def put(
+        self,
+        image: npt.NDArray[np.uint8],
+        scores: QcScores,
+        *,
+        artifact: float | None,
+        mask_tissue: float | None,
+    ) -> bool:
+        """Copy the patch's samples into the next slot (the owner's lock is held); True
+        when that was the last slot."""
         k = len(self._scores)
         self._planes[k] = image[:: self._fstep, :: self._fstep].transpose(2, 0, 1)
         self._green[k] = image[:: self._step, :: self._step, 1]
-        object.__setattr__(scores, "_pending", self)
+        # a frozen dataclass: fields are set through __dict__, the five scores later
+        scores.__dict__.update(artifact=artifact, mask_tissue=mask_tissue, _pending=self)
         self._scores.append(scores)
-
-    def is_full(self) -> bool:
-        return len(self._scores) == self._capacity
+        return k + 1 == self._capacity
 
     def score(self) -> None:
         """Score every patch added so far and fill in their scores (once)."""
@@ -120,10 +123,10 @@ class _Pending:
             k = len(self._scores)
             counts = score_views(self._planes[:k], self._green[:k])
             for scores, c in zip(self._scores, counts, strict=True):
-                done = make_scores(c)
-                for name in ("tissue", "white", "black", "gray", "blur"):
-                    object.__setattr__(scores, name, getattr(done, name))
-                object.__delattr__(scores, "_pending")
+                state = scores.__dict__
+                done = make_scores(c, artifact=state["artifact"], mask_tissue=state["mask_tissue"])
+                state.update(done.__dict__)
+                del state["_pending"]
             self._planes = self._green = np.empty((0, 0, 0, 0), np.uint8)
             self._scores = []
             self._done = True
