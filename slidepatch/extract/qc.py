@@ -46,7 +46,7 @@ QC_STEP = 4
 WHITE_MIN = 220
 BLACK_MAX = 40
 GRAY_SPREAD_MAX = 20
-_BLUR_CHUNK = 32768  # samples per chunk of the blur arithmetic (int16: 64 KB a temporary)
+_BLUR_CHUNK = 16384  # samples per chunk of the blur arithmetic (64 KB a temporary)
 
 
 @dataclass(frozen=True)
@@ -140,23 +140,26 @@ def score_views(planes: npt.NDArray[np.uint8], green: npt.NDArray[np.uint8]) -> 
     black = (hi <= BLACK_MAX).reshape(k, -1)
     hi -= lo  # uint8: hi >= lo, no wrap
     gray = (hi <= GRAY_SPREAD_MAX).reshape(k, -1)
-    n_white = np.count_nonzero(white, axis=1).tolist()
-    n_black = np.count_nonzero(black, axis=1).tolist()
+    n_white = white.sum(axis=1, dtype=np.int32).tolist()
+    n_black = black.sum(axis=1, dtype=np.int32).tolist()
     white |= black
     gray &= ~white
-    n_gray = np.count_nonzero(gray, axis=1).tolist()
+    n_gray = gray.sum(axis=1, dtype=np.int32).tolist()
     n = max(1, white.shape[1])
     hb, wb = green.shape[1], green.shape[2]
     if hb < 3 or wb < 3:
         return [(n, n_white[i], n_black[i], n_gray[i], 0, 0, 0) for i in range(k)]
-    # In chunks of ~32k samples: temporaries that stay in L1/L2 (a whole batch's would
+    # In chunks of ~16k samples: temporaries that stay in L1/L2 (a whole batch's would
     # evict the decoder's and encoder's working sets and cost more than they save).
-    chunk = max(1, _BLUR_CHUNK // (hb * wb))
+    # int32 throughout, sums without casting where they cannot overflow: |lap| <= 1020.
+    m = (hb - 2) * (wb - 2)
+    sum_type = np.int32 if m * 1020 < 2**31 else np.int64
+    square_sum_type = np.uint32 if m * 1020**2 < 2**32 else np.int64
     per = hb * wb
-    x = np.empty(min(k, chunk) * per, np.int16)  # |Laplacian| <= 1020
+    chunk = max(1, _BLUR_CHUNK // per)
+    x = np.empty(min(k, chunk) * per, np.int32)
     full = np.empty_like(x)
     centre = np.empty_like(x)
-    squares = np.empty(x.size, np.int32)
     s1: list[int] = []
     s2: list[int] = []
     for start in range(0, k, chunk):
@@ -176,11 +179,9 @@ def score_views(planes: npt.NDArray[np.uint8], green: npt.NDArray[np.uint8]) -> 
         grid[:, :, 0] = 0
         grid[:, :, -1] = 0
         rows = fs.reshape(c, per)
-        s1 += rows.sum(axis=1, dtype=np.int64).tolist()
-        sq = squares[:size].reshape(c, per)
-        np.multiply(rows, rows, out=sq, dtype=np.int32)  # squares fit in int32
-        s2 += sq.sum(axis=1, dtype=np.int64).tolist()
-    m = (hb - 2) * (wb - 2)
+        s1 += rows.sum(axis=1, dtype=sum_type).tolist()
+        rows *= rows  # <= 1020^2: fits
+        s2 += rows.view(np.uint32).sum(axis=1, dtype=square_sum_type).tolist()
     return [(n, n_white[i], n_black[i], n_gray[i], m, s1[i], s2[i]) for i in range(k)]
 
 
