@@ -1,8 +1,9 @@
 """Per-patch quality scores on a reduced view, and the ``qc=`` filters that use them.
 
-Scores come from strided views (no copy, no resampling, and striding keeps the fine detail
-a blur score needs): the blur score from every 4th pixel of every 4th row, the fractions
-from every 8th where that leaves at least 32 a side (about 30 µs for a 256 px patch):
+Scores come from strided samples (no resampling: striding keeps the fine detail a blur
+score needs): the blur score from every 4th pixel of every 4th row, the fractions from
+every 8th where that leaves at least 32 a side. The extractors score in batches
+(:class:`~slidepatch.extract.qc_batch.QcBatch`: the same values, a fraction of the cost):
 
 * ``qc_white``: fraction of pixels with every channel >= 220 (background glass);
 * ``qc_black``: every channel <= 40 (ink, scanner borders);
