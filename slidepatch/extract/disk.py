@@ -61,6 +61,7 @@ from slidepatch.extract.qc import (
     QC_REASONS,
     QcFilter,
     decode_rgb,
+    qc_scores,
     with_artifact_default,
 )
 from slidepatch.extract.qc_batch import QC_BATCH_SIZE, QcBatch
@@ -494,7 +495,7 @@ class _DiskBase(PatchExtractorBase):
                 places: list[MemberPlace] = []
                 json_places: list[MemberPlace] = []
                 results = run_ordered(tasks, num_workers=workers, window=4 * workers)
-                if self._qc_on:  # a batch of scores fills before its first is read
+                if self._qc_on and self._qc_filter is None:  # a batch fills before it is read
                     results = read_ahead(results, QC_BATCH_SIZE)
                 for group, encoded in zip(groups, results, strict=True):
                     if encoded is None:
@@ -682,8 +683,12 @@ class _DiskBase(PatchExtractorBase):
         scores = None
         if self._qc_on:
             pixels = image if image is not None else decode_rgb(data or b"")
-            scores = self._qc_batch.add(pixels, artifact=artifact, mask_tissue=in_mask)
-            reason = self._qc_filter.reason(scores) if job.qc_gate and self._qc_filter else None
+            if job.qc_gate and self._qc_filter:  # judged now: scored alone
+                scores = qc_scores(pixels, artifact=artifact, mask_tissue=in_mask)
+                reason = self._qc_filter.reason(scores)
+            else:  # scored with the next patches, before the manifests or a sample's JSON
+                scores = self._qc_batch.add(pixels, artifact=artifact, mask_tissue=in_mask)
+                reason = None
             if reason is not None:
                 raise _Dropped(reason)
         try:
