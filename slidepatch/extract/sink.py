@@ -123,9 +123,15 @@ def read_to_sink(
 ) -> None:
     """Read every patch of ``patch_set`` (at each of ``levels_or_mpps``, centred on the
     base patch, or at the set's resolution when None) into ``sink``."""
-    common = {"num_workers": num_workers, "chunksize": chunksize}
     if levels_or_mpps is None:
-        _read(slide, patch_set, sink.destination(0), resampling_mode=resampling_mode, **common)
+        _read(
+            slide,
+            patch_set,
+            sink.destination(0),
+            resampling_mode=resampling_mode,
+            num_workers=num_workers,
+            chunksize=chunksize,
+        )
         return
     locations = multires_locations(slide=slide, patch_set=patch_set, levels_or_mpps=levels_or_mpps)
     sink.put_locations(locations)
@@ -137,7 +143,8 @@ def read_to_sink(
             locations=locations[:, j, :],
             level_or_mpp=level_or_mpp,
             resampling_mode=resampling_mode,
-            **common,
+            num_workers=num_workers,
+            chunksize=chunksize,
         )
 
 

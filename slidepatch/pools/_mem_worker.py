@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.extract.arena_sink import MappedArena, PwriteArena, patch_nbytes
+from slidepatch.extract.arena_sink import MappedArena, PwriteArena
+from slidepatch.extract.arena_sink import patch_nbytes as patch_nbytes  # re-exported
 from slidepatch.extract.sink import PixelSink, read_to_sink
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.pools._shm import AttachedBlock, open_block_for_writing

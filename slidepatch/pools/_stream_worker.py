@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.extract.ring_sink import RingSegment, slot_views
+from slidepatch.extract.ring_sink import RingSegment
+from slidepatch.extract.ring_sink import slot_views as slot_views  # re-exported
 from slidepatch.extract.sink import read_to_sink
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.options import ReadOptions
