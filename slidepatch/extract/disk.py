@@ -1,12 +1,16 @@
-"""Disk extractors: write one slide's patches as image files plus its manifests.
+"""Disk extractors: write one slide's patches, encoded, to a sink, plus its manifests.
 
-Everything that can be checked is checked before the first byte is written: the output
-directory, the image type, labels/comments/separator (nothing may land outside
-``output_dir``), unique output paths, and set directories that must not exist yet. Each
-image appears under its name only when complete (``atomic_write``); the manifests are
-written last, so a crash never leaves a truncated image under a final name nor a manifest
-listing files that do not exist. The text manifest marks a slide complete; a journal written
-before the first image lets a failed or killed attempt be undone (see ``resume.py``).
+The extractor validates its parameters, plans the jobs (file names, multi-resolution sets),
+gates them (``qc=`` filters, artifact and tissue masks), reads or passes through, scores
+and encodes each, and hands the kept ones to an :class:`~slidepatch.extract.sink.EncodedSink`:
+per-patch files (``files_sink.py``) or tar shards (``shard_sink.py``), which owns the
+output's layout, journal and undoing. Everything that can be checked is checked before the
+first byte is written: the output directory, the image type, labels/comments/separator
+(nothing may land outside ``output_dir``), unique output paths, and set directories that
+must not exist yet. The manifests are written last, in commit order (fingerprint, index,
+CSV, text manifest), so a crash never leaves a manifest listing outputs that do not exist.
+The text manifest marks a slide complete; the journal a sink writes before its first byte
+lets a failed or killed attempt be undone (see ``resume.py``).
 """
 
 from __future__ import annotations
@@ -361,9 +365,9 @@ class _DiskBase(PatchExtractorBase):
         check_output_labels(patch_set=self._patch_set, create_subdirs=self._create_subdirs)
 
     def _prepare(self, slide: Slide) -> tuple[dict[Resolution, ReadPlan], list[list[_Job]]]:
-        """What both writers (files and shards) do first: read plans per resolution, the jobs
-        in groups after the artifact/tissue gates, the masks' fractions, and the refusals of
-        paths or manifests already on disk."""
+        """What comes before any sink starts: read plans per resolution, the jobs in groups
+        after the artifact/tissue gates, the masks' fractions, and the refusals of paths or
+        manifests already on disk."""
         plans = {
             resolution_of(r): slide.plan(r, resampling_mode=self._resampling_mode)
             for r in self._resolutions()
@@ -591,6 +595,7 @@ class _DiskBase(PatchExtractorBase):
         only), the CSV, then the text manifest, which marks the slide complete."""
         ps = self._patch_set
         fingerprint_path = txt_path[: -len(".txt")] + FINGERPRINT_SUFFIX
+        os.makedirs(os.path.dirname(txt_path), exist_ok=True)
         write_atomically(fingerprint_path, encode_fingerprint(self.fingerprint()))
         if index is not None:
             index_rel, index_bytes = index
