@@ -11,6 +11,7 @@ never mapping the arena (mapping fresh shared pages costs a fault per 4 KiB page
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -45,76 +46,52 @@ def pwrite_all(fd: int, data: npt.NDArray[np.uint8], offset: int) -> None:
         offset += written
 
 
-class _ArenaLayout:
+@dataclass(frozen=True)
+class ArenaLayout:
     """Where each patch of each resolution of one PatchSet lies in the arena."""
 
-    def __init__(
-        self, *, patch_set: PatchSet, levels: int, pixel_offset: int, locations_offset: int
-    ) -> None:
-        self.patch_set = patch_set
-        self.locations_offset = locations_offset
-        self._starts = patch_starts(patch_set, levels=levels, pixel_offset=pixel_offset)
-        self._level_bytes = patch_set.height * patch_set.width * 3
+    patch_set: PatchSet
+    levels: int
+    pixel_offset: int
+    locations_offset: int
 
     def starts(self, level: int) -> npt.NDArray[np.int64]:
-        return self._starts + level * self._level_bytes
+        """Where each patch's image of resolution number ``level`` starts."""
+        ps = self.patch_set
+        first = patch_starts(ps, levels=self.levels, pixel_offset=self.pixel_offset)
+        return first + level * ps.height * ps.width * 3
 
 
-class MappedArena(_ArenaLayout):
+class MappedArena:
     """Decodes straight into ``flat``, a mapping of the arena (or any flat uint8 array)."""
 
-    def __init__(
-        self,
-        flat: npt.NDArray[np.uint8],
-        *,
-        patch_set: PatchSet,
-        levels: int,
-        pixel_offset: int,
-        locations_offset: int,
-    ) -> None:
-        super().__init__(
-            patch_set=patch_set,
-            levels=levels,
-            pixel_offset=pixel_offset,
-            locations_offset=locations_offset,
-        )
+    def __init__(self, flat: npt.NDArray[np.uint8], *, layout: ArenaLayout) -> None:
         self.flat = flat
+        self.layout = layout
 
     def destination(self, level: int) -> Destination:
-        ps = self.patch_set
+        ps = self.layout.patch_set
         views = []
-        for i, start in enumerate(self.starts(level).tolist()):
+        for i, start in enumerate(self.layout.starts(level).tolist()):
             h, w = int(ps.height[i]), int(ps.width[i])
             views.append(self.flat[start : start + h * w * 3].reshape(h, w, 3))
         return views
 
     def put_locations(self, locations: npt.NDArray[np.int64]) -> None:
         data = locations.view(np.uint8).reshape(-1)
-        self.flat[self.locations_offset : self.locations_offset + data.size] = data
+        start = self.layout.locations_offset
+        self.flat[start : start + data.size] = data
 
 
-class PwriteArena(_ArenaLayout):
+class PwriteArena:
     """Writes each decoded patch with ``pwrite`` on ``fd``, a descriptor on the arena."""
 
-    def __init__(
-        self,
-        *,
-        fd: int,
-        patch_set: PatchSet,
-        levels: int,
-        pixel_offset: int,
-        locations_offset: int,
-    ) -> None:
-        super().__init__(
-            patch_set=patch_set,
-            levels=levels,
-            pixel_offset=pixel_offset,
-            locations_offset=locations_offset,
-        )
+    def __init__(self, *, fd: int, layout: ArenaLayout) -> None:
         self.fd = fd
+        self.layout = layout
 
     def destination(self, level: int) -> Destination:
-        starts = self.starts(level)
+        starts = self.layout.starts(level)
 
         def put(k: int, pixels: Buffer) -> None:
             self._write(int(starts[k]), pixels)
@@ -122,12 +99,13 @@ class PwriteArena(_ArenaLayout):
         return put
 
     def put_locations(self, locations: npt.NDArray[np.int64]) -> None:
-        self._write(self.locations_offset, locations.view(np.uint8).reshape(-1))
+        self._write(self.layout.locations_offset, locations.view(np.uint8).reshape(-1))
 
     def _write(self, offset: int, data: Buffer) -> None:
         try:
             pwrite_all(self.fd, np.ascontiguousarray(data), offset)
         except OSError as exc:
             raise ExtractionError(
-                self.patch_set.slide_path, f"cannot write to shared memory at byte {offset}: {exc}"
+                self.layout.patch_set.slide_path,
+                f"cannot write to shared memory at byte {offset}: {exc}",
             ) from exc

@@ -12,16 +12,17 @@ from collections.abc import Sequence
 
 from slidepatch.errors import ExtractionError
 from slidepatch.extract.resume import discard_attempt, write_journal
+from slidepatch.extract.sink import SlideTarget
 
 
 class AttemptJournal:
-    """The journal of one slide's attempt under ``output_dir``."""
+    """The journal of one slide's attempt at ``target``."""
 
-    def __init__(self, *, output_dir: str, slide_path: str, manifest_id: str, wsi_id: str) -> None:
-        self._output_dir = output_dir
-        self._slide_path = slide_path
-        self._manifest_id = manifest_id
-        self._wsi_id = wsi_id
+    def __init__(self, target: SlideTarget) -> None:
+        self._output_dir = target.output_dir
+        self._slide_path = target.slide_path
+        self._manifest_id = target.manifest_id
+        self._wsi_id = target.wsi_id
         self._path: str | None = None
 
     def start(self, rel_paths: Sequence[str], set_dirs: Sequence[str] = ()) -> None:

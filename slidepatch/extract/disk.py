@@ -79,7 +79,7 @@ from slidepatch.extract.shards import (
     check_shard_limits,
     require_pyarrow,
 )
-from slidepatch.extract.sink import EncodedPatch, EncodedSink
+from slidepatch.extract.sink import EncodedPatch, EncodedSink, SlideTarget
 from slidepatch.extract.threads import run_on_threads
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.masks import load_mask
@@ -383,30 +383,27 @@ class _DiskBase(PatchExtractorBase):
 
     def _make_sink(self, groups: Sequence[Sequence[_Job]]) -> EncodedSink:
         """The output the jobs go to (``output_format``): a new output is a new sink."""
-        ps = self._patch_set
-        qc_columns = QC_COLUMNS if self._qc_on else ()
+        target = SlideTarget(
+            output_dir=self._output_dir,
+            slide_path=self._patch_set.slide_path,
+            manifest_id=self._manifest_id,
+            wsi_id=self._wsi_id,
+            qc_columns=QC_COLUMNS if self._qc_on else (),
+        )
         if self._output_format == "webdataset":
             return ShardSink(
-                output_dir=self._output_dir,
-                slide_path=ps.slide_path,
-                manifest_id=self._manifest_id,
-                wsi_id=self._wsi_id,
+                target,
                 limits=self._shard_limits,
                 extension=self._encoder.extension,
                 multires=self._multires_options()[0] is not None,
-                qc_columns=qc_columns,
             )
         return FilesSink(
-            output_dir=self._output_dir,
-            slide_path=ps.slide_path,
-            manifest_id=self._manifest_id,
-            wsi_id=self._wsi_id,
+            target,
             rel_paths=[job.rel_path for group in groups for job in group],
             set_dirs=self._set_dirs(groups),
             label_dirs=self.patch_labels if self._create_subdirs else [],
             groups=len(groups),
             pool_mode=self._pool_mode,
-            qc_columns=qc_columns,
         )
 
     def _attempt_started(self) -> None:

@@ -17,7 +17,7 @@ from slidepatch.extract.atomic_write import write_atomically
 from slidepatch.extract.attempt import AttemptJournal
 from slidepatch.extract.manifest import WrittenPatch
 from slidepatch.extract.resume import MANIFEST_DIR
-from slidepatch.extract.sink import EncodedPatch, SinkOutputs
+from slidepatch.extract.sink import EncodedPatch, SinkOutputs, SlideTarget
 
 
 class FilesSink:
@@ -28,29 +28,23 @@ class FilesSink:
 
     def __init__(
         self,
+        target: SlideTarget,
         *,
-        output_dir: str,
-        slide_path: str,
-        manifest_id: str,
-        wsi_id: str,
         rel_paths: Sequence[str],
         set_dirs: Sequence[str],
         label_dirs: Sequence[str],
         groups: int,
         pool_mode: bool,
-        qc_columns: tuple[str, ...],
     ) -> None:
-        self._output_dir = output_dir
-        self._slide_path = slide_path
+        self._output_dir = target.output_dir
+        self._slide_path = target.slide_path
+        self._qc_columns = target.qc_columns
         self._rel_paths = list(rel_paths)
         self._set_dirs = list(set_dirs)
         self._label_dirs = list(label_dirs)
         self._pool_mode = pool_mode
-        self._qc_columns = qc_columns
         self._done: list[list[WrittenPatch]] = [[] for _ in range(groups)]
-        self._journal = AttemptJournal(
-            output_dir=output_dir, slide_path=slide_path, manifest_id=manifest_id, wsi_id=wsi_id
-        )
+        self._journal = AttemptJournal(target)
 
     def destination(self, rel_path: str) -> str:
         return os.path.join(self._output_dir, rel_path)

@@ -28,7 +28,7 @@ from slidepatch.extract.shards import (
     sample_key,
     sample_metadata,
 )
-from slidepatch.extract.sink import EncodedPatch, ManifestValue, SinkOutputs
+from slidepatch.extract.sink import EncodedPatch, ManifestValue, SinkOutputs, SlideTarget
 
 
 class ShardSink:
@@ -37,29 +37,19 @@ class ShardSink:
     ordered = True
 
     def __init__(
-        self,
-        *,
-        output_dir: str,
-        slide_path: str,
-        manifest_id: str,
-        wsi_id: str,
-        limits: tuple[int, int],
-        extension: str,
-        multires: bool,
-        qc_columns: tuple[str, ...],
+        self, target: SlideTarget, *, limits: tuple[int, int], extension: str, multires: bool
     ) -> None:
-        self._output_dir = output_dir
-        self._slide_path = slide_path
-        self._manifest_id = manifest_id
-        self._wsi_id = wsi_id
+        self._output_dir = target.output_dir
+        self._slide_path = target.slide_path
+        self._manifest_id = target.manifest_id
+        self._wsi_id = target.wsi_id
+        self._qc_columns = target.qc_columns
         self._limits = limits
         self._extension = extension
         self._multires = multires
-        self._qc_columns = qc_columns
-        self._index_rel = index_rel_path(manifest_base=manifest_base_name(manifest_id, wsi_id))
-        self._journal = AttemptJournal(
-            output_dir=output_dir, slide_path=slide_path, manifest_id=manifest_id, wsi_id=wsi_id
-        )
+        base = manifest_base_name(target.manifest_id, target.wsi_id)
+        self._index_rel = index_rel_path(manifest_base=base)
+        self._journal = AttemptJournal(target)
         self._writer: ShardWriter | None = None
         self._written: list[WrittenPatch] = []
         self._places: list[MemberPlace] = []

@@ -33,6 +33,18 @@ ManifestValue = str | int | float | None
 
 
 @dataclass(frozen=True)
+class SlideTarget:
+    """Whose images an encoded sink writes and where: the output folder, the slide, the
+    ids naming its outputs, and the QC columns its manifests carry (none without QC)."""
+
+    output_dir: str
+    slide_path: str
+    manifest_id: str
+    wsi_id: str
+    qc_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class EncodedPatch:
     """One image ready for output: its bytes and its manifest record (``record.path`` is
     the planned file path, relative to ``output_dir``)."""

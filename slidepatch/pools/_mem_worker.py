@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.extract.arena_sink import MappedArena, PwriteArena
+from slidepatch.extract.arena_sink import ArenaLayout, MappedArena, PwriteArena
 from slidepatch.extract.arena_sink import patch_nbytes as patch_nbytes  # re-exported
 from slidepatch.extract.sink import PixelSink, read_to_sink
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
@@ -50,27 +50,19 @@ def run_mem_jobs(jobs: Sequence[MemJob]) -> list[int]:
 
 
 def _run_one(job: MemJob) -> int:
-    levels = 1 if job.levels_or_mpps is None else len(job.levels_or_mpps)
     fd = open_block_for_writing(job.block_name)
     if fd is not None:
         try:
-            _fill(
-                job,
-                PwriteArena(
-                    fd=fd,
-                    patch_set=job.patch_set,
-                    levels=levels,
-                    pixel_offset=job.pixel_offset,
-                    locations_offset=job.locations_offset,
-                ),
-            )
+            _fill(job, PwriteArena(fd=fd, layout=_layout(job)))
         finally:
             os.close(fd)
         return os.getpid()
     block = AttachedBlock(name=job.block_name, size=job.block_size)
     try:
+        layout = _layout(job)
         block.prefault(
-            start=job.pixel_offset, length=int(patch_nbytes(job.patch_set, levels).sum())
+            start=job.pixel_offset,
+            length=int(patch_nbytes(job.patch_set, layout.levels).sum()),
         )
         fill_array(job, block.array())
     finally:
@@ -78,17 +70,18 @@ def _run_one(job: MemJob) -> int:
     return os.getpid()
 
 
-def fill_array(job: MemJob, flat: npt.NDArray[np.uint8]) -> None:
-    """Read ``job``'s slide into the flat array ``flat`` at the job's offsets (Dask path)."""
-    levels = 1 if job.levels_or_mpps is None else len(job.levels_or_mpps)
-    sink = MappedArena(
-        flat,
+def _layout(job: MemJob) -> ArenaLayout:
+    return ArenaLayout(
         patch_set=job.patch_set,
-        levels=levels,
+        levels=1 if job.levels_or_mpps is None else len(job.levels_or_mpps),
         pixel_offset=job.pixel_offset,
         locations_offset=job.locations_offset,
     )
-    _fill(job, sink)
+
+
+def fill_array(job: MemJob, flat: npt.NDArray[np.uint8]) -> None:
+    """Read ``job``'s slide into the flat array ``flat`` at the job's offsets (Dask path)."""
+    _fill(job, MappedArena(flat, layout=_layout(job)))
 
 
 def _fill(job: MemJob, sink: PixelSink) -> None:

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from slidepatch import ExtractionError, PatchSet, Slide
-from slidepatch.extract.arena_sink import MappedArena, PwriteArena, patch_nbytes, patch_starts
+from slidepatch.extract.arena_sink import (
+    ArenaLayout,
+    MappedArena,
+    PwriteArena,
+    patch_nbytes,
+    patch_starts,
+)
 from slidepatch.extract.multires import multires_locations
 from slidepatch.extract.sink import read_to_sink
 
@@ -49,28 +55,19 @@ def test_patches_land_at_their_offsets(
     loc_offset = offset + pixels
     size = loc_offset + len(ps) * len(levels) * 16
     multires = len(levels) > 1
+    layout = ArenaLayout(
+        patch_set=ps, levels=len(levels), pixel_offset=offset, locations_offset=loc_offset
+    )
     with Slide.open(h1_slide) as slide:
         want, locations = _expect_block(slide, ps, levels=levels, offset=offset, size=size)
         if how == "mapped":
             flat = np.zeros(size, np.uint8)
-            sink: MappedArena | PwriteArena = MappedArena(
-                flat,
-                patch_set=ps,
-                levels=len(levels),
-                pixel_offset=offset,
-                locations_offset=loc_offset,
-            )
+            sink: MappedArena | PwriteArena = MappedArena(flat, layout=layout)
         else:
             path = tmp_path / "arena"
             path.write_bytes(bytes(size))
             fd = os.open(path, os.O_RDWR)
-            sink = PwriteArena(
-                fd=fd,
-                patch_set=ps,
-                levels=len(levels),
-                pixel_offset=offset,
-                locations_offset=loc_offset,
-            )
+            sink = PwriteArena(fd=fd, layout=layout)
         read_to_sink(
             slide=slide,
             patch_set=ps,
@@ -98,7 +95,8 @@ def test_a_failed_pwrite_names_the_slide_and_the_byte(h1_slide: Path, tmp_path: 
     path.write_bytes(b"")
     fd = os.open(path, os.O_RDONLY)
     try:
-        sink = PwriteArena(fd=fd, patch_set=ps, levels=1, pixel_offset=64, locations_offset=0)
+        layout = ArenaLayout(patch_set=ps, levels=1, pixel_offset=64, locations_offset=0)
+        sink = PwriteArena(fd=fd, layout=layout)
         with (
             Slide.open(h1_slide) as slide,
             pytest.raises(

@@ -9,10 +9,12 @@ import pytest
 
 from slidepatch import ExtractionError
 from slidepatch.extract.attempt import AttemptJournal
+from slidepatch.extract.sink import SlideTarget
 
 
 def _journal(out: Path) -> AttemptJournal:
-    return AttemptJournal(output_dir=str(out), slide_path="/s/a.svs", manifest_id="m", wsi_id="a")
+    target = SlideTarget(output_dir=str(out), slide_path="/s/a.svs", manifest_id="m", wsi_id="a")
+    return AttemptJournal(target)
 
 
 def test_discard_removes_what_the_journal_lists_and_the_journal(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from slidepatch import ExtractionError, OutputError
 from slidepatch.extract.files_sink import FilesSink
 from slidepatch.extract.manifest import WrittenPatch
-from slidepatch.extract.sink import EncodedPatch
+from slidepatch.extract.sink import EncodedPatch, SlideTarget
 
 SLIDE = "/slides/s1.svs"
 
@@ -33,19 +33,15 @@ def _patch(path: str, index: int, data: bytes) -> EncodedPatch:
 
 def _sink(out: Path, rel_paths: list[str], **kw: object) -> FilesSink:
     args: dict[str, object] = {
-        "output_dir": str(out),
-        "slide_path": SLIDE,
-        "manifest_id": "m1",
-        "wsi_id": "s1",
         "rel_paths": rel_paths,
         "set_dirs": [],
         "label_dirs": ["a", "b"],
         "groups": len(rel_paths),
         "pool_mode": False,
-        "qc_columns": (),
     }
     args.update(kw)
-    return FilesSink(**args)  # type: ignore[arg-type]
+    target = SlideTarget(output_dir=str(out), slide_path=SLIDE, manifest_id="m1", wsi_id="s1")
+    return FilesSink(target, **args)  # type: ignore[arg-type]
 
 
 def _journal(out: Path) -> dict[str, object]:

@@ -12,7 +12,7 @@ import pytest
 from slidepatch.extract.manifest import WrittenPatch
 from slidepatch.extract.shard_sink import ShardSink
 from slidepatch.extract.shards import SHARD_COLUMNS
-from slidepatch.extract.sink import EncodedPatch
+from slidepatch.extract.sink import EncodedPatch, SlideTarget
 from slidepatch.locations.patchset import LevelOrMpp
 
 pq = pytest.importorskip("pyarrow.parquet")
@@ -37,16 +37,8 @@ def _patch(index: int, level: LevelOrMpp, data: bytes, *, raw: bool = False) -> 
 
 
 def _sink(out: Path, *, multires: bool, maxcount: int = 100) -> ShardSink:
-    return ShardSink(
-        output_dir=str(out),
-        slide_path=SLIDE,
-        manifest_id="m1",
-        wsi_id="s.1",
-        limits=(maxcount, 10**9),
-        extension="jpg",
-        multires=multires,
-        qc_columns=(),
-    )
+    target = SlideTarget(output_dir=str(out), slide_path=SLIDE, manifest_id="m1", wsi_id="s.1")
+    return ShardSink(target, limits=(maxcount, 10**9), extension="jpg", multires=multires)
 
 
 def _journal_paths(out: Path) -> list[str]:

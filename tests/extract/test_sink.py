@@ -15,7 +15,7 @@ from PIL import Image
 
 from slidepatch import ExtractionError, PatchSet, Slide
 from slidepatch.extract import DiskPatchExtractor, MultiResDiskPatchExtractor
-from slidepatch.extract.disk import _Job
+from slidepatch.extract.disk import _DiskBase, _Job
 from slidepatch.extract.sink import (
     Buffer,
     Destination,
@@ -67,7 +67,9 @@ class ListSink:
         self.calls.append("close")
 
 
-class _ToSink(DiskPatchExtractor):
+class _SinkMixin(_DiskBase):
+    """An extractor whose output is the given sink (what a new output format would add)."""
+
     def __init__(self, *, sink: EncodedSink, **kwargs: Any) -> None:
         self._test_sink = sink
         super().__init__(**kwargs)
@@ -76,13 +78,12 @@ class _ToSink(DiskPatchExtractor):
         return self._test_sink
 
 
-class _MultiResToSink(MultiResDiskPatchExtractor):
-    def __init__(self, *, sink: EncodedSink, **kwargs: Any) -> None:
-        self._test_sink = sink
-        super().__init__(**kwargs)
+class _ToSink(_SinkMixin, DiskPatchExtractor):
+    pass
 
-    def _make_sink(self, groups: Sequence[Sequence[_Job]]) -> EncodedSink:
-        return self._test_sink
+
+class _MultiResToSink(_SinkMixin, MultiResDiskPatchExtractor):
+    pass
 
 
 def _spots(path: Path, spots: list[Any]) -> PatchSet:
