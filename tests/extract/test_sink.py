@@ -238,3 +238,31 @@ def test_read_to_sink_equals_direct_reads(h1_slide: Path, copy_out: bool) -> Non
                 np.testing.assert_array_equal(
                     multi.images[j][k], slide.read_region((x, y), j, size)
                 )
+
+
+class _Watching(DiskPatchExtractor):
+    """Notes what is on disk when the attempt-started hook runs (the Dask pools' hook)."""
+
+    seen: list[str]
+
+    def _attempt_started(self) -> None:
+        root = Path(self.output_dir)
+        self.seen = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("output_format", ["files", "webdataset"])
+def test_the_attempt_is_recorded_before_the_first_image(
+    cmu_small: Path, tmp_path: Path, output_format: str
+) -> None:
+    if output_format == "webdataset":
+        pytest.importorskip("pyarrow")
+    ex = _Watching(
+        patches=_spots(cmu_small, SPOTS),
+        num_workers=2,
+        output_dir=tmp_path,
+        image_type="png",
+        output_format=output_format,
+    )
+    journal = f"manifests/.partial__{ex.manifest_id}__CMU-1-Small-Region.json"
+    assert ex.seen == [journal]  # the journal, and not one image yet
+    assert not (tmp_path / journal).exists()  # gone once the slide is complete
