@@ -266,3 +266,29 @@ def test_the_attempt_is_recorded_before_the_first_image(
     journal = f"manifests/.partial__{ex.manifest_id}__CMU-1-Small-Region.json"
     assert ex.seen == [journal]  # the journal, and not one image yet
     assert not (tmp_path / journal).exists()  # gone once the slide is complete
+
+
+class _FullSink(ListSink):
+    def add(self, group: int, patches: Sequence[EncodedPatch]) -> None:
+        if group == 1:
+            raise OSError("no space left on the sink")
+        super().add(group, patches)
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_a_sink_error_aborts_and_stops_the_readers(
+    cmu_small: Path, tmp_path: Path, ordered: bool
+) -> None:
+    sink = _FullSink(ordered=ordered)
+    spots = [((x, 0), (32, 32), "a") for x in range(0, 2000, 40)]
+    with pytest.raises(OSError, match="no space left on the sink"):
+        _ToSink(
+            sink=sink,
+            patches=_spots(cmu_small, spots),
+            num_workers=4,
+            output_dir=tmp_path,
+            image_type="png",
+        )
+    assert [t for t in threading.enumerate() if t.name.startswith("slidepatch")] == []
+    assert sink.calls == ["start", "abort"]
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
