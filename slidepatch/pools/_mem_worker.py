@@ -64,7 +64,7 @@ def _run_one(job: MemJob) -> int:
             start=job.pixel_offset,
             length=int(patch_nbytes(job.patch_set, layout.levels).sum()),
         )
-        fill_array(job, block.array())
+        _fill(job, MappedArena(block.array(), layout=layout))
     finally:
         block.close()
     return os.getpid()
