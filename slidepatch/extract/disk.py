@@ -470,9 +470,8 @@ class _DiskBase(PatchExtractorBase):
         workers = self._num_workers
         if sink.ordered:
             tasks = (partial(encode, g) for g in range(len(groups)))
-            for g, patches in enumerate(
-                run_ordered(tasks, num_workers=workers, window=4 * workers)
-            ):
+            results = run_ordered(tasks, num_workers=workers, window=4 * workers)
+            for g, patches in enumerate(results):
                 if patches is not None:
                     sink.add(g, patches)
         else:
