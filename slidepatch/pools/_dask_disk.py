@@ -59,10 +59,10 @@ class _RecordingMixin(_DiskBase):
         self._attempt = attempt
         super().__init__(**kwargs)
 
-    def _make_dirs(self, set_dirs: Sequence[str]) -> None:
+    def _attempt_started(self) -> None:
         record = {"state": "started", "manifest_id": self._manifest_id, "wsi_id": self._wsi_id}
         _write_record(self._attempt.record, record)
-        super()._make_dirs(set_dirs)
+        super()._attempt_started()
 
 
 class _RecordingDiskExtractor(_RecordingMixin, DiskPatchExtractor):
