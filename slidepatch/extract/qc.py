@@ -190,18 +190,21 @@ def make_scores(
     counts: Counts, *, artifact: float | None = None, mask_tissue: float | None = None
 ) -> QcScores:
     """A patch's scores from its :func:`score_views` counts."""
+    return QcScores(**score_values(counts), artifact=artifact, mask_tissue=mask_tissue)
+
+
+def score_values(counts: Counts) -> dict[str, float]:
+    """The five pixel scores (rounded as they are stored) from :func:`score_views` counts."""
     n, n_white, n_black, n_gray, m, s1, s2 = counts
     # variance of the Laplacian, exact in integers: (m * sum(x^2) - sum(x)^2) / m^2
     blur = (m * s2 - s1 * s1) / (m * m) if m else 0.0
-    return QcScores(
-        tissue=round((n - n_white - n_black - n_gray) / n, 6),
-        white=round(n_white / n, 6),
-        black=round(n_black / n, 6),
-        gray=round(n_gray / n, 6),
-        blur=round(blur, 3),
-        artifact=artifact,
-        mask_tissue=mask_tissue,
-    )
+    return {
+        "tissue": round((n - n_white - n_black - n_gray) / n, 6),
+        "white": round(n_white / n, 6),
+        "black": round(n_black / n, 6),
+        "gray": round(n_gray / n, 6),
+        "blur": round(blur, 3),
+    }
 
 
 def decode_rgb(data: bytes) -> npt.NDArray[np.uint8]:

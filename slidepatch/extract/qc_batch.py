@@ -23,8 +23,8 @@ from slidepatch.extract.qc import (
     QC_STEP,
     QcScores,
     fraction_step,
-    make_scores,
     qc_scores,
+    score_values,
     score_views,
 )
 
@@ -58,12 +58,15 @@ class QcBatch:
         if height < 1 or width < 1:
             return qc_scores(image, step=step, artifact=artifact, mask_tissue=mask_tissue)
         scores = object.__new__(QcScores)
+        state = scores.__dict__  # a frozen dataclass: its fields are set through __dict__
+        state["artifact"] = artifact
+        state["mask_tissue"] = mask_tissue
         shape = (height, width)
         with self._lock:
             pending = self._open.get(shape)
             if pending is None:
                 pending = self._open[shape] = _Pending(self, shape, step=step, size=self._size)
-            full = pending.put(image, scores, artifact=artifact, mask_tissue=mask_tissue)
+            full = pending.put(image, scores)
             if full:
                 del self._open[shape]
         if full:
@@ -96,21 +99,14 @@ class _Pending:
         self._lock = threading.Lock()
         self._done = False
 
-    def put(
-        self,
-        image: npt.NDArray[np.uint8],
-        scores: QcScores,
-        *,
-        artifact: float | None,
-        mask_tissue: float | None,
-    ) -> bool:
+    def put(self, image: npt.NDArray[np.uint8], scores: QcScores) -> bool:
         """Copy the patch's samples into the next slot (the owner's lock is held); True
         when that was the last slot."""
         k = len(self._scores)
-        self._planes[k] = image[:: self._fstep, :: self._fstep].transpose(2, 0, 1)
-        self._green[k] = image[:: self._step, :: self._step, 1]
-        # a frozen dataclass: fields are set through __dict__, the five scores later
-        scores.__dict__.update(artifact=artifact, mask_tissue=mask_tissue, _pending=self)
+        fstep, step = self._fstep, self._step
+        self._planes[k] = image[::fstep, ::fstep].transpose(2, 0, 1)
+        self._green[k] = image[::step, ::step, 1]
+        scores.__dict__["_pending"] = self  # the five scores come when the batch is scored
         self._scores.append(scores)
         return k + 1 == self._capacity
 
@@ -124,8 +120,7 @@ class _Pending:
             counts = score_views(self._planes[:k], self._green[:k])
             for scores, c in zip(self._scores, counts, strict=True):
                 state = scores.__dict__
-                done = make_scores(c, artifact=state["artifact"], mask_tissue=state["mask_tissue"])
-                state.update(done.__dict__)
+                state.update(score_values(c))
                 del state["_pending"]
             self._planes = self._green = np.empty((0, 0, 0, 0), np.uint8)
             self._scores = []
