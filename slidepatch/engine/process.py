@@ -28,7 +28,7 @@ class WorkerProcess(Generic[J]):
 
     @staticmethod
     def spawn_pair(
-        ctx: BaseContext, make_handler: Callable[[], Handler], *, name: str
+        ctx: BaseContext, make_handler: Callable[[], Handler[J]], *, name: str
     ) -> tuple[BaseProcess, Connection]:
         """Start a worker process under SIGINT-ignored; return it and the parent's pipe."""
         parent_conn, child_conn = ctx.Pipe(duplex=True)

@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.engine import OnError, ProcessRunner, Task
-from slidepatch.engine.dask import wants_dask
+from slidepatch.engine import Executor, OnError, RunPolicy, Task, make_executor
 from slidepatch.errors import SlidepatchError
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.multires import check_levels_or_mpps
@@ -45,6 +44,8 @@ if TYPE_CHECKING:
     from distributed import Client
 
 Image = npt.NDArray[np.uint8]
+#: A memory pool's task: a chunk of slides in, the worker's pid per slide out.
+MemTask = Task[Sequence[MemJob], list[int]]
 
 
 class PatchList(MutableSequence[Any]):
@@ -172,8 +173,9 @@ class _MemoryPool:
         scheduler_address: str | None = None,
         progress: bool | None = None,
         read_options: ReadOptions | None = None,
+        executor: Executor | None = None,
     ) -> None:
-        procs, threads, proc_chunk, thread_chunk, method, policy = check_pool_args(
+        procs, threads, proc_chunk, thread_chunk, method, on_error = check_pool_args(
             proc_num_workers=proc_num_workers,
             thread_num_workers=thread_num_workers,
             proc_mp_chunksize=proc_mp_chunksize,
@@ -183,7 +185,13 @@ class _MemoryPool:
             resampling_mode=resampling_mode,
         )
         included, excluded = label_filters(included_labels, excluded_labels)
-        use_dask = wants_dask(client, scheduler_address)
+        engine = make_executor(
+            client=client,
+            scheduler_address=scheduler_address,
+            num_processes=procs,
+            start_method=method,
+            executor=executor,
+        )
         levels = tuple(check_levels_or_mpps(levels_or_mpps)) if self._multires else None
         self.array_mode = array_mode  # accepted for compatibility; results are arrays anyway
         self._levels = levels
@@ -217,20 +225,15 @@ class _MemoryPool:
                 task_slides=task_slides,
                 slide_patches=[len(ps) * n_levels for ps in sets],
             )
-            if use_dask:
-                from slidepatch.pools._dask_mem import run_mem_tasks_on_dask
-
-                results, failures = run_mem_tasks_on_dask(
-                    tasks,
-                    flat=block.array(),
-                    client=client,
-                    scheduler_address=scheduler_address,
-                    on_error=policy,
-                    on_done=on_done,
-                )
+            policy = RunPolicy(on_error=on_error)
+            if engine.shares_memory:
+                results, failures = engine.run(tasks, policy=policy, on_done=on_done)
             else:
-                runner = ProcessRunner(num_processes=procs, start_method=method, on_error=policy)
-                results, failures = runner.run(tasks, on_done=on_done)
+                from slidepatch.pools._dask_mem import run_mem_tasks_by_copy
+
+                results, failures = run_mem_tasks_by_copy(
+                    engine, tasks, flat=block.array(), policy=policy, on_done=on_done
+                )
             bar.close()
         finally:
             block.unlink()  # the name goes now; the memory stays while views reference it
@@ -441,7 +444,7 @@ def _tasks(
     threads: int,
     thread_chunk: int,
     proc_chunk: int,
-) -> tuple[list[Task], list[list[int]]]:
+) -> tuple[list[MemTask], list[list[int]]]:
     """One task per ``proc_chunk`` consecutive slides, and the slide indices of each."""
     jobs = [
         MemJob(
@@ -457,7 +460,8 @@ def _tasks(
         )
         for s, ps in enumerate(sets)
     ]
-    tasks, task_slides = [], []
+    tasks: list[MemTask] = []
+    task_slides: list[list[int]] = []
     for t, first in enumerate(range(0, len(jobs), proc_chunk)):
         chunk = list(range(first, min(first + proc_chunk, len(jobs))))
         tasks.append(
@@ -511,6 +515,7 @@ class MemPatchExtractorPool(_MemoryPool):
         scheduler_address: str | None = None,
         progress: bool | None = None,
         read_options: ReadOptions | None = None,
+        executor: Executor | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -528,6 +533,7 @@ class MemPatchExtractorPool(_MemoryPool):
             scheduler_address=scheduler_address,
             progress=progress,
             read_options=read_options,
+            executor=executor,
         )
 
     def __enter__(self) -> MemPatchExtractorPool:
@@ -561,6 +567,7 @@ class MultiResMemPatchExtractorPool(_MemoryPool):
         scheduler_address: str | None = None,
         progress: bool | None = None,
         read_options: ReadOptions | None = None,
+        executor: Executor | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -579,6 +586,7 @@ class MultiResMemPatchExtractorPool(_MemoryPool):
             scheduler_address=scheduler_address,
             progress=progress,
             read_options=read_options,
+            executor=executor,
         )
 
     def __enter__(self) -> MultiResMemPatchExtractorPool:
