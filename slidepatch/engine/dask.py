@@ -122,12 +122,12 @@ def _outcome(
     except KilledWorker as exc:
         return _died(task, exc)
     except Exception as exc:
-        return task_error(
-            task.slide_paths, exc, traceback.format_exc(), wrap=policy.wrap_errors
-        )
+        return task_error(task.slide_paths, exc, traceback.format_exc(), wrap=policy.wrap_errors)
     if isinstance(message, Done):
         return message
-    return task_error(task.slide_paths, message.rebuild(), message.traceback, wrap=policy.wrap_errors)
+    return task_error(
+        task.slide_paths, message.rebuild(), message.traceback, wrap=policy.wrap_errors
+    )
 
 
 def _short_name(task: Task[P, R]) -> str:

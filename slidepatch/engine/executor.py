@@ -7,7 +7,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Generic, Literal, Protocol, TypeVar, overload
+from typing import Generic, Literal, Protocol, TypeVar, overload
 
 from slidepatch.engine.messages import Done
 
@@ -110,8 +110,8 @@ class TaskRunner(abc.ABC):
     whatever still runs.
     """
 
-    shares_memory: ClassVar[bool] = True
-    reruns_tasks: ClassVar[bool] = False
+    shares_memory: bool = True  # see Executor; a subclass (or instance) may say otherwise
+    reruns_tasks: bool = False
 
     @overload
     def run(

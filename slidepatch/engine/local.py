@@ -65,18 +65,24 @@ class ProcessRunner(TaskRunner):
                         _assign(worker, pending)
                     elif isinstance(message, Failed):
                         error = message.rebuild()
-                        yield task, task_error(
-                            task.slide_paths, error, message.traceback, wrap=policy.wrap_errors
+                        yield (
+                            task,
+                            task_error(
+                                task.slide_paths, error, message.traceback, wrap=policy.wrap_errors
+                            ),
                         )
                         _assign(worker, pending)
                     else:
                         worker.conn.close()
                         workers.remove(worker)
-                        yield task, worker_died(
-                            task.slide_paths,
-                            pid=worker.process.pid,
-                            exitcode=worker.process.exitcode,
-                            doing=policy.doing,
+                        yield (
+                            task,
+                            worker_died(
+                                task.slide_paths,
+                                pid=worker.process.pid,
+                                exitcode=worker.process.exitcode,
+                                doing=policy.doing,
+                            ),
                         )
                         if pending:
                             workers.append(self._start_worker())

@@ -73,7 +73,12 @@ def run_mem_tasks_by_copy(
     """Run the memory pool's tasks with their results carried back as buffers; results
     are per-task pid lists, as when workers write into the block themselves."""
     remote = [
-        Task(index=t.index, slide_paths=t.slide_paths, func=run_mem_jobs_to_buffers, payload=t.payload)
+        Task(
+            index=t.index,
+            slide_paths=t.slide_paths,
+            func=run_mem_jobs_to_buffers,
+            payload=t.payload,
+        )
         for t in tasks
     ]
     by_index = {t.index: t for t in tasks}
