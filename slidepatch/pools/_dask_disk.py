@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from slidepatch.engine import Executor, Outcomes, RunPolicy, Task
+from slidepatch.engine import Executor, Outcomes, RunPolicy
 from slidepatch.extract.atomic_write import write_atomically
 from slidepatch.extract.disk import (
     MANIFEST_DIR,

@@ -56,7 +56,7 @@ def test_first_error_cancels_running_and_pending_tasks(where: str, tmp_path: Pat
         tasks = [tasks[1], tasks[0], *tasks[2:]]  # in order: the failing one first
     done: list[int] = []
     start = time.monotonic()
-    with pytest.raises(ExtractionError, match="task for .* failed") as info:
+    with pytest.raises(ExtractionError, match=r"task for .* failed") as info:
         runner.run(tasks, on_done=lambda task: done.append(task.index))
     assert time.monotonic() - start < 20  # the running task was stopped, not awaited
     assert info.value.path == "/slides/s1.svs"
