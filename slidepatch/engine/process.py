@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
-from typing import Any, Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from slidepatch.engine.messages import Message
 from slidepatch.engine.signals import sigint_ignored
@@ -65,21 +65,35 @@ class WorkerProcess(Generic[J]):
         return True
 
 
-W = TypeVar("W", bound="WorkerProcess[Any]")
+class _Held(Protocol):
+    """What waiting on and stopping a worker needs: its process, its pipe, its job."""
+
+    @property
+    def process(self) -> BaseProcess: ...
+
+    @property
+    def conn(self) -> Connection: ...
+
+    @property
+    def job(self) -> object: ...
+
+
+W = TypeVar("W", bound=_Held)
 
 
 def wait_any(workers: Sequence[W]) -> list[W]:
     """Block until one of the busy ``workers`` answers or dies; return those that did."""
-    by_handle: dict[Any, W] = {}
+    by_handle: dict[Connection | int, W] = {}
     for w in workers:
         if w.job is not None:
             by_handle[w.conn] = w
             by_handle[w.process.sentinel] = w
     ready = multiprocessing.connection.wait(list(by_handle))
-    return list({id(by_handle[h]): by_handle[h] for h in ready}.values())
+    woken = [by_handle[h] for h in ready if isinstance(h, (Connection, int))]
+    return list({id(w): w for w in woken}.values())
 
 
-def stop_workers(workers: Sequence[WorkerProcess[Any]]) -> None:
+def stop_workers(workers: Sequence[_Held]) -> None:
     """Stop workers: an idle one is asked to exit (``None`` down its pipe), a busy one is
     terminated, and any still alive after 5 s is killed; their pipes are closed."""
     for w in workers:

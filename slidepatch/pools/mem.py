@@ -14,10 +14,10 @@ the pool's own references, so views obtained earlier stay valid (no dangling poi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, MutableSequence, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Generic, TypeVar, cast, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -41,14 +41,19 @@ from slidepatch.slide.buffers import DECODE_OFFSET
 from slidepatch.slide.slide import ResamplingMode
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
     from distributed import Client
 
 Image = npt.NDArray[np.uint8]
+#: One patch of a single-resolution pool: ``(image, label)``.
+Patch = tuple[Image, str]
+#: A patch list item: a :data:`Patch`, or one per level for multi-resolution pools.
+Item = TypeVar("Item", bound="Patch | list[Patch]")
 #: A memory pool's task: a chunk of slides in, the worker's pid per slide out.
 MemTask = Task[Sequence[MemJob], list[int]]
 
 
-class PatchList(MutableSequence[Any]):
+class PatchList(MutableSequence[Item]):
     """The patches in input order (slide order, then patch order).
 
     Single resolution: each item is ``(image, label)``; multi-resolution: a list of
@@ -75,9 +80,9 @@ class PatchList(MutableSequence[Any]):
         self._labels = labels
         self._n_levels = n_levels
         self._multires = multires
-        self._items: list[Any] | None = None  # set on the first change
+        self._items: list[Item] | None = None  # set on the first change
 
-    def _materialized(self) -> list[Any]:
+    def _materialized(self) -> list[Item]:
         if self._items is None:
             self._items = [self._item(i) for i in range(int(self._starts.shape[0]))]
         return self._items
@@ -92,17 +97,17 @@ class PatchList(MutableSequence[Any]):
         start = int(self._starts[i]) + level * h * w * 3
         return self._pixels[start : start + h * w * 3].reshape(h, w, 3)
 
-    def _item(self, i: int) -> Any:
+    def _item(self, i: int) -> Item:
         label = self._labels[i]
         if not self._multires:
-            return (self._image(i, 0), label)
-        return [(self._image(i, j), label) for j in range(self._n_levels)]
+            return cast("Item", (self._image(i, 0), label))
+        return cast("Item", [(self._image(i, j), label) for j in range(self._n_levels)])
 
     @overload
-    def __getitem__(self, index: int) -> Any: ...
+    def __getitem__(self, index: int) -> Item: ...
     @overload
-    def __getitem__(self, index: slice) -> list[Any]: ...
-    def __getitem__(self, index: int | slice) -> Any:
+    def __getitem__(self, index: slice) -> list[Item]: ...
+    def __getitem__(self, index: int | slice) -> Item | list[Item]:
         if self._items is not None:
             return self._items[index]
         if isinstance(index, slice):
@@ -115,7 +120,7 @@ class PatchList(MutableSequence[Any]):
             raise IndexError(f"patch index {index} out of range for {n} patches")
         return self._item(i)
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[Item]:
         if self._items is not None:
             yield from list(self._items)
             return
@@ -123,20 +128,30 @@ class PatchList(MutableSequence[Any]):
             yield self._item(i)
 
     @overload
-    def __setitem__(self, index: int, value: Any) -> None: ...
+    def __setitem__(self, index: int, value: Item) -> None: ...
     @overload
-    def __setitem__(self, index: slice, value: Iterable[Any]) -> None: ...
-    def __setitem__(self, index: int | slice, value: Any) -> None:
-        self._materialized()[index] = value
+    def __setitem__(self, index: slice, value: Iterable[Item]) -> None: ...
+    def __setitem__(self, index: int | slice, value: Item | Iterable[Item]) -> None:
+        items = self._materialized()
+        if isinstance(index, slice):
+            items[index] = cast("Iterable[Item]", value)
+        else:
+            items[index] = cast("Item", value)
 
     def __delitem__(self, index: int | slice) -> None:
         del self._materialized()[index]
 
-    def insert(self, index: int, value: Any) -> None:
+    def insert(self, index: int, value: Item) -> None:
         self._materialized().insert(index, value)
 
-    def sort(self, *, key: Any = None, reverse: bool = False) -> None:
-        self._materialized().sort(key=key, reverse=reverse)
+    def sort(
+        self, *, key: Callable[[Item], SupportsRichComparison] | None = None, reverse: bool = False
+    ) -> None:
+        items = self._materialized()
+        if key is None:
+            items.sort(reverse=reverse)  # type: ignore[type-var]  # as list.sort: items decide
+        else:
+            items.sort(key=key, reverse=reverse)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, PatchList)):
@@ -145,11 +160,11 @@ class PatchList(MutableSequence[Any]):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __add__(self, other: Iterable[Any]) -> list[Any]:
+    def __add__(self, other: Iterable[Item]) -> list[Item]:
         return list(self) + list(other)
 
 
-class _MemoryPool:
+class _MemoryPool(Generic[Item]):
     """Shared machinery of the two memory pools."""
 
     _multires = False
@@ -196,7 +211,7 @@ class _MemoryPool:
         self.array_mode = array_mode  # accepted for compatibility; results are arrays anyway
         self._levels = levels
         self._closed = False
-        self._patch_list: PatchList | None = None
+        self._patch_list: PatchList[Item] | None = None
         sets = [
             filter_patch_set(ps, included=included, excluded=excluded)
             for ps in collect_patch_sets(patches_pool, read_options=read_options)
@@ -291,7 +306,7 @@ class _MemoryPool:
         self._pixels = None
         self._patch_list = None
 
-    def __enter__(self) -> _MemoryPool:
+    def __enter__(self) -> _MemoryPool[Item]:
         return self
 
     def __exit__(
@@ -309,7 +324,7 @@ class _MemoryPool:
 
     # ------------------------------------------------------------------ results
     @property
-    def patch_list(self) -> PatchList:
+    def patch_list(self) -> PatchList[Item]:
         """Every patch in input order, as ``(image, label)`` items (see :class:`PatchList`).
 
         The same list every time, so changes to it (a shuffle, an append) persist.
@@ -476,7 +491,7 @@ def _tasks(
     return tasks, task_slides
 
 
-class MemPatchExtractorPool(_MemoryPool):
+class MemPatchExtractorPool(_MemoryPool[Patch]):
     """Extract the patches of many slides into memory: processes across slides, threads within.
 
     Work happens in the constructor. Results: :attr:`patch_list` (``(image, label)`` items
@@ -540,7 +555,7 @@ class MemPatchExtractorPool(_MemoryPool):
         return self
 
 
-class MultiResMemPatchExtractorPool(_MemoryPool):
+class MultiResMemPatchExtractorPool(_MemoryPool[list[Patch]]):
     """Like :class:`MemPatchExtractorPool`, one centred patch per ``levels_or_mpps`` entry.
 
     Each :attr:`patch_list` item is a list of ``(image, label)``, in ``levels_or_mpps`` order.
