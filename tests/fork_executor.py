@@ -2,7 +2,7 @@
 one task after another.
 
 It is written against the executor interface only (the shared run loop of
-:class:`~slidepatch.engine.TaskRunner` and the :class:`~slidepatch.engine.messages.Done`
+:class:`~slidepatch.engine.Executor` and the :class:`~slidepatch.engine.messages.Done`
 message), not the engine's worker processes, so that a pool running on it shows the pool
 depends on the interface alone. It can kill the process of a chosen slide's task by pid
 before the task starts, keep its workers off this machine's shared memory
@@ -20,7 +20,7 @@ from collections.abc import Collection, Generator, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
-from slidepatch.engine import RunPolicy, Task, TaskRunner
+from slidepatch.engine import Executor, RunPolicy, Task
 from slidepatch.engine.messages import Done
 from slidepatch.errors import ExtractionError, WorkerDiedError
 
@@ -37,7 +37,7 @@ def _child(conn: Connection, task: Task[Any, Any]) -> None:
     conn.send(("done", result))
 
 
-class ForkPerTask(TaskRunner):
+class ForkPerTask(Executor):
     """Tasks one by one, each in a fresh forked process.
 
     ``kill``: slide paths whose task's process is SIGKILLed (by pid, before it runs) on its

@@ -1,7 +1,7 @@
 """The one runtime that runs many PatchSets at once: local worker processes or Dask.
 
-* :mod:`~slidepatch.engine.executor`: :class:`Task`, :class:`RunPolicy`, the
-  :class:`Executor` interface and :class:`TaskRunner`, the run loop every executor shares.
+* :mod:`~slidepatch.engine.executor`: :class:`Task`, :class:`RunPolicy`, and
+  :class:`Executor`, the interface every engine offers with the run loop they share.
 * :mod:`~slidepatch.engine.factory`: :func:`make_executor`, where a run's tasks go.
 * :mod:`~slidepatch.engine.messages`: the typed messages a worker sends back.
 * :mod:`~slidepatch.engine.worker`: the worker side (one loop for every engine user).
@@ -20,15 +20,16 @@ from slidepatch.engine.executor import (
     Outcomes,
     RunPolicy,
     Task,
-    TaskRunner,
     check_start_method,
 )
 from slidepatch.engine.factory import make_executor
 from slidepatch.engine.inline import InProcessRunner
 from slidepatch.engine.local import ProcessRunner
+from slidepatch.engine.messages import Done
 
 __all__ = [
     "START_METHODS",
+    "Done",
     "Executor",
     "InProcessRunner",
     "OnError",
@@ -36,7 +37,6 @@ __all__ = [
     "ProcessRunner",
     "RunPolicy",
     "Task",
-    "TaskRunner",
     "check_start_method",
     "make_executor",
 ]

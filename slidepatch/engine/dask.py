@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from slidepatch.engine.executor import RunPolicy, Task, TaskRunner
+from slidepatch.engine.executor import Executor, RunPolicy, Task
 from slidepatch.engine.failures import task_error
 from slidepatch.engine.local import RunTasks
 from slidepatch.engine.messages import Done, Failed
@@ -71,7 +71,7 @@ def _run_on_worker(task: Task[P, R]) -> Done[R] | Failed:
     return answer(RunTasks(), task)
 
 
-class DaskRunner(TaskRunner):
+class DaskRunner(Executor):
     """Run tasks on a Dask cluster (an :class:`~slidepatch.engine.executor.Executor`).
 
     Workers may be on other machines, so they do not share this machine's memory, and a

@@ -1,13 +1,12 @@
-"""What an engine runs (:class:`Task`), how a run treats failures (:class:`RunPolicy`), the
-interface every engine offers (:class:`Executor`) and the loop they share
-(:class:`TaskRunner`)."""
+"""What an engine runs (:class:`Task`), how a run treats failures (:class:`RunPolicy`), and
+the interface every engine offers, with the run loop they share (:class:`Executor`)."""
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
-from typing import Generic, Literal, Protocol, TypeVar, overload
+from typing import Generic, Literal, TypeVar, overload
 
 from slidepatch.engine.messages import Done
 
@@ -58,56 +57,26 @@ class RunPolicy:
     wrap_errors: bool = True
 
 
-class Executor(Protocol):
-    """Runs tasks somewhere (local processes, this process, a Dask cluster).
+class Executor(abc.ABC):
+    """Runs tasks somewhere: local processes, this process, a Dask cluster, or anything a
+    subclass writes.
 
     ``run`` returns (results by task index, errors by task index), following ``policy``.
     ``on_result(task, result)``, called in this process as results arrive, may transform
     a result (its return value is kept instead); ``on_done(task)`` is called as each task
     ends, failed or not.
 
-    Two properties tell a caller how to shape its tasks: ``shares_memory`` (workers can
+    Two attributes tell a caller how to shape its tasks: ``shares_memory`` (workers can
     attach this machine's shared memory by name; if not, results must carry the data) and
     ``reruns_tasks`` (a task may run again after its worker died, so a task that writes
     files must be safe to run twice).
-    """
 
-    @property
-    def shares_memory(self) -> bool: ...
-
-    @property
-    def reruns_tasks(self) -> bool: ...
-
-    @overload
-    def run(
-        self,
-        tasks: Sequence[Task[P, R]],
-        *,
-        policy: RunPolicy = ...,
-        on_result: None = None,
-        on_done: Callable[[Task[P, R]], None] | None = None,
-    ) -> Outcomes[R]: ...
-
-    @overload
-    def run(
-        self,
-        tasks: Sequence[Task[P, R]],
-        *,
-        policy: RunPolicy = ...,
-        on_result: Callable[[Task[P, R], R], T],
-        on_done: Callable[[Task[P, R]], None] | None = None,
-    ) -> Outcomes[T]: ...
-
-
-class TaskRunner(abc.ABC):
-    """The part of :meth:`Executor.run` every executor shares; a subclass only says how
-    tasks end, through :meth:`_outcomes`.
-
-    ``_outcomes`` yields each task with its :class:`~slidepatch.engine.messages.Done`
-    message, or with the error the caller sees (already attributed to its slides), as
-    tasks finish. When the run stops early (the first error under ``on_error="raise"``,
-    Ctrl-C, an error in a callback) the generator is closed, and its ``finally`` stops
-    whatever still runs.
+    The run loop is shared; a subclass only says how tasks end, in :meth:`_outcomes`: a
+    generator that yields each task with its :class:`~slidepatch.engine.messages.Done`
+    message, or with the error the caller sees (already attributed to its slides), as tasks
+    finish. When the run stops early (the first error under ``on_error="raise"``, Ctrl-C,
+    an error in a callback) the generator is closed, and its ``finally`` stops whatever
+    still runs.
     """
 
     shares_memory: bool = True  # see Executor; a subclass (or instance) may say otherwise

@@ -32,10 +32,9 @@ def make_executor(
     if executor is not None:
         if client is not None or scheduler_address is not None:
             raise ValueError("give executor or client/scheduler_address, not both")
-        if not callable(getattr(executor, "run", None)):
+        if not isinstance(executor, Executor):
             raise TypeError(
-                f"executor must be a slidepatch Executor (see slidepatch.TaskRunner), "
-                f"got {type(executor).__name__}"
+                f"executor must be a slidepatch.Executor, got {type(executor).__name__}"
             )
         return executor
     if client is not None or scheduler_address is not None:

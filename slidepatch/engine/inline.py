@@ -6,7 +6,7 @@ import os
 from collections.abc import Generator, Sequence
 from typing import TypeVar
 
-from slidepatch.engine.executor import RunPolicy, Task, TaskRunner
+from slidepatch.engine.executor import Executor, RunPolicy, Task
 from slidepatch.engine.failures import named_error
 from slidepatch.engine.messages import Done
 
@@ -14,7 +14,7 @@ P = TypeVar("P")
 R = TypeVar("R")
 
 
-class InProcessRunner(TaskRunner):
+class InProcessRunner(Executor):
     """An :class:`~slidepatch.engine.executor.Executor` that runs each task here, in order.
 
     Errors keep their own traceback (nothing crossed a process); Ctrl-C and other

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Generator, Sequence
 from typing import TypeVar, cast
 
-from slidepatch.engine.executor import RunPolicy, Task, TaskRunner
+from slidepatch.engine.executor import Executor, RunPolicy, Task
 from slidepatch.engine.failures import task_error, worker_died
 from slidepatch.engine.messages import Done, Failed
 from slidepatch.engine.process import WorkerProcess, stop_workers, wait_any
@@ -33,7 +33,7 @@ class RunTasks:
         pass
 
 
-class ProcessRunner(TaskRunner):
+class ProcessRunner(Executor):
     """Run tasks over ``num_processes`` worker processes of the given start method (an
     :class:`~slidepatch.engine.executor.Executor`); a dead worker is replaced."""
 
