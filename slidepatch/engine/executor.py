@@ -79,7 +79,7 @@ class Executor(abc.ABC):
     still runs.
     """
 
-    shares_memory: bool = True  # see Executor; a subclass (or instance) may say otherwise
+    shares_memory: bool = True  # as above; a subclass (or an instance) may say otherwise
     reruns_tasks: bool = False
 
     @overload
