@@ -15,8 +15,7 @@ from collections.abc import Generator, Sequence
 from typing import TypeVar, cast
 
 from slidepatch.engine.executor import Executor, RunPolicy, Task
-from slidepatch.engine.failures import task_error, worker_died
-from slidepatch.engine.messages import Done, Failed
+from slidepatch.engine.messages import Done
 from slidepatch.engine.process import WorkerProcess, stop_workers, wait_any
 
 P = TypeVar("P")
@@ -54,39 +53,17 @@ class ProcessRunner(Executor):
             while any(w.job is not None for w in workers):
                 for worker in wait_any(workers):
                     task = worker.job
-                    if task is None:
+                    outcome = worker.ending(doing=policy.doing, wrap=policy.wrap_errors)
+                    if task is None or outcome is None:
                         continue
-                    message = worker.receive()
-                    if message is None and not worker.has_died():
-                        continue  # woken by a message not yet complete
-                    worker.job = None
-                    if isinstance(message, Done):
-                        yield task, cast("Done[R]", message)  # the worker ran task.func
-                        _assign(worker, pending)
-                    elif isinstance(message, Failed):
-                        error = message.rebuild()
-                        yield (
-                            task,
-                            task_error(
-                                task.slide_paths, error, message.traceback, wrap=policy.wrap_errors
-                            ),
-                        )
-                        _assign(worker, pending)
-                    else:
-                        worker.conn.close()
+                    if worker.dead:
                         workers.remove(worker)
-                        yield (
-                            task,
-                            worker_died(
-                                task.slide_paths,
-                                pid=worker.process.pid,
-                                exitcode=worker.process.exitcode,
-                                doing=policy.doing,
-                            ),
-                        )
-                        if pending:
-                            workers.append(self._start_worker())
-                            _assign(workers[-1], pending)
+                    yield task, cast("Done[R] | BaseException", outcome)  # ran task.func
+                    if not worker.dead:
+                        _assign(worker, pending)
+                    elif pending:
+                        workers.append(self._start_worker())
+                        _assign(workers[-1], pending)
         finally:
             stop_workers(workers)
 

@@ -11,11 +11,20 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Generic, Protocol, TypeVar
 
-from slidepatch.engine.messages import Message
+from slidepatch.engine.failures import task_error, worker_died
+from slidepatch.engine.messages import Done, Failed, Message
 from slidepatch.engine.signals import sigint_ignored
 from slidepatch.engine.worker import Handler, serve
 
-J = TypeVar("J")
+
+class _Named(Protocol):
+    """A job that names its slides (for the errors of the worker holding it)."""
+
+    @property
+    def slide_paths(self) -> tuple[str, ...]: ...
+
+
+J = TypeVar("J", bound=_Named)
 
 
 @dataclass
@@ -63,6 +72,39 @@ class WorkerProcess(Generic[J]):
             return False
         self.process.join(timeout=5)
         return True
+
+    def ending(
+        self, *, doing: str, wrap: bool, name: str = "worker"
+    ) -> Done[object] | BaseException | None:
+        """How the job held ended, once known (the job is then released): its
+        :class:`Done` message, its error naming its slides (see
+        :func:`~slidepatch.engine.failures.task_error`), or, when the process died holding
+        it, a WorkerDiedError naming them (the pipe is then closed; see :attr:`dead`).
+        None while the job runs."""
+        job = self.job
+        if job is None:
+            return None
+        message = self.receive()
+        if message is None and not self.has_died():
+            return None  # woken by a message not yet complete
+        self.job = None
+        if isinstance(message, Done):
+            return message
+        if isinstance(message, Failed):
+            return task_error(job.slide_paths, message.rebuild(), message.traceback, wrap=wrap)
+        self.conn.close()
+        return worker_died(
+            job.slide_paths,
+            pid=self.process.pid,
+            exitcode=self.process.exitcode,
+            doing=doing,
+            worker=name,
+        )
+
+    @property
+    def dead(self) -> bool:
+        """True once :meth:`ending` found the process dead."""
+        return self.conn.closed
 
 
 class _Held(Protocol):
