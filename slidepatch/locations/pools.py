@@ -128,8 +128,10 @@ class LocationsPool:
     """Runs one location class over many slides; see the concrete ``*Pool`` classes.
 
     With ``client=`` (a ``dask.distributed.Client``) or ``scheduler_address=``, slides run
-    as Dask tasks on the cluster's workers instead of local processes. ``read_options``
-    (a :class:`~slidepatch.ReadOptions`) is given to every slide's location class.
+    as Dask tasks on the cluster's workers instead of local processes; ``executor`` (a
+    :class:`~slidepatch.Executor`) runs them instead of ``proc_num_workers`` processes.
+    ``read_options`` (a :class:`~slidepatch.ReadOptions`) is given to every slide's
+    location class.
     """
 
     _location_class: ClassVar[str] = ""

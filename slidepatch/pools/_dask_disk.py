@@ -20,7 +20,7 @@ import dataclasses
 import json
 import os
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +70,7 @@ class _RecordingMultiResDiskExtractor(_RecordingMixin, MultiResDiskPatchExtracto
     pass
 
 
-def _write_record(path: str, record: dict[str, Any]) -> None:
+def _write_record(path: str, record: Mapping[str, object]) -> None:
     write_atomically(path, json.dumps(record).encode("utf-8"), exclusive=False)
 
 

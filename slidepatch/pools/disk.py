@@ -390,7 +390,8 @@ class DiskPatchExtractorPool(_DiskPool):
     as Dask tasks on the cluster's workers instead of local processes (``output_dir`` must
     be the same shared path on the workers); a worker that dies has its slides rerun
     elsewhere by Dask, and the rerun first removes what the dead attempt wrote. Needs
-    ``slidepatch[dask]``.
+    ``slidepatch[dask]``. ``executor`` (a :class:`~slidepatch.Executor`) runs the tasks
+    instead of ``proc_num_workers`` processes.
 
     A slide is complete when its text manifest exists (written last). A failed slide leaves
     no files (``on_error="skip"`` lists it in ``failed_slides``). Each slide's fingerprint

@@ -501,7 +501,8 @@ class MemPatchExtractorPool(_MemoryPool[Patch]):
     With ``client=`` (a ``dask.distributed.Client``) or ``scheduler_address=``, slides run
     as Dask tasks on the cluster's workers instead of local processes (each slide's patches
     come back as one array and are copied into the same shared block); a worker that dies
-    has its slides rerun elsewhere by Dask. Needs ``slidepatch[dask]``.
+    has its slides rerun elsewhere by Dask. Needs ``slidepatch[dask]``. ``executor`` (a
+    :class:`~slidepatch.Executor`) runs the tasks instead of ``proc_num_workers`` processes.
 
     ``progress`` draws a bar on stderr (slides, patches, patches/s, time left): ``None``
     only when stderr is a terminal, ``True`` always, ``False`` never. For more patches than
