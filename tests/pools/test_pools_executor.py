@@ -4,6 +4,7 @@ not share memory or that rerun tasks, and reports a killed task against its slid
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from fork_executor import ForkPerTask
 from worker_faults import KillAfterFirstFile
 
 from slidepatch import PatchSet, WorkerDiedError
+from slidepatch.engine import InProcessRunner, ProcessRunner
 from slidepatch.pools import (
     DiskPatchExtractorPool,
     MemPatchExtractorPool,
@@ -173,3 +175,25 @@ def test_executor_and_a_dask_target_are_refused(patch_sets: list[PatchSet]) -> N
             thread_num_workers=1,
             executor="processes",  # type: ignore[arg-type]
         )
+
+
+def test_the_engines_own_executors_can_be_given(patch_sets: list[PatchSet]) -> None:
+    local = MemPatchExtractorPool(patches_pool=patch_sets, proc_num_workers=2, thread_num_workers=2)
+    here = MemPatchExtractorPool(
+        patches_pool=patch_sets,
+        proc_num_workers=2,
+        thread_num_workers=2,
+        executor=InProcessRunner(),
+    )
+    assert here.pids == [os.getpid()] * len(patch_sets)  # no worker process at all
+    spawned = MemPatchExtractorPool(
+        patches_pool=patch_sets,
+        proc_num_workers=1,
+        thread_num_workers=2,
+        executor=ProcessRunner(num_processes=2, start_method="spawn"),
+    )
+    assert len(set(spawned.pids)) == 2  # the executor's two processes, not proc_num_workers
+    for pool in (here, spawned):
+        assert np.array_equal(pool.locations, local.locations)
+        for (image, _), (ref, _) in zip(pool.patch_list, local.patch_list, strict=True):
+            assert np.array_equal(image, ref)
