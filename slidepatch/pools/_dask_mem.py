@@ -22,6 +22,8 @@ from slidepatch.pools._mem_worker import MemJob, fill_array, patch_nbytes
 from slidepatch.slide.buffers import decode_buffer
 
 SlideBuffer = tuple[int, npt.NDArray[np.uint8], "npt.NDArray[np.int64] | None"]
+#: A task whose result carries its slides' pixels (and multi-resolution locations).
+BufferTask = Task[Sequence[MemJob], list[SlideBuffer]]
 
 
 def run_mem_jobs_to_buffers(jobs: Sequence[MemJob]) -> list[SlideBuffer]:
@@ -57,9 +59,6 @@ def _copy_into(
             )
         pids.append(pid)
     return pids
-
-
-BufferTask = Task[Sequence[MemJob], list[SlideBuffer]]
 
 
 def run_mem_tasks_by_copy(
