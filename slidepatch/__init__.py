@@ -12,6 +12,7 @@ from slidepatch.annotations import (
     save_polygons_json,
 )
 from slidepatch.contact_sheet import contact_sheet_from_output, make_contact_sheet
+from slidepatch.engine import Executor, RunPolicy, Task
 from slidepatch.errors import (
     AnnotationError,
     AnnotationFileNotFoundError,
@@ -90,6 +91,7 @@ __all__ = [
     "AnnotationPolygon",
     "DiskPatchExtractor",
     "DiskPatchExtractorPool",
+    "Executor",
     "Mask",
     "MaskSource",
     "MaskData",
@@ -102,12 +104,14 @@ __all__ = [
     "PatchBatch",
     "PatchList",
     "ReadOptions",
+    "RunPolicy",
     "PatchSource",
     "Level",
     "Mpp",
     "PatchStream",
     "PolygonData",
     "ShardDataset",
+    "Task",
     "WSIPolygonMask",
     "WSITissueMask",
     "contact_sheet_from_output",
