@@ -68,7 +68,7 @@ from slidepatch.extract.qc import (
     qc_scores,
     with_artifact_default,
 )
-from slidepatch.extract.qc_batch import QC_BATCH_SIZE, QcBatch
+from slidepatch.extract.qc_batch import QcBatch, read_ahead_count
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import MANIFEST_DIR as MANIFEST_DIR  # re-exported
 from slidepatch.extract.shard_sink import ShardSink
@@ -474,7 +474,10 @@ class _DiskBase(PatchExtractorBase):
             tasks = (partial(encode, g) for g in range(len(groups)))
             results = run_ordered(tasks, num_workers=workers, window=4 * workers)
             if self._qc_on and self._qc_filter is None:  # a batch fills before it is read
-                results = read_ahead(results, QC_BATCH_SIZE)
+                ps = self._patch_set
+                pixels = int(np.max(ps.width.astype(np.int64) * ps.height)) if len(ps) else 0
+                group = max((len(g) for g in groups), default=1)
+                results = read_ahead(results, read_ahead_count(3 * pixels * group))
             for g, patches in enumerate(results):
                 if patches is not None:
                     sink.add(g, patches)

@@ -30,6 +30,14 @@ from slidepatch.extract.qc import (
 
 QC_BATCH_SIZE = 16
 _BATCH_BYTES = 8 << 20  # at most this much sample memory per pending batch
+_READ_AHEAD_BYTES = 32 << 20  # at most about this much image memory held to read ahead
+
+
+def read_ahead_count(image_bytes: int) -> int:
+    """How many samples a writer holds so that their batch is scored before it reads
+    the first one's scores: a batch, fewer for samples of many pixels (memory)."""
+    return max(1, min(QC_BATCH_SIZE, _READ_AHEAD_BYTES // max(1, image_bytes)))
+
 
 _Shape = tuple[int, int]
 

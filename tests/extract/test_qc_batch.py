@@ -19,7 +19,7 @@ from slidepatch import PatchSet, Slide, open_shards
 from slidepatch.extract import DiskPatchExtractor
 from slidepatch.extract.ordered import read_ahead
 from slidepatch.extract.qc import QC_COLUMNS, qc_scores
-from slidepatch.extract.qc_batch import QC_BATCH_SIZE, QcBatch
+from slidepatch.extract.qc_batch import QC_BATCH_SIZE, QcBatch, read_ahead_count
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +110,12 @@ def test_threads_add_and_read_concurrently(texture: np.ndarray) -> None:
 def test_bad_batch_arguments() -> None:
     with pytest.raises(ValueError, match="size and step"):
         QcBatch(size=0)
+
+
+def test_read_ahead_holds_a_batch_within_a_memory_bound() -> None:
+    assert read_ahead_count(256 * 256 * 3) == QC_BATCH_SIZE
+    assert 1 < read_ahead_count(2048 * 2048 * 3) < QC_BATCH_SIZE  # 12 MB images: fewer
+    assert read_ahead_count(8192 * 8192 * 3) == 1
 
 
 def test_read_ahead_keeps_order_and_closes() -> None:
