@@ -20,7 +20,6 @@ import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 from os import PathLike, fspath
 from typing import Any
 
@@ -58,7 +57,7 @@ from slidepatch.extract.naming import (
     set_dir_name,
     wsi_id_for,
 )
-from slidepatch.extract.ordered import read_ahead, run_ordered
+from slidepatch.extract.ordered import run_in_order
 from slidepatch.extract.passthrough import check_jpeg_passthrough, passthrough_jpeg
 from slidepatch.extract.qc import (
     QC_COLUMNS,
@@ -449,8 +448,8 @@ class _DiskBase(PatchExtractorBase):
         plans: Mapping[Resolution, ReadPlan],
         groups: Sequence[Sequence[_Job]],
     ) -> int:
-        """Encode every group on the thread pool and give the kept ones to ``sink`` (in
-        patch order from this thread when it asks); return the images given."""
+        """Encode every group on the threads and give the kept ones to ``sink`` (in patch
+        order, one group at a time, when it asks); return the images given."""
         dropped: list[int] = []  # images of the groups qc= filters dropped
 
         def encode(g: int) -> list[EncodedPatch] | None:
@@ -471,16 +470,26 @@ class _DiskBase(PatchExtractorBase):
 
         workers = self._num_workers
         if sink.ordered:
-            tasks = (partial(encode, g) for g in range(len(groups)))
-            results = run_ordered(tasks, num_workers=workers, window=4 * workers)
+            hold = 0
             if self._qc_on and self._qc_filter is None:  # a batch fills before it is read
                 ps = self._patch_set
                 pixels = int(np.max(ps.width.astype(np.int64) * ps.height)) if len(ps) else 0
                 group = max((len(g) for g in groups), default=1)
-                results = read_ahead(results, read_ahead_count(3 * pixels * group))
-            for g, patches in enumerate(results):
+                hold = read_ahead_count(3 * pixels * group)
+
+            def commit(g: int, patches: list[EncodedPatch] | None) -> None:
                 if patches is not None:
                     sink.add(g, patches)
+
+            # The workers add in turn (no consumer thread: see run_in_order).
+            run_in_order(
+                encode,
+                len(groups),
+                commit=commit,
+                num_workers=workers,
+                window=hold + 4 * workers,
+                hold=hold,
+            )
         else:
             size = self._mp_chunksize
 

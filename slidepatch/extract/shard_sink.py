@@ -32,7 +32,7 @@ from slidepatch.extract.sink import EncodedPatch, ManifestValue, SinkOutputs, Sl
 
 
 class ShardSink:
-    """Appends each group as one sample, in patch order, from one thread."""
+    """Appends each group as one sample, in patch order, one call at a time."""
 
     ordered = True
 

@@ -158,7 +158,7 @@ _USTAR_TEMPLATE = _ustar_template()
 
 
 class ShardWriter:
-    """Appends samples to one slide's shards, in the order given (one thread calls it)."""
+    """Appends samples to one slide's shards, in the order given (one call at a time)."""
 
     def __init__(
         self,

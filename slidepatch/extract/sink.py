@@ -69,15 +69,15 @@ class EncodedSink(Protocol):
     """Where a disk extractor's encoded images go.
 
     The extractor calls :meth:`start` once, before any image is read; :meth:`add` for
-    every kept group (one patch, or one multi-resolution set) — in patch order from one
-    thread when :attr:`ordered`, else from the reading threads in any order; then
+    every kept group (one patch, or one multi-resolution set) — in patch order, one call
+    at a time, when :attr:`ordered`, else from the reading threads in any order; then
     :meth:`finish`, writes the manifests, and calls :meth:`close`. After any failure from
     :meth:`start` on it calls :meth:`abort`, which leaves nothing of the attempt behind.
     """
 
     @property
     def ordered(self) -> bool:
-        """Whether :meth:`add` must be called in patch order from one thread."""
+        """Whether :meth:`add` must be called in patch order, one call at a time."""
         ...
 
     def destination(self, rel_path: str) -> str:
