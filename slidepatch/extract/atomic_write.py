@@ -17,12 +17,14 @@ import functools
 import os
 import secrets
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from slidepatch.errors import OutputError
 
 _AT_FDCWD = -100
 _AT_SYMLINK_FOLLOW = 0x400
+_IOV_MAX = 1024  # pieces per writev (Linux's limit)
 
 
 def write_atomically(path: str, data: bytes, *, exclusive: bool = True) -> None:
@@ -136,6 +138,20 @@ class AtomicFile:
         assert self._fd is not None, "write after commit/abort"
         _write_all(self._fd, bytes(data) if isinstance(data, memoryview) else data)
         self._size += len(data)
+
+    def writev(self, pieces: Sequence[bytes]) -> None:
+        """Append ``pieces`` in order, with as few system calls as the kernel allows."""
+        assert self._fd is not None, "write after commit/abort"
+        for start in range(0, len(pieces), _IOV_MAX):
+            chunk = pieces[start : start + _IOV_MAX]
+            done = os.writev(self._fd, chunk)
+            for piece in chunk:  # after a short write (rare for a regular file), the rest
+                if done >= len(piece):
+                    done -= len(piece)
+                    continue
+                _write_all(self._fd, piece[done:])
+                done = 0
+            self._size += sum(len(p) for p in chunk)
 
     def commit(self) -> None:
         """Give the file its name (an existing ``path`` is an error)."""

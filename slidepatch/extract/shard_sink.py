@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 
 from slidepatch.extract.attempt import AttemptJournal
 from slidepatch.extract.manifest import WrittenPatch, csv_values, manifest_base_name
 from slidepatch.extract.naming import level_comment
 from slidepatch.extract.resume import MANIFEST_DIR
+from slidepatch.extract.sample_json import SampleJson
 from slidepatch.extract.shard_index import format_index
 from slidepatch.extract.shards import (
     INDEX_DIR,
@@ -26,9 +26,9 @@ from slidepatch.extract.shards import (
     ShardWriter,
     index_rel_path,
     sample_key,
-    sample_metadata,
 )
 from slidepatch.extract.sink import EncodedPatch, ManifestValue, SinkOutputs, SlideTarget
+from slidepatch.locations.patchset import LevelOrMpp
 
 
 class ShardSink:
@@ -51,14 +51,18 @@ class ShardSink:
         self._index_rel = index_rel_path(manifest_base=base)
         self._journal = AttemptJournal(target)
         self._writer: ShardWriter | None = None
-        self._written: list[WrittenPatch] = []
-        self._places: list[MemberPlace] = []
-        self._json_places: list[MemberPlace] = []
+        self._json = SampleJson(slide_path=target.slide_path, wsi_id=target.wsi_id)
+        self._key_prefix = sample_key(wsi_id=target.wsi_id, manifest_id=target.manifest_id, index=0)
+        self._key_prefix = self._key_prefix[: self._key_prefix.rindex("_") + 1]
+        self._exts: dict[tuple[type, LevelOrMpp], str] = {}
+        self._records: list[WrittenPatch] = []  # as planned; ``path`` becomes the shard
+        # per image: (shard, member, offset, size, json offset, json size)
+        self._rows: list[tuple[str, str, int, int, int, int]] = []
 
     @property
     def members(self) -> list[MemberPlace]:
         """Where each image member was written, in patch order."""
-        return list(self._places)
+        return [MemberPlace(row[0], row[1], row[2], row[3]) for row in self._rows]
 
     def destination(self, rel_path: str) -> str:
         return os.path.join(self._output_dir, SHARD_DIR)
@@ -84,46 +88,38 @@ class ShardSink:
 
     def add(self, group: int, patches: Sequence[EncodedPatch]) -> None:
         assert self._writer is not None, "start() first"
-        key = sample_key(
-            wsi_id=self._wsi_id, manifest_id=self._manifest_id, index=patches[0].record.patch_index
-        )
-        members = [(f"{key}.{self._member_ext(p.record)}", p.data) for p in patches]
         records = [p.record for p in patches]
-        meta = sample_metadata(
-            key=key,
-            slide_path=self._slide_path,
-            wsi_id=self._wsi_id,
-            members=[m for m, _ in members],
-            records=records,
-            passthrough=[p.passthrough for p in patches],
+        key = f"{self._key_prefix}{records[0].patch_index:06d}"  # sample_key's
+        names = [f"{key}.{self._member_ext(r)}" for r in records]
+        meta = self._json.render(
+            key=key, members=names, records=records, passthrough=[p.passthrough for p in patches]
         )
-        placed = self._writer.add([*members, (f"{key}.json", meta)])
-        json_place = placed[-1]
-        for record, place in zip(records, placed, strict=False):
-            self._written.append(replace(record, path=place.shard))
-            self._places.append(place)
-            self._json_places.append(json_place)
+        members = [(name, p.data) for name, p in zip(names, patches, strict=True)]
+        members.append((f"{key}.json", meta))
+        offsets = self._writer.add(members)
+        shard = self._writer.current
+        json_offset = offsets[-1]
+        self._records += records
+        for name, p, offset in zip(names, patches, offsets, strict=False):
+            self._rows.append((shard, name, offset, len(p.data), json_offset, len(meta)))
 
     def _member_ext(self, record: WrittenPatch) -> str:
         """``png`` for one resolution; ``level1.png`` / ``mpp0.5.png`` for a multi-res set."""
         if not self._multires:
             return self._extension
-        return f"{level_comment(record.level_or_mpp)}.{self._extension}"
+        lm = record.level_or_mpp
+        ext = self._exts.get((type(lm), lm))
+        if ext is None:
+            ext = self._exts[(type(lm), lm)] = f"{level_comment(lm)}.{self._extension}"
+        return ext
 
     def finish(self, *, expected: int) -> SinkOutputs:
         assert self._writer is not None, "start() first"
         shards = self._writer.close()
+        written = [_with_path(r, row[0]) for r, row in zip(self._records, self._rows, strict=True)]
         extra: list[tuple[ManifestValue, ...]] = [
-            (
-                p.member.partition(".")[0],
-                p.member,
-                p.offset,
-                p.size,
-                j.offset,
-                j.size,
-                *(() if w.qc is None else w.qc.values()),
-            )
-            for p, j, w in zip(self._places, self._json_places, self._written, strict=True)
+            (row[1].partition(".")[0], *row[1:], *(() if w.qc is None else w.qc.values()))
+            for row, w in zip(self._rows, written, strict=True)
         ]
         rows: list[list[ManifestValue]] = [
             [
@@ -135,11 +131,11 @@ class ShardSink:
                 ),
                 *e,
             ]
-            for w, e in zip(self._written, extra, strict=True)
+            for w, e in zip(written, extra, strict=True)
         ]
         index = format_index(rows=rows, extra_float_columns=self._qc_columns)
         return SinkOutputs(
-            records=list(self._written),
+            records=written,
             extra_columns=(*SHARD_COLUMNS, *self._qc_columns),
             extra_values=extra,
             saved_rel_paths=[*shards, self._index_rel],
@@ -149,8 +145,17 @@ class ShardSink:
     def abort(self) -> None:
         if self._writer is not None:
             self._writer.abort()
-        self._written, self._places, self._json_places = [], [], []
+        self._records, self._rows = [], []
         self._journal.discard()
 
     def close(self) -> None:
         self._journal.close()
+
+
+def _with_path(record: WrittenPatch, path: str) -> WrittenPatch:
+    """``replace(record, path=path)`` without its per-call cost (a frozen dataclass of
+    plain fields: copy them, then set ``path``)."""
+    new = object.__new__(WrittenPatch)
+    new.__dict__.update(record.__dict__)
+    new.__dict__["path"] = path
+    return new
