@@ -25,7 +25,8 @@ The four files/shards cases run in three regimes:
   cleaned folder: right after thousands of files are deleted, ext4's inode allocator
   skips the freed inodes and creating files is slower for minutes.
 
-An untimed files and shards run warms up first. Then one ``qc_scores`` call alone and ``QcBatch`` per patch, warm and with cold caches.
+An untimed files and shards run warms up first. Then one ``qc_scores`` call alone and
+``QcBatch`` per patch, warm and with cold caches.
 
 Usage: ``python benchmarks/bench_shards.py [--slides 4] [--rounds 3] [--procs 2]``.
 """
