@@ -86,3 +86,20 @@ def test_atomic_file_appears_only_on_commit(
         h.commit()
     assert target.read_bytes().startswith(b"aaa")
     assert [p.name for p in tmp_path.iterdir()] == ["shard.tar"]
+
+
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_atomic_file_writev_keeps_every_piece_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
+) -> None:
+    if not unnamed:
+        monkeypatch.setattr(atomic_write, "_linkat", lambda: None)
+    # more pieces than one writev takes (1024), empty ones, one larger than a page
+    pieces = [bytes([k % 251]) * (k % 7) for k in range(3000)] + [PAYLOAD, b"", b"end"]
+    target = tmp_path / "shard.tar"
+    f = AtomicFile(str(target))
+    f.write(b"head")
+    f.writev(pieces)
+    assert f.size == 4 + sum(len(p) for p in pieces)
+    f.commit()
+    assert target.read_bytes() == b"head" + b"".join(pieces)
