@@ -28,25 +28,33 @@ _IMAGE_SLOTS = 4 + 7  # member, x, y, passthrough, then the seven QcScores value
 _NO_QC = (None,) * 7
 
 
+def _float_token(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
+
+
 def _token(value: _Value) -> str:
-    """``value`` as ``json.dumps`` writes it (ensure_ascii, NaN allowed)."""
-    if isinstance(value, str):
-        return str(encode_basestring_ascii(value))
+    """``value`` as ``json.dumps`` writes it (ensure_ascii, NaN allowed); exact types first
+    (the common case), subclasses as json treats them."""
+    kind = type(value)
+    if kind is str:
+        return str(encode_basestring_ascii(value))  # type: ignore[arg-type]
+    if kind is int:
+        return int.__repr__(value)  # type: ignore[arg-type]
+    if kind is float:
+        return _float_token(value)  # type: ignore[arg-type]
     if value is None:
         return "null"
     if value is True:
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, int):
-        return int.__repr__(value)
-    if isinstance(value, float):
-        if value != value:
-            return "NaN"
-        if value in (float("inf"), float("-inf")):
-            return "Infinity" if value > 0 else "-Infinity"
-        return float.__repr__(value)
-    return json.dumps(value)
+    if isinstance(value, float):  # e.g. numpy.float64, which json writes as a float
+        return _float_token(value)
+    return json.dumps(value)  # int and str subclasses, or what json refuses, as it does
 
 
 class _Template:
