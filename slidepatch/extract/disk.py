@@ -67,7 +67,7 @@ from slidepatch.extract.qc import (
     qc_scores,
     with_artifact_default,
 )
-from slidepatch.extract.qc_batch import QcBatch, read_ahead_count
+from slidepatch.extract.qc_batch import QcBatch, is_scored, read_ahead_count
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import MANIFEST_DIR as MANIFEST_DIR  # re-exported
 from slidepatch.extract.shard_sink import ShardSink
@@ -481,6 +481,11 @@ class _DiskBase(PatchExtractorBase):
                 if patches is not None:
                     sink.add(g, patches)
 
+            def scored(patches: list[EncodedPatch] | None) -> bool:  # no need to hold it
+                return patches is None or all(
+                    p.record.qc is None or is_scored(p.record.qc) for p in patches
+                )
+
             # The workers add in turn (no consumer thread: see run_in_order).
             run_in_order(
                 encode,
@@ -489,6 +494,7 @@ class _DiskBase(PatchExtractorBase):
                 num_workers=workers,
                 window=hold + 4 * workers,
                 hold=hold,
+                ready=scored if hold else None,
             )
         else:
             size = self._mp_chunksize

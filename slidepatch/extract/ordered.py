@@ -65,10 +65,12 @@ def run_in_order(
     num_workers: int,
     window: int,
     hold: int = 0,
+    ready: Callable[[T], bool] | None = None,
 ) -> None:
     """Run ``work(i)`` for ``i`` in ``range(count)`` on ``num_workers`` threads and
     ``commit(i, result)`` in order of ``i``, one commit at a time, each once the ``hold``
-    results after it are in (or all are); raise the first error in order of ``i``.
+    results after it are in (or all are), or sooner once ``ready(result)``; raise the
+    first error in order of ``i``.
 
     No consumer thread: whichever worker completes the next result to commit commits it
     (and any ready after it), so a result is written by the thread that made it, with no
@@ -80,14 +82,14 @@ def run_in_order(
         held: deque[tuple[int, T]] = deque()
         for i in range(count):
             held.append((i, work(i)))
-            if len(held) > hold:
+            while held and (len(held) > hold or (ready is not None and ready(held[0][1]))):
                 commit(*held.popleft())
         while held:
             commit(*held.popleft())
         return
-    _InOrder(work, count, commit, window=max(window, hold + num_workers), hold=hold).run(
-        min(num_workers, count)
-    )
+    _InOrder(
+        work, count, commit, window=max(window, hold + num_workers), hold=hold, ready=ready
+    ).run(min(num_workers, count))
 
 
 class _InOrder(Generic[T]):
@@ -101,9 +103,10 @@ class _InOrder(Generic[T]):
         *,
         window: int,
         hold: int,
+        ready: Callable[[T], bool] | None,
     ) -> None:
         self._work, self._count, self._commit = work, count, commit
-        self._window, self._hold = window, hold
+        self._window, self._hold, self._ready = window, hold, ready
         self._cond = threading.Condition()
         self._next_take = 0  # the next index a worker takes
         self._next_commit = 0  # the next index to commit
@@ -165,7 +168,11 @@ class _InOrder(Generic[T]):
         while True:
             with cond:
                 j, frontier = self._next_commit, self._frontier
-                ready = j < frontier and (frontier > j + self._hold or frontier == self._count)
+                ready = j < frontier and (
+                    frontier > j + self._hold
+                    or frontier == self._count
+                    or (self._ready is not None and self._ready(self._done[j]))
+                )
                 if self._stop or not ready:
                     self._committing = False
                     return not self._stop

@@ -39,6 +39,12 @@ def read_ahead_count(image_bytes: int) -> int:
     return max(1, min(QC_BATCH_SIZE, _READ_AHEAD_BYTES // max(1, image_bytes)))
 
 
+def is_scored(scores: QcScores) -> bool:
+    """Whether reading ``scores`` costs nothing (its batch is scored, or it had none): a
+    writer holding samples for their scores can write this one now."""
+    return "_pending" not in scores.__dict__  # set by _Pending.put, gone once scored
+
+
 _Shape = tuple[int, int]
 
 

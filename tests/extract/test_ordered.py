@@ -91,3 +91,27 @@ def test_a_commit_error_stops_the_run() -> None:
     with pytest.raises(OSError, match="disk full"):
         run_in_order(work, 1000, commit=commit, num_workers=2, window=4)
     assert max(taken) < 5 + 4 + 2
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_ready_result_is_committed_without_waiting_for_the_hold(workers: int) -> None:
+    finished: list[int] = []
+    lag: list[int] = []  # at each commit, how many results after it were already in
+    lock = threading.Lock()
+
+    def work(i: int) -> int:
+        with lock:
+            finished.append(i)
+        return i
+
+    def commit(i: int, result: int) -> None:
+        with lock:
+            lag.append(len([k for k in finished if k > i]))
+
+    # the first 20 results are ready at once; the others wait for the 10 after them
+    run_in_order(
+        work, 40, commit=commit, num_workers=workers, window=40, hold=10, ready=lambda r: r < 20
+    )
+    assert len(lag) == 40
+    assert max(lag[:20]) < 10  # committed before the hold of 10 was met
+    assert min(lag[20:30]) >= 10  # held

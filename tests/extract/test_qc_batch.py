@@ -19,7 +19,7 @@ from slidepatch import PatchSet, Slide, open_shards
 from slidepatch.extract import DiskPatchExtractor
 from slidepatch.extract.ordered import read_ahead
 from slidepatch.extract.qc import QC_COLUMNS, qc_scores
-from slidepatch.extract.qc_batch import QC_BATCH_SIZE, QcBatch, read_ahead_count
+from slidepatch.extract.qc_batch import QC_BATCH_SIZE, QcBatch, is_scored, read_ahead_count
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +167,17 @@ def test_extractor_scores_equal_qc_scores(
         meta = [json.loads(dataset.raw_json(k)) for k in range(len(dataset))]
         assert [tuple(m[c] for c in QC_COLUMNS) for m in meta] == want
     assert got == want
+
+
+def test_is_scored_says_when_reading_scores_costs_nothing() -> None:
+    batch = QcBatch(size=3)
+    patch = np.full((32, 32, 3), 128, np.uint8)
+    first, second = batch.add(patch), batch.add(patch)
+    assert not is_scored(first) and not is_scored(second)
+    third = batch.add(patch)  # the batch is full: scored
+    assert is_scored(first) and is_scored(second) and is_scored(third)
+    alone = batch.add(patch)
+    assert not is_scored(alone)
+    assert alone.white == 0.0  # reading scores the open batch
+    assert is_scored(alone)
+    assert is_scored(qc_scores(patch))
