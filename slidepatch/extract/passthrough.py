@@ -12,6 +12,7 @@ encoded as usual. A passed-through file keeps the scanner's JPEG quality, not
 from __future__ import annotations
 
 from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.resolution import Resolution
 from slidepatch.slide.slide import Slide
 
 JPEG_TYPES = ("jpg", "jpeg")
@@ -32,7 +33,7 @@ def passthrough_jpeg(
     *,
     slide: Slide,
     location: tuple[int, int],
-    level_or_mpp: LevelOrMpp,
+    level_or_mpp: Resolution | LevelOrMpp,
     size: tuple[int, int],
 ) -> bytes | None:
     """The source tile's bytes as a JPEG file when the patch qualifies, else None.

@@ -16,7 +16,8 @@ import numpy.typing as npt
 
 from slidepatch.errors import ExtractionError, InvalidPatchError, SlideError
 from slidepatch.extract.threads import run_on_threads
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet, check_level_or_mpp
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.resolution import Resolution, resolution_of
 from slidepatch.slide.buffers import ScratchBuffers
 from slidepatch.slide.slide import ResamplingMode, Slide
 
@@ -47,7 +48,7 @@ def read_one_patch(
     index: int,
     location: tuple[int, int],
     size: tuple[int, int],
-    level_or_mpp: LevelOrMpp,
+    level_or_mpp: Resolution | LevelOrMpp,
     resampling_mode: ResamplingMode,
     out: Buffer | None = None,
 ) -> Buffer:
@@ -72,7 +73,7 @@ def read_patches_into(
     out: Buffer | Sequence[Buffer],
     indices: Sequence[int] | npt.NDArray[np.integer] | None = None,
     locations: npt.NDArray[np.integer] | None = None,
-    level_or_mpp: LevelOrMpp | None = None,
+    level_or_mpp: Resolution | LevelOrMpp | None = None,
     resampling_mode: ResamplingMode = None,
     num_workers: int = 1,
     chunksize: int = 1,
@@ -119,7 +120,7 @@ def read_patches_to(
     sink: Callable[[int, Buffer], None],
     indices: Sequence[int] | npt.NDArray[np.integer] | None = None,
     locations: npt.NDArray[np.integer] | None = None,
-    level_or_mpp: LevelOrMpp | None = None,
+    level_or_mpp: Resolution | LevelOrMpp | None = None,
     resampling_mode: ResamplingMode = None,
     num_workers: int = 1,
     chunksize: int = 1,
@@ -157,7 +158,7 @@ class _ReadPlan:
     idx: npt.NDArray[np.int64]
     xs: npt.NDArray[np.int64]
     ys: npt.NDArray[np.int64]
-    target: LevelOrMpp
+    target: Resolution
     num_workers: int
     chunksize: int
 
@@ -169,15 +170,13 @@ class _ReadPlan:
         patch_set: PatchSet,
         indices: Sequence[int] | npt.NDArray[np.integer] | None,
         locations: npt.NDArray[np.integer] | None,
-        level_or_mpp: LevelOrMpp | None,
+        level_or_mpp: Resolution | LevelOrMpp | None,
         num_workers: int,
         chunksize: int,
     ) -> _ReadPlan:
         num_workers = check_num_workers(num_workers)
         chunksize = check_chunksize(chunksize, name="chunksize")
-        target = (
-            patch_set.level_or_mpp if level_or_mpp is None else check_level_or_mpp(level_or_mpp)
-        )
+        target = patch_set.resolution if level_or_mpp is None else resolution_of(level_or_mpp)
         n_set = len(patch_set)
         idx = (
             np.arange(n_set, dtype=np.int64)

@@ -469,7 +469,7 @@ class LocationsBase(PatchSetOutputs):
         too_large = empty.geometry_reason(
             footprint=self._footprint,
             patch_size=self._patch_size,
-            level_or_mpp=self._level_or_mpp,
+            resolution=self._resolution,
             slide_dimensions=self._slide_dimensions,
         )
         if too_large is not None:

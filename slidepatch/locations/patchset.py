@@ -45,7 +45,9 @@ class PatchSet:
     """The patch locations of one slide.
 
     ``x``/``y`` are level-0 top-left corners; ``width``/``height`` are sizes in pixels at
-    the resolution being read (``level_or_mpp``). ``read_options`` (backend, MPP
+    the resolution being read. ``level_or_mpp`` (the reference's int level or float MPP)
+    is parsed once, here, into ``resolution`` (a :class:`Level` or :class:`Mpp`), which
+    everything inside uses. ``read_options`` (backend, MPP
     override, tolerance, fill, tile cache) travel with the set so that workers open the
     slide the same way the parent did.
     ``wsi_id`` optionally replaces the slide's file stem in the names of everything
@@ -64,6 +66,7 @@ class PatchSet:
     label_names: tuple[str, ...] = ()
     read_options: ReadOptions = DEFAULT_READ_OPTIONS
     wsi_id: str | None = None
+    resolution: Resolution = field(init=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.read_options, ReadOptions):
@@ -82,7 +85,9 @@ class PatchSet:
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
         object.__setattr__(self, "labels", tuple(str(label) for label in self.labels))
-        object.__setattr__(self, "level_or_mpp", check_level_or_mpp(self.level_or_mpp))
+        resolution = resolution_of(self.level_or_mpp)
+        object.__setattr__(self, "resolution", resolution)
+        object.__setattr__(self, "level_or_mpp", resolution.value)
         if n and (int(self.width.min()) <= 0 or int(self.height.min()) <= 0):
             raise ValueError(f"PatchSet for {self.slide_path}: patch sizes must be positive")
         names = self.label_names or tuple(sorted(set(self.labels)))
@@ -142,15 +147,12 @@ class PatchSet:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        if "resolution" not in state:  # pickled before PatchSet carried its resolution
+            state = {**state, "resolution": resolution_of(state["level_or_mpp"])}
         self.__dict__.update({"read_options": DEFAULT_READ_OPTIONS, **state})
 
     def __len__(self) -> int:
         return len(self.labels)
-
-    @property
-    def resolution(self) -> Resolution:
-        """``level_or_mpp`` parsed: a :class:`Level` or an :class:`Mpp`."""
-        return resolution_of(self.level_or_mpp)
 
     @property
     def slide_mpp(self) -> float | None:

@@ -16,6 +16,7 @@ import numpy as np
 from slidepatch.errors import CoordinateFileError
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.options import BackendName, ReadOptions
+from slidepatch.resolution import Resolution
 
 if TYPE_CHECKING:
     from slidepatch.slide import Slide
@@ -122,7 +123,7 @@ class PatchGeometry:
     """How one PatchSet's patches are read from its slide: the numbers every format writes."""
 
     patch_size: int
-    level_or_mpp: LevelOrMpp
+    resolution: Resolution
     level0_per_pixel: float
     read_level: int
     is_native: bool
@@ -160,10 +161,10 @@ def describe(patch_set: PatchSet, *, patch_size: int) -> tuple[SlideGeometry, Pa
 
     with Slide.open(patch_set.slide_path, read_options=patch_set.read_options) as opened:
         slide = SlideGeometry.from_slide(opened)
-        plan = opened.plan(patch_set.level_or_mpp, resampling_mode="tile")
+        plan = opened.plan(patch_set.resolution, resampling_mode="tile")
     return slide, PatchGeometry(
         patch_size=patch_size,
-        level_or_mpp=patch_set.level_or_mpp,
+        resolution=patch_set.resolution,
         level0_per_pixel=float(plan.level0_per_pixel),
         read_level=int(plan.level),
         is_native=plan.is_native,
