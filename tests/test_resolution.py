@@ -47,3 +47,43 @@ def test_slide_plans_a_resolution_value(synthetic_svs: Path) -> None:
         assert slide.plan(Level(1)) == slide.plan(1)
         assert slide.plan(Mpp(1.0)) == slide.plan(1.0)
         assert slide.plan(Mpp(1.0)).level == 1
+
+
+def _csv_rows(folder: Path) -> list[dict[str, str]]:
+    import csv
+
+    (path,) = sorted(folder.rglob("manifest__*.csv"))
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_level_1_and_1_um_per_px_stay_apart_in_file_names_and_manifests(
+    synthetic_svs: Path, tmp_path: Path
+) -> None:
+    """On this slide level 1 *is* 1.0 µm/px: same pixels, yet two entries, named apart."""
+    from PIL import Image
+
+    from slidepatch import CustomPatches, MultiResDiskPatchExtractorPool
+
+    patches = CustomPatches(
+        wsi_file=synthetic_svs, patch_data=[((800, 400), (64, 64), "t")], level_or_mpp=1
+    )
+    MultiResDiskPatchExtractorPool.reset_global_counter()
+    pool = MultiResDiskPatchExtractorPool(
+        patches_pool=[patches],
+        output_dir=str(tmp_path),
+        levels_or_mpps=[1, 1.0],
+        image_type="png",
+        thread_num_workers=1,
+        proc_num_workers=1,
+    )
+    MultiResDiskPatchExtractorPool.remove_global_counter()
+    assert pool.patch_count == 2
+    level_file, mpp_file = sorted(tmp_path.rglob("*.png"), key=lambda p: p.name)
+    assert "_level1_" in level_file.name and "_mpp1.0_" in mpp_file.name
+    assert np.array_equal(np.asarray(Image.open(level_file)), np.asarray(Image.open(mpp_file)))
+    rows = sorted(_csv_rows(tmp_path), key=lambda r: r["path"])
+    assert [(r["level_or_mpp"], r["resolution_kind"]) for r in rows] == [
+        ("1", "level"),
+        ("1.0", "mpp"),
+    ]
