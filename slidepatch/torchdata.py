@@ -47,6 +47,7 @@ from slidepatch.pools._stream_order import (
     shard_of,
 )
 from slidepatch.pools._stream_worker import MAX_OPEN_SLIDES, OpenSlides
+from slidepatch.resolution import Level, Mpp
 from slidepatch.slide.slide import ResamplingMode
 
 __all__ = ["PatchIterableDataset", "shard_slides"]
@@ -326,15 +327,15 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
 
     def _item(self, s: int, ps: PatchSet, i: int, image: npt.NDArray[np.uint8]) -> Item:
         tensor = torch.from_numpy(image).permute(2, 0, 1)
-        level = ps.level_or_mpp
+        res = ps.resolution
         meta = {
             "slide_index": s,
             "patch_index": int(self._sources.kept_of(s, ps)[i]),
             "x": int(ps.x[i]),
             "y": int(ps.y[i]),
             "slide_path": ps.slide_path,
-            "level": level if isinstance(level, int) else -1,
-            "mpp": float(level) if isinstance(level, float) else math.nan,
+            "level": res.index if isinstance(res, Level) else -1,
+            "mpp": res.um_per_px if isinstance(res, Mpp) else math.nan,
         }
         out = tensor if self._transform is None else self._transform(tensor)
         return out, ps.labels[i], meta
