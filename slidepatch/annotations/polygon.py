@@ -14,7 +14,7 @@ Point = tuple[float, float]
 Ring = tuple[Point, ...]
 
 
-def _ring(points: Iterable[Sequence[Any]], what: str) -> Ring:
+def _ring(points: Iterable[Sequence[float]], what: str) -> Ring:
     """Validate and freeze a ring of (x, y) vertices (floats kept, closing vertex dropped)."""
     ring: list[Point] = []
     for i, point in enumerate(points):
@@ -46,9 +46,9 @@ class AnnotationPolygon:
     def __init__(
         self,
         *,
-        points: Iterable[Sequence[Any]],
-        label: Any = "",
-        holes: Iterable[Iterable[Sequence[Any]]] = (),
+        points: Iterable[Sequence[float]],
+        label: str | None = "",
+        holes: Iterable[Iterable[Sequence[float]]] = (),
     ) -> None:
         self._label = "" if label is None else str(label)
         self._points = _ring(points, f"polygon {self._label!r}")

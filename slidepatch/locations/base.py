@@ -29,7 +29,7 @@ from slidepatch.annotations.polygon import shapes_of
 from slidepatch.errors import LocationError, NoPatchesWarning
 from slidepatch.locations import empty, sampling
 from slidepatch.locations import regions as rg
-from slidepatch.locations.params import check_positive, check_ratio, expand_param
+from slidepatch.locations.params import PerRegion, check_positive, check_ratio, expand_param
 from slidepatch.locations.patchset import (
     LevelOrMpp,
     PatchSet,
@@ -96,9 +96,9 @@ class LocationsBase(PatchSetOutputs):
         mask_data: MaskSource,
         patch_size: int,
         level_or_mpp: LevelOrMpp,
-        foreground_ratio: Any,
-        overlap_ratio: Any,
-        polygon_buffer: Any,
+        foreground_ratio: PerRegion[float],
+        overlap_ratio: PerRegion[float],
+        polygon_buffer: PerRegion[float],
         seed: int | None,
         slide_mpp: float | None,
         region_args: dict[str, Any],
@@ -548,7 +548,7 @@ class LocationsBase(PatchSetOutputs):
         return [r.label for r in self._regions]
 
     @property
-    def param_info(self) -> dict[str, Any]:
+    def param_info(self) -> dict[str, object]:
         return dict(self._param_info)
 
     @property

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from slidepatch.locations.coordinates.files import CoordinateFormat
 
 PatchTuple = tuple[tuple[int, int], tuple[int, int], str]
+PatchItem = tuple[tuple[float, float], tuple[float, float], str]
+"""One patch as the reference's ``patch_data`` gives it: ``((x0, y0), (w, h), label)``
+(numbers are truncated to ints)."""
 
 
 class PatchSource(Protocol):
@@ -37,7 +40,7 @@ class PatchSource(Protocol):
     def level_or_mpp(self) -> LevelOrMpp: ...
 
     @property
-    def patch_data(self) -> Sequence[Sequence[Any]]: ...
+    def patch_data(self) -> Sequence[PatchItem]: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,7 +65,7 @@ class PatchSet:
     height: npt.NDArray[np.int64]
     labels: tuple[str, ...]
     class_name: str = "PatchSet"
-    param_info: Mapping[str, Any] = field(default_factory=dict)
+    param_info: Mapping[str, object] = field(default_factory=dict)
     label_names: tuple[str, ...] = ()
     read_options: ReadOptions = DEFAULT_READ_OPTIONS
     wsi_id: str | None = None
@@ -99,9 +102,9 @@ class PatchSet:
         *,
         slide_path: str | PathLike[str],
         level_or_mpp: LevelOrMpp,
-        patch_data: Sequence[Sequence[Any]],
+        patch_data: Sequence[PatchItem],
         class_name: str = "PatchSet",
-        param_info: Mapping[str, Any] | None = None,
+        param_info: Mapping[str, object] | None = None,
         label_names: Sequence[str] = (),
         read_options: ReadOptions | None = None,
         slide_mpp: float | None = None,
