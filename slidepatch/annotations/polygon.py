@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -12,6 +12,14 @@ from slidepatch.errors import AnnotationError
 
 Point = tuple[float, float]
 Ring = tuple[Point, ...]
+
+
+class PolygonDict(TypedDict):
+    """An AnnotationPolygon as JSON: what ``polygon_data`` JSON holds."""
+
+    points: list[list[float]]
+    label: str
+    holes: list[list[list[float]]]
 
 
 def _ring(points: Iterable[Sequence[float]], what: str) -> Ring:
@@ -69,7 +77,7 @@ class AnnotationPolygon:
         return [list(hole) for hole in self._holes]
 
     @property
-    def data_dict(self) -> dict[str, Any]:
+    def data_dict(self) -> PolygonDict:
         """JSON form: ``{"points": [[x, y]...], "label": str, "holes": [[[x, y]...]...]}``."""
         return {
             "points": [list(p) for p in self._points],
