@@ -210,13 +210,13 @@ def read(
     for level, dims in record.dimensions:
         slide.check_dimensions(level, dims, file=record.file)
     passed = None if level_or_mpp is None else resolution_of(level_or_mpp)
-    stored = record.level_or_mpp
+    stored = None if record.level_or_mpp is None else resolution_of(record.level_or_mpp)
     if stored is None and record.level0_ratio is not None:
         stored = slide.resolution_for_ratio(record.level0_ratio, file=record.file)
     if stored is None:
         resolution = Level(0) if passed is None else passed
     else:
-        resolution = resolution_of(stored)
+        resolution = stored
         if passed is not None and passed != resolution:  # Level(1) != Mpp(1.0)
             raise CoordinateFileError(
                 record.file,

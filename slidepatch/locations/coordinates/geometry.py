@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from slidepatch.errors import CoordinateFileError
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.locations.patchset import PatchSet
 from slidepatch.options import BackendName, ReadOptions
-from slidepatch.resolution import Resolution
+from slidepatch.resolution import Level, Mpp, Resolution
 
 if TYPE_CHECKING:
     from slidepatch.slide import Slide
@@ -87,18 +87,19 @@ class SlideGeometry:
                 return level
         return None
 
-    def resolution_for_ratio(self, ratio: float, *, file: str) -> LevelOrMpp:
-        """A ``level_or_mpp`` that reads ``ratio`` level-0 px per output pixel."""
+    def resolution_for_ratio(self, ratio: float, *, file: str) -> Resolution:
+        """The resolution that reads ``ratio`` level-0 px per output pixel: a pyramid level
+        when one has that downsample, else the MPP."""
         level = self.level_for_ratio(ratio)
         if level is not None:
-            return level
+            return Level(level)
         if self.mpp is None:
             raise CoordinateFileError(
                 file,
                 f"its patches cover {ratio:g} level-0 px per pixel, which is no pyramid level "
                 f"of {self.path}, and the slide has no MPP; pass slide_mpp=",
             )
-        return self.mpp * ratio
+        return Mpp(self.mpp * ratio)
 
     def check_dimensions(self, level: int, dims: tuple[int, int], *, file: str) -> None:
         """Raise unless level ``level`` of this slide is ``dims`` (else: made for another slide)."""
