@@ -19,12 +19,12 @@ import math
 import warnings
 from collections.abc import Sequence
 from os import PathLike, fspath
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.annotations import AnnotationPolygon, load_polygon_data
+from slidepatch.annotations import AnnotationPolygon, PolygonSource, load_polygon_data
 from slidepatch.annotations.polygon import shapes_of
 from slidepatch.errors import LocationError, NoPatchesWarning
 from slidepatch.locations import empty, sampling
@@ -57,6 +57,17 @@ POLYGONS_OVERLAP_THRESHOLD = 1.0
 
 Geometry = Literal["reference", "exact"]
 DistanceUnits = Literal["mask", "read"]
+
+
+class RegionArgs(TypedDict, total=False):
+    """The region keywords a location class hands to :class:`LocationsBase`."""
+
+    weak_label: str
+    polygon_data: PolygonSource
+    included_labels: list[str]
+    excluded_labels: list[str]
+    exclusion_labels: list[str]
+    check_polygons: bool
 
 
 def _describe(value: object) -> object:
@@ -101,8 +112,8 @@ class LocationsBase(PatchSetOutputs):
         polygon_buffer: PerRegion[float],
         seed: int | None,
         slide_mpp: float | None,
-        region_args: dict[str, Any],
-        sampling_args: dict[str, Any],
+        region_args: RegionArgs,
+        sampling_args: dict[str, object],
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
         polygons_overlap_threshold: float | None = None,
@@ -201,6 +212,8 @@ class LocationsBase(PatchSetOutputs):
         ]
         ((name, value),) = sampling_args.items()
         if self._sampling_kind == "custom":
+            if not isinstance(value, list):  # the custom classes pass list(points)
+                raise TypeError(f"{path}: points must be a list, got {type(value).__name__}")
             per_region = [value] * len(labels)
             self._param_info[name] = [tuple(point) for point in value]  # as the reference
         else:
@@ -239,7 +252,7 @@ class LocationsBase(PatchSetOutputs):
         )
 
     # ------------------------------------------------------------------ regions
-    def _build_regions(self, args: dict[str, Any], polygon_buffer: Any) -> list[rg.Region]:
+    def _build_regions(self, args: RegionArgs, polygon_buffer: PerRegion[float]) -> list[rg.Region]:
         import shapely
 
         path = self._wsi_file
