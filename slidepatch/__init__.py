@@ -13,6 +13,7 @@ from slidepatch.annotations import (
     save_polygons_json,
 )
 from slidepatch.contact_sheet import contact_sheet_from_output, make_contact_sheet
+from slidepatch.engine import Executor, RunPolicy, Task
 from slidepatch.errors import (
     AnnotationError,
     AnnotationFileNotFoundError,
@@ -92,6 +93,7 @@ __all__ = [
     "AnnotationPolygon",
     "DiskPatchExtractor",
     "DiskPatchExtractorPool",
+    "Executor",
     "Mask",
     "MaskSource",
     "MaskData",
@@ -105,6 +107,7 @@ __all__ = [
     "PatchList",
     "ReadOptions",
     "PatchItem",
+    "RunPolicy",
     "PatchSource",
     "PerRegion",
     "PolygonSource",
@@ -114,6 +117,7 @@ __all__ = [
     "PatchStream",
     "PolygonData",
     "ShardDataset",
+    "Task",
     "WSIPolygonMask",
     "WSITissueMask",
     "contact_sheet_from_output",

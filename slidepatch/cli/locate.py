@@ -287,32 +287,20 @@ def locate_all(
     and raises KeyboardInterrupt here (the engine's policy: workers ignore SIGINT). A
     worker that dies fails its slide only, naming it.
     """
-    if processes <= 1 or len(jobs) <= 1:
-        results: list[Located] = []
-        for i, job in enumerate(jobs):
-            results.append(locate_slide(job))
-            if on_done is not None:
-                on_done(i, results[-1])
-        return results
-    from slidepatch.engine import ProcessRunner, Task
+    from slidepatch.engine import RunPolicy, Task, make_executor
 
-    def arrived(task: Task, result: Located) -> Located:
+    def arrived(task: Task[LocateJob, Located], result: Located) -> Located:
         if on_done is not None:
             on_done(task.index, result)
         return result
 
-    runner = ProcessRunner(
-        num_processes=min(processes, len(jobs)),
-        start_method=None,
-        on_error="skip",
-        doing="locating",
-        wrap_errors=False,
-    )
+    executor = make_executor(num_processes=min(processes, len(jobs)), inline=True)
     tasks = [
         Task(index=i, slide_paths=(job.slide_path,), func=locate_slide, payload=job)
         for i, job in enumerate(jobs)
     ]
-    found, failures = runner.run(tasks, on_result=arrived)
+    policy = RunPolicy(on_error="skip", doing="locating", wrap_errors=False)
+    found, failures = executor.run(tasks, policy=policy, on_result=arrived)
     for i, exc in sorted(failures.items()):
         found[i] = Located(jobs[i].slide_path, None, error=_message(jobs[i].slide_path, exc))
         if on_done is not None:

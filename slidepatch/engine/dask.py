@@ -15,18 +15,22 @@ import contextlib
 import os
 import secrets
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Generator, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
-from slidepatch.engine.executor import OnError, Task
+from slidepatch.engine.executor import Executor, RunPolicy, Task
 from slidepatch.engine.failures import task_error
 from slidepatch.engine.local import RunTasks
-from slidepatch.engine.messages import Done, Failed, Message
+from slidepatch.engine.messages import Done, Failed
 from slidepatch.engine.worker import answer
 from slidepatch.errors import WorkerDiedError
 
 if TYPE_CHECKING:
-    from distributed import Client
+    from dask.typing import Key
+    from distributed import Client, Future
+
+P = TypeVar("P")
+R = TypeVar("R")
 
 DASK_INSTALL_HINT = "Dask is not installed: pip install 'slidepatch[dask]'"
 
@@ -62,111 +66,77 @@ def dask_client(client: Client | None, scheduler_address: str | None) -> Iterato
         yield own
 
 
-def _run_on_worker(task: Task) -> Message:
+def _run_on_worker(task: Task[P, R]) -> Done[R] | Failed:
     """Worker side: run one task; errors come back as data, as from local workers."""
     return answer(RunTasks(), task)
 
 
-class DaskRunner:
-    """Run tasks on a Dask cluster; ``run`` returns (results by task index, errors by index).
+class DaskRunner(Executor):
+    """Run tasks on a Dask cluster (an :class:`~slidepatch.engine.executor.Executor`).
 
-    With ``on_error="raise"`` the first failure cancels the remaining tasks and is raised.
-    ``wrap_errors`` as for :class:`~slidepatch.engine.local.ProcessRunner`.
+    Workers may be on other machines, so they do not share this machine's memory, and a
+    task may run again after its worker died.
     """
 
-    def __init__(
-        self,
-        *,
-        client: Client | None,
-        scheduler_address: str | None,
-        on_error: OnError,
-        wrap_errors: bool = True,
-    ) -> None:
+    shares_memory = False
+    reruns_tasks = True
+
+    def __init__(self, *, client: Client | None, scheduler_address: str | None) -> None:
         self._client = client
         self._address = scheduler_address
-        self._on_error = on_error
-        self._wrap_errors = wrap_errors
 
-    def run(
-        self,
-        tasks: Sequence[Task],
-        *,
-        on_result: Callable[[Task, Any], Any] | None = None,
-        on_done: Callable[[Task], None] | None = None,
-    ) -> tuple[dict[int, Any], dict[int, BaseException]]:
-        """Run every task (see :class:`~slidepatch.engine.executor.Executor`)."""
-        results: dict[int, Any] = {}
-        failures: dict[int, BaseException] = {}
-        if not tasks:
-            return results, failures
+    def _outcomes(
+        self, tasks: Sequence[Task[P, R]], policy: RunPolicy
+    ) -> Generator[tuple[Task[P, R], Done[R] | BaseException], None, None]:
         token = secrets.token_hex(6)
         with dask_client(self._client, self._address) as client:
             from distributed import as_completed
 
-            by_key: dict[Any, Task] = {}
+            by_key: dict[Key, Task[P, R]] = {}
             futures = []
             for task in tasks:
                 key = f"slidepatch-{_short_name(task)}-{token}-{task.index}"
-                future = client.submit(
-                    _run_on_worker,
-                    task,
-                    key=key,
-                    pure=False,
-                    retries=0,
-                )
+                future = client.submit(_run_on_worker, task, key=key, pure=False, retries=0)
                 by_key[future.key] = task
                 futures.append(future)
             try:
                 completed = as_completed(futures, loop=client.loop)  # type: ignore[no-untyped-call]
                 for future in completed:
                     task = by_key[future.key]
-                    error = self._collect(future, task, results, on_result)
+                    outcome = _outcome(future, task, policy)
                     future.release()
-                    if error is not None:
-                        if self._on_error == "raise":
-                            raise error
-                        failures[task.index] = error
-                    if on_done is not None:
-                        on_done(task)
+                    yield task, outcome
             finally:
                 client.cancel([f for f in futures if not f.done()])  # type: ignore[no-untyped-call]
                 futures.clear()
-        return results, failures
-
-    def _collect(
-        self,
-        future: Any,
-        task: Task,
-        results: dict[int, Any],
-        on_result: Callable[[Task, Any], Any] | None,
-    ) -> BaseException | None:
-        """Store one finished task's result; return its error instead when it failed."""
-        from distributed import KilledWorker
-
-        try:
-            message = future.result()
-        except KilledWorker as exc:
-            return _died(task, exc)
-        except Exception as exc:
-            return self._error(task, exc, traceback.format_exc())
-        if isinstance(message, Done):
-            result = message.result
-            results[task.index] = result if on_result is None else on_result(task, result)
-            return None
-        assert isinstance(message, Failed)
-        return self._error(task, message.rebuild(), message.traceback)
-
-    def _error(self, task: Task, error: BaseException, tb: str) -> BaseException:
-        return task_error(task.slide_paths, error, tb, wrap=self._wrap_errors)
 
 
-def _short_name(task: Task) -> str:
+def _outcome(
+    future: Future[Done[R] | Failed], task: Task[P, R], policy: RunPolicy
+) -> Done[R] | BaseException:
+    """A finished task's message, or its error."""
+    from distributed import KilledWorker
+
+    try:
+        message = future.result()
+    except KilledWorker as exc:
+        return _died(task, exc)
+    except Exception as exc:
+        return task_error(task.slide_paths, exc, traceback.format_exc(), wrap=policy.wrap_errors)
+    if isinstance(message, Done):
+        return message
+    return task_error(
+        task.slide_paths, message.rebuild(), message.traceback, wrap=policy.wrap_errors
+    )
+
+
+def _short_name(task: Task[P, R]) -> str:
     """The first slide's file name, for readable Dask task keys (dashboard)."""
     name = os.path.splitext(os.path.basename(task.slide_paths[0]))[0] if task.slide_paths else ""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:40] or "task"
 
 
-def _died(task: Task, exc: BaseException) -> WorkerDiedError:
+def _died(task: Task[P, R], exc: BaseException) -> WorkerDiedError:
     single = len(task.slide_paths) == 1
     error = WorkerDiedError(
         task.slide_paths[0] if single else ", ".join(task.slide_paths),

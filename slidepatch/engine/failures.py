@@ -57,7 +57,11 @@ def with_remote_traceback(error: BaseException, tb: str) -> BaseException:
 
 def wrap_error(slide_paths: Sequence[str], error: BaseException, tb: str) -> BaseException:
     """Errors that name their slide pass unchanged; others are wrapped in ExtractionError."""
-    with_remote_traceback(error, tb)
+    return named_error(slide_paths, with_remote_traceback(error, tb))
+
+
+def named_error(slide_paths: Sequence[str], error: BaseException) -> BaseException:
+    """``error`` if it names its slide, else an ExtractionError naming ``slide_paths``."""
     if isinstance(error, SlideError):
         return error
     wrapped = ExtractionError(

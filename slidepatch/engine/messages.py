@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
-class Done:
+class Done(Generic[R]):
     """The job succeeded: ``result`` (small, picklable), from worker ``pid``."""
 
-    result: Any
+    result: R
     pid: int
 
 
@@ -38,4 +40,4 @@ class Failed:
         return RuntimeError(self.text) if self.error is None else self.error
 
 
-Message = Done | Failed
+Message = Done[object] | Failed

@@ -9,13 +9,22 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
-from typing import Any, Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from slidepatch.engine.messages import Message
+from slidepatch.engine.failures import task_error, worker_died
+from slidepatch.engine.messages import Done, Failed, Message
 from slidepatch.engine.signals import sigint_ignored
 from slidepatch.engine.worker import Handler, serve
 
-J = TypeVar("J")
+
+class _Named(Protocol):
+    """A job that names its slides (for the errors of the worker holding it)."""
+
+    @property
+    def slide_paths(self) -> tuple[str, ...]: ...
+
+
+J = TypeVar("J", bound=_Named)
 
 
 @dataclass
@@ -28,7 +37,7 @@ class WorkerProcess(Generic[J]):
 
     @staticmethod
     def spawn_pair(
-        ctx: BaseContext, make_handler: Callable[[], Handler], *, name: str
+        ctx: BaseContext, make_handler: Callable[[], Handler[J]], *, name: str
     ) -> tuple[BaseProcess, Connection]:
         """Start a worker process under SIGINT-ignored; return it and the parent's pipe."""
         parent_conn, child_conn = ctx.Pipe(duplex=True)
@@ -64,22 +73,69 @@ class WorkerProcess(Generic[J]):
         self.process.join(timeout=5)
         return True
 
+    def ending(
+        self, *, doing: str, wrap: bool, name: str = "worker"
+    ) -> Done[object] | BaseException | None:
+        """How the job held ended, once known (the job is then released): its
+        :class:`Done` message, its error naming its slides (see
+        :func:`~slidepatch.engine.failures.task_error`), or, when the process died holding
+        it, a WorkerDiedError naming them (the pipe is then closed; see :attr:`dead`).
+        None while the job runs."""
+        job = self.job
+        if job is None:
+            return None
+        message = self.receive()
+        if message is None and not self.has_died():
+            return None  # woken by a message not yet complete
+        self.job = None
+        if isinstance(message, Done):
+            return message
+        if isinstance(message, Failed):
+            return task_error(job.slide_paths, message.rebuild(), message.traceback, wrap=wrap)
+        self.conn.close()
+        return worker_died(
+            job.slide_paths,
+            pid=self.process.pid,
+            exitcode=self.process.exitcode,
+            doing=doing,
+            worker=name,
+        )
 
-W = TypeVar("W", bound="WorkerProcess[Any]")
+    @property
+    def dead(self) -> bool:
+        """True once :meth:`ending` found the process dead."""
+        return self.conn.closed
+
+
+class _Held(Protocol):
+    """What waiting on and stopping a worker needs: its process, its pipe, its job."""
+
+    @property
+    def process(self) -> BaseProcess: ...
+
+    @property
+    def conn(self) -> Connection: ...
+
+    @property
+    def job(self) -> object: ...
+
+
+W = TypeVar("W", bound=_Held)
 
 
 def wait_any(workers: Sequence[W]) -> list[W]:
     """Block until one of the busy ``workers`` answers or dies; return those that did."""
-    by_handle: dict[Any, W] = {}
+    by_handle: dict[Connection | int, W] = {}
     for w in workers:
         if w.job is not None:
             by_handle[w.conn] = w
             by_handle[w.process.sentinel] = w
     ready = multiprocessing.connection.wait(list(by_handle))
-    return list({id(by_handle[h]): by_handle[h] for h in ready}.values())
+    woken = [by_handle[h] for h in ready if isinstance(h, (Connection, int))]
+    return list({id(w): w for w in woken}.values())
 
 
-def stop_workers(workers: Sequence[WorkerProcess[Any]]) -> None:
+def stop_workers(workers: Sequence[_Held]) -> None:
     """Stop workers: an idle one is asked to exit (``None`` down its pipe), a busy one is
     terminated, and any still alive after 5 s is killed; their pipes are closed."""
     for w in workers:

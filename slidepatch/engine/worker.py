@@ -17,15 +17,19 @@ import threading
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
-from slidepatch.engine.messages import Done, Failed, Message
+from slidepatch.engine.messages import Done, Failed
+
+J = TypeVar("J")
+J_contra = TypeVar("J_contra", contravariant=True)
+R = TypeVar("R")
 
 
-class Handler(Protocol):
+class Handler(Protocol[J_contra]):
     """Handles one job after another in a worker; ``close`` when the worker stops."""
 
-    def __call__(self, job: Any, /) -> Any: ...
+    def __call__(self, job: J_contra, /) -> object: ...
 
     def close(self) -> None: ...
 
@@ -35,7 +39,7 @@ def _exit_when_parent_dies(sentinel: int) -> None:
     os._exit(1)
 
 
-def answer(handler: Callable[[Any], Any], job: Any) -> Message:
+def answer(handler: Callable[[J], R], job: J) -> Done[R] | Failed:
     """Run one job: :class:`Done` with its result, or :class:`Failed` with its error."""
     try:
         return Done(result=handler(job), pid=os.getpid())
@@ -43,12 +47,12 @@ def answer(handler: Callable[[Any], Any], job: Any) -> Message:
         return Failed.of(exc, traceback.format_exc())
 
 
-def serve(conn: Connection, make_handler: Callable[[], Handler]) -> None:
+def serve(conn: Connection, make_handler: Callable[[], Handler[J]]) -> None:
     """Worker loop: each job received is answered with :class:`Done` or :class:`Failed`;
     ``None`` (or a closed pipe, or a dead parent) ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
-    waitables: list[Any] = [conn]
+    waitables: list[Connection | int] = [conn]
     if parent is not None and parent.sentinel is not None:
         waitables.append(parent.sentinel)
         threading.Thread(

@@ -1,12 +1,16 @@
-"""Disk extractors: write one slide's patches as image files plus its manifests.
+"""Disk extractors: write one slide's patches, encoded, to a sink, plus its manifests.
 
-Everything that can be checked is checked before the first byte is written: the output
-directory, the image type, labels/comments/separator (nothing may land outside
-``output_dir``), unique output paths, and set directories that must not exist yet. Each
-image appears under its name only when complete (``atomic_write``); the manifests are
-written last, so a crash never leaves a truncated image under a final name nor a manifest
-listing files that do not exist. The text manifest marks a slide complete; a journal written
-before the first image lets a failed or killed attempt be undone (see ``resume.py``).
+The extractor validates its parameters, plans the jobs (file names, multi-resolution sets),
+gates them (``qc=`` filters, artifact and tissue masks), reads or passes through, scores
+and encodes each, and hands the kept ones to an :class:`~slidepatch.extract.sink.EncodedSink`:
+per-patch files (``files_sink.py``) or tar shards (``shard_sink.py``), which owns the
+output's layout, journal and undoing. Everything that can be checked is checked before the
+first byte is written: the output directory, the image type, labels/comments/separator
+(nothing may land outside ``output_dir``), unique output paths, and set directories that
+must not exist yet. The manifests are written last, in commit order (fingerprint, index,
+CSV, text manifest), so a crash never leaves a manifest listing outputs that do not exist.
+The text manifest marks a slide complete; the journal a sink writes before its first byte
+lets a failed or killed attempt be undone (see ``resume.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from slidepatch.errors import ExtractionError, OutputError, SlideError
 from slidepatch.extract.atomic_write import write_atomically
 from slidepatch.extract.base import PatchExtractorBase
 from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
+from slidepatch.extract.files_sink import FilesSink
 from slidepatch.extract.fingerprint import (
     FINGERPRINT_SUFFIX,
     Fingerprint,
@@ -36,7 +41,6 @@ from slidepatch.extract.fingerprint import (
 )
 from slidepatch.extract.manifest import (
     WrittenPatch,
-    csv_values,
     format_csv_manifest,
     format_text_manifest,
     manifest_base_name,
@@ -65,23 +69,17 @@ from slidepatch.extract.qc import (
     with_artifact_default,
 )
 from slidepatch.extract.reader import read_one_patch
-from slidepatch.extract.resume import discard_attempt, write_journal
-from slidepatch.extract.shard_index import format_index
+from slidepatch.extract.resume import MANIFEST_DIR as MANIFEST_DIR  # re-exported
+from slidepatch.extract.shard_sink import ShardSink
 from slidepatch.extract.shards import (
     DEFAULT_SHARD_MAXCOUNT,
     DEFAULT_SHARD_MAXSIZE,
-    INDEX_DIR,
-    SHARD_COLUMNS,
-    SHARD_DIR,
     MemberPlace,
-    ShardWriter,
     check_output_format,
     check_shard_limits,
-    index_rel_path,
     require_pyarrow,
-    sample_key,
-    sample_metadata,
 )
+from slidepatch.extract.sink import EncodedPatch, EncodedSink, SlideTarget
 from slidepatch.extract.threads import run_on_threads
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.masks import load_mask
@@ -89,8 +87,6 @@ from slidepatch.resolution import Resolution, resolution_of
 from slidepatch.slide.buffers import ScratchBuffers
 from slidepatch.slide.identity import slide_identity
 from slidepatch.slide.slide import ReadPlan, ResamplingMode, Slide
-
-MANIFEST_DIR = "manifests"
 
 
 @dataclass(frozen=True)
@@ -205,7 +201,7 @@ class _DiskBase(PatchExtractorBase):
             require_pyarrow()
             if create_subdirs:
                 raise ValueError('create_subdirs applies to output_format="files" only')
-        self._shard_members: list[MemberPlace] = []
+        self._sink: EncodedSink | None = None  # once the slide is committed
         self._qc_filter = QcFilter.create(qc)
         self._artifact_mask = artifact_mask
         if artifact_mask is not None:
@@ -369,9 +365,9 @@ class _DiskBase(PatchExtractorBase):
         check_output_labels(patch_set=self._patch_set, create_subdirs=self._create_subdirs)
 
     def _prepare(self, slide: Slide) -> tuple[dict[Resolution, ReadPlan], list[list[_Job]]]:
-        """What both writers (files and shards) do first: read plans per resolution, the jobs
-        in groups after the artifact/tissue gates, the masks' fractions, and the refusals of
-        paths or manifests already on disk."""
+        """What comes before any sink starts: read plans per resolution, the jobs in groups
+        after the artifact/tissue gates, the masks' fractions, and the refusals of paths or
+        manifests already on disk."""
         plans = {
             resolution_of(r): slide.plan(r, resampling_mode=self._resampling_mode)
             for r in self._resolutions()
@@ -385,228 +381,115 @@ class _DiskBase(PatchExtractorBase):
                 raise OutputError(f"{self._patch_set.slide_path}: manifest {p} already exists")
         return plans, groups
 
-    def _run(self) -> None:
+    def _make_sink(self, groups: Sequence[Sequence[_Job]]) -> EncodedSink:
+        """The output the jobs go to (``output_format``): a new output is a new sink."""
+        target = SlideTarget(
+            output_dir=self._output_dir,
+            slide_path=self._patch_set.slide_path,
+            manifest_id=self._manifest_id,
+            wsi_id=self._wsi_id,
+            qc_columns=QC_COLUMNS if self._qc_on else (),
+        )
         if self._output_format == "webdataset":
-            self._run_shards()
-            return
-        ps = self._patch_set
+            return ShardSink(
+                target,
+                limits=self._shard_limits,
+                extension=self._encoder.extension,
+                multires=self._multires_options()[0] is not None,
+            )
+        return FilesSink(
+            target,
+            rel_paths=[job.rel_path for group in groups for job in group],
+            set_dirs=self._set_dirs(groups),
+            label_dirs=self.patch_labels if self._create_subdirs else [],
+            groups=len(groups),
+            pool_mode=self._pool_mode,
+        )
+
+    def _attempt_started(self) -> None:
+        """Called once the attempt is recorded (journal), before its first image is read."""
+
+    def _run(self) -> None:
+        """Plan, gate, read (or pass through), score and encode every job, hand the kept
+        ones to the sink, then write the manifests; on any failure the sink undoes the
+        attempt (all or nothing)."""
         self._check_labels()
         with self._open_slide() as slide:
             plans, groups = self._prepare(slide)
-            rel_paths = [job.rel_path for group in groups for job in group]
-            set_dirs = self._set_dirs(groups)
             txt_path, csv_path = self.manifest_paths
-            if not self._pool_mode:
-                for rel in set_dirs:
-                    if os.path.exists(os.path.join(self._output_dir, rel)):
-                        raise OutputError(
-                            f"{ps.slide_path}: patch-set directory {rel} already exists in "
-                            f"{self._output_dir} (set numbers must be unique); nothing written"
-                        )
-            journal = self._start_journal(rel_paths, set_dirs)
+            sink = self._make_sink(groups)
+            sink.start()
             try:
-                self._make_dirs(set_dirs)
-
-                # Each group's records land in its own slot, so threads need no ordering
-                # on the way (the manifests list them in patch order all the same).
-                done: list[list[WrittenPatch]] = [[] for _ in groups]
-                size = self._mp_chunksize
-
-                dropped: list[int] = []  # files of the groups qc= filters dropped
-
-                def work(start: int) -> None:
-                    for g in range(start, min(start + size, len(groups))):
-                        try:
-                            done[g] = [
-                                self._write_job(slide, job, plans[resolution_of(job.level_or_mpp)])
-                                for job in groups[g]
-                            ]
-                        except _Dropped as drop:
-                            self._drop(drop.reason)
-                            dropped.append(len(groups[g]))
-
-                run_on_threads(work, range(0, len(groups), size), num_workers=self._num_workers)
-                self._written = [w for group in done for w in group]
-                self._check_written(len(rel_paths) - sum(dropped))
+                self._attempt_started()
+                expected = self._hand_to(sink, slide, plans, groups)
+                outputs = sink.finish(expected=expected)
+                self._written = outputs.records
+                self._sink = sink
                 self._write_manifests(
                     txt_path,
                     csv_path,
-                    extra_columns=QC_COLUMNS if self._qc_on else (),
-                    extra_values=[self._qc_values(w) for w in self._written],
-                    saved_rel_paths=[w.path for w in self._written],
-                )
-            except BaseException:
-                # All or nothing: no manifest, and none of this attempt's files stay behind.
-                self._written = []
-                discard_attempt(output_dir=self._output_dir, journal=journal)
-                raise
-        os.unlink(journal)  # the text manifest now marks the slide complete
-
-    def _run_shards(self) -> None:
-        """``output_format="webdataset"``: the slide's samples into tar shards, in patch
-        order, then its index and manifests (see :mod:`slidepatch.extract.shards`)."""
-        ps = self._patch_set
-        self._check_labels()
-        with self._open_slide() as slide:
-            plans, groups = self._prepare(slide)
-            txt_path, csv_path = self.manifest_paths
-            base = manifest_base_name(self._manifest_id, self._wsi_id)
-            index_rel = index_rel_path(manifest_base=base)
-            journal = self._start_journal([index_rel], [])
-            maxcount, maxsize = self._shard_limits
-
-            def record(shards: list[str]) -> None:
-                self._start_journal([*shards, index_rel], [], replace=True)
-
-            writer = ShardWriter(
-                output_dir=self._output_dir,
-                wsi_id=self._wsi_id,
-                manifest_id=self._manifest_id,
-                maxcount=maxcount,
-                maxsize=maxsize,
-                on_new_shard=record,
-            )
-            try:
-                self._make_dirs([])
-                for folder in (SHARD_DIR, INDEX_DIR):
-                    os.makedirs(os.path.join(self._output_dir, folder), exist_ok=True)
-                writer_name = os.path.join(self._output_dir, SHARD_DIR)  # for error messages
-
-                def encode(group: Sequence[_Job]) -> list[tuple[bytes, WrittenPatch]] | None:
-                    try:
-                        return [
-                            self._encode_job(
-                                slide,
-                                job,
-                                plans[resolution_of(job.level_or_mpp)],
-                                writing=writer_name,
-                            )
-                            for job in group
-                        ]
-                    except _Dropped as drop:
-                        self._drop(drop.reason)
-                        return None
-
-                tasks = (partial(encode, group) for group in groups)
-                workers = self._num_workers
-                written: list[WrittenPatch] = []
-                places: list[MemberPlace] = []
-                json_places: list[MemberPlace] = []
-                for group, encoded in zip(
-                    groups, run_ordered(tasks, num_workers=workers, window=4 * workers), strict=True
-                ):
-                    if encoded is None:
-                        continue  # dropped by a qc= filter
-                    key = sample_key(
-                        wsi_id=self._wsi_id,
-                        manifest_id=self._manifest_id,
-                        index=group[0].patch_index,
-                    )
-                    members = [
-                        (f"{key}.{self._member_ext(job)}", data)
-                        for job, (data, _) in zip(group, encoded, strict=True)
-                    ]
-                    records = [w for _, w in encoded]
-                    meta = sample_metadata(
-                        key=key,
-                        slide_path=ps.slide_path,
-                        wsi_id=self._wsi_id,
-                        members=[m for m, _ in members],
-                        records=records,
-                        passthrough=[job.rel_path in self._passthrough_paths for job in group],
-                    )
-                    placed = writer.add([*members, (f"{key}.json", meta)])
-                    json_place = placed[-1]
-                    for record_, place in zip(records, placed, strict=False):
-                        written.append(replace(record_, path=place.shard))
-                        places.append(place)
-                        json_places.append(json_place)
-                writer.close()
-                self._written = written
-                self._shard_members = places
-                self._write_shard_manifests(
-                    txt_path, csv_path, index_rel, writer.shards, json_places
+                    extra_columns=outputs.extra_columns,
+                    extra_values=outputs.extra_values,
+                    saved_rel_paths=outputs.saved_rel_paths,
+                    index=outputs.index,
                 )
             except BaseException:
                 self._written = []
-                self._shard_members = []
-                writer.abort()
-                discard_attempt(output_dir=self._output_dir, journal=journal)
+                self._sink = None
+                sink.abort()
                 raise
-        os.unlink(journal)
+        sink.close()  # the text manifest now marks the slide complete
 
-    def _member_ext(self, job: _Job) -> str:
-        """``png`` for one resolution; ``level1.png`` / ``mpp0.5.png`` for a multi-res set."""
-        ext = self._encoder.extension
-        if self._multires_options()[0] is None:
-            return ext
-        return f"{level_comment(job.level_or_mpp)}.{ext}"
-
-    def _write_shard_manifests(
+    def _hand_to(
         self,
-        txt_path: str,
-        csv_path: str,
-        index_rel: str,
-        shards: Sequence[str],
-        json_places: Sequence[MemberPlace],
-    ) -> None:
-        ps = self._patch_set
-        extra: list[tuple[str | int | float | None, ...]] = [
-            (
-                p.member.partition(".")[0],
-                p.member,
-                p.offset,
-                p.size,
-                j.offset,
-                j.size,
-                *self._qc_values(w),
-            )
-            for p, j, w in zip(self._shard_members, json_places, self._written, strict=True)
-        ]
-        qc_columns = QC_COLUMNS if self._qc_on else ()
-        rows: list[list[str | int | float | None]] = [
-            [
-                *csv_values(
-                    w, slide_path=ps.slide_path, wsi_id=self._wsi_id, manifest_id=self._manifest_id
-                ),
-                *e,
-            ]
-            for w, e in zip(self._written, extra, strict=True)
-        ]
-        self._write_manifests(
-            txt_path,
-            csv_path,
-            extra_columns=(*SHARD_COLUMNS, *qc_columns),
-            extra_values=extra,
-            saved_rel_paths=[*shards, index_rel],
-            index=(index_rel, format_index(rows=rows, extra_float_columns=qc_columns)),
-        )
+        sink: EncodedSink,
+        slide: Slide,
+        plans: Mapping[Resolution, ReadPlan],
+        groups: Sequence[Sequence[_Job]],
+    ) -> int:
+        """Encode every group on the thread pool and give the kept ones to ``sink`` (in
+        patch order from this thread when it asks); return the images given."""
+        dropped: list[int] = []  # images of the groups qc= filters dropped
+
+        def encode(g: int) -> list[EncodedPatch] | None:
+            try:
+                return [
+                    self._encode_job(
+                        slide,
+                        job,
+                        plans[resolution_of(job.level_or_mpp)],
+                        writing=sink.destination(job.rel_path),
+                    )
+                    for job in groups[g]
+                ]
+            except _Dropped as drop:
+                self._drop(drop.reason)
+                dropped.append(len(groups[g]))
+                return None
+
+        workers = self._num_workers
+        if sink.ordered:
+            tasks = (partial(encode, g) for g in range(len(groups)))
+            results = run_ordered(tasks, num_workers=workers, window=4 * workers)
+            for g, patches in enumerate(results):
+                if patches is not None:
+                    sink.add(g, patches)
+        else:
+            size = self._mp_chunksize
+
+            def work(start: int) -> None:
+                for g in range(start, min(start + size, len(groups))):
+                    patches = encode(g)
+                    if patches is not None:
+                        sink.add(g, patches)
+
+            run_on_threads(work, range(0, len(groups), size), num_workers=workers)
+        return sum(len(group) for group in groups) - sum(dropped)
 
     @property
     def shard_members(self) -> list[MemberPlace]:
         """``output_format="webdataset"``: where each image member was written, in order."""
-        return list(self._shard_members)
-
-    def _start_journal(
-        self, rel_paths: Sequence[str], set_dirs: Sequence[str], *, replace: bool = False
-    ) -> str:
-        """Record what this attempt will create (see :mod:`slidepatch.extract.resume`)."""
-        try:
-            return write_journal(
-                output_dir=self._output_dir,
-                manifest_id=self._manifest_id,
-                slide_path=self._patch_set.slide_path,
-                wsi_id=self._wsi_id,
-                rel_paths=rel_paths,
-                set_dirs=set_dirs,
-                replace=replace,
-            )
-        except OSError as exc:
-            raise ExtractionError(
-                self._patch_set.slide_path,
-                f"cannot write to output_dir {self._output_dir}: {type(exc).__name__}: {exc}; "
-                "nothing written",
-            ) from exc
+        return self._sink.members if isinstance(self._sink, ShardSink) else []
 
     def _check_paths(self, rel_paths: Sequence[str]) -> None:
         path = self._patch_set.slide_path
@@ -620,39 +503,7 @@ class _DiskBase(PatchExtractorBase):
             seen[rel] = k
         ensure_inside(self._output_dir, rel_paths, slide_path=path)
 
-    def _make_dirs(self, set_dirs: Sequence[str]) -> None:
-        os.makedirs(os.path.join(self._output_dir, MANIFEST_DIR), exist_ok=True)
-        if self._create_subdirs:
-            for label in self.patch_labels:
-                os.makedirs(os.path.join(self._output_dir, label), exist_ok=True)
-        for rel in set_dirs:
-            full = os.path.join(self._output_dir, rel)
-            os.makedirs(os.path.dirname(full), exist_ok=True)
-            try:
-                os.mkdir(full)
-            except FileExistsError:
-                if not self._pool_mode:
-                    raise OutputError(
-                        f"{self._patch_set.slide_path}: patch-set directory {full} already "
-                        "exists (set numbers must be unique in an output directory)"
-                    ) from None
-
-    def _write_job(self, slide: Slide, job: _Job, plan: ReadPlan) -> WrittenPatch:
-        full = os.path.join(self._output_dir, job.rel_path)
-        data, written = self._encode_job(slide, job, plan, writing=full)
-        try:
-            write_atomically(full, data, exclusive=False)
-        except Exception as exc:
-            raise ExtractionError(
-                self._patch_set.slide_path,
-                f"patch {job.patch_index} at level-0 {(job.x, job.y)}: writing {full}: "
-                f"{type(exc).__name__}: {exc}",
-            ) from exc
-        return written
-
-    def _encode_job(
-        self, slide: Slide, job: _Job, plan: ReadPlan, *, writing: str
-    ) -> tuple[bytes, WrittenPatch]:
+    def _encode_job(self, slide: Slide, job: _Job, plan: ReadPlan, *, writing: str) -> EncodedPatch:
         """One job's encoded bytes (or passthrough tile) and its manifest record."""
         ps = self._patch_set
         i = job.patch_index
@@ -694,7 +545,7 @@ class _DiskBase(PatchExtractorBase):
                 ps.slide_path,
                 f"patch {i} at level-0 {(job.x, job.y)}: writing {writing}: {detail}",
             ) from exc
-        return data, WrittenPatch(
+        record = WrittenPatch(
             path=job.rel_path,
             patch_index=i,
             label=ps.labels[i],
@@ -708,6 +559,7 @@ class _DiskBase(PatchExtractorBase):
             set_id=job.set_id,
             qc=scores,
         )
+        return EncodedPatch(data=data, record=record, passthrough=image is None)
 
     def _passthrough_bytes(self, slide: Slide, job: _Job, size: tuple[int, int]) -> bytes | None:
         """The source JPEG tile's bytes when ``jpeg_passthrough`` applies to this job."""
@@ -726,18 +578,6 @@ class _DiskBase(PatchExtractorBase):
             self._passthrough_paths.add(job.rel_path)  # one thread per job: set.add is atomic
         return data
 
-    def _check_written(self, expected: int) -> None:
-        missing = [
-            w.path
-            for w in self._written
-            if not os.path.isfile(os.path.join(self._output_dir, w.path))
-        ]
-        if len(self._written) != expected or missing:
-            raise OutputError(
-                f"{self._patch_set.slide_path}: expected {expected} files, wrote "
-                f"{len(self._written)}; missing after writing: {missing[:5]}"
-            )
-
     def _write_manifests(
         self,
         txt_path: str,
@@ -752,6 +592,7 @@ class _DiskBase(PatchExtractorBase):
         only), the CSV, then the text manifest, which marks the slide complete."""
         ps = self._patch_set
         fingerprint_path = txt_path[: -len(".txt")] + FINGERPRINT_SUFFIX
+        os.makedirs(os.path.dirname(txt_path), exist_ok=True)
         write_atomically(fingerprint_path, encode_fingerprint(self.fingerprint()))
         if index is not None:
             index_rel, index_bytes = index
@@ -777,9 +618,6 @@ class _DiskBase(PatchExtractorBase):
             saved_paths=[os.path.join(self._output_dir, p) for p in saved_rel_paths],
         )
         write_atomically(txt_path, (text + self._qc_lines()).encode("utf-8"))
-
-    def _qc_values(self, w: WrittenPatch) -> tuple[float | None, ...]:
-        return () if w.qc is None else w.qc.values()
 
     def _qc_lines(self) -> str:
         """The text manifest's QC lines (none without ``qc=``): filters, drops per filter."""

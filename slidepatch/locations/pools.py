@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from os import PathLike, fspath
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from slidepatch.engine import Executor, ProcessRunner, Task, check_start_method
+from slidepatch.engine import Executor, RunPolicy, Task, check_start_method, make_executor
 from slidepatch.locations import classes as cl
 from slidepatch.locations.custom import PatchesMock
 from slidepatch.locations.patchset import PatchSet
@@ -94,10 +94,6 @@ def _compute_one(
 _SlideTask = tuple[str, dict[str, Any], dict[str, Any] | None]
 
 
-def _compute_star(task: _SlideTask) -> tuple[PatchSet, int]:
-    return _compute_one(*task)
-
-
 def _compute_chunk(tasks: list[_SlideTask]) -> list[tuple[PatchSet, int]]:
     """Worker entry point of one engine task: ``mp_chunksize`` slides, in order."""
     return [_compute_one(*task) for task in tasks]
@@ -112,7 +108,7 @@ def _run_on_engine(
 ) -> list[tuple[PatchSet, int]]:
     """Every slide's result, in input order, computed by ``executor`` in chunks; the first
     error is raised as the worker raised it (a dead worker: WorkerDiedError naming the
-    chunk's slides)."""
+    chunk's slides) and the other chunks are cancelled."""
     starts = range(0, len(tasks), chunksize)
     engine_tasks = [
         Task(
@@ -123,7 +119,8 @@ def _run_on_engine(
         )
         for k, start in enumerate(starts)
     ]
-    done, _failed = executor.run(engine_tasks)  # on_error="raise": no failure returns
+    policy = RunPolicy(on_error="raise", doing="locating", wrap_errors=False)
+    done, _failed = executor.run(engine_tasks, policy=policy)  # no failure returns
     return [result for k in range(len(engine_tasks)) for result in done[k]]
 
 
@@ -131,8 +128,10 @@ class LocationsPool:
     """Runs one location class over many slides; see the concrete ``*Pool`` classes.
 
     With ``client=`` (a ``dask.distributed.Client``) or ``scheduler_address=``, slides run
-    as Dask tasks on the cluster's workers instead of local processes. ``read_options``
-    (a :class:`~slidepatch.ReadOptions`) is given to every slide's location class.
+    as Dask tasks on the cluster's workers instead of local processes; ``executor`` (a
+    :class:`~slidepatch.Executor`) runs them instead of ``proc_num_workers`` processes.
+    ``read_options`` (a :class:`~slidepatch.ReadOptions`) is given to every slide's
+    location class.
     """
 
     _location_class: ClassVar[str] = ""
@@ -152,6 +151,7 @@ class LocationsPool:
         client: Client | None = None,
         scheduler_address: str | None = None,
         read_options: ReadOptions | None = None,
+        executor: Executor | None = None,
     ) -> None:
         wsi_files = [fspath(p) for p in wsi_file_list]
         n = len(wsi_files)
@@ -172,11 +172,14 @@ class LocationsPool:
         if isinstance(mp_chunksize, bool) or not isinstance(mp_chunksize, int) or mp_chunksize < 1:
             raise ValueError(f"mp_chunksize must be an int >= 1, got {mp_chunksize!r}")
         start_method = check_start_method(start_method)
-        use_dask = False
-        if client is not None or scheduler_address is not None:
-            from slidepatch.engine.dask import wants_dask
-
-            use_dask = wants_dask(client, scheduler_address)
+        engine = make_executor(
+            client=client,
+            scheduler_address=scheduler_address,
+            num_processes=min(proc_num_workers, -(-n // mp_chunksize)),
+            start_method=start_method,
+            inline=True,  # one process would do: run in this one
+            executor=executor,
+        )
         per_slide = expand_patches_args(patches_args, n)
         ids = Counter(os.path.splitext(os.path.basename(p))[0] for p in wsi_files)
         tasks = []
@@ -198,27 +201,7 @@ class LocationsPool:
                     preview["image_file"], wsi, index=i if ids[wsi_id] > 1 else None
                 )
             tasks.append((self._location_class, kwargs, preview))
-        if use_dask:
-            from slidepatch.engine.dask import DaskRunner
-
-            on_dask = DaskRunner(
-                client=client,
-                scheduler_address=scheduler_address,
-                on_error="raise",
-                wrap_errors=False,
-            )
-            results = _run_on_engine(tasks, wsi_files, chunksize=1, executor=on_dask)
-        elif proc_num_workers == 1 or n <= 1:
-            results = [_compute_star(t) for t in tasks]
-        else:
-            local = ProcessRunner(
-                num_processes=min(proc_num_workers, -(-n // mp_chunksize)),
-                start_method=start_method,
-                on_error="raise",
-                doing="locating",
-                wrap_errors=False,
-            )
-            results = _run_on_engine(tasks, wsi_files, chunksize=mp_chunksize, executor=local)
+        results = _run_on_engine(tasks, wsi_files, chunksize=mp_chunksize, executor=engine)
         self._patch_sets = [r[0] for r in results]
         self._pids = [r[1] for r in results]
         self._items = [PatchesMock.from_patch_set(ps) for ps in self._patch_sets]
@@ -295,6 +278,7 @@ class _WholeImagePool(LocationsPool):
         client: Client | None = None,
         scheduler_address: str | None = None,
         read_options: ReadOptions | None = None,
+        executor: Executor | None = None,
     ) -> None:
         super().__init__(
             wsi_file_list=wsi_file_list,
@@ -307,6 +291,7 @@ class _WholeImagePool(LocationsPool):
             client=client,
             scheduler_address=scheduler_address,
             read_options=read_options,
+            executor=executor,
         )
 
 
@@ -325,6 +310,7 @@ class _PolygonPool(LocationsPool):
         client: Client | None = None,
         scheduler_address: str | None = None,
         read_options: ReadOptions | None = None,
+        executor: Executor | None = None,
     ) -> None:
         super().__init__(
             wsi_file_list=wsi_file_list,
@@ -338,6 +324,7 @@ class _PolygonPool(LocationsPool):
             client=client,
             scheduler_address=scheduler_address,
             read_options=read_options,
+            executor=executor,
         )
 
 

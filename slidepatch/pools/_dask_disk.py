@@ -1,4 +1,4 @@
-"""Disk pools on Dask: reruns of a task never duplicate or lose files.
+"""Disk pools on executors that rerun tasks (Dask): reruns never duplicate or lose files.
 
 When a Dask worker dies, the scheduler reruns its task elsewhere. The dead attempt may
 have written some patch files under its own random manifest id; a plain rerun would write
@@ -20,12 +20,11 @@ import dataclasses
 import json
 import os
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from slidepatch.engine.dask import DaskRunner
-from slidepatch.engine.executor import OnError, Task
+from slidepatch.engine import Executor, Outcomes, RunPolicy
 from slidepatch.extract.atomic_write import write_atomically
 from slidepatch.extract.disk import (
     MANIFEST_DIR,
@@ -36,9 +35,7 @@ from slidepatch.extract.disk import (
 from slidepatch.extract.resume import discard_attempt, journal_path
 
 if TYPE_CHECKING:
-    from distributed import Client
-
-    from slidepatch.pools.disk import DiskJob
+    from slidepatch.pools.disk import DiskJob, DiskResult, DiskTask
 
 RECORD_PREFIX = ".dask__"
 
@@ -59,10 +56,10 @@ class _RecordingMixin(_DiskBase):
         self._attempt = attempt
         super().__init__(**kwargs)
 
-    def _make_dirs(self, set_dirs: Sequence[str]) -> None:
+    def _attempt_started(self) -> None:
         record = {"state": "started", "manifest_id": self._manifest_id, "wsi_id": self._wsi_id}
         _write_record(self._attempt.record, record)
-        super()._make_dirs(set_dirs)
+        super()._attempt_started()
 
 
 class _RecordingDiskExtractor(_RecordingMixin, DiskPatchExtractor):
@@ -73,7 +70,7 @@ class _RecordingMultiResDiskExtractor(_RecordingMixin, MultiResDiskPatchExtracto
     pass
 
 
-def _write_record(path: str, record: dict[str, Any]) -> None:
+def _write_record(path: str, record: Mapping[str, object]) -> None:
     write_atomically(path, json.dumps(record).encode("utf-8"), exclusive=False)
 
 
@@ -86,11 +83,9 @@ def _read_record(path: str) -> dict[str, Any] | None:
     return record
 
 
-def run_disk_jobs_recorded(
-    jobs: Sequence[DiskJob], *, record_prefix: str
-) -> list[tuple[int, str, int]]:
+def run_disk_jobs_recorded(jobs: Sequence[DiskJob], *, record_prefix: str) -> list[DiskResult]:
     """Worker side of a disk task: like ``run_disk_jobs``, safe to run again after a crash."""
-    done: list[tuple[int, str, int]] = []
+    done: list[DiskResult] = []
     for k, job in enumerate(jobs):
         output_dir = job.options["output_dir"]
         path = os.path.join(output_dir, MANIFEST_DIR, f"{record_prefix}-{k}.json")
@@ -118,30 +113,26 @@ def run_disk_jobs_recorded(
     return done
 
 
-def run_disk_tasks_on_dask(
-    tasks: Sequence[Task],
+def run_disk_tasks_recorded(
+    executor: Executor,
+    tasks: Sequence[DiskTask],
     *,
     output_dir: str,
-    client: Client | None,
-    scheduler_address: str | None,
-    on_error: OnError,
-    on_done: Callable[[Task], None] | None = None,
-) -> tuple[dict[int, Any], dict[int, BaseException]]:
-    """Run the disk pool's tasks on Dask; results are per-task lists, as locally."""
+    policy: RunPolicy,
+    on_done: Callable[[DiskTask], None] | None = None,
+) -> Outcomes[list[DiskResult]]:
+    """Run the disk pool's tasks so that a rerun is safe; results are per-task lists, as
+    with an executor that never reruns."""
     run = secrets.token_hex(6)
     remote = [
         dataclasses.replace(
             t,
-            func=partial(
-                run_disk_jobs_recorded,
-                record_prefix=f"{RECORD_PREFIX}{run}-{t.index}",
-            ),
+            func=partial(run_disk_jobs_recorded, record_prefix=f"{RECORD_PREFIX}{run}-{t.index}"),
         )
         for t in tasks
     ]
-    runner = DaskRunner(client=client, scheduler_address=scheduler_address, on_error=on_error)
     try:
-        return runner.run(remote, on_done=on_done)
+        return executor.run(remote, policy=policy, on_done=on_done)
     finally:
         _remove_records(os.path.join(output_dir, MANIFEST_DIR), f"{RECORD_PREFIX}{run}-")
 

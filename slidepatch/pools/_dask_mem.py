@@ -1,5 +1,6 @@
-"""Memory pools on Dask: each task reads its slides into one local buffer per slide, the
-caller copies every buffer into its shared block as the task finishes.
+"""Memory pools on executors whose workers do not share this machine's memory (Dask): each
+task reads its slides into one local buffer per slide, the caller copies every buffer into
+its shared block as the task finishes.
 
 Workers on other machines cannot map the caller's shared memory, so a slide's patches
 travel back as ONE contiguous uint8 array (patch-major, exactly the layout the block
@@ -12,20 +13,17 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.engine.dask import DaskRunner
-from slidepatch.engine.executor import OnError, Task
+from slidepatch.engine import Executor, Outcomes, RunPolicy, Task
 from slidepatch.pools._mem_worker import MemJob, fill_array, patch_nbytes
 from slidepatch.slide.buffers import decode_buffer
 
-if TYPE_CHECKING:
-    from distributed import Client
-
 SlideBuffer = tuple[int, npt.NDArray[np.uint8], "npt.NDArray[np.int64] | None"]
+#: A task whose result carries its slides' pixels (and multi-resolution locations).
+BufferTask = Task[Sequence[MemJob], list[SlideBuffer]]
 
 
 def run_mem_jobs_to_buffers(jobs: Sequence[MemJob]) -> list[SlideBuffer]:
@@ -47,7 +45,9 @@ def _read_one(job: MemJob) -> SlideBuffer:
     return (os.getpid(), buffer[:pixel_bytes], locations)
 
 
-def _copy_into(flat: npt.NDArray[np.uint8], task: Task, result: list[SlideBuffer]) -> list[int]:
+def _copy_into(
+    flat: npt.NDArray[np.uint8], task: BufferTask, result: list[SlideBuffer]
+) -> list[int]:
     """Caller side: put each slide's buffer at its offset in the block; keep only the pids."""
     pids = []
     for job, (pid, pixels, locations) in zip(task.payload, result, strict=True):
@@ -61,18 +61,29 @@ def _copy_into(flat: npt.NDArray[np.uint8], task: Task, result: list[SlideBuffer
     return pids
 
 
-def run_mem_tasks_on_dask(
-    tasks: Sequence[Task],
+def run_mem_tasks_by_copy(
+    executor: Executor,
+    tasks: Sequence[Task[Sequence[MemJob], list[int]]],
     *,
     flat: npt.NDArray[np.uint8],
-    client: Client | None,
-    scheduler_address: str | None,
-    on_error: OnError,
-    on_done: Callable[[Task], None] | None = None,
-) -> tuple[dict[int, Any], dict[int, BaseException]]:
-    """Run the memory pool's tasks on Dask; results are per-task pid lists, as locally."""
-    remote = [dataclasses.replace(t, func=run_mem_jobs_to_buffers) for t in tasks]
-    runner = DaskRunner(client=client, scheduler_address=scheduler_address, on_error=on_error)
-    return runner.run(
-        remote, on_result=lambda task, result: _copy_into(flat, task, result), on_done=on_done
+    policy: RunPolicy,
+    on_done: Callable[[Task[Sequence[MemJob], list[int]]], None] | None = None,
+) -> Outcomes[list[int]]:
+    """Run the memory pool's tasks with their results carried back as buffers; results
+    are per-task pid lists, as when workers write into the block themselves."""
+    remote = [
+        Task(
+            index=t.index,
+            slide_paths=t.slide_paths,
+            func=run_mem_jobs_to_buffers,
+            payload=t.payload,
+        )
+        for t in tasks
+    ]
+    by_index = {t.index: t for t in tasks}
+    return executor.run(
+        remote,
+        policy=policy,
+        on_result=lambda task, result: _copy_into(flat, task, result),
+        on_done=None if on_done is None else lambda task: on_done(by_index[task.index]),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from slidepatch.engine.executor import OnError, check_start_method
 from slidepatch.errors import DuplicatePatchSetError
@@ -81,13 +80,13 @@ def label_filters(
 
 def check_pool_args(
     *,
-    proc_num_workers: Any,
-    thread_num_workers: Any,
-    proc_mp_chunksize: Any,
-    thread_mp_chunksize: Any,
-    start_method: Any,
-    on_error: Any,
-    resampling_mode: Any,
+    proc_num_workers: object,
+    thread_num_workers: object,
+    proc_mp_chunksize: object,
+    thread_mp_chunksize: object,
+    start_method: object,
+    on_error: object,
+    resampling_mode: object,
 ) -> tuple[int, int, int, int, str | None, OnError]:
     """Validate the worker counts, chunk sizes, start method, error policy and mode."""
     check_resampling_mode(resampling_mode)
@@ -96,6 +95,6 @@ def check_pool_args(
     proc_chunk = check_chunksize(proc_mp_chunksize, name="proc_mp_chunksize")
     thread_chunk = check_chunksize(thread_mp_chunksize, name="thread_mp_chunksize")
     start_method = check_start_method(start_method)
-    if on_error not in ("raise", "skip"):
+    if on_error != "raise" and on_error != "skip":
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     return procs, threads, proc_chunk, thread_chunk, start_method, on_error

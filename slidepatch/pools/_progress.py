@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from slidepatch.engine.executor import Task
 from slidepatch.progress import Progress
+
+P = TypeVar("P")
+R = TypeVar("R")
 
 
 def task_progress(
     *,
     enabled: bool | None,
     description: str,
-    tasks: Sequence[Task],
+    tasks: Sequence[Task[P, R]],
     task_slides: Sequence[Sequence[int]],
     slide_patches: Sequence[int],
-) -> tuple[Progress, Callable[[Task], None]]:
+) -> tuple[Progress, Callable[[Task[P, R]], None]]:
     """A bar over the run's slides and patches, and the ``on_done`` hook that advances it.
 
     ``slide_patches[s]`` is what slide ``s`` contributes (images or files); slides not
@@ -32,7 +36,7 @@ def task_progress(
         enabled=enabled,
     )
 
-    def on_done(task: Task) -> None:
+    def on_done(task: Task[P, R]) -> None:
         slides, patches = per_task[task.index]
         bar.update(slides=slides, patches=patches)
 

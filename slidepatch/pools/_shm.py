@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.errors import SlidepatchError
+from slidepatch.extract.arena_sink import pwrite_all as pwrite_all  # re-exported
 
 
 def _unlink_name(shm: shared_memory.SharedMemory) -> None:
@@ -154,18 +155,6 @@ def _open_by_name(name: str) -> int:
 
     fd: int = _posixshmem.shm_open("/" + name.lstrip("/"), os.O_RDWR, mode=0o600)
     return fd
-
-
-def pwrite_all(fd: int, data: npt.NDArray[np.uint8], offset: int) -> None:
-    """Write all bytes of the C-contiguous ``data`` at ``offset`` (``pwrite`` may write
-    less than asked)."""
-    view = data.data.cast("B")
-    while view:
-        written = os.pwrite(fd, view, offset)
-        if written <= 0:
-            raise OSError(f"pwrite wrote {written} bytes")
-        view = view[written:]
-        offset += written
 
 
 class AttachedBlock:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.extract.multires import multires_locations
-from slidepatch.extract.reader import read_patches_into
+from slidepatch.extract.ring_sink import RingSegment
+from slidepatch.extract.ring_sink import slot_views as slot_views  # re-exported
+from slidepatch.extract.sink import read_to_sink
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.options import ReadOptions
 from slidepatch.pools._shm import AttachedBlock
@@ -61,27 +61,6 @@ class BatchJob:
         return tuple(dict.fromkeys(s.patch_set.slide_path for s in self.segments))
 
 
-def slot_views(
-    flat: npt.NDArray[np.uint8],
-    job_offset: int,
-    pixel_bytes: int,
-    *,
-    count: int,
-    size: tuple[int, int],
-    n_levels: int,
-    multires: bool,
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64] | None]:
-    """The slot's images ``(count, [L,] h, w, 3)`` and multi-res locations ``(count, L, 2)``."""
-    w, h = size
-    shape = (count, n_levels, h, w, 3) if multires else (count, h, w, 3)
-    images = flat[job_offset : job_offset + count * n_levels * h * w * 3].reshape(shape)
-    if not multires:
-        return images, None
-    loc_start = job_offset + -(-pixel_bytes // 64) * 64
-    locs = flat[loc_start : loc_start + count * n_levels * 16].view(np.int64)
-    return images, locs.reshape(count, n_levels, 2)
-
-
 class OpenSlides:
     """The last :attr:`limit` slides this worker opened, by path and options.
 
@@ -121,43 +100,27 @@ class OpenSlides:
 def fill_slot(job: BatchJob, flat: npt.NDArray[np.uint8], slides: OpenSlides) -> None:
     """Read every patch of ``job`` into its slot."""
     levels = job.levels_or_mpps
-    multires = levels is not None
-    n_levels = 1 if levels is None else len(levels)
     images, slot_locs = slot_views(
         flat,
         job.slot_offset,
         job.pixel_bytes,
         count=job.count,
         size=job.size,
-        n_levels=n_levels,
-        multires=multires,
+        n_levels=1 if levels is None else len(levels),
+        multires=levels is not None,
     )
     slides.limit = max(1, job.open_slides)
     for seg in job.segments:
         ps = seg.patch_set
-        where: npt.NDArray[np.int64] | slice = (
-            slice(seg.row, seg.row + len(ps)) if seg.rows is None else seg.rows
+        read_to_sink(
+            slide=slides.get(ps),
+            patch_set=ps,
+            sink=RingSegment(images, slot_locs, row=seg.row, count=len(ps), rows=seg.rows),
+            levels_or_mpps=levels,
+            resampling_mode=job.resampling_mode,
+            num_workers=job.num_threads,
+            chunksize=job.chunksize,
         )
-        rows: Any = images[where] if seg.rows is None else [images[r] for r in seg.rows]
-        slide = slides.get(ps)
-        common: dict[str, Any] = {
-            "slide": slide,
-            "patch_set": ps,
-            "resampling_mode": job.resampling_mode,
-            "num_workers": job.num_threads,
-            "chunksize": job.chunksize,
-        }
-        if levels is None:
-            read_patches_into(out=rows, **common)
-            continue
-        assert slot_locs is not None
-        locations = multires_locations(slide=slide, patch_set=ps, levels_or_mpps=levels)
-        slot_locs[where] = locations
-        for j, level_or_mpp in enumerate(levels):
-            out = rows[:, j] if seg.rows is None else [images[r, j] for r in seg.rows]
-            read_patches_into(
-                out=out, locations=locations[:, j, :], level_or_mpp=level_or_mpp, **common
-            )
 
 
 class FillSlots:

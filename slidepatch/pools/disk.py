@@ -20,8 +20,7 @@ from os import PathLike
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from slidepatch.engine import OnError, ProcessRunner, Task
-from slidepatch.engine.dask import wants_dask
+from slidepatch.engine import Executor, OnError, RunPolicy, Task, make_executor
 from slidepatch.errors import QcDroppedAllWarning
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.disk import (
@@ -69,7 +68,13 @@ class DiskJob:
     multires: bool
 
 
-def run_disk_jobs(jobs: Sequence[DiskJob]) -> list[tuple[int, str, int]]:
+#: What a disk pool's task returns for each slide: ``(pid, manifest_id, patch_count)``.
+DiskResult = tuple[int, str, int]
+#: A disk pool's task: a chunk of slides in, one :data:`DiskResult` per slide out.
+DiskTask = Task[Sequence[DiskJob], list[DiskResult]]
+
+
+def run_disk_jobs(jobs: Sequence[DiskJob]) -> list[DiskResult]:
     """Run a chunk of slides; return ``(pid, manifest_id, patch_count)`` per slide."""
     done = []
     for job in jobs:
@@ -120,8 +125,9 @@ class _DiskPool:
         scheduler_address: str | None = None,
         progress: bool | None = None,
         read_options: ReadOptions | None = None,
+        executor: Executor | None = None,
     ) -> None:
-        procs, threads, proc_chunk, thread_chunk, method, policy = check_pool_args(
+        procs, threads, proc_chunk, thread_chunk, method, on_error = check_pool_args(
             proc_num_workers=proc_num_workers,
             thread_num_workers=thread_num_workers,
             proc_mp_chunksize=proc_mp_chunksize,
@@ -132,7 +138,13 @@ class _DiskPool:
         )
         included, excluded = label_filters(included_labels, excluded_labels)
         out_dir = check_output_dir(output_dir)
-        use_dask = wants_dask(client, scheduler_address)
+        engine = make_executor(
+            client=client,
+            scheduler_address=scheduler_address,
+            num_processes=procs,
+            start_method=method,
+            executor=executor,
+        )
         # Fail in the parent, before any process starts, on a bad type or option.
         PatchEncoder.create(
             image_type=image_type, jpeg_quality=jpeg_quality, png_compression=png_compression
@@ -226,7 +238,8 @@ class _DiskPool:
         elif earlier:
             warn_earlier_runs(output_dir=out_dir, earlier=earlier)
 
-        tasks, task_slides = [], []
+        tasks: list[DiskTask] = []
+        task_slides: list[list[int]] = []
         for t, first in enumerate(range(0, len(todo), proc_chunk)):
             chunk = todo[first : first + proc_chunk]
             paths = tuple(self._slide_paths[s] for s in chunk)
@@ -245,20 +258,15 @@ class _DiskPool:
             ],
         )
         try:
-            if use_dask:
-                from slidepatch.pools._dask_disk import run_disk_tasks_on_dask
+            policy = RunPolicy(on_error=on_error)
+            if engine.reruns_tasks:
+                from slidepatch.pools._dask_disk import run_disk_tasks_recorded
 
-                results, failures = run_disk_tasks_on_dask(
-                    tasks,
-                    output_dir=out_dir,
-                    client=client,
-                    scheduler_address=scheduler_address,
-                    on_error=policy,
-                    on_done=on_done,
+                results, failures = run_disk_tasks_recorded(
+                    engine, tasks, output_dir=out_dir, policy=policy, on_done=on_done
                 )
             else:
-                runner = ProcessRunner(num_processes=procs, start_method=method, on_error=policy)
-                results, failures = runner.run(tasks, on_done=on_done)
+                results, failures = engine.run(tasks, policy=policy, on_done=on_done)
             bar.close()
         except BaseException:
             # Workers are stopped by now: undo what unfinished slides left (killed workers
@@ -382,7 +390,8 @@ class DiskPatchExtractorPool(_DiskPool):
     as Dask tasks on the cluster's workers instead of local processes (``output_dir`` must
     be the same shared path on the workers); a worker that dies has its slides rerun
     elsewhere by Dask, and the rerun first removes what the dead attempt wrote. Needs
-    ``slidepatch[dask]``.
+    ``slidepatch[dask]``. ``executor`` (a :class:`~slidepatch.Executor`) runs the tasks
+    instead of ``proc_num_workers`` processes.
 
     A slide is complete when its text manifest exists (written last). A failed slide leaves
     no files (``on_error="skip"`` lists it in ``failed_slides``). Each slide's fingerprint
@@ -431,6 +440,7 @@ class DiskPatchExtractorPool(_DiskPool):
         scheduler_address: str | None = None,
         progress: bool | None = None,
         read_options: ReadOptions | None = None,
+        executor: Executor | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -464,6 +474,7 @@ class DiskPatchExtractorPool(_DiskPool):
             scheduler_address=scheduler_address,
             progress=progress,
             read_options=read_options,
+            executor=executor,
         )
 
     def __enter__(self) -> DiskPatchExtractorPool:
@@ -515,6 +526,7 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
         scheduler_address: str | None = None,
         progress: bool | None = None,
         read_options: ReadOptions | None = None,
+        executor: Executor | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -550,6 +562,7 @@ class MultiResDiskPatchExtractorPool(_DiskPool):
             scheduler_address=scheduler_address,
             progress=progress,
             read_options=read_options,
+            executor=executor,
         )
 
     def __enter__(self) -> MultiResDiskPatchExtractorPool:

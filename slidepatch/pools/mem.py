@@ -14,16 +14,15 @@ the pool's own references, so views obtained earlier stay valid (no dangling poi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, MutableSequence, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Generic, TypeVar, cast, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.engine import OnError, ProcessRunner, Task
-from slidepatch.engine.dask import wants_dask
+from slidepatch.engine import Executor, OnError, RunPolicy, Task, make_executor
 from slidepatch.errors import SlidepatchError
 from slidepatch.extract.base import filter_patch_set
 from slidepatch.extract.multires import check_levels_or_mpps
@@ -42,12 +41,19 @@ from slidepatch.slide.buffers import DECODE_OFFSET
 from slidepatch.slide.slide import ResamplingMode
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
     from distributed import Client
 
 Image = npt.NDArray[np.uint8]
+#: One patch of a single-resolution pool: ``(image, label)``.
+Patch = tuple[Image, str]
+#: A patch list item: a :data:`Patch`, or one per level for multi-resolution pools.
+Item = TypeVar("Item", bound="Patch | list[Patch]")
+#: A memory pool's task: a chunk of slides in, the worker's pid per slide out.
+MemTask = Task[Sequence[MemJob], list[int]]
 
 
-class PatchList(MutableSequence[Any]):
+class PatchList(MutableSequence[Item]):
     """The patches in input order (slide order, then patch order).
 
     Single resolution: each item is ``(image, label)``; multi-resolution: a list of
@@ -74,9 +80,9 @@ class PatchList(MutableSequence[Any]):
         self._labels = labels
         self._n_levels = n_levels
         self._multires = multires
-        self._items: list[Any] | None = None  # set on the first change
+        self._items: list[Item] | None = None  # set on the first change
 
-    def _materialized(self) -> list[Any]:
+    def _materialized(self) -> list[Item]:
         if self._items is None:
             self._items = [self._item(i) for i in range(int(self._starts.shape[0]))]
         return self._items
@@ -91,17 +97,17 @@ class PatchList(MutableSequence[Any]):
         start = int(self._starts[i]) + level * h * w * 3
         return self._pixels[start : start + h * w * 3].reshape(h, w, 3)
 
-    def _item(self, i: int) -> Any:
+    def _item(self, i: int) -> Item:
         label = self._labels[i]
         if not self._multires:
-            return (self._image(i, 0), label)
-        return [(self._image(i, j), label) for j in range(self._n_levels)]
+            return cast("Item", (self._image(i, 0), label))
+        return cast("Item", [(self._image(i, j), label) for j in range(self._n_levels)])
 
     @overload
-    def __getitem__(self, index: int) -> Any: ...
+    def __getitem__(self, index: int) -> Item: ...
     @overload
-    def __getitem__(self, index: slice) -> list[Any]: ...
-    def __getitem__(self, index: int | slice) -> Any:
+    def __getitem__(self, index: slice) -> list[Item]: ...
+    def __getitem__(self, index: int | slice) -> Item | list[Item]:
         if self._items is not None:
             return self._items[index]
         if isinstance(index, slice):
@@ -114,7 +120,7 @@ class PatchList(MutableSequence[Any]):
             raise IndexError(f"patch index {index} out of range for {n} patches")
         return self._item(i)
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[Item]:
         if self._items is not None:
             yield from list(self._items)
             return
@@ -122,20 +128,30 @@ class PatchList(MutableSequence[Any]):
             yield self._item(i)
 
     @overload
-    def __setitem__(self, index: int, value: Any) -> None: ...
+    def __setitem__(self, index: int, value: Item) -> None: ...
     @overload
-    def __setitem__(self, index: slice, value: Iterable[Any]) -> None: ...
-    def __setitem__(self, index: int | slice, value: Any) -> None:
-        self._materialized()[index] = value
+    def __setitem__(self, index: slice, value: Iterable[Item]) -> None: ...
+    def __setitem__(self, index: int | slice, value: Item | Iterable[Item]) -> None:
+        items = self._materialized()
+        if isinstance(index, slice):
+            items[index] = cast("Iterable[Item]", value)
+        else:
+            items[index] = cast("Item", value)
 
     def __delitem__(self, index: int | slice) -> None:
         del self._materialized()[index]
 
-    def insert(self, index: int, value: Any) -> None:
+    def insert(self, index: int, value: Item) -> None:
         self._materialized().insert(index, value)
 
-    def sort(self, *, key: Any = None, reverse: bool = False) -> None:
-        self._materialized().sort(key=key, reverse=reverse)
+    def sort(
+        self, *, key: Callable[[Item], SupportsRichComparison] | None = None, reverse: bool = False
+    ) -> None:
+        items = self._materialized()
+        if key is None:
+            items.sort(reverse=reverse)  # type: ignore[type-var]  # as list.sort: items decide
+        else:
+            items.sort(key=key, reverse=reverse)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, PatchList)):
@@ -144,11 +160,11 @@ class PatchList(MutableSequence[Any]):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __add__(self, other: Iterable[Any]) -> list[Any]:
+    def __add__(self, other: Iterable[Item]) -> list[Item]:
         return list(self) + list(other)
 
 
-class _MemoryPool:
+class _MemoryPool(Generic[Item]):
     """Shared machinery of the two memory pools."""
 
     _multires = False
@@ -172,8 +188,9 @@ class _MemoryPool:
         scheduler_address: str | None = None,
         progress: bool | None = None,
         read_options: ReadOptions | None = None,
+        executor: Executor | None = None,
     ) -> None:
-        procs, threads, proc_chunk, thread_chunk, method, policy = check_pool_args(
+        procs, threads, proc_chunk, thread_chunk, method, on_error = check_pool_args(
             proc_num_workers=proc_num_workers,
             thread_num_workers=thread_num_workers,
             proc_mp_chunksize=proc_mp_chunksize,
@@ -183,12 +200,18 @@ class _MemoryPool:
             resampling_mode=resampling_mode,
         )
         included, excluded = label_filters(included_labels, excluded_labels)
-        use_dask = wants_dask(client, scheduler_address)
+        engine = make_executor(
+            client=client,
+            scheduler_address=scheduler_address,
+            num_processes=procs,
+            start_method=method,
+            executor=executor,
+        )
         levels = tuple(check_levels_or_mpps(levels_or_mpps)) if self._multires else None
         self.array_mode = array_mode  # accepted for compatibility; results are arrays anyway
         self._levels = levels
         self._closed = False
-        self._patch_list: PatchList | None = None
+        self._patch_list: PatchList[Item] | None = None
         sets = [
             filter_patch_set(ps, included=included, excluded=excluded)
             for ps in collect_patch_sets(patches_pool, read_options=read_options)
@@ -217,20 +240,15 @@ class _MemoryPool:
                 task_slides=task_slides,
                 slide_patches=[len(ps) * n_levels for ps in sets],
             )
-            if use_dask:
-                from slidepatch.pools._dask_mem import run_mem_tasks_on_dask
-
-                results, failures = run_mem_tasks_on_dask(
-                    tasks,
-                    flat=block.array(),
-                    client=client,
-                    scheduler_address=scheduler_address,
-                    on_error=policy,
-                    on_done=on_done,
-                )
+            policy = RunPolicy(on_error=on_error)
+            if engine.shares_memory:
+                results, failures = engine.run(tasks, policy=policy, on_done=on_done)
             else:
-                runner = ProcessRunner(num_processes=procs, start_method=method, on_error=policy)
-                results, failures = runner.run(tasks, on_done=on_done)
+                from slidepatch.pools._dask_mem import run_mem_tasks_by_copy
+
+                results, failures = run_mem_tasks_by_copy(
+                    engine, tasks, flat=block.array(), policy=policy, on_done=on_done
+                )
             bar.close()
         finally:
             block.unlink()  # the name goes now; the memory stays while views reference it
@@ -288,7 +306,7 @@ class _MemoryPool:
         self._pixels = None
         self._patch_list = None
 
-    def __enter__(self) -> _MemoryPool:
+    def __enter__(self) -> _MemoryPool[Item]:
         return self
 
     def __exit__(
@@ -306,7 +324,7 @@ class _MemoryPool:
 
     # ------------------------------------------------------------------ results
     @property
-    def patch_list(self) -> PatchList:
+    def patch_list(self) -> PatchList[Item]:
         """Every patch in input order, as ``(image, label)`` items (see :class:`PatchList`).
 
         The same list every time, so changes to it (a shuffle, an append) persist.
@@ -441,7 +459,7 @@ def _tasks(
     threads: int,
     thread_chunk: int,
     proc_chunk: int,
-) -> tuple[list[Task], list[list[int]]]:
+) -> tuple[list[MemTask], list[list[int]]]:
     """One task per ``proc_chunk`` consecutive slides, and the slide indices of each."""
     jobs = [
         MemJob(
@@ -457,7 +475,8 @@ def _tasks(
         )
         for s, ps in enumerate(sets)
     ]
-    tasks, task_slides = [], []
+    tasks: list[MemTask] = []
+    task_slides: list[list[int]] = []
     for t, first in enumerate(range(0, len(jobs), proc_chunk)):
         chunk = list(range(first, min(first + proc_chunk, len(jobs))))
         tasks.append(
@@ -472,7 +491,7 @@ def _tasks(
     return tasks, task_slides
 
 
-class MemPatchExtractorPool(_MemoryPool):
+class MemPatchExtractorPool(_MemoryPool[Patch]):
     """Extract the patches of many slides into memory: processes across slides, threads within.
 
     Work happens in the constructor. Results: :attr:`patch_list` (``(image, label)`` items
@@ -482,7 +501,8 @@ class MemPatchExtractorPool(_MemoryPool):
     With ``client=`` (a ``dask.distributed.Client``) or ``scheduler_address=``, slides run
     as Dask tasks on the cluster's workers instead of local processes (each slide's patches
     come back as one array and are copied into the same shared block); a worker that dies
-    has its slides rerun elsewhere by Dask. Needs ``slidepatch[dask]``.
+    has its slides rerun elsewhere by Dask. Needs ``slidepatch[dask]``. ``executor`` (a
+    :class:`~slidepatch.Executor`) runs the tasks instead of ``proc_num_workers`` processes.
 
     ``progress`` draws a bar on stderr (slides, patches, patches/s, time left): ``None``
     only when stderr is a terminal, ``True`` always, ``False`` never. For more patches than
@@ -511,6 +531,7 @@ class MemPatchExtractorPool(_MemoryPool):
         scheduler_address: str | None = None,
         progress: bool | None = None,
         read_options: ReadOptions | None = None,
+        executor: Executor | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -528,13 +549,14 @@ class MemPatchExtractorPool(_MemoryPool):
             scheduler_address=scheduler_address,
             progress=progress,
             read_options=read_options,
+            executor=executor,
         )
 
     def __enter__(self) -> MemPatchExtractorPool:
         return self
 
 
-class MultiResMemPatchExtractorPool(_MemoryPool):
+class MultiResMemPatchExtractorPool(_MemoryPool[list[Patch]]):
     """Like :class:`MemPatchExtractorPool`, one centred patch per ``levels_or_mpps`` entry.
 
     Each :attr:`patch_list` item is a list of ``(image, label)``, in ``levels_or_mpps`` order.
@@ -561,6 +583,7 @@ class MultiResMemPatchExtractorPool(_MemoryPool):
         scheduler_address: str | None = None,
         progress: bool | None = None,
         read_options: ReadOptions | None = None,
+        executor: Executor | None = None,
     ) -> None:
         super().__init__(
             patches_pool=patches_pool,
@@ -579,6 +602,7 @@ class MultiResMemPatchExtractorPool(_MemoryPool):
             scheduler_address=scheduler_address,
             progress=progress,
             read_options=read_options,
+            executor=executor,
         )
 
     def __enter__(self) -> MultiResMemPatchExtractorPool:

@@ -30,8 +30,6 @@ from types import TracebackType
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.engine.failures import worker_died, wrap_error
-from slidepatch.engine.messages import Done
 from slidepatch.engine.process import WorkerProcess, stop_workers, wait_any
 from slidepatch.extract.multires import check_levels_or_mpps
 from slidepatch.locations.online import OnlineRandomPatches
@@ -424,21 +422,13 @@ class PatchStream(Iterator[PatchBatch]):
         job = worker.job
         if job is None:
             return
-        message = worker.receive()
-        if message is None:
-            if not worker.has_died():
-                return  # woken by the pipe but nothing complete yet
-            paths = job.slide_paths
-            raise worker_died(
-                paths,
-                pid=worker.process.pid,
-                exitcode=worker.process.exitcode,
-                doing=f"reading batch {job.batch} of",
-                worker="stream worker",
-            )
-        worker.job = None
-        if not isinstance(message, Done):
-            raise wrap_error(job.slide_paths, message.rebuild(), message.traceback)
+        outcome = worker.ending(
+            doing=f"reading batch {job.batch} of", wrap=True, name="stream worker"
+        )
+        if outcome is None:
+            return  # woken by the pipe but nothing complete yet
+        if isinstance(outcome, BaseException):
+            raise outcome
         self._done[job.batch] = worker.slot
         if not self._ordered:
             self._done_order.append(job.batch)

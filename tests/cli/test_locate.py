@@ -225,6 +225,33 @@ def test_ctrl_c_while_locating_prints_one_line_and_exits_130(
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups and SIGINT")
+def test_ctrl_c_in_the_locate_command_prints_one_line_and_exits_130(
+    two_slides: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from worker_faults import descendants
+
+    command = [sys.executable, "-m", "slidepatch", "locate", *map(str, two_slides)]
+    command += ["--out", str(tmp_path / "o"), "--coords-format", "csv", "--procs", "2"]
+    command += ["--sampling", "poisson", "--spacing", "1", "--foreground-ratio", "0"]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while len(descendants(proc.pid)) < 2 and time.monotonic() < deadline:  # both workers up
+        time.sleep(0.05)
+    time.sleep(2.0)  # masks built, Poisson sampling running in both workers
+    assert proc.poll() is None, proc.communicate()
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert stderr.strip().splitlines() == ["slidepatch: interrupted"]
+    assert stdout == ""
+    assert _group_gone(proc.pid, timeout=10), "worker processes outlived the command"
+    assert not (tmp_path / "o").exists()  # nothing written
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups and SIGINT")
 def test_ctrl_c_while_writing_patches_prints_one_line_and_exits_130(
     two_slides: tuple[Path, Path], tmp_path: Path
 ) -> None:

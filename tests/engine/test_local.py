@@ -15,7 +15,7 @@ import time
 import pytest
 from worker_faults import descendants
 
-from slidepatch.engine import ProcessRunner, Task
+from slidepatch.engine import ProcessRunner, RunPolicy, Task
 from slidepatch.engine.failures import RemoteTraceback
 from slidepatch.errors import ExtractionError
 
@@ -29,7 +29,7 @@ def _tasks(func: object, payloads: list[object]) -> list[Task]:
 
 @pytest.mark.parametrize("start_method", ["fork", "forkserver", "spawn"])
 def test_every_task_runs_under_every_start_method(start_method: str) -> None:
-    runner = ProcessRunner(num_processes=2, start_method=start_method, on_error="raise")
+    runner = ProcessRunner(num_processes=2, start_method=start_method)
     done: list[int] = []
     results, failures = runner.run(
         _tasks(abs, [-i for i in range(5)]),
@@ -42,13 +42,13 @@ def test_every_task_runs_under_every_start_method(start_method: str) -> None:
 
 def test_an_error_names_its_slide_or_comes_back_as_raised() -> None:
     tasks = _tasks(math.sqrt, [4.0, -1.0, 9.0])
-    wrapping = ProcessRunner(num_processes=2, start_method=None, on_error="raise")
+    runner = ProcessRunner(num_processes=2, start_method=None)
     with pytest.raises(ExtractionError, match="math domain error") as info:
-        wrapping.run(tasks)
+        runner.run(tasks)
     assert info.value.path == "/slides/s1.svs"
     assert isinstance(info.value.__cause__, ValueError)
-    plain = ProcessRunner(num_processes=2, start_method=None, on_error="skip", wrap_errors=False)
-    results, failures = plain.run(tasks)
+    plain = RunPolicy(on_error="skip", wrap_errors=False)
+    results, failures = runner.run(tasks, policy=plain)
     assert results == {0: 2.0, 2: 3.0}
     assert isinstance(failures[1], ValueError)
     assert isinstance(failures[1].__cause__, RemoteTraceback)
@@ -57,7 +57,7 @@ def test_an_error_names_its_slide_or_comes_back_as_raised() -> None:
 
 @pytest.mark.timeout(60)
 def test_workers_ignore_sigint() -> None:
-    runner = ProcessRunner(num_processes=2, start_method="fork", on_error="raise")
+    runner = ProcessRunner(num_processes=2, start_method="fork")
     before = set(descendants())
     sent: list[int] = []
 
@@ -79,7 +79,7 @@ _ORPHANING_PARENT = textwrap.dedent(
     import time
     from slidepatch.engine import ProcessRunner, Task
     tasks = [Task(index=i, slide_paths=("s",), func=time.sleep, payload=60) for i in range(2)]
-    ProcessRunner(num_processes=2, start_method="fork", on_error="raise").run(tasks)
+    ProcessRunner(num_processes=2, start_method="fork").run(tasks)
     """
 )
 

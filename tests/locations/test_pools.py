@@ -158,3 +158,26 @@ def test_worker_error_is_raised_as_raised(
             patches_args={"bogus": 1},
             proc_num_workers=2,
         )
+
+
+def test_pool_runs_on_any_executor_and_a_killed_task_names_its_slide(
+    cmu_small: Path, synthetic_slide: Path, full_mask: npt.NDArray[np.bool_]
+) -> None:
+    from fork_executor import ForkPerTask
+
+    synth_mask = np.ones((2048 // 16, 3072 // 16), dtype=bool)
+    kwargs = {
+        "wsi_file_list": [synthetic_slide, cmu_small],
+        "mask_data_list": [synth_mask, full_mask],
+        "patches_args": {"patch_size": 128, "foreground_ratio": 0.9},
+        "proc_num_workers": 2,
+    }
+    local = WholeImageGridPatchesPool(**kwargs)  # type: ignore[arg-type]
+    executor = ForkPerTask()
+    other = WholeImageGridPatchesPool(**kwargs, executor=executor)  # type: ignore[arg-type]
+    assert executor.ran == [0, 1]
+    assert [item.patch_data for item in other] == [item.patch_data for item in local]
+    assert other.pids != local.pids and set(other.pids).isdisjoint({os.getpid()})
+    with pytest.raises(WorkerDiedError) as info:
+        WholeImageGridPatchesPool(**kwargs, executor=ForkPerTask(kill=[str(cmu_small)]))  # type: ignore[arg-type]
+    assert info.value.path == str(cmu_small)
