@@ -58,7 +58,7 @@ from slidepatch.extract.naming import (
     set_dir_name,
     wsi_id_for,
 )
-from slidepatch.extract.ordered import run_ordered
+from slidepatch.extract.ordered import read_ahead, run_ordered
 from slidepatch.extract.passthrough import check_jpeg_passthrough, passthrough_jpeg
 from slidepatch.extract.qc import (
     QC_COLUMNS,
@@ -68,6 +68,7 @@ from slidepatch.extract.qc import (
     qc_scores,
     with_artifact_default,
 )
+from slidepatch.extract.qc_batch import QcBatch, read_ahead_count
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import MANIFEST_DIR as MANIFEST_DIR  # re-exported
 from slidepatch.extract.shard_sink import ShardSink
@@ -214,6 +215,7 @@ class _DiskBase(PatchExtractorBase):
         self._mask_tissue: npt.NDArray[np.float64] | None = None
         self._qc_dropped: Counter[str] = Counter()
         self._qc_lock = threading.Lock()
+        self._qc_batch = QcBatch()  # scores in batches: a fraction of the per-patch cost
         self._comment = check_name_part(filename_comment, what="filename_comment")
         self._separator = check_separator(filename_separator)
         self._create_subdirs = bool(create_subdirs)
@@ -471,6 +473,11 @@ class _DiskBase(PatchExtractorBase):
         if sink.ordered:
             tasks = (partial(encode, g) for g in range(len(groups)))
             results = run_ordered(tasks, num_workers=workers, window=4 * workers)
+            if self._qc_on and self._qc_filter is None:  # a batch fills before it is read
+                ps = self._patch_set
+                pixels = int(np.max(ps.width.astype(np.int64) * ps.height)) if len(ps) else 0
+                group = max((len(g) for g in groups), default=1)
+                results = read_ahead(results, read_ahead_count(3 * pixels * group))
             for g, patches in enumerate(results):
                 if patches is not None:
                     sink.add(g, patches)
@@ -531,9 +538,13 @@ class _DiskBase(PatchExtractorBase):
         scores = None
         if self._qc_on:
             pixels = image if image is not None else decode_rgb(data or b"")
-            scores = qc_scores(pixels, artifact=artifact, mask_tissue=in_mask)
-            reason = self._qc_filter.reason(scores) if self._qc_filter else None
-            if job.qc_gate and reason is not None:
+            if job.qc_gate and self._qc_filter:  # judged now: scored alone
+                scores = qc_scores(pixels, artifact=artifact, mask_tissue=in_mask)
+                reason = self._qc_filter.reason(scores)
+            else:  # scored with the next patches, before the manifests or a sample's JSON
+                scores = self._qc_batch.add(pixels, artifact=artifact, mask_tissue=in_mask)
+                reason = None
+            if reason is not None:
                 raise _Dropped(reason)
         try:
             if image is not None:

@@ -1,8 +1,9 @@
 """Per-patch quality scores on a reduced view, and the ``qc=`` filters that use them.
 
-Scores come from strided views (no copy, no resampling, and striding keeps the fine detail
-a blur score needs): the blur score from every 4th pixel of every 4th row, the fractions
-from every 8th where that leaves at least 32 a side (about 30 µs for a 256 px patch):
+Scores come from strided samples (no resampling: striding keeps the fine detail a blur
+score needs): the blur score from every 4th pixel of every 4th row, the fractions from
+every 8th where that leaves at least 32 a side. The extractors score in batches
+(:class:`~slidepatch.extract.qc_batch.QcBatch`: the same values, a fraction of the cost):
 
 * ``qc_white``: fraction of pixels with every channel >= 220 (background glass);
 * ``qc_black``: every channel <= 40 (ink, scanner borders);
@@ -27,6 +28,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +47,7 @@ QC_STEP = 4
 WHITE_MIN = 220
 BLACK_MAX = 40
 GRAY_SPREAD_MAX = 20
+_BLUR_CHUNK = 16384  # samples per chunk of the blur arithmetic (64 KB a temporary)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,21 @@ class QcScores:
     blur: float
     artifact: float | None = None  # covered fraction of an artifact mask (None: no mask)
     mask_tissue: float | None = None  # covered fraction of a tissue mask (None: no mask)
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name):
+            # Only for a field not yet set: scores from a QcBatch are filled in when
+            # their batch is scored, which reading one of them triggers.
+            pending = self.__dict__.get("_pending")
+            if pending is None or name not in _SCORE_FIELDS:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            pending.score()
+            return self.__dict__[name]
+
+    def __getstate__(self) -> dict[str, object]:
+        state = {f.name: getattr(self, f.name) for f in fields(self)}  # scored first
+        return state
 
     def values(self) -> tuple[float | None, ...]:
         return (
@@ -72,6 +90,9 @@ class QcScores:
         return dict(zip(QC_COLUMNS, self.values(), strict=True))
 
 
+_SCORE_FIELDS = frozenset(("tissue", "white", "black", "gray", "blur"))
+
+
 def qc_scores(
     image: npt.NDArray[np.uint8],
     *,
@@ -81,42 +102,109 @@ def qc_scores(
 ) -> QcScores:
     """The scores of one RGB patch ``(h, w, 3)``, from its ``step``-strided view
     (``artifact``, ``mask_tissue``: its fractions covered by an artifact or tissue mask,
-    computed by the caller)."""
-    # Fractions need fewer samples than the blur score: at least 32 a side, every
-    # 2 * step-th pixel where the patch has them (256 px: 32 x 32 for the fractions).
-    fstep = 2 * step if min(image.shape[0], image.shape[1]) >= 64 * step else step
-    view = image[::fstep, ::fstep]  # a strided view: no copy (measured cheaper than one)
-    r, b = view[..., 0], view[..., 2]
-    g = view[..., 1]
-    hi = np.maximum(np.maximum(r, g), b)
-    lo = np.minimum(np.minimum(r, g), b)
-    n = max(1, hi.size)
-    white = lo >= WHITE_MIN
-    black = hi <= BLACK_MAX
-    gray = (hi - lo) <= GRAY_SPREAD_MAX  # uint8: hi >= lo, no wrap
-    n_white, n_black = int(np.count_nonzero(white)), int(np.count_nonzero(black))
-    n_gray = int(np.count_nonzero(gray)) - int(np.count_nonzero(gray & (white | black)))
-    blur = 0.0
-    green = image[::step, ::step, 1]
-    if green.shape[0] >= 3 and green.shape[1] >= 3:
-        f = green.astype(np.float32)
-        lap = f[:-2, 1:-1] + f[2:, 1:-1]
-        lap += f[1:-1, :-2]
-        lap += f[1:-1, 2:]
-        lap -= 4 * f[1:-1, 1:-1]
-        x = lap.ravel()
-        mean = float(x.sum()) / x.size
-        # no BLAS call (np.dot): its threads spin after use and cost CPU in every worker
-        blur = max(0.0, float(np.square(x).sum()) / x.size - mean * mean)
-    return QcScores(
-        tissue=round((n - n_white - n_black - n_gray) / n, 6),
-        white=round(n_white / n, 6),
-        black=round(n_black / n, 6),
-        gray=round(n_gray / n, 6),
-        blur=round(blur, 3),
-        artifact=artifact,
-        mask_tissue=mask_tissue,
-    )
+    computed by the caller). Many patches: :class:`~slidepatch.extract.qc_batch.QcBatch`
+    gives the same scores for a fraction of the cost."""
+    fstep = fraction_step(image.shape[0], image.shape[1], step=step)
+    planes = image[::fstep, ::fstep].transpose(2, 0, 1)[None]
+    (counts,) = score_views(planes, image[None, ::step, ::step, 1])
+    return make_scores(counts, artifact=artifact, mask_tissue=mask_tissue)
+
+
+def fraction_step(height: int, width: int, *, step: int) -> int:
+    """Fractions need fewer samples than the blur score: at least 32 a side, every
+    2 * step-th pixel where the patch has them (256 px: 32 x 32 for the fractions)."""
+    return 2 * step if min(height, width) >= 64 * step else step
+
+
+Counts = tuple[int, int, int, int, int, int, int]  # n, white, black, gray; m, sum, sum of squares
+
+
+def score_views(planes: npt.NDArray[np.uint8], green: npt.NDArray[np.uint8]) -> list[Counts]:
+    """The counts behind the scores of ``k`` patches at once: ``planes`` ``(k, 3, h, w)``,
+    their strided R, G, B samples for the fractions; ``green`` ``(k, hb, wb)``, their
+    strided green channel for the blur score. Any strides (views need no copy).
+
+    A few whole-array numpy calls per batch, not per patch: each call costs microseconds
+    of dispatch with cold caches (as between a patch's decode and encode), which a
+    patch's ~1,000 samples never amortise alone. The Laplacian is computed on the
+    flattened chunk (neighbours at +-1 and +-wb), so every call runs one contiguous loop;
+    the rows and columns where it wraps around are zeroed before the sums. Integer
+    arithmetic throughout: the sums are exact.
+    """
+    k = planes.shape[0]
+    r, g, b = planes[:, 0], planes[:, 1], planes[:, 2]
+    hi = np.maximum(r, g)
+    np.maximum(hi, b, out=hi)
+    lo = np.minimum(r, g)
+    np.minimum(lo, b, out=lo)
+    white = (lo >= WHITE_MIN).reshape(k, -1)
+    black = (hi <= BLACK_MAX).reshape(k, -1)
+    hi -= lo  # uint8: hi >= lo, no wrap
+    gray = (hi <= GRAY_SPREAD_MAX).reshape(k, -1)
+    n_white = white.sum(axis=1, dtype=np.int32).tolist()
+    n_black = black.sum(axis=1, dtype=np.int32).tolist()
+    white |= black
+    gray &= ~white
+    n_gray = gray.sum(axis=1, dtype=np.int32).tolist()
+    n = max(1, white.shape[1])
+    hb, wb = green.shape[1], green.shape[2]
+    if hb < 3 or wb < 3:
+        return [(n, n_white[i], n_black[i], n_gray[i], 0, 0, 0) for i in range(k)]
+    # In chunks of ~16k samples: temporaries that stay in L1/L2 (a whole batch's would
+    # evict the decoder's and encoder's working sets and cost more than they save).
+    # int32 throughout, sums without casting where they cannot overflow: |lap| <= 1020.
+    m = (hb - 2) * (wb - 2)
+    sum_type = np.int32 if m * 1020 < 2**31 else np.int64
+    square_sum_type = np.uint32 if m * 1020**2 < 2**32 else np.int64
+    per = hb * wb
+    chunk = max(1, _BLUR_CHUNK // per)
+    x = np.empty(min(k, chunk) * per, np.int32)
+    full = np.empty_like(x)
+    centre = np.empty_like(x)
+    s1: list[int] = []
+    s2: list[int] = []
+    for start in range(0, k, chunk):
+        c = min(chunk, k - start)
+        size = c * per
+        xs, fs, cs = x[:size], full[:size], centre[:size]
+        xs.reshape(c, hb, wb)[...] = green[start : start + c]
+        lap = fs[wb : size - wb]  # the centre of each 4-neighbour Laplacian
+        np.add(xs[: size - 2 * wb], xs[2 * wb :], out=lap)
+        lap += xs[wb - 1 : size - wb - 1]
+        lap += xs[wb + 1 : size - wb + 1]
+        np.multiply(xs[wb : size - wb], 4, out=cs[: size - 2 * wb])
+        lap -= cs[: size - 2 * wb]
+        grid = fs.reshape(c, hb, wb)
+        grid[:, 0] = 0
+        grid[:, -1] = 0
+        grid[:, :, 0] = 0
+        grid[:, :, -1] = 0
+        rows = fs.reshape(c, per)
+        s1 += rows.sum(axis=1, dtype=sum_type).tolist()
+        rows *= rows  # <= 1020^2: fits
+        s2 += rows.view(np.uint32).sum(axis=1, dtype=square_sum_type).tolist()
+    return [(n, n_white[i], n_black[i], n_gray[i], m, s1[i], s2[i]) for i in range(k)]
+
+
+def make_scores(
+    counts: Counts, *, artifact: float | None = None, mask_tissue: float | None = None
+) -> QcScores:
+    """A patch's scores from its :func:`score_views` counts."""
+    return QcScores(**score_values(counts), artifact=artifact, mask_tissue=mask_tissue)
+
+
+def score_values(counts: Counts) -> dict[str, float]:
+    """The five pixel scores (rounded as they are stored) from :func:`score_views` counts."""
+    n, n_white, n_black, n_gray, m, s1, s2 = counts
+    # variance of the Laplacian, exact in integers: (m * sum(x^2) - sum(x)^2) / m^2
+    blur = (m * s2 - s1 * s1) / (m * m) if m else 0.0
+    return {
+        "tissue": round((n - n_white - n_black - n_gray) / n, 6),
+        "white": round(n_white / n, 6),
+        "black": round(n_black / n, 6),
+        "gray": round(n_gray / n, 6),
+        "blur": round(blur, 3),
+    }
 
 
 def decode_rgb(data: bytes) -> npt.NDArray[np.uint8]:
