@@ -87,3 +87,65 @@ def test_level_1_and_1_um_per_px_stay_apart_in_file_names_and_manifests(
         ("1", "level"),
         ("1.0", "mpp"),
     ]
+
+
+@pytest.fixture(scope="module")
+def level1_not_1um(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """0.5 µm/px with level 1 at ds 4 (2.0 µm/px): Level(1) and Mpp(1.0) read differently."""
+    from slidepatch.testing.synthetic import write_synthetic_slide
+
+    folder = tmp_path_factory.mktemp("slide-level1-not-1um")
+    return write_synthetic_slide(
+        folder / "s.svs", width=1024, height=768, downsamples=(1, 4), mpp=0.5, seed=5
+    )
+
+
+def test_level_1_and_1_um_per_px_stay_apart_through_spawned_memory_pool_and_stream(
+    level1_not_1um: Path,
+) -> None:
+    """The multi-resolution jobs carry Level(1) and Mpp(1.0) across processes (spawn
+    pickles them): each entry is centred and read at its own resolution."""
+    from slidepatch import CustomPatches, MultiResMemPatchExtractorPool
+    from slidepatch.extract.multires import multires_locations
+    from slidepatch.pools import MemPatchExtractorPool
+
+    patches = CustomPatches(
+        wsi_file=level1_not_1um, patch_data=[((480, 360), (32, 32), "t")], level_or_mpp=0
+    )
+    levels = [1, 1.0]
+    with Slide.open(level1_not_1um) as slide:
+        want_locs = multires_locations(
+            slide=slide, patch_set=patches.patch_set, levels_or_mpps=levels
+        )[0]
+        want = [
+            slide.read_region(tuple(want_locs[j]), v, (32, 32), resampling_mode="tile")
+            for j, v in enumerate(levels)
+        ]
+    assert not np.array_equal(want_locs[0], want_locs[1])
+    assert not np.array_equal(want[0], want[1])
+    with MultiResMemPatchExtractorPool(
+        patches_pool=[patches],
+        levels_or_mpps=levels,
+        resampling_mode="tile",
+        proc_num_workers=1,
+        thread_num_workers=1,
+        start_method="spawn",
+    ) as pool:
+        np.testing.assert_array_equal(pool.locations[0], want_locs)
+        for j, (image, label) in enumerate(pool.patch_list[0]):
+            assert label == "t"
+            np.testing.assert_array_equal(image, want[j])
+    with MemPatchExtractorPool.iter_batches(
+        patches_pool=[patches],
+        levels_or_mpps=levels,
+        resampling_mode="tile",
+        batch_size=1,
+        memory_budget="8MiB",
+        proc_num_workers=1,
+        thread_num_workers=1,
+        start_method="spawn",
+    ) as stream:
+        (batch,) = list(stream)
+        np.testing.assert_array_equal(batch.locations[0], want_locs)
+        for j in range(2):
+            np.testing.assert_array_equal(batch.images[0, j], want[j])

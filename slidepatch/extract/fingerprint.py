@@ -24,9 +24,9 @@ from collections.abc import Mapping, Sequence
 from slidepatch.extract.encoders import PatchEncoder
 from slidepatch.extract.naming import wsi_id_for
 from slidepatch.extract.qc import QcFilter
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.locations.patchset import PatchSet
 from slidepatch.options import DEFAULT_READ_OPTIONS
-from slidepatch.resolution import Resolution, resolution_of
+from slidepatch.resolution import Resolution
 from slidepatch.slide.identity import SlideIdentity
 
 FINGERPRINT_VERSION = 1
@@ -87,7 +87,7 @@ def disk_fingerprint(
     included_labels: Sequence[str],
     excluded_labels: Sequence[str],
     resampling_mode: str | None,
-    levels_or_mpps: Sequence[Resolution | LevelOrMpp] | None,
+    levels_or_mpps: Sequence[Resolution] | None,
     global_counter: int | None,
     output: Mapping[str, object] | None = None,
 ) -> Fingerprint:
@@ -108,9 +108,7 @@ def disk_fingerprint(
         "locations_digest": locations_digest(patch_set),
         "patch_size": _patch_size(patch_set),
         "level_or_mpp": patch_set.resolution.text,
-        "levels_or_mpps": None
-        if levels_or_mpps is None
-        else [resolution_of(v).text for v in levels_or_mpps],
+        "levels_or_mpps": None if levels_or_mpps is None else [r.text for r in levels_or_mpps],
         "resampling_mode": resampling_mode,
         "slide_mpp": patch_set.slide_mpp,
         "backend": patch_set.backend,

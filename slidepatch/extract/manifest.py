@@ -58,7 +58,7 @@ class WrittenPatch:
     path: str
     patch_index: int
     label: str
-    level_or_mpp: LevelOrMpp
+    level_or_mpp: LevelOrMpp | Resolution  # stored as the reference's value (int / float)
     x_level0: int
     y_level0: int
     width_read_px: int

@@ -48,21 +48,22 @@ def read_one_patch(
     index: int,
     location: tuple[int, int],
     size: tuple[int, int],
-    level_or_mpp: Resolution | LevelOrMpp,
+    resolution: Resolution,
     resampling_mode: ResamplingMode,
     out: Buffer | None = None,
 ) -> Buffer:
     """Read one patch; any failure becomes an ExtractionError naming slide and patch."""
     try:
         return slide.read_region(
-            location, level_or_mpp, size, resampling_mode=resampling_mode, out=out
+            location, resolution, size, resampling_mode=resampling_mode, out=out
         )
     except Exception as exc:
         detail = exc.message if isinstance(exc, SlideError) else f"{type(exc).__name__}: {exc}"
         cls = InvalidPatchError if isinstance(exc, ValueError) else ExtractionError
         raise cls(
             slide.path,
-            f"patch {index} at level-0 {location} size {size} ({level_or_mpp=}): {detail}",
+            f"patch {index} at level-0 {location} size {size} "
+            f"(level_or_mpp={resolution.value!r}): {detail}",
         ) from exc
 
 
@@ -224,7 +225,7 @@ class _ReadPlan:
                     index=i,
                     location=(int(xs[i]), int(ys[i])),
                     size=(int(ps.width[i]), int(ps.height[i])),
-                    level_or_mpp=self.target,
+                    resolution=self.target,
                     resampling_mode=resampling_mode,
                     out=destination(k),
                 )

@@ -15,7 +15,6 @@ from dataclasses import replace
 
 from slidepatch.extract.attempt import AttemptJournal
 from slidepatch.extract.manifest import WrittenPatch, csv_values, manifest_base_name
-from slidepatch.extract.naming import level_comment
 from slidepatch.extract.resume import MANIFEST_DIR
 from slidepatch.extract.shard_index import format_index
 from slidepatch.extract.shards import (
@@ -108,7 +107,7 @@ class ShardSink:
         """``png`` for one resolution; ``level1.png`` / ``mpp0.5.png`` for a multi-res set."""
         if not self._multires:
             return self._extension
-        return f"{level_comment(record.level_or_mpp)}.{self._extension}"
+        return f"{record.resolution.comment}.{self._extension}"
 
     def finish(self, *, expected: int) -> SinkOutputs:
         assert self._writer is not None, "start() first"
