@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from slidepatch import Level, Mpp, Slide
-from slidepatch.extract.naming import level_comment
 from slidepatch.resolution import resolution_of
 
 
@@ -28,7 +27,7 @@ def test_parsed_once_and_written_as_the_reference_value(
     res = resolution_of(value)
     assert res == parsed and resolution_of(res) is res
     assert res.text == repr(res.value) == text  # manifests and fingerprints as before
-    assert level_comment(res.value) == comment  # multi-resolution file names as before
+    assert resolution_of(res.value).comment == comment  # multi-resolution file names as before
 
 
 def test_a_level_and_the_same_number_as_mpp_are_different_keys() -> None:

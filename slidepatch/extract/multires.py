@@ -31,12 +31,6 @@ def check_resolutions(values: object) -> list[Resolution]:
     return parsed
 
 
-def check_levels_or_mpps(values: object) -> list[LevelOrMpp]:
-    """Validate a non-empty sequence of levels (int) and MPPs (float): the reference's values
-    of :func:`check_resolutions`."""
-    return [r.value for r in check_resolutions(values)]
-
-
 def level0_factor(*, slide: Slide, resolution: Resolution) -> float:
     """Level-0 pixels per output pixel: the level's downsample, or ``mpp / slide MPP``."""
     match resolution:
