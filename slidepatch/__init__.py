@@ -2,6 +2,7 @@
 
 from slidepatch.annotations import (
     AnnotationPolygon,
+    PolygonSource,
     load_polygon_data,
     read_annotations,
     read_asap_xml,
@@ -55,7 +56,8 @@ from slidepatch.extract import (
 )
 from slidepatch.locations import *  # noqa: F403  (the location classes and their pools)
 from slidepatch.locations import __all__ as _locations_all
-from slidepatch.locations.patchset import PatchSource
+from slidepatch.locations.params import PerRegion
+from slidepatch.locations.patchset import PatchItem, PatchSource
 from slidepatch.masks import Mask, MaskSource, WSIPolygonMask, WSITissueMask, load_mask
 from slidepatch.options import ReadOptions
 from slidepatch.pools import (
@@ -69,7 +71,7 @@ from slidepatch.pools import (
     iter_patch_batches,
 )
 from slidepatch.reference_data import MaskData, PolygonData
-from slidepatch.resolution import Level, Mpp
+from slidepatch.resolution import Level, Mpp, Resolution
 from slidepatch.shard_dataset import ShardDataset, open_shards
 from slidepatch.slide import ReadPlan, Slide, SlideIdentity, slide_identity
 
@@ -104,10 +106,14 @@ __all__ = [
     "PatchBatch",
     "PatchList",
     "ReadOptions",
+    "PatchItem",
     "RunPolicy",
     "PatchSource",
+    "PerRegion",
+    "PolygonSource",
     "Level",
     "Mpp",
+    "Resolution",
     "PatchStream",
     "PolygonData",
     "ShardDataset",

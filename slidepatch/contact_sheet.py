@@ -17,13 +17,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TypeGuard, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
 from slidepatch.errors import OutputError
+
+PatchImage = npt.NDArray[np.uint8] | Image.Image
+"""A patch image: an ``(h, w, 3)`` (or ``(h, w, 4)``) uint8 array or a PIL image."""
+
+LabelledPatch = tuple[PatchImage, str]
+"""``(image, label)``; a multi-resolution item is a sequence of them."""
+
+T = TypeVar("T")
 
 UNLABELLED = "(no label)"
 """Row title for patches whose label is the empty string."""
@@ -38,7 +46,7 @@ _MANIFEST_DIR = "manifests"
 class _Row:
     title: str
     total: int
-    images: list[Any]
+    images: list[PatchImage]
 
 
 def _check_sizes(*, per_label: int, thumb_size: int) -> None:
@@ -48,11 +56,13 @@ def _check_sizes(*, per_label: int, thumb_size: int) -> None:
         raise ValueError(f"thumb_size must be an int >= 8, got {thumb_size!r}")
 
 
-def _is_pair(item: object) -> bool:
+def _is_pair(item: object) -> TypeGuard[LabelledPatch]:
     return isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[1], str)
 
 
-def _flatten(patches: Iterable[Any]) -> Iterable[tuple[Any, str]]:
+def _flatten(
+    patches: Iterable[LabelledPatch | Sequence[LabelledPatch]],
+) -> Iterable[tuple[PatchImage, str]]:
     """Yield ``(image, row key)``; a multi-resolution item (a list of pairs) gives one per
     resolution, keyed ``"<label> [i]"`` so each resolution gets its own row."""
     for item in patches:
@@ -68,7 +78,7 @@ def _flatten(patches: Iterable[Any]) -> Iterable[tuple[Any, str]]:
             )
 
 
-def _as_rgb_image(image: Any) -> Image.Image:
+def _as_rgb_image(image: PatchImage) -> Image.Image:
     if isinstance(image, Image.Image):
         return image.convert("RGB")
     array = np.asarray(image)
@@ -81,7 +91,7 @@ def _as_rgb_image(image: Any) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(array[:, :, :3]))
 
 
-def _thumbnail(image: Any, size: int) -> Image.Image:
+def _thumbnail(image: PatchImage, size: int) -> Image.Image:
     """The image scaled (up or down) to fit ``size`` x ``size``, aspect kept, on white."""
     picture = _as_rgb_image(image)
     scale = size / max(picture.width, picture.height)
@@ -94,11 +104,11 @@ def _thumbnail(image: Any, size: int) -> Image.Image:
 
 
 def _sample_rows(
-    keyed: Iterable[tuple[Any, str]], *, per_label: int, seed: int
-) -> list[tuple[str, int, list[Any]]]:
+    keyed: Iterable[tuple[T, str]], *, per_label: int, seed: int
+) -> list[tuple[str, int, list[T]]]:
     """Reservoir-sample ``per_label`` items per key in one pass (bounded memory)."""
     rng = np.random.default_rng(seed)
-    reservoirs: dict[str, list[Any]] = {}
+    reservoirs: dict[str, list[T]] = {}
     counts: dict[str, int] = {}
     for item, key in keyed:
         seen = counts.get(key, 0)
@@ -150,7 +160,7 @@ def _save(sheet: Image.Image, path: str | PathLike[str] | None) -> None:
 
 def make_contact_sheet(
     *,
-    patches: Iterable[Any],
+    patches: Iterable[LabelledPatch | Sequence[LabelledPatch]],
     path: str | PathLike[str] | None = None,
     per_label: int = 8,
     thumb_size: int = 96,

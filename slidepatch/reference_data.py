@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.annotations import AnnotationPolygon, load_polygon_data
+from slidepatch.annotations import AnnotationPolygon, PolygonSource, load_polygon_data
 from slidepatch.errors import MaskError, MaskFileNotFoundError
-from slidepatch.masks import NPZ_LAYOUT_KEY, Mask
+from slidepatch.masks import NPZ_LAYOUT_KEY, Mask, MaskSource
 
 
 class MaskData:
@@ -27,7 +27,7 @@ class MaskData:
     written by slidepatch carry a marker and are read as ``(height, width)``.
     """
 
-    def __init__(self, *, mask_data: Any) -> None:
+    def __init__(self, *, mask_data: MaskSource) -> None:
         from PIL import Image
 
         self._source = mask_data
@@ -81,7 +81,7 @@ class MaskData:
 class PolygonData:
     """Polygons from a list of AnnotationPolygon, a JSON string or a JSON file."""
 
-    def __init__(self, *, polygon_data: Any) -> None:
+    def __init__(self, *, polygon_data: PolygonSource) -> None:
         self._polygons = load_polygon_data(polygon_data)
 
     @property

@@ -47,11 +47,14 @@ from slidepatch.pools._stream_order import (
     shard_of,
 )
 from slidepatch.pools._stream_worker import MAX_OPEN_SLIDES, OpenSlides
+from slidepatch.resolution import Level, Mpp
 from slidepatch.slide.slide import ResamplingMode
 
 __all__ = ["PatchIterableDataset", "shard_slides"]
 
-Item = tuple[Any, str, dict[str, Any]]
+Item = tuple[Any, str, dict[str, int | float | str]]
+"""``(image, label, meta)``: the image is a ``(3, h, w)`` uint8 tensor, or what ``transform``
+made of it."""
 
 
 def shard_slides(*, patch_counts: Sequence[int], num_shards: int) -> list[list[int]]:
@@ -99,7 +102,7 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
         *,
         patches_pool: Iterable[PatchSource | OnlineRandomPatches],
         thread_num_workers: int = 1,
-        transform: Callable[[torch.Tensor], Any] | None = None,
+        transform: Callable[[torch.Tensor], object] | None = None,
         resampling_mode: ResamplingMode = None,
         included_labels: Sequence[str] | None = None,
         excluded_labels: Sequence[str] | None = None,
@@ -326,15 +329,15 @@ class PatchIterableDataset(IterableDataset[Item]):  # type: ignore[misc,unused-i
 
     def _item(self, s: int, ps: PatchSet, i: int, image: npt.NDArray[np.uint8]) -> Item:
         tensor = torch.from_numpy(image).permute(2, 0, 1)
-        level = ps.level_or_mpp
-        meta = {
+        res = ps.resolution
+        meta: dict[str, int | float | str] = {
             "slide_index": s,
             "patch_index": int(self._sources.kept_of(s, ps)[i]),
             "x": int(ps.x[i]),
             "y": int(ps.y[i]),
             "slide_path": ps.slide_path,
-            "level": level if isinstance(level, int) else -1,
-            "mpp": float(level) if isinstance(level, float) else math.nan,
+            "level": res.index if isinstance(res, Level) else -1,
+            "mpp": res.um_per_px if isinstance(res, Mpp) else math.nan,
         }
         out = tensor if self._transform is None else self._transform(tensor)
         return out, ps.labels[i], meta

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -14,7 +14,15 @@ Point = tuple[float, float]
 Ring = tuple[Point, ...]
 
 
-def _ring(points: Iterable[Sequence[Any]], what: str) -> Ring:
+class PolygonDict(TypedDict):
+    """An AnnotationPolygon as JSON: what ``polygon_data`` JSON holds."""
+
+    points: list[list[float]]
+    label: str
+    holes: list[list[list[float]]]
+
+
+def _ring(points: Iterable[Sequence[float]], what: str) -> Ring:
     """Validate and freeze a ring of (x, y) vertices (floats kept, closing vertex dropped)."""
     ring: list[Point] = []
     for i, point in enumerate(points):
@@ -46,9 +54,9 @@ class AnnotationPolygon:
     def __init__(
         self,
         *,
-        points: Iterable[Sequence[Any]],
-        label: Any = "",
-        holes: Iterable[Iterable[Sequence[Any]]] = (),
+        points: Iterable[Sequence[float]],
+        label: str | None = "",
+        holes: Iterable[Iterable[Sequence[float]]] = (),
     ) -> None:
         self._label = "" if label is None else str(label)
         self._points = _ring(points, f"polygon {self._label!r}")
@@ -69,7 +77,7 @@ class AnnotationPolygon:
         return [list(hole) for hole in self._holes]
 
     @property
-    def data_dict(self) -> dict[str, Any]:
+    def data_dict(self) -> PolygonDict:
         """JSON form: ``{"points": [[x, y]...], "label": str, "holes": [[[x, y]...]...]}``."""
         return {
             "points": [list(p) for p in self._points],

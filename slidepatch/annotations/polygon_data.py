@@ -12,7 +12,8 @@ from typing import Any, Union
 from slidepatch.annotations.polygon import AnnotationPolygon
 from slidepatch.errors import AnnotationError, AnnotationFileNotFoundError
 
-PolygonData = Union[Sequence[AnnotationPolygon], str, "PathLike[str]"]
+PolygonSource = Union[Sequence[AnnotationPolygon], str, "PathLike[str]"]
+"""What ``polygon_data=`` accepts: AnnotationPolygons, a JSON string or a JSON file path."""
 
 
 def polygons_from_json_value(value: Any, *, source: str | None = None) -> list[AnnotationPolygon]:

@@ -13,7 +13,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from slidepatch.cli.errors import SlideFailedError, cli_text
+from slidepatch.cli.errors import NothingWrittenError, SlideFailedError, cli_text
 from slidepatch.cli.extract import (
     _check_slides,
     _slide_inputs,
@@ -63,6 +63,9 @@ def run_locate(args: argparse.Namespace) -> int:
             why = result.empty_reason or "no location passed the tests"
             _warn(f"{result.slide_path}: no patch locations: {why}; its file holds none")
         patch_sets.append(result.patch_set)
+    if not failed and not any(len(ps) for ps in patch_sets):
+        # as extract: a run that finds no location at all fails; no empty files left behind
+        raise NothingWrittenError("no patch location in any slide (see the warnings above)")
     Path(out).mkdir(parents=True, exist_ok=True)
     written = files.save_many(
         patch_sets,

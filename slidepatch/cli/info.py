@@ -4,9 +4,33 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TypedDict
 
 from slidepatch.slide import Slide
+
+
+class LevelInfo(TypedDict):
+    """One pyramid level of ``slidepatch info``."""
+
+    level: int
+    dimensions: list[int]
+    downsample: float
+    mpp: float | None
+    tile_size: tuple[int, int] | None
+
+
+class SlideInfo(TypedDict):
+    """What ``slidepatch info`` prints (as text or JSON)."""
+
+    path: str
+    vendor: str | None
+    backend: str
+    dimensions: list[int]
+    mpp: list[float] | None
+    mpp_source: str
+    objective_power: str | None
+    level_count: int
+    levels: list[LevelInfo]
 
 
 def _tile_size(slide: Slide, level: int) -> tuple[int, int] | None:
@@ -21,11 +45,11 @@ def _tile_size(slide: Slide, level: int) -> tuple[int, int] | None:
     return None
 
 
-def describe_slide(path: str) -> dict[str, Any]:
+def describe_slide(path: str) -> SlideInfo:
     """Geometry and metadata of one slide, as plain values (for text or JSON output)."""
     with Slide.open(path) as slide:
         level_mpps = slide.level_mpps
-        levels = []
+        levels: list[LevelInfo] = []
         for level, (dims, downsample) in enumerate(
             zip(slide.level_dimensions, slide.level_downsamples, strict=True)
         ):
@@ -56,7 +80,7 @@ def _format_number(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
 
 
-def format_description(info: dict[str, Any]) -> str:
+def format_description(info: SlideInfo) -> str:
     """The human-readable block printed by ``slidepatch info``."""
     w, h = info["dimensions"]
     mpp = info["mpp"]

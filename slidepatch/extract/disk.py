@@ -44,13 +44,12 @@ from slidepatch.extract.manifest import (
     format_text_manifest,
     manifest_base_name,
 )
-from slidepatch.extract.multires import check_levels_or_mpps, multires_locations
+from slidepatch.extract.multires import check_resolutions, multires_locations
 from slidepatch.extract.naming import (
     check_directory_name,
     check_name_part,
     check_separator,
     ensure_inside,
-    level_comment,
     new_manifest_id,
     patch_file_name,
     relative_dir,
@@ -83,7 +82,7 @@ from slidepatch.extract.sink import EncodedPatch, EncodedSink, SlideTarget
 from slidepatch.extract.threads import run_on_threads
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.masks import load_mask
-from slidepatch.resolution import Resolution, resolution_of
+from slidepatch.resolution import Resolution
 from slidepatch.slide.buffers import ScratchBuffers
 from slidepatch.slide.identity import slide_identity
 from slidepatch.slide.slide import ReadPlan, ResamplingMode, Slide
@@ -97,7 +96,7 @@ class _Job:
     patch_index: int
     x: int
     y: int
-    level_or_mpp: LevelOrMpp
+    resolution: Resolution
     set_id: str
     qc_gate: bool = False  # the qc= filters judge this job (the first of its group)
 
@@ -299,7 +298,7 @@ class _DiskBase(PatchExtractorBase):
             tissue_mask=self._tissue_mask,
         )
 
-    def _multires_options(self) -> tuple[list[LevelOrMpp] | None, int | None]:
+    def _multires_options(self) -> tuple[list[Resolution] | None, int | None]:
         """``(levels_or_mpps, global_counter)`` for the fingerprint (None, None: one level)."""
         return None, None
 
@@ -322,7 +321,7 @@ class _DiskBase(PatchExtractorBase):
             output=self._shard_options(),
         )
 
-    def _resolutions(self) -> list[LevelOrMpp]:
+    def _resolutions(self) -> list[Resolution]:
         raise NotImplementedError
 
     def _plan_jobs(self, slide: Slide) -> list[list[_Job]]:
@@ -344,7 +343,7 @@ class _DiskBase(PatchExtractorBase):
             return None
         ps = self._patch_set
         mask = load_mask(mask_data, slide_dimensions=slide.dimensions, wsi_file=ps.slide_path)
-        scale = slide.plan(ps.level_or_mpp, resampling_mode=self._resampling_mode).level0_per_pixel
+        scale = slide.plan(ps.resolution, resampling_mode=self._resampling_mode).level0_per_pixel
         out = np.zeros(len(ps), dtype=np.float64)
         sizes = np.stack([ps.width, ps.height], axis=1) if len(ps) else np.zeros((0, 2))
         for w, h in {(int(a), int(b)) for a, b in sizes}:
@@ -370,8 +369,7 @@ class _DiskBase(PatchExtractorBase):
         after the artifact/tissue gates, the masks' fractions, and the refusals of paths or
         manifests already on disk."""
         plans = {
-            resolution_of(r): slide.plan(r, resampling_mode=self._resampling_mode)
-            for r in self._resolutions()
+            r: slide.plan(r, resampling_mode=self._resampling_mode) for r in self._resolutions()
         }
         groups = self._gated(self._plan_jobs(slide))
         self._artifact = self._mask_fractions(slide, self._artifact_mask)
@@ -458,7 +456,7 @@ class _DiskBase(PatchExtractorBase):
                     self._encode_job(
                         slide,
                         job,
-                        plans[resolution_of(job.level_or_mpp)],
+                        plans[job.resolution],
                         writing=sink.destination(job.rel_path),
                     )
                     for job in groups[g]
@@ -544,7 +542,7 @@ class _DiskBase(PatchExtractorBase):
                 index=i,
                 location=(job.x, job.y),
                 size=size,
-                level_or_mpp=job.level_or_mpp,
+                resolution=job.resolution,
                 resampling_mode=self._resampling_mode,
                 # The image is encoded before this thread reads its next patch, so one
                 # buffer per thread serves them all (a fresh one costs page faults each).
@@ -575,7 +573,7 @@ class _DiskBase(PatchExtractorBase):
             path=job.rel_path,
             patch_index=i,
             label=ps.labels[i],
-            level_or_mpp=job.level_or_mpp,
+            level_or_mpp=job.resolution,
             x_level0=job.x,
             y_level0=job.y,
             width_read_px=size[0],
@@ -593,7 +591,7 @@ class _DiskBase(PatchExtractorBase):
             return None
         try:
             data = passthrough_jpeg(
-                slide=slide, location=(job.x, job.y), level_or_mpp=job.level_or_mpp, size=size
+                slide=slide, location=(job.x, job.y), resolution=job.resolution, size=size
             )
         except Exception as exc:
             detail = exc.message if isinstance(exc, SlideError) else f"{type(exc).__name__}: {exc}"
@@ -728,8 +726,8 @@ class DiskPatchExtractor(_DiskBase):
         )
         self._run()
 
-    def _resolutions(self) -> list[LevelOrMpp]:
-        return [self._patch_set.level_or_mpp]
+    def _resolutions(self) -> list[Resolution]:
+        return [self._patch_set.resolution]
 
     def _plan_jobs(self, slide: Slide) -> list[list[_Job]]:
         ps = self._patch_set
@@ -740,7 +738,7 @@ class DiskPatchExtractor(_DiskBase):
             name = self._file_name(comment=self._comment, label=label, x=x, y=y)
             folder = relative_dir(label=label, create_subdirs=self._create_subdirs)
             rel = f"{folder}/{name}" if folder else name
-            groups.append([_Job(rel, i, x, y, ps.level_or_mpp, "")])
+            groups.append([_Job(rel, i, x, y, ps.resolution, "")])
         return groups
 
 
@@ -755,7 +753,7 @@ class MultiResDiskPatchExtractor(_DiskBase):
         self,
         *,
         patches: object,
-        levels_or_mpps: Sequence[LevelOrMpp],
+        levels_or_mpps: Sequence[LevelOrMpp | Resolution],
         num_workers: int,
         output_dir: str | PathLike[str],
         image_type: str,
@@ -779,7 +777,7 @@ class MultiResDiskPatchExtractor(_DiskBase):
         artifact_mask: object = None,
         tissue_mask: object = None,
     ) -> None:
-        self._levels_or_mpps = check_levels_or_mpps(levels_or_mpps)
+        self._levels_or_mpps = check_resolutions(levels_or_mpps)
         self._global_counter = check_global_counter(global_counter)
         super().__init__(
             patches=patches,
@@ -811,7 +809,7 @@ class MultiResDiskPatchExtractor(_DiskBase):
 
     @property
     def levels_or_mpps(self) -> list[LevelOrMpp]:
-        return list(self._levels_or_mpps)
+        return [r.value for r in self._levels_or_mpps]
 
     @property
     def patch_count(self) -> int:
@@ -822,16 +820,16 @@ class MultiResDiskPatchExtractor(_DiskBase):
         """The last set number used (``first - 1`` when there were no patches)."""
         return self._patchset_counter
 
-    def _multires_options(self) -> tuple[list[LevelOrMpp] | None, int | None]:
+    def _multires_options(self) -> tuple[list[Resolution] | None, int | None]:
         return list(self._levels_or_mpps), self._global_counter
 
     def _extractor_params(self) -> dict[str, Any]:
         params = super()._extractor_params()
         params["global_counter"] = self._global_counter
-        params["levels_or_mpps"] = self._levels_or_mpps
+        params["levels_or_mpps"] = self.levels_or_mpps
         return params
 
-    def _resolutions(self) -> list[LevelOrMpp]:
+    def _resolutions(self) -> list[Resolution]:
         return list(self._levels_or_mpps)
 
     def _plan_jobs(self, slide: Slide) -> list[list[_Job]]:
@@ -847,7 +845,7 @@ class MultiResDiskPatchExtractor(_DiskBase):
             folder = relative_dir(label=label, create_subdirs=self._create_subdirs, set_dir=set_id)
             group = []
             for j, entry in enumerate(entries):
-                slot = level_comment(entry)
+                slot = entry.comment
                 comment = f"{self._comment}{self._separator}{slot}" if self._comment else slot
                 x, y = int(locs[i, j, 0]), int(locs[i, j, 1])
                 name = self._file_name(comment=comment, label=label, x=x, y=y)

@@ -24,9 +24,9 @@ from collections.abc import Mapping, Sequence
 from slidepatch.extract.encoders import PatchEncoder
 from slidepatch.extract.naming import wsi_id_for
 from slidepatch.extract.qc import QcFilter
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.locations.patchset import PatchSet
 from slidepatch.options import DEFAULT_READ_OPTIONS
-from slidepatch.resolution import resolution_of
+from slidepatch.resolution import Resolution
 from slidepatch.slide.identity import SlideIdentity
 
 FINGERPRINT_VERSION = 1
@@ -42,7 +42,7 @@ Fingerprint = dict[str, object]
 def locations_digest(patch_set: PatchSet) -> str:
     """SHA-256 of the locations, sizes, labels and resolution (the set's content)."""
     h = hashlib.sha256()
-    h.update(resolution_of(patch_set.level_or_mpp).text.encode())
+    h.update(patch_set.resolution.text.encode())
     for arr in (patch_set.x, patch_set.y, patch_set.width, patch_set.height):
         h.update(arr.astype("<i8").tobytes())
     h.update("\0".join(patch_set.labels).encode("utf-8"))
@@ -87,7 +87,7 @@ def disk_fingerprint(
     included_labels: Sequence[str],
     excluded_labels: Sequence[str],
     resampling_mode: str | None,
-    levels_or_mpps: Sequence[LevelOrMpp] | None,
+    levels_or_mpps: Sequence[Resolution] | None,
     global_counter: int | None,
     output: Mapping[str, object] | None = None,
 ) -> Fingerprint:
@@ -107,10 +107,8 @@ def disk_fingerprint(
         "patch_count": len(patch_set),
         "locations_digest": locations_digest(patch_set),
         "patch_size": _patch_size(patch_set),
-        "level_or_mpp": resolution_of(patch_set.level_or_mpp).text,
-        "levels_or_mpps": None
-        if levels_or_mpps is None
-        else [resolution_of(v).text for v in levels_or_mpps],
+        "level_or_mpp": patch_set.resolution.text,
+        "levels_or_mpps": None if levels_or_mpps is None else [r.text for r in levels_or_mpps],
         "resampling_mode": resampling_mode,
         "slide_mpp": patch_set.slide_mpp,
         "backend": patch_set.backend,

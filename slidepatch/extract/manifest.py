@@ -21,12 +21,12 @@ import os
 import platform
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slidepatch.extract.qc import QcScores
 from slidepatch.locations.patchset import LevelOrMpp
-from slidepatch.resolution import resolution_of
+from slidepatch.resolution import Resolution, resolution_of
 
 LABEL_WIDTH = 24
 SEPARATOR_LINE = "-" * 50
@@ -58,7 +58,7 @@ class WrittenPatch:
     path: str
     patch_index: int
     label: str
-    level_or_mpp: LevelOrMpp
+    level_or_mpp: LevelOrMpp | Resolution  # stored as the reference's value (int / float)
     x_level0: int
     y_level0: int
     width_read_px: int
@@ -67,6 +67,12 @@ class WrittenPatch:
     mpp_read: float | None
     set_id: str = ""
     qc: QcScores | None = None  # quality scores, with qc_scores=True or qc= filters
+    resolution: Resolution = field(init=False)
+
+    def __post_init__(self) -> None:
+        resolution = resolution_of(self.level_or_mpp)  # a Resolution passes through
+        object.__setattr__(self, "resolution", resolution)
+        object.__setattr__(self, "level_or_mpp", resolution.value)
 
 
 def manifest_base_name(manifest_id: str, wsi_id: str) -> str:
@@ -134,8 +140,8 @@ def csv_values(
         r.set_id,
         r.patch_index,
         r.label,
-        resolution_of(r.level_or_mpp).text,
-        resolution_of(r.level_or_mpp).kind,
+        r.resolution.text,
+        r.resolution.kind,
         "" if r.mpp_read is None else f"{r.mpp_read:.6g}",
         r.x_level0,
         r.y_level0,

@@ -9,9 +9,10 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.extract.base import PatchExtractorBase
-from slidepatch.extract.multires import check_levels_or_mpps, multires_locations
+from slidepatch.extract.multires import check_resolutions, multires_locations
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.resolution import Resolution
 from slidepatch.slide.slide import ResamplingMode, Slide
 
 ImageFormat = Literal["numpy", "pil"]
@@ -83,7 +84,7 @@ class MemPatchExtractor(_MemBase):
     def _generate(self) -> Iterator[tuple[Any, ...]]:
         ps = self._patch_set
         with self._open_slide() as slide:
-            slide.plan(ps.level_or_mpp, resampling_mode=self._resampling_mode)
+            slide.plan(ps.resolution, resampling_mode=self._resampling_mode)
 
             def read(chunk: list[int]) -> list[npt.NDArray[np.uint8]]:
                 return [
@@ -92,7 +93,7 @@ class MemPatchExtractor(_MemBase):
                         index=i,
                         location=(int(ps.x[i]), int(ps.y[i])),
                         size=(int(ps.width[i]), int(ps.height[i])),
-                        level_or_mpp=ps.level_or_mpp,
+                        resolution=ps.resolution,
                         resampling_mode=self._resampling_mode,
                     )
                     for i in chunk
@@ -117,7 +118,7 @@ class MultiResMemPatchExtractor(_MemBase):
         self,
         *,
         patches: object,
-        levels_or_mpps: Sequence[LevelOrMpp],
+        levels_or_mpps: Sequence[LevelOrMpp | Resolution],
         num_workers: int,
         mp_chunksize: int = 1,
         resampling_mode: ResamplingMode = None,
@@ -126,7 +127,7 @@ class MultiResMemPatchExtractor(_MemBase):
         inference_mode: bool = False,
         image_format: ImageFormat = "numpy",
     ) -> None:
-        self._levels_or_mpps = check_levels_or_mpps(levels_or_mpps)
+        self._levels_or_mpps = check_resolutions(levels_or_mpps)
         super().__init__(
             patches=patches,
             num_workers=num_workers,
@@ -140,7 +141,7 @@ class MultiResMemPatchExtractor(_MemBase):
 
     @property
     def levels_or_mpps(self) -> list[LevelOrMpp]:
-        return list(self._levels_or_mpps)
+        return [r.value for r in self._levels_or_mpps]
 
     @property
     def patch_count(self) -> int:
@@ -165,7 +166,7 @@ class MultiResMemPatchExtractor(_MemBase):
                         index=i,
                         location=(int(locs[i, j, 0]), int(locs[i, j, 1])),
                         size=size,
-                        level_or_mpp=entry,
+                        resolution=entry,
                         resampling_mode=self._resampling_mode,
                     )
                     for j, entry in enumerate(entries)

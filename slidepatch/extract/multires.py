@@ -16,24 +16,24 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet, check_level_or_mpp
-from slidepatch.resolution import Level, Mpp, resolution_of
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.resolution import Level, Mpp, Resolution, resolution_of
 from slidepatch.slide.slide import Slide
 
 
-def check_levels_or_mpps(values: object) -> list[LevelOrMpp]:
-    """Validate a non-empty sequence of levels (int) and MPPs (float)."""
+def check_resolutions(values: object) -> list[Resolution]:
+    """Parse a non-empty sequence of levels (int) and MPPs (float), once, into Level / Mpp."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise ValueError(f"levels_or_mpps must be a list of ints and floats, got {values!r}")
-    checked = [check_level_or_mpp(v) for v in values]
-    if not checked:
+    parsed = [resolution_of(v) for v in values]
+    if not parsed:
         raise ValueError("levels_or_mpps must not be empty")
-    return checked
+    return parsed
 
 
-def level0_factor(*, slide: Slide, level_or_mpp: LevelOrMpp) -> float:
+def level0_factor(*, slide: Slide, resolution: Resolution) -> float:
     """Level-0 pixels per output pixel: the level's downsample, or ``mpp / slide MPP``."""
-    match resolution_of(level_or_mpp):
+    match resolution:
         case Level(index=level):
             return float(slide.level_downsamples[slide.check_level(level)])
         case Mpp(um_per_px=mpp):
@@ -41,16 +41,16 @@ def level0_factor(*, slide: Slide, level_or_mpp: LevelOrMpp) -> float:
 
 
 def multires_locations(
-    *, slide: Slide, patch_set: PatchSet, levels_or_mpps: Sequence[LevelOrMpp]
+    *, slide: Slide, patch_set: PatchSet, levels_or_mpps: Sequence[Resolution | LevelOrMpp]
 ) -> npt.NDArray[np.int64]:
     """Level-0 top-lefts ``(N, L, 2)`` of every base patch at every entry, centred.
 
-    Entry ``[i, j]`` is the top-left of base patch ``i`` at ``levels_or_mpps[j]``; all
-    patches keep the base patch's pixel size.
+    Entry ``[i, j]`` is the top-left of base patch ``i`` at ``levels_or_mpps[j]`` (ints and
+    floats, or :class:`Level` / :class:`Mpp`); all patches keep the base patch's pixel size.
     """
-    entries = check_levels_or_mpps(levels_or_mpps)
-    base = level0_factor(slide=slide, level_or_mpp=patch_set.level_or_mpp)
-    factors = [level0_factor(slide=slide, level_or_mpp=e) for e in entries]
+    entries = check_resolutions(levels_or_mpps)
+    base = level0_factor(slide=slide, resolution=patch_set.resolution)
+    factors = [level0_factor(slide=slide, resolution=e) for e in entries]
     n = len(patch_set)
     result = np.empty((n, len(entries), 2), dtype=np.int64)
     sizes = np.stack([patch_set.width, patch_set.height], axis=1).astype(np.float64)

@@ -17,8 +17,6 @@ import string
 from collections.abc import Sequence
 
 from slidepatch.errors import UnsafeOutputNameError
-from slidepatch.locations.patchset import LevelOrMpp
-from slidepatch.resolution import resolution_of
 
 MANIFEST_ID_ALPHABET = string.ascii_lowercase + string.digits
 MANIFEST_ID_LENGTH = 8
@@ -98,11 +96,6 @@ def check_separator(value: object) -> str:
     if sep == "":
         raise UnsafeOutputNameError("filename_separator must not be empty")
     return sep
-
-
-def level_comment(level_or_mpp: LevelOrMpp) -> str:
-    """The multi-resolution comment slot: ``level1``, ``mpp0.5``."""
-    return resolution_of(level_or_mpp).comment
 
 
 def patch_file_name(

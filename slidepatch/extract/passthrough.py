@@ -11,7 +11,7 @@ encoded as usual. A passed-through file keeps the scanner's JPEG quality, not
 
 from __future__ import annotations
 
-from slidepatch.locations.patchset import LevelOrMpp
+from slidepatch.resolution import Resolution
 from slidepatch.slide.slide import Slide
 
 JPEG_TYPES = ("jpg", "jpeg")
@@ -32,7 +32,7 @@ def passthrough_jpeg(
     *,
     slide: Slide,
     location: tuple[int, int],
-    level_or_mpp: LevelOrMpp,
+    resolution: Resolution,
     size: tuple[int, int],
 ) -> bytes | None:
     """The source tile's bytes as a JPEG file when the patch qualifies, else None.
@@ -41,7 +41,7 @@ def passthrough_jpeg(
     them with the patch; a tile that cannot be read raises ``SlideReadError``.
     """
     try:
-        slide.plan(level_or_mpp, resampling_mode="tile")
+        slide.plan(resolution, resampling_mode="tile")
     except (ValueError, TypeError):  # LevelOutOfRange, MppUnavailable...: left to the read
         return None
-    return slide.raw_jpeg_tile_for(location, level_or_mpp, size)
+    return slide.raw_jpeg_tile_for(location, resolution, size)

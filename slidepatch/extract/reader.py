@@ -16,7 +16,8 @@ import numpy.typing as npt
 
 from slidepatch.errors import ExtractionError, InvalidPatchError, SlideError
 from slidepatch.extract.threads import run_on_threads
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet, check_level_or_mpp
+from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.resolution import Resolution, resolution_of
 from slidepatch.slide.buffers import ScratchBuffers
 from slidepatch.slide.slide import ResamplingMode, Slide
 
@@ -47,21 +48,22 @@ def read_one_patch(
     index: int,
     location: tuple[int, int],
     size: tuple[int, int],
-    level_or_mpp: LevelOrMpp,
+    resolution: Resolution,
     resampling_mode: ResamplingMode,
     out: Buffer | None = None,
 ) -> Buffer:
     """Read one patch; any failure becomes an ExtractionError naming slide and patch."""
     try:
         return slide.read_region(
-            location, level_or_mpp, size, resampling_mode=resampling_mode, out=out
+            location, resolution, size, resampling_mode=resampling_mode, out=out
         )
     except Exception as exc:
         detail = exc.message if isinstance(exc, SlideError) else f"{type(exc).__name__}: {exc}"
         cls = InvalidPatchError if isinstance(exc, ValueError) else ExtractionError
         raise cls(
             slide.path,
-            f"patch {index} at level-0 {location} size {size} ({level_or_mpp=}): {detail}",
+            f"patch {index} at level-0 {location} size {size} "
+            f"(level_or_mpp={resolution.value!r}): {detail}",
         ) from exc
 
 
@@ -72,7 +74,7 @@ def read_patches_into(
     out: Buffer | Sequence[Buffer],
     indices: Sequence[int] | npt.NDArray[np.integer] | None = None,
     locations: npt.NDArray[np.integer] | None = None,
-    level_or_mpp: LevelOrMpp | None = None,
+    level_or_mpp: Resolution | LevelOrMpp | None = None,
     resampling_mode: ResamplingMode = None,
     num_workers: int = 1,
     chunksize: int = 1,
@@ -119,7 +121,7 @@ def read_patches_to(
     sink: Callable[[int, Buffer], None],
     indices: Sequence[int] | npt.NDArray[np.integer] | None = None,
     locations: npt.NDArray[np.integer] | None = None,
-    level_or_mpp: LevelOrMpp | None = None,
+    level_or_mpp: Resolution | LevelOrMpp | None = None,
     resampling_mode: ResamplingMode = None,
     num_workers: int = 1,
     chunksize: int = 1,
@@ -157,7 +159,7 @@ class _ReadPlan:
     idx: npt.NDArray[np.int64]
     xs: npt.NDArray[np.int64]
     ys: npt.NDArray[np.int64]
-    target: LevelOrMpp
+    target: Resolution
     num_workers: int
     chunksize: int
 
@@ -169,15 +171,13 @@ class _ReadPlan:
         patch_set: PatchSet,
         indices: Sequence[int] | npt.NDArray[np.integer] | None,
         locations: npt.NDArray[np.integer] | None,
-        level_or_mpp: LevelOrMpp | None,
+        level_or_mpp: Resolution | LevelOrMpp | None,
         num_workers: int,
         chunksize: int,
     ) -> _ReadPlan:
         num_workers = check_num_workers(num_workers)
         chunksize = check_chunksize(chunksize, name="chunksize")
-        target = (
-            patch_set.level_or_mpp if level_or_mpp is None else check_level_or_mpp(level_or_mpp)
-        )
+        target = patch_set.resolution if level_or_mpp is None else resolution_of(level_or_mpp)
         n_set = len(patch_set)
         idx = (
             np.arange(n_set, dtype=np.int64)
@@ -225,7 +225,7 @@ class _ReadPlan:
                     index=i,
                     location=(int(xs[i]), int(ys[i])),
                     size=(int(ps.width[i]), int(ps.height[i])),
-                    level_or_mpp=self.target,
+                    resolution=self.target,
                     resampling_mode=resampling_mode,
                     out=destination(k),
                 )

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from slidepatch.extract.attempt import AttemptJournal
 from slidepatch.extract.manifest import WrittenPatch, csv_values, manifest_base_name
-from slidepatch.extract.naming import level_comment
 from slidepatch.extract.resume import MANIFEST_DIR
 from slidepatch.extract.sample_json import SampleJson
 from slidepatch.extract.shard_index import format_index
@@ -28,7 +27,6 @@ from slidepatch.extract.shards import (
     sample_key,
 )
 from slidepatch.extract.sink import EncodedPatch, ManifestValue, SinkOutputs, SlideTarget
-from slidepatch.locations.patchset import LevelOrMpp
 
 
 class ShardSink:
@@ -54,7 +52,6 @@ class ShardSink:
         self._json = SampleJson(slide_path=target.slide_path, wsi_id=target.wsi_id)
         self._key_prefix = sample_key(wsi_id=target.wsi_id, manifest_id=target.manifest_id, index=0)
         self._key_prefix = self._key_prefix[: self._key_prefix.rindex("_") + 1]
-        self._exts: dict[tuple[type, LevelOrMpp], str] = {}
         self._records: list[WrittenPatch] = []  # as planned; ``path`` becomes the shard
         # per image: (shard, member, offset, size, json offset, json size)
         self._rows: list[tuple[str, str, int, int, int, int]] = []
@@ -107,11 +104,7 @@ class ShardSink:
         """``png`` for one resolution; ``level1.png`` / ``mpp0.5.png`` for a multi-res set."""
         if not self._multires:
             return self._extension
-        lm = record.level_or_mpp
-        ext = self._exts.get((type(lm), lm))
-        if ext is None:
-            ext = self._exts[(type(lm), lm)] = f"{level_comment(lm)}.{self._extension}"
-        return ext
+        return f"{record.resolution.comment}.{self._extension}"
 
     def finish(self, *, expected: int) -> SinkOutputs:
         assert self._writer is not None, "start() first"

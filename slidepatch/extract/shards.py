@@ -91,7 +91,7 @@ def sample_metadata(
         values = csv_values(record, slide_path=slide_path, wsi_id=wsi_id, manifest_id="")
         image: dict[str, object] = {"member": member}
         image.update(zip(_PER_IMAGE, values[7:], strict=True))
-        image["level_or_mpp"] = record.level_or_mpp
+        image["level_or_mpp"] = record.resolution.value
         image["mpp_read"] = record.mpp_read
         for name in ("width_level0", "height_level0"):
             number = float(image[name])  # type: ignore[arg-type]

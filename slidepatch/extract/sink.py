@@ -25,7 +25,8 @@ import numpy.typing as npt
 from slidepatch.extract.manifest import WrittenPatch
 from slidepatch.extract.multires import multires_locations
 from slidepatch.extract.reader import read_patches_into, read_patches_to
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.locations.patchset import PatchSet
+from slidepatch.resolution import Resolution
 from slidepatch.slide.slide import ResamplingMode, Slide
 
 Buffer = npt.NDArray[np.uint8]
@@ -128,7 +129,7 @@ def read_to_sink(
     slide: Slide,
     patch_set: PatchSet,
     sink: PixelSink,
-    levels_or_mpps: Sequence[LevelOrMpp] | None,
+    levels_or_mpps: Sequence[Resolution] | None,
     resampling_mode: ResamplingMode,
     num_workers: int,
     chunksize: int,
@@ -147,13 +148,13 @@ def read_to_sink(
         return
     locations = multires_locations(slide=slide, patch_set=patch_set, levels_or_mpps=levels_or_mpps)
     sink.put_locations(locations)
-    for j, level_or_mpp in enumerate(levels_or_mpps):
+    for j, resolution in enumerate(levels_or_mpps):
         _read(
             slide,
             patch_set,
             sink.destination(j),
             locations=locations[:, j, :],
-            level_or_mpp=level_or_mpp,
+            resolution=resolution,
             resampling_mode=resampling_mode,
             num_workers=num_workers,
             chunksize=chunksize,
@@ -169,7 +170,7 @@ def _read(
     num_workers: int,
     chunksize: int,
     locations: npt.NDArray[np.int64] | None = None,
-    level_or_mpp: LevelOrMpp | None = None,
+    resolution: Resolution | None = None,
 ) -> None:
     if callable(where):
         read_patches_to(
@@ -177,7 +178,7 @@ def _read(
             patch_set=patch_set,
             sink=where,
             locations=locations,
-            level_or_mpp=level_or_mpp,
+            level_or_mpp=resolution,
             resampling_mode=resampling_mode,
             num_workers=num_workers,
             chunksize=chunksize,
@@ -188,7 +189,7 @@ def _read(
             patch_set=patch_set,
             out=where,
             locations=locations,
-            level_or_mpp=level_or_mpp,
+            level_or_mpp=resolution,
             resampling_mode=resampling_mode,
             num_workers=num_workers,
             chunksize=chunksize,

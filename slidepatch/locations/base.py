@@ -19,17 +19,17 @@ import math
 import warnings
 from collections.abc import Sequence
 from os import PathLike, fspath
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 import numpy.typing as npt
 
-from slidepatch.annotations import AnnotationPolygon, load_polygon_data
+from slidepatch.annotations import AnnotationPolygon, PolygonSource, load_polygon_data
 from slidepatch.annotations.polygon import shapes_of
 from slidepatch.errors import LocationError, NoPatchesWarning
 from slidepatch.locations import empty, sampling
 from slidepatch.locations import regions as rg
-from slidepatch.locations.params import check_positive, check_ratio, expand_param
+from slidepatch.locations.params import PerRegion, check_positive, check_ratio, expand_param
 from slidepatch.locations.patchset import (
     LevelOrMpp,
     PatchSet,
@@ -57,6 +57,17 @@ POLYGONS_OVERLAP_THRESHOLD = 1.0
 
 Geometry = Literal["reference", "exact"]
 DistanceUnits = Literal["mask", "read"]
+
+
+class RegionArgs(TypedDict, total=False):
+    """The region keywords a location class hands to :class:`LocationsBase`."""
+
+    weak_label: str
+    polygon_data: PolygonSource
+    included_labels: list[str]
+    excluded_labels: list[str]
+    exclusion_labels: list[str]
+    check_polygons: bool
 
 
 def _describe(value: object) -> object:
@@ -96,13 +107,13 @@ class LocationsBase(PatchSetOutputs):
         mask_data: MaskSource,
         patch_size: int,
         level_or_mpp: LevelOrMpp,
-        foreground_ratio: Any,
-        overlap_ratio: Any,
-        polygon_buffer: Any,
+        foreground_ratio: PerRegion[float],
+        overlap_ratio: PerRegion[float],
+        polygon_buffer: PerRegion[float],
         seed: int | None,
         slide_mpp: float | None,
-        region_args: dict[str, Any],
-        sampling_args: dict[str, Any],
+        region_args: RegionArgs,
+        sampling_args: dict[str, object],
         geometry: Geometry = "reference",
         distance_units: DistanceUnits = "mask",
         polygons_overlap_threshold: float | None = None,
@@ -201,6 +212,8 @@ class LocationsBase(PatchSetOutputs):
         ]
         ((name, value),) = sampling_args.items()
         if self._sampling_kind == "custom":
+            if not isinstance(value, list):  # the custom classes pass list(points)
+                raise TypeError(f"{path}: points must be a list, got {type(value).__name__}")
             per_region = [value] * len(labels)
             self._param_info[name] = [tuple(point) for point in value]  # as the reference
         else:
@@ -239,7 +252,7 @@ class LocationsBase(PatchSetOutputs):
         )
 
     # ------------------------------------------------------------------ regions
-    def _build_regions(self, args: dict[str, Any], polygon_buffer: Any) -> list[rg.Region]:
+    def _build_regions(self, args: RegionArgs, polygon_buffer: PerRegion[float]) -> list[rg.Region]:
         import shapely
 
         path = self._wsi_file
@@ -469,7 +482,7 @@ class LocationsBase(PatchSetOutputs):
         too_large = empty.geometry_reason(
             footprint=self._footprint,
             patch_size=self._patch_size,
-            level_or_mpp=self._level_or_mpp,
+            resolution=self._resolution,
             slide_dimensions=self._slide_dimensions,
         )
         if too_large is not None:
@@ -548,7 +561,7 @@ class LocationsBase(PatchSetOutputs):
         return [r.label for r in self._regions]
 
     @property
-    def param_info(self) -> dict[str, Any]:
+    def param_info(self) -> dict[str, object]:
         return dict(self._param_info)
 
     @property

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from os import PathLike, fspath
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
 from slidepatch.errors import LocationError
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet, PatchSetOutputs
+from slidepatch.locations.patchset import LevelOrMpp, PatchItem, PatchSet, PatchSetOutputs
 from slidepatch.options import ReadOptions
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class CustomPatches(PatchSetOutputs):
         self,
         *,
         wsi_file: str | PathLike[str],
-        patch_data: Sequence[Sequence[Any]] | None = None,
+        patch_data: Sequence[PatchItem] | None = None,
         points: Sequence[Sequence[float]] | None = None,
         labels: str | Sequence[str] = "",
         patch_size: int = 256,
@@ -39,7 +39,7 @@ class CustomPatches(PatchSetOutputs):
         check_location: bool = True,
         slide_mpp: float | None = None,
         class_name: str | None = None,
-        class_params: Mapping[str, Any] | None = None,
+        class_params: Mapping[str, object] | None = None,
         read_options: ReadOptions | None = None,
     ) -> None:
         path = fspath(wsi_file)
@@ -132,7 +132,7 @@ class CustomPatches(PatchSetOutputs):
         return cls.from_patch_set(patch_set)
 
     @property
-    def param_info(self) -> dict[str, Any]:
+    def param_info(self) -> dict[str, object]:
         return dict(self._patch_set.param_info)
 
     @property
@@ -182,13 +182,13 @@ class PatchesMock(CustomPatches):
     def __init__(
         self,
         *,
-        patch_data: Sequence[Sequence[Any]],
+        patch_data: Sequence[PatchItem],
         wsi_file: str | PathLike[str],
         level_or_mpp: LevelOrMpp,
         patch_labels: Sequence[str] = (),
         check_location: bool = True,
         class_name: str | None = None,
-        class_params: Mapping[str, Any] | None = None,
+        class_params: Mapping[str, object] | None = None,
         slide_mpp: float | None = None,
         read_options: ReadOptions | None = None,
     ) -> None:

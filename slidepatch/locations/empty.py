@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from slidepatch.resolution import resolution_of
+from slidepatch.resolution import Resolution
 
 NoPatchesKind = Literal[
     "labels", "no_polygons", "no_tissue", "patch_too_large", "foreground", "overlap", "none_asked"
@@ -71,14 +71,14 @@ def geometry_reason(
     *,
     footprint: float,
     patch_size: int,
-    level_or_mpp: object,
+    resolution: Resolution,
     slide_dimensions: tuple[int, int],
 ) -> NoPatchesReason | None:
     """The patch does not fit in the slide at all."""
     w, h = slide_dimensions
     if footprint <= w and footprint <= h:
         return None
-    what = resolution_of(level_or_mpp).describe()
+    what = resolution.describe()
     return NoPatchesReason(
         "patch_too_large",
         f"the patch ({patch_size} px at {what} = {footprint:.0f} level-0 px) is larger than "

@@ -133,7 +133,9 @@ class OnlineRandomPatches:
         draws: list[PatchSet] = []
         rejected: Counter[str] = Counter()
         scored = 0
-        with Slide.open(self.wsi_file, mpp=self.slide_mpp) as slide:
+        with Slide.open(
+            self.wsi_file, read_options=read_options_of(self.read_options, mpp=self.slide_mpp)
+        ) as slide:
             level = _view_level(slide.level_downsamples, footprint)
             ds = slide.level_downsamples[level]
             side = max(1, round(footprint / ds))

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
+
+T = TypeVar("T")
+
+PerRegion: TypeAlias = T | Sequence[T] | Mapping[str, T]
+"""A per-region parameter: one value for every region, a list with one value per region, or
+a ``{label: value}`` mapping."""
 
 EXPANDABLE = (
     "foreground_ratio",

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from slidepatch.locations.coordinates.files import CoordinateFormat
 
 PatchTuple = tuple[tuple[int, int], tuple[int, int], str]
+PatchItem = tuple[tuple[float, float], tuple[float, float], str]
+"""One patch as the reference's ``patch_data`` gives it: ``((x0, y0), (w, h), label)``
+(numbers are truncated to ints)."""
 
 
 class PatchSource(Protocol):
@@ -37,7 +40,7 @@ class PatchSource(Protocol):
     def level_or_mpp(self) -> LevelOrMpp: ...
 
     @property
-    def patch_data(self) -> Sequence[Sequence[Any]]: ...
+    def patch_data(self) -> Sequence[PatchItem]: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,7 +48,9 @@ class PatchSet:
     """The patch locations of one slide.
 
     ``x``/``y`` are level-0 top-left corners; ``width``/``height`` are sizes in pixels at
-    the resolution being read (``level_or_mpp``). ``read_options`` (backend, MPP
+    the resolution being read. ``level_or_mpp`` (the reference's int level or float MPP)
+    is parsed once, here, into ``resolution`` (a :class:`Level` or :class:`Mpp`), which
+    everything inside uses. ``read_options`` (backend, MPP
     override, tolerance, fill, tile cache) travel with the set so that workers open the
     slide the same way the parent did.
     ``wsi_id`` optionally replaces the slide's file stem in the names of everything
@@ -60,10 +65,11 @@ class PatchSet:
     height: npt.NDArray[np.int64]
     labels: tuple[str, ...]
     class_name: str = "PatchSet"
-    param_info: Mapping[str, Any] = field(default_factory=dict)
+    param_info: Mapping[str, object] = field(default_factory=dict)
     label_names: tuple[str, ...] = ()
     read_options: ReadOptions = DEFAULT_READ_OPTIONS
     wsi_id: str | None = None
+    resolution: Resolution = field(init=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.read_options, ReadOptions):
@@ -82,7 +88,9 @@ class PatchSet:
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
         object.__setattr__(self, "labels", tuple(str(label) for label in self.labels))
-        object.__setattr__(self, "level_or_mpp", check_level_or_mpp(self.level_or_mpp))
+        resolution = resolution_of(self.level_or_mpp)
+        object.__setattr__(self, "resolution", resolution)
+        object.__setattr__(self, "level_or_mpp", resolution.value)
         if n and (int(self.width.min()) <= 0 or int(self.height.min()) <= 0):
             raise ValueError(f"PatchSet for {self.slide_path}: patch sizes must be positive")
         names = self.label_names or tuple(sorted(set(self.labels)))
@@ -94,9 +102,9 @@ class PatchSet:
         *,
         slide_path: str | PathLike[str],
         level_or_mpp: LevelOrMpp,
-        patch_data: Sequence[Sequence[Any]],
+        patch_data: Sequence[PatchItem],
         class_name: str = "PatchSet",
-        param_info: Mapping[str, Any] | None = None,
+        param_info: Mapping[str, object] | None = None,
         label_names: Sequence[str] = (),
         read_options: ReadOptions | None = None,
         slide_mpp: float | None = None,
@@ -142,15 +150,12 @@ class PatchSet:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        if "resolution" not in state:  # pickled before PatchSet carried its resolution
+            state = {**state, "resolution": resolution_of(state["level_or_mpp"])}
         self.__dict__.update({"read_options": DEFAULT_READ_OPTIONS, **state})
 
     def __len__(self) -> int:
         return len(self.labels)
-
-    @property
-    def resolution(self) -> Resolution:
-        """``level_or_mpp`` parsed: a :class:`Level` or an :class:`Mpp`."""
-        return resolution_of(self.level_or_mpp)
 
     @property
     def slide_mpp(self) -> float | None:

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 
-def otsu_threshold(values: npt.NDArray[Any], *, bins: int = 256) -> float:
+def otsu_threshold(values: npt.NDArray[np.generic], *, bins: int = 256) -> float:
     """Otsu's threshold of ``values`` (any range)."""
     flat = np.asarray(values, dtype=np.float64).ravel()
     lo, hi = float(flat.min()), float(flat.max())

@@ -18,7 +18,7 @@ from slidepatch.masks.polygons import rasterize_polygons
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-MaskSource: TypeAlias = "Mask | str | PathLike[str] | npt.NDArray[Any] | PILImage.Image"
+MaskSource: TypeAlias = "Mask | str | PathLike[str] | npt.NDArray[np.generic] | PILImage.Image"
 """What a ``mask_data`` keyword takes: a Mask, a PNG/NPY/NPZ/GeoJSON path, a 2-D array
 (``(height, width)``) or a PIL image."""
 

@@ -16,11 +16,15 @@ from slidepatch.masks.morphology import BoolArray
 from slidepatch.masks.tissue import resolve_level_or_minsize
 
 if TYPE_CHECKING:
+    from slidepatch.annotations import AnnotationPolygon, PolygonSource
     from slidepatch.options import ReadOptions
 
 
 def rasterize_polygons(
-    polygons: Sequence[Any], *, mask_size: tuple[int, int], slide_dimensions: tuple[int, int]
+    polygons: Sequence[AnnotationPolygon],
+    *,
+    mask_size: tuple[int, int],
+    slide_dimensions: tuple[int, int],
 ) -> BoolArray:
     """Rasterise level-0 AnnotationPolygons (holes honoured) onto a ``mask_size`` grid.
 
@@ -126,9 +130,9 @@ class WSIPolygonMask(Mask):
         *,
         wsi_file: str | PathLike[str],
         level_or_minsize: int,
-        polygon_data: Any = None,
-        polygons: Any = None,
-        polygons_level0: Any = None,
+        polygon_data: PolygonSource | None = None,
+        polygons: PolygonSource | None = None,
+        polygons_level0: PolygonSource | None = None,
         slide_mpp: float | None = None,
         exclusion_labels: Sequence[str] = (),
         read_options: ReadOptions | None = None,
@@ -153,7 +157,7 @@ class WSIPolygonMask(Mask):
         data = polygons_level0 if level0 else polygon_data if polygon_data is not None else polygons
         loaded = load_polygon_data(data)
 
-        def draw(chosen: list[Any]) -> BoolArray:
+        def draw(chosen: list[AnnotationPolygon]) -> BoolArray:
             if level0:
                 return rasterize_polygons(chosen, mask_size=size, slide_dimensions=dims)
             return rasterize_mask_level_polygons(chosen, mask_size=size, path=path)
@@ -181,7 +185,7 @@ class WSIPolygonMask(Mask):
 
 
 def rasterize_mask_level_polygons(
-    polygons: Sequence[Any], *, mask_size: tuple[int, int], path: str | None = None
+    polygons: Sequence[AnnotationPolygon], *, mask_size: tuple[int, int], path: str | None = None
 ) -> BoolArray:
     """Draw polygons given in mask pixels as the reference does, shape (height, width).
 

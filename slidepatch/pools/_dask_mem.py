@@ -33,14 +33,14 @@ def run_mem_jobs_to_buffers(jobs: Sequence[MemJob]) -> list[SlideBuffer]:
 
 def _read_one(job: MemJob) -> SlideBuffer:
     ps = job.patch_set
-    n_levels = 1 if job.levels_or_mpps is None else len(job.levels_or_mpps)
+    n_levels = 1 if job.resolutions is None else len(job.resolutions)
     pixel_bytes = int(patch_nbytes(ps, n_levels).sum())
     loc_start = (pixel_bytes + 7) // 8 * 8
-    loc_bytes = 0 if job.levels_or_mpps is None else len(ps) * n_levels * 2 * 8
+    loc_bytes = 0 if job.resolutions is None else len(ps) * n_levels * 2 * 8
     buffer = decode_buffer((loc_start + loc_bytes,))
     fill_array(dataclasses.replace(job, pixel_offset=0, locations_offset=loc_start), buffer)
     locations = None
-    if job.levels_or_mpps is not None:
+    if job.resolutions is not None:
         locations = buffer[loc_start:].view(np.int64).reshape(len(ps), n_levels, 2).copy()
     return (os.getpid(), buffer[:pixel_bytes], locations)
 

@@ -11,7 +11,6 @@ from slidepatch.extract.base import check_labels, check_resampling_mode
 from slidepatch.extract.reader import check_chunksize, check_num_workers
 from slidepatch.locations.patchset import PatchSet, PatchSource, as_patchset
 from slidepatch.options import ReadOptions
-from slidepatch.resolution import resolution_of
 from slidepatch.slide.identity import real_slide_path
 
 
@@ -39,7 +38,7 @@ def collect_patch_sets(
 
 def _placement_digest(ps: PatchSet) -> str:
     """Resolution, locations and sizes (not labels): what decides the pixels read."""
-    h = hashlib.sha256(resolution_of(ps.level_or_mpp).text.encode())
+    h = hashlib.sha256(ps.resolution.text.encode())
     for arr in (ps.x, ps.y, ps.width, ps.height):
         h.update(arr.astype("<i8").tobytes())
     return h.hexdigest()

@@ -18,8 +18,9 @@ import numpy.typing as npt
 from slidepatch.extract.arena_sink import ArenaLayout, MappedArena, PwriteArena
 from slidepatch.extract.arena_sink import patch_nbytes as patch_nbytes  # re-exported
 from slidepatch.extract.sink import PixelSink, read_to_sink
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.locations.patchset import PatchSet
 from slidepatch.pools._shm import AttachedBlock, open_block_for_writing
+from slidepatch.resolution import Resolution
 from slidepatch.slide.slide import ResamplingMode, Slide
 
 
@@ -37,7 +38,7 @@ class MemJob:
     block_name: str
     block_size: int
     pixel_offset: int
-    levels_or_mpps: tuple[LevelOrMpp, ...] | None
+    resolutions: tuple[Resolution, ...] | None  # multi-resolution entries, parsed once
     locations_offset: int
     resampling_mode: ResamplingMode
     num_threads: int
@@ -73,7 +74,7 @@ def _run_one(job: MemJob) -> int:
 def _layout(job: MemJob) -> ArenaLayout:
     return ArenaLayout(
         patch_set=job.patch_set,
-        levels=1 if job.levels_or_mpps is None else len(job.levels_or_mpps),
+        levels=1 if job.resolutions is None else len(job.resolutions),
         pixel_offset=job.pixel_offset,
         locations_offset=job.locations_offset,
     )
@@ -91,7 +92,7 @@ def _fill(job: MemJob, sink: PixelSink) -> None:
             slide=slide,
             patch_set=ps,
             sink=sink,
-            levels_or_mpps=job.levels_or_mpps,
+            levels_or_mpps=job.resolutions,
             resampling_mode=job.resampling_mode,
             num_workers=job.num_threads,
             chunksize=job.chunksize,

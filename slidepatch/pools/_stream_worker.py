@@ -18,9 +18,10 @@ import numpy.typing as npt
 from slidepatch.extract.ring_sink import RingSegment
 from slidepatch.extract.ring_sink import slot_views as slot_views  # re-exported
 from slidepatch.extract.sink import read_to_sink
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.locations.patchset import PatchSet
 from slidepatch.options import ReadOptions
 from slidepatch.pools._shm import AttachedBlock
+from slidepatch.resolution import Resolution
 from slidepatch.slide.backends.tile_cache import DEFAULT_CACHE_BYTES
 from slidepatch.slide.slide import ResamplingMode, Slide
 
@@ -50,7 +51,7 @@ class BatchJob:
     size: tuple[int, int]  # (width, height) of every patch
     count: int
     segments: tuple[SegmentJob, ...]
-    levels_or_mpps: tuple[LevelOrMpp, ...] | None
+    resolutions: tuple[Resolution, ...] | None  # multi-resolution entries, parsed once
     resampling_mode: ResamplingMode
     num_threads: int
     chunksize: int
@@ -99,7 +100,7 @@ class OpenSlides:
 
 def fill_slot(job: BatchJob, flat: npt.NDArray[np.uint8], slides: OpenSlides) -> None:
     """Read every patch of ``job`` into its slot."""
-    levels = job.levels_or_mpps
+    levels = job.resolutions
     images, slot_locs = slot_views(
         flat,
         job.slot_offset,

@@ -31,7 +31,7 @@ from slidepatch.extract.disk import (
     check_output_labels,
 )
 from slidepatch.extract.encoders import DEFAULT_JPEG_QUALITY, PatchEncoder
-from slidepatch.extract.multires import check_levels_or_mpps
+from slidepatch.extract.multires import check_resolutions
 from slidepatch.extract.naming import wsi_id_for
 from slidepatch.extract.passthrough import check_jpeg_passthrough
 from slidepatch.extract.qc import QcFilter, with_artifact_default
@@ -156,7 +156,7 @@ class _DiskPool:
             require_pyarrow()
             if create_subdirs:
                 raise ValueError('create_subdirs applies to output_format="files" only')
-        levels = check_levels_or_mpps(levels_or_mpps) if self._multires else None
+        levels = check_resolutions(levels_or_mpps) if self._multires else None
         counter = check_global_counter(global_counter)
         if resume and overwrite:
             raise ValueError("give resume=True or overwrite=True, not both")

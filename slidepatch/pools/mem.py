@@ -25,7 +25,7 @@ import numpy.typing as npt
 from slidepatch.engine import Executor, OnError, RunPolicy, Task, make_executor
 from slidepatch.errors import SlidepatchError
 from slidepatch.extract.base import filter_patch_set
-from slidepatch.extract.multires import check_levels_or_mpps
+from slidepatch.extract.multires import check_resolutions
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet, PatchSource
 from slidepatch.options import ReadOptions
 from slidepatch.pools._inputs import (
@@ -37,6 +37,7 @@ from slidepatch.pools._mem_worker import MemJob, patch_nbytes, run_mem_jobs
 from slidepatch.pools._progress import task_progress
 from slidepatch.pools._shm import SharedBlock
 from slidepatch.pools.stream import iter_patch_batches
+from slidepatch.resolution import Resolution
 from slidepatch.slide.buffers import DECODE_OFFSET
 from slidepatch.slide.slide import ResamplingMode
 
@@ -207,7 +208,7 @@ class _MemoryPool(Generic[Item]):
             start_method=method,
             executor=executor,
         )
-        levels = tuple(check_levels_or_mpps(levels_or_mpps)) if self._multires else None
+        levels = tuple(check_resolutions(levels_or_mpps)) if self._multires else None
         self.array_mode = array_mode  # accepted for compatibility; results are arrays anyway
         self._levels = levels
         self._closed = False
@@ -454,7 +455,7 @@ def _tasks(
     sets: list[PatchSet],
     block: SharedBlock,
     layout: _Layout,
-    levels: tuple[LevelOrMpp, ...] | None,
+    levels: tuple[Resolution, ...] | None,
     resampling_mode: ResamplingMode,
     threads: int,
     thread_chunk: int,
@@ -467,7 +468,7 @@ def _tasks(
             block_name=block.name,
             block_size=block.size,
             pixel_offset=int(layout.slide_offsets[s]),
-            levels_or_mpps=levels,
+            resolutions=levels,
             locations_offset=int(layout.loc_offsets[s]),
             resampling_mode=resampling_mode,
             num_threads=threads,

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from slidepatch.engine.process import WorkerProcess, stop_workers, wait_any
-from slidepatch.extract.multires import check_levels_or_mpps
+from slidepatch.extract.multires import check_resolutions
 from slidepatch.locations.online import OnlineRandomPatches
 from slidepatch.locations.patchset import LevelOrMpp, PatchSource
 from slidepatch.options import ReadOptions
@@ -52,6 +52,7 @@ from slidepatch.pools._stream_worker import (
     SegmentJob,
     slot_views,
 )
+from slidepatch.resolution import Resolution
 from slidepatch.slide.slide import ResamplingMode
 
 __all__ = ["PatchBatch", "PatchStream", "iter_patch_batches", "parse_memory_budget"]
@@ -124,7 +125,7 @@ class PatchStream(Iterator[PatchBatch]):
         num_processes: int,
         num_threads: int,
         chunksize: int,
-        levels: tuple[LevelOrMpp, ...] | None,
+        levels: tuple[Resolution, ...] | None,
         resampling_mode: ResamplingMode,
         ordered: bool,
         copy: bool,
@@ -403,7 +404,7 @@ class PatchStream(Iterator[PatchBatch]):
             size=plan.batch_size_of(batch),
             count=stop - start,
             segments=segments,
-            levels_or_mpps=self._levels,
+            resolutions=self._levels,
             resampling_mode=self._resampling_mode,
             num_threads=self._threads,
             chunksize=self._chunksize,
@@ -504,7 +505,7 @@ def iter_patch_batches(
         raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
     budget = parse_memory_budget(memory_budget)
     included, excluded = label_filters(included_labels, excluded_labels)
-    levels = None if levels_or_mpps is None else tuple(check_levels_or_mpps(levels_or_mpps))
+    levels = None if levels_or_mpps is None else tuple(check_resolutions(levels_or_mpps))
     the_rank, the_world = resolve_rank(rank=rank, world_size=world_size)
     mixing = Mixing(
         open_slides=open_slides,

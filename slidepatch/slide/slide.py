@@ -288,9 +288,10 @@ class Slide:
         return None
 
     def plan(
-        self, level_or_mpp: LevelOrMpp | Resolution, *, resampling_mode: ResamplingMode = None
+        self, level_or_mpp: Resolution | LevelOrMpp, *, resampling_mode: ResamplingMode = None
     ) -> ReadPlan:
-        """Resolve ``level_or_mpp`` into the native level and scale that serve it."""
+        """Resolve a :class:`Level` or :class:`Mpp` (or the reference's int / float, parsed
+        here) into the native level and scale that serve it."""
         match resolution_of(level_or_mpp):
             case Level(index=index):
                 level = self.check_level(index)
@@ -325,7 +326,7 @@ class Slide:
     def read_region(
         self,
         location: tuple[int, int],
-        level_or_mpp: LevelOrMpp,
+        level_or_mpp: LevelOrMpp | Resolution,
         size: tuple[int, int],
         *,
         resampling_mode: ResamplingMode = None,
@@ -333,8 +334,9 @@ class Slide:
     ) -> npt.NDArray[np.uint8]:
         """Read a (h, w, 3) uint8 RGB region whose top-left is level-0 ``location``.
 
-        ``size`` is (w, h) at the requested resolution. Parts beyond the slide are filled
-        with the fill colour. With ``out`` the pixels are written into that buffer.
+        ``level_or_mpp`` is an int level or a float MPP (parsed here) or a :class:`Level` /
+        :class:`Mpp`. ``size`` is (w, h) at the requested resolution. Parts beyond the slide
+        are filled with the fill colour. With ``out`` the pixels are written into that buffer.
         """
         w, h = int(size[0]), int(size[1])
         if w <= 0 or h <= 0:
@@ -345,9 +347,10 @@ class Slide:
                 f"got {resampling_mode!r}"
             )
         out = self._check_out(out, w, h)
-        plan = self.plan(level_or_mpp, resampling_mode=resampling_mode)
+        resolution = resolution_of(level_or_mpp)
+        plan = self.plan(resolution, resampling_mode=resampling_mode)
         x, y = int(location[0]), int(location[1])
-        self._check_footprint(x, y, w, h, plan, level_or_mpp)
+        self._check_footprint(x, y, w, h, plan, resolution)
         try:
             if plan.is_native:
                 self._read_level(plan.level, (x, y), w, h, out)
@@ -360,12 +363,12 @@ class Slide:
         except SlideReadError as exc:
             raise SlideReadError(
                 self._path,
-                f"region at level-0 ({x}, {y}) size {w}x{h} at {level_or_mpp!r}: {exc.message}",
+                f"region at level-0 ({x}, {y}) size {w}x{h} at {resolution.text}: {exc.message}",
             ) from exc
         return out
 
     def _check_footprint(
-        self, x: int, y: int, w: int, h: int, plan: ReadPlan, level_or_mpp: LevelOrMpp
+        self, x: int, y: int, w: int, h: int, plan: ReadPlan, resolution: Resolution
     ) -> None:
         """Refuse a region whose level-0 footprint does not touch the slide."""
         z = plan.level0_per_pixel
@@ -373,7 +376,7 @@ class Slide:
         if x >= width or y >= height or x + w * z <= 0 or y + h * z <= 0:
             raise InvalidRegionError(
                 self._path,
-                f"region at level-0 ({x}, {y}) size {w}x{h} at {level_or_mpp!r} lies entirely "
+                f"region at level-0 ({x}, {y}) size {w}x{h} at {resolution.text} lies entirely "
                 f"outside the slide ({width}x{height})",
             )
 
@@ -484,7 +487,10 @@ class Slide:
         return math.floor(location[0] / ds + 1e-9), math.floor(location[1] / ds + 1e-9)
 
     def raw_jpeg_tile_for(
-        self, location: tuple[int, int], level_or_mpp: LevelOrMpp, size: tuple[int, int]
+        self,
+        location: tuple[int, int],
+        level_or_mpp: LevelOrMpp | Resolution,
+        size: tuple[int, int],
     ) -> bytes | None:
         """The source JPEG tile that *is* this region, as a standalone JPEG file, or None.
 

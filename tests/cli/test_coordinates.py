@@ -135,3 +135,14 @@ def test_extract_coords_into_shards_holds_the_files_locations(
     table = pq.read_table(next((out / "index").glob("*.parquet"))).to_pydict()
     assert set(zip(table["x_level0"], table["y_level0"], strict=True)) == expected
     assert len(table["x_level0"]) == len(expected)
+
+
+def test_locate_finding_no_location_in_any_slide_exits_1_and_writes_nothing(
+    white_slide: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+    result = run_cli("locate", white_slide, "--out", out, "--coords-format", "trident", *SAMPLING)
+    assert result.returncode == 1, result.stderr
+    assert "no patch locations" in result.stderr and "Traceback" not in result.stderr
+    assert "no patch location in any slide" in result.stderr.strip().splitlines()[-1]
+    assert not out.exists()

@@ -83,3 +83,21 @@ def test_bad_entries(h1_slide: Path) -> None:
             multires_locations(slide=slide, patch_set=ps, levels_or_mpps=[0, 7])
         locs = multires_locations(slide=slide, patch_set=ps, levels_or_mpps=[np.int64(1)])
         assert locs.shape == (1, 1, 2)
+
+
+def test_entries_are_parsed_once_into_resolutions(h1_slide: Path) -> None:
+    """``levels_or_mpps`` becomes Level / Mpp values; the same values may be passed parsed."""
+    from slidepatch import Level, Mpp
+    from slidepatch.extract.multires import check_resolutions
+
+    assert check_resolutions([1, 1.0, np.int64(2)]) == [Level(1), Mpp(1.0), Level(2)]
+    assert [r.value for r in check_resolutions([np.int64(2), 0.5])] == [2, 0.5]
+    with pytest.raises(ValueError, match="levels_or_mpps must be a list"):
+        check_resolutions("1")
+    ps = one_patch(h1_slide, (6144, 0))
+    with Slide.open(h1_slide) as slide:
+        raw = multires_locations(slide=slide, patch_set=ps, levels_or_mpps=[0, 1, 0.5])
+        parsed = multires_locations(
+            slide=slide, patch_set=ps, levels_or_mpps=[Level(0), Level(1), Mpp(0.5)]
+        )
+    assert raw.tolist() == parsed.tolist() == [[[6144, 0], [5760, -384], [6016, -128]]]

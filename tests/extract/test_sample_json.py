@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -90,6 +91,6 @@ def test_a_value_json_cannot_write_still_fails_as_json_dumps_does() -> None:
     renderer = SampleJson(slide_path=SLIDE, wsi_id="s.1")
     good = _record(1, 0, qc=False)
     renderer.render(key="k", members=["k.png"], records=[good], passthrough=[False])
-    bad = WrittenPatch(**{**good.__dict__, "x_level0": np.int64(5)})
+    bad = replace(good, x_level0=np.int64(5))
     with pytest.raises(TypeError, match="not JSON serializable"):
         renderer.render(key="k", members=["k.png"], records=[bad], passthrough=[False])

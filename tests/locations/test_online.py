@@ -115,3 +115,24 @@ def test_thresholds_a_low_level_view_cannot_judge_are_refused(banded: Path) -> N
         _recipe(banded, qc={"min_blur": 10.0})
     with pytest.raises(ValueError, match="unknown threshold"):
         _recipe(banded, qc={"max_pink": 0.5})
+
+
+def test_qc_views_are_read_with_the_recipes_read_options(
+    banded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scoring views open the slide as the recipe says (backend, cache), not the defaults."""
+    from slidepatch import ReadOptions
+
+    wanted = ReadOptions(backend="tiffslide", tile_cache_bytes=1 << 20)
+    opened: list[object] = []
+    real_open = Slide.open
+
+    def recording_open(path: object, **kw: object) -> Slide:
+        slide = real_open(path, **kw)  # type: ignore[arg-type]
+        opened.append(slide.read_options)
+        return slide
+
+    monkeypatch.setattr(Slide, "open", staticmethod(recording_open))
+    ps = _recipe(banded, qc=QC, read_options=wanted).sample(seed=3)
+    assert len(ps) == 20
+    assert opened and all(o == wanted for o in opened)

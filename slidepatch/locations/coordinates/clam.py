@@ -36,7 +36,7 @@ def attributes(
     if level is None:
         raise CoordinateFileError(
             patch_set.slide_path,
-            f"CLAM files read pixels at a pyramid level, and MPP {geo.level_or_mpp} matches no "
+            f"CLAM files read pixels at a pyramid level, and MPP {geo.resolution.value} matches no "
             "level of this slide: save as format='trident', 'hs2p' or 'csv'",
         )
     w0, h0 = slide.dimensions

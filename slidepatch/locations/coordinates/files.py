@@ -21,6 +21,7 @@ from slidepatch.locations.coordinates import record as rec
 from slidepatch.locations.coordinates.geometry import SlideGeometry, describe, uniform_patch_size
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
 from slidepatch.options import ReadOptions, read_options_of
+from slidepatch.resolution import Level, resolution_of
 
 CoordinateFormat = Literal["trident", "clam", "hs2p", "csv", "parquet"]
 FORMATS: tuple[CoordinateFormat, ...] = ("trident", "clam", "hs2p", "csv", "parquet")
@@ -208,15 +209,20 @@ def read(
     slide = SlideGeometry.of(slide_path, read_options=opts)
     for level, dims in record.dimensions:
         slide.check_dimensions(level, dims, file=record.file)
-    resolution = record.level_or_mpp
-    if resolution is None and record.level0_ratio is not None:
-        resolution = slide.resolution_for_ratio(record.level0_ratio, file=record.file)
-    if resolution is None:
-        resolution = 0 if level_or_mpp is None else level_or_mpp
-    elif level_or_mpp is not None and level_or_mpp != resolution:
-        raise CoordinateFileError(
-            record.file, f"says level_or_mpp {resolution!r}, but {level_or_mpp!r} was passed"
-        )
+    passed = None if level_or_mpp is None else resolution_of(level_or_mpp)
+    stored = None if record.level_or_mpp is None else resolution_of(record.level_or_mpp)
+    if stored is None and record.level0_ratio is not None:
+        stored = slide.resolution_for_ratio(record.level0_ratio, file=record.file)
+    if stored is None:
+        resolution = Level(0) if passed is None else passed
+    else:
+        resolution = stored
+        if passed is not None and passed != resolution:  # Level(1) != Mpp(1.0)
+            raise CoordinateFileError(
+                record.file,
+                f"says level_or_mpp {resolution.text} ({resolution.describe()}), but "
+                f"{passed.text} ({passed.describe()}) was passed",
+            )
     n = record.x.shape[0]
     if record.widths is not None and record.heights is not None:
         widths, heights = record.widths, record.heights
@@ -234,7 +240,7 @@ def read(
         raise CoordinateFileError(record.file, f"has {len(labels)} labels for {n} patches")
     return PatchSet(
         slide_path=slide_path,
-        level_or_mpp=resolution,
+        level_or_mpp=resolution.value,
         x=record.x,
         y=record.y,
         width=widths,

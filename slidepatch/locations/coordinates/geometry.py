@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from slidepatch.errors import CoordinateFileError
-from slidepatch.locations.patchset import LevelOrMpp, PatchSet
+from slidepatch.locations.patchset import PatchSet
 from slidepatch.options import BackendName, ReadOptions
+from slidepatch.resolution import Level, Mpp, Resolution
 
 if TYPE_CHECKING:
     from slidepatch.slide import Slide
@@ -86,18 +87,19 @@ class SlideGeometry:
                 return level
         return None
 
-    def resolution_for_ratio(self, ratio: float, *, file: str) -> LevelOrMpp:
-        """A ``level_or_mpp`` that reads ``ratio`` level-0 px per output pixel."""
+    def resolution_for_ratio(self, ratio: float, *, file: str) -> Resolution:
+        """The resolution that reads ``ratio`` level-0 px per output pixel: a pyramid level
+        when one has that downsample, else the MPP."""
         level = self.level_for_ratio(ratio)
         if level is not None:
-            return level
+            return Level(level)
         if self.mpp is None:
             raise CoordinateFileError(
                 file,
                 f"its patches cover {ratio:g} level-0 px per pixel, which is no pyramid level "
                 f"of {self.path}, and the slide has no MPP; pass slide_mpp=",
             )
-        return self.mpp * ratio
+        return Mpp(self.mpp * ratio)
 
     def check_dimensions(self, level: int, dims: tuple[int, int], *, file: str) -> None:
         """Raise unless level ``level`` of this slide is ``dims`` (else: made for another slide)."""
@@ -122,7 +124,7 @@ class PatchGeometry:
     """How one PatchSet's patches are read from its slide: the numbers every format writes."""
 
     patch_size: int
-    level_or_mpp: LevelOrMpp
+    resolution: Resolution
     level0_per_pixel: float
     read_level: int
     is_native: bool
@@ -160,10 +162,10 @@ def describe(patch_set: PatchSet, *, patch_size: int) -> tuple[SlideGeometry, Pa
 
     with Slide.open(patch_set.slide_path, read_options=patch_set.read_options) as opened:
         slide = SlideGeometry.from_slide(opened)
-        plan = opened.plan(patch_set.level_or_mpp, resampling_mode="tile")
+        plan = opened.plan(patch_set.resolution, resampling_mode="tile")
     return slide, PatchGeometry(
         patch_size=patch_size,
-        level_or_mpp=patch_set.level_or_mpp,
+        resolution=patch_set.resolution,
         level0_per_pixel=float(plan.level0_per_pixel),
         read_level=int(plan.level),
         is_native=plan.is_native,

@@ -26,7 +26,6 @@ from slidepatch.errors import CoordinateFileError, MissingDependencyError
 from slidepatch.locations.coordinates import record as rec
 from slidepatch.locations.coordinates.geometry import SlideGeometry
 from slidepatch.locations.patchset import LevelOrMpp, PatchSet
-from slidepatch.resolution import resolution_of
 
 SUFFIX = ".csv"
 PARQUET_SUFFIX = ".parquet"
@@ -39,12 +38,8 @@ def default_path(output_dir: str, slide: SlideGeometry, *, suffix: str = SUFFIX)
     return os.path.join(output_dir, f"{slide.slide_id}{suffix}")
 
 
-def _level_text(value: LevelOrMpp) -> str:
-    return resolution_of(value).text
-
-
 def _rows(patch_set: PatchSet, level0_per_pixel: float) -> list[tuple[int | str, ...]]:
-    text = _level_text(patch_set.level_or_mpp)
+    text = patch_set.resolution.text
     return [
         (
             int(x),
@@ -96,7 +91,7 @@ def encode_parquet(patch_set: PatchSet, level0_per_pixel: float) -> bytes:
         for name, values in zip(COLUMNS, columns, strict=True)
     ]
     metadata = {
-        rec.LEVEL_OR_MPP: _level_text(patch_set.level_or_mpp),
+        rec.LEVEL_OR_MPP: patch_set.resolution.text,
         rec.LABEL_NAMES: json.dumps(list(patch_set.label_names)),
     }
     if patch_set.slide_mpp is not None:

@@ -97,3 +97,15 @@ def test_without_pyarrow_the_error_names_the_extra(
     with pytest.raises(MissingDependencyError, match=r"slidepatch\[parquet\]"):
         grid_mpp.save_coordinates(tmp_path, format="parquet")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_file_at_level_1_refuses_1_um_per_px(slide_263: Path, tmp_path: Path) -> None:
+    """``1 == 1.0`` in Python, but level 1 and 1.0 µm/px are different reads: refused."""
+    patches = CustomPatches(
+        wsi_file=slide_263, patch_data=[((10, 20), (64, 64), "t")], level_or_mpp=1
+    )
+    path = patches.save_coordinates(tmp_path / "l1.csv", format="csv")
+    same = CustomPatches.from_coordinates(path, wsi_file=slide_263, level_or_mpp=1)
+    assert same.level_or_mpp == 1
+    with pytest.raises(CoordinateFileError, match=r"says level_or_mpp 1 \(level 1\), but 1.0"):
+        CustomPatches.from_coordinates(path, wsi_file=slide_263, level_or_mpp=1.0)
