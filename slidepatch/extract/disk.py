@@ -66,7 +66,7 @@ from slidepatch.extract.qc import (
     qc_scores,
     with_artifact_default,
 )
-from slidepatch.extract.qc_batch import QcBatch, is_scored, read_ahead_count
+from slidepatch.extract.qc_batch import QcBatch, Scores, is_scored, read_ahead_count
 from slidepatch.extract.reader import read_one_patch
 from slidepatch.extract.resume import MANIFEST_DIR as MANIFEST_DIR  # re-exported
 from slidepatch.extract.shard_sink import ShardSink
@@ -548,7 +548,7 @@ class _DiskBase(PatchExtractorBase):
                 # buffer per thread serves them all (a fresh one costs page faults each).
                 out=self._scratch.get((size[1], size[0], 3)),
             )
-        scores = None
+        scores: Scores | None = None
         if self._qc_on:
             pixels = image if image is not None else decode_rgb(data or b"")
             if job.qc_gate and self._qc_filter:  # judged now: scored alone

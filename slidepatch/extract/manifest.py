@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from slidepatch.extract.qc import QcScores
+from slidepatch.extract.qc_batch import Scores
 from slidepatch.locations.patchset import LevelOrMpp
 from slidepatch.resolution import Resolution, resolution_of
 
@@ -66,7 +66,7 @@ class WrittenPatch:
     level0_per_pixel: float
     mpp_read: float | None
     set_id: str = ""
-    qc: QcScores | None = None  # quality scores, with qc_scores=True or qc= filters
+    qc: Scores | None = None  # quality scores, with qc_scores=True or qc= filters
     resolution: Resolution = field(init=False)
 
     def __post_init__(self) -> None:

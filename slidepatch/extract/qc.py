@@ -28,7 +28,6 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -60,21 +59,6 @@ class QcScores:
     artifact: float | None = None  # covered fraction of an artifact mask (None: no mask)
     mask_tissue: float | None = None  # covered fraction of a tissue mask (None: no mask)
 
-    if not TYPE_CHECKING:
-
-        def __getattr__(self, name):
-            # Only for a field not yet set: scores from a QcBatch are filled in when
-            # their batch is scored, which reading one of them triggers.
-            pending = self.__dict__.get("_pending")
-            if pending is None or name not in _SCORE_FIELDS:
-                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-            pending.score()
-            return self.__dict__[name]
-
-    def __getstate__(self) -> dict[str, object]:
-        state = {f.name: getattr(self, f.name) for f in fields(self)}  # scored first
-        return state
-
     def values(self) -> tuple[float | None, ...]:
         return (
             self.tissue,
@@ -88,9 +72,6 @@ class QcScores:
 
     def as_dict(self) -> dict[str, float | None]:
         return dict(zip(QC_COLUMNS, self.values(), strict=True))
-
-
-_SCORE_FIELDS = frozenset(("tissue", "white", "black", "gray", "blur"))
 
 
 def qc_scores(
