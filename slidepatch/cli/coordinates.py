@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from dataclasses import replace
 from pathlib import Path
 
-from slidepatch.cli.errors import NothingWrittenError, SlideFailedError, cli_text
+from slidepatch.cli.errors import NothingWrittenError
 from slidepatch.cli.extract import (
     _check_slides,
     _slide_inputs,
+    _warn,
     check_annotation_flags,
     job_from_args,
+    located_patch_set,
 )
 from slidepatch.cli.locate import locate_all
 from slidepatch.locations.patchset import PatchSet
-
-
-def _warn(message: str) -> None:
-    print(f"slidepatch: warning: {cli_text(message)}", file=sys.stderr, flush=True)
 
 
 def run_locate(args: argparse.Namespace) -> int:
@@ -50,19 +47,13 @@ def run_locate(args: argparse.Namespace) -> int:
     failed: list[str] = []
     patch_sets: list[PatchSet] = []
     for result in results:
-        for note in result.warnings:
-            _warn(note)
-        if result.error is not None or result.patch_set is None:
-            message = result.error or f"{result.slide_path}: failed"
-            if not args.skip_failed:
-                raise SlideFailedError(message)
-            failed.append(message)
-            _warn(f"skipped: {message}")
+        ps = located_patch_set(result, skip_failed=args.skip_failed, failed=failed)
+        if ps is None:
             continue
-        if len(result.patch_set) == 0:
+        if len(ps) == 0:
             why = result.empty_reason or "no location passed the tests"
             _warn(f"{result.slide_path}: no patch locations: {why}; its file holds none")
-        patch_sets.append(result.patch_set)
+        patch_sets.append(ps)
     if not failed and not any(len(ps) for ps in patch_sets):
         # as extract: a run that finds no location at all fails; no empty files left behind
         raise NothingWrittenError("no patch location in any slide (see the warnings above)")

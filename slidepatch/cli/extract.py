@@ -201,6 +201,22 @@ def _warn(message: str) -> None:
     print(f"slidepatch: warning: {cli_text(message)}", file=sys.stderr, flush=True)
 
 
+def located_patch_set(result: Located, *, skip_failed: bool, failed: list[str]) -> PatchSet | None:
+    """A located slide's PatchSet (maybe empty), after printing its warnings; None for a
+    failed slide, which raises ``SlideFailedError`` unless ``skip_failed`` (then it is
+    added to ``failed`` with a warning)."""
+    for note in result.warnings:
+        _warn(note)
+    if result.error is None and result.patch_set is not None:
+        return result.patch_set
+    message = result.error or f"{result.slide_path}: failed"
+    if not skip_failed:
+        raise SlideFailedError(message)
+    failed.append(message)
+    _warn(f"skipped: {message}")
+    return None
+
+
 def _located_counts(located: Sequence[Located]) -> tuple[tuple[str, dict[str, int]], ...]:
     return tuple(
         (item.slide_path, item.patch_set.patch_info)
@@ -341,29 +357,23 @@ def extract(run: ExtractRun) -> ExtractSummary:
     patch_sets: list[PatchSet] = []
     ids = _ids_by_slide(run)
     for result in results:
-        for note in result.warnings:
-            _warn(note)
-        if result.error is not None or result.patch_set is None:
-            message = result.error or f"{result.slide_path}: failed"
-            if not run.skip_failed:
-                raise SlideFailedError(message)
-            failed.append(message)
-            _warn(f"skipped: {message}")
-        elif len(result.patch_set) == 0:
+        ps = located_patch_set(result, skip_failed=run.skip_failed, failed=failed)
+        if ps is None:
+            continue
+        if len(ps) == 0:
             why = result.empty_reason or "no location passed the tests"
             empty.append((result.slide_path, why))
             _warn(f"{result.slide_path}: no patches: {why}")
-        else:
-            if result.capped_from is not None and not run.quiet:
-                print(
-                    f"{os.path.basename(result.slide_path)}: --max-patches kept "
-                    f"{len(result.patch_set)} of {result.capped_from} patches",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            slide_id = ids.get(result.slide_path)
-            ps = result.patch_set
-            patch_sets.append(ps if slide_id is None else replace(ps, wsi_id=slide_id))
+            continue
+        if result.capped_from is not None and not run.quiet:
+            print(
+                f"{os.path.basename(result.slide_path)}: --max-patches kept "
+                f"{len(ps)} of {result.capped_from} patches",
+                file=sys.stderr,
+                flush=True,
+            )
+        slide_id = ids.get(result.slide_path)
+        patch_sets.append(ps if slide_id is None else replace(ps, wsi_id=slide_id))
     if run.dry_run:
         return ExtractSummary(
             output_dir=run.output_dir,
