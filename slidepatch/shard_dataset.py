@@ -24,7 +24,7 @@ import numpy as np
 from slidepatch.errors import EarlierRunWarning, OutputError
 from slidepatch.extract.manifest import manifest_base_name
 from slidepatch.extract.resume import MANIFEST_DIR
-from slidepatch.extract.shards import INDEX_DIR, require_pyarrow
+from slidepatch.extract.shards import INDEX_DIR, PER_IMAGE_COLUMNS, require_pyarrow
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -39,21 +39,7 @@ _ROW_FIELDS = (
     "label",
     "key",
 )
-_IMAGE_FIELDS = (
-    "member",
-    "path",
-    "offset",
-    "size",
-    "level_or_mpp",
-    "resolution_kind",
-    "mpp_read",
-    "x_level0",
-    "y_level0",
-    "width_read_px",
-    "height_read_px",
-    "width_level0",
-    "height_level0",
-)
+_IMAGE_FIELDS = ("member", "path", "offset", "size", *PER_IMAGE_COLUMNS)
 
 
 @dataclass(frozen=True)

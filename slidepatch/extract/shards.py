@@ -72,7 +72,8 @@ def require_pyarrow() -> None:
         ) from exc
 
 
-_PER_IMAGE = CSV_COLUMNS[7:]  # level_or_mpp ... height_level0
+#: The CSV manifest columns that describe one image (level_or_mpp ... height_level0).
+PER_IMAGE_COLUMNS = CSV_COLUMNS[7:]
 
 
 def sample_metadata(
@@ -90,7 +91,7 @@ def sample_metadata(
     for member, record, raw in zip(members, records, passthrough, strict=True):
         values = csv_values(record, slide_path=slide_path, wsi_id=wsi_id, manifest_id="")
         image: dict[str, object] = {"member": member}
-        image.update(zip(_PER_IMAGE, values[7:], strict=True))
+        image.update(zip(PER_IMAGE_COLUMNS, values[7:], strict=True))
         image["level_or_mpp"] = record.resolution.value
         image["mpp_read"] = record.mpp_read
         for name in ("width_level0", "height_level0"):
