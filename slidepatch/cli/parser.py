@@ -409,6 +409,13 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         help="compute the locations and print the patch counts per slide and label; write nothing",
     )
 
+    _add_performance(p, threads=True)
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
+    _common(p)
+
+
+def _add_performance(p: Parser, *, threads: bool) -> None:
+    """The "performance" group: --procs, --threads (commands that read pixels), --skip-failed."""
     r = p.add_argument_group("performance")
     r.add_argument(
         "--procs",
@@ -416,16 +423,15 @@ def _add_extract(sub: argparse._SubParsersAction[Parser]) -> None:
         default=min(4, os.cpu_count() or 1),
         help="processes (slides in parallel; default min(4, CPUs))",
     )
-    r.add_argument(
-        "--threads", type=_positive_int, default=4, help="threads per process (default 4)"
-    )
+    if threads:
+        r.add_argument(
+            "--threads", type=_positive_int, default=4, help="threads per process (default 4)"
+        )
     r.add_argument(
         "--skip-failed",
         action="store_true",
         help="go on when a slide fails; list the failures and exit with status 1",
     )
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
-    _common(p)
 
 
 def _add_locate(sub: argparse._SubParsersAction[Parser]) -> None:
@@ -454,18 +460,7 @@ def _add_locate(sub: argparse._SubParsersAction[Parser]) -> None:
         help="TRIDENT magnifications: TRIDENT's MPP buckets (default) or exact 10/MPP",
     )
     _add_location_args(p)
-    r = p.add_argument_group("performance")
-    r.add_argument(
-        "--procs",
-        type=_positive_int,
-        default=min(4, os.cpu_count() or 1),
-        help="processes (slides in parallel; default min(4, CPUs))",
-    )
-    r.add_argument(
-        "--skip-failed",
-        action="store_true",
-        help="go on when a slide fails; list the failures and exit with status 1",
-    )
+    _add_performance(p, threads=False)
     p.add_argument("--quiet", "-q", action="store_true", help="no summary")
     _common(p)
 
