@@ -18,7 +18,7 @@ import numpy as np
 from slidepatch.errors import CoordinateFileError
 from slidepatch.locations.coordinates import record as rec
 from slidepatch.locations.coordinates.geometry import PatchGeometry, SlideGeometry
-from slidepatch.locations.coordinates.h5 import coords_h5_bytes, require_h5py
+from slidepatch.locations.coordinates.h5 import coords_h5_bytes, read_coords_h5
 from slidepatch.locations.patchset import PatchSet
 
 SUFFIX = ".h5"
@@ -66,14 +66,7 @@ def is_clam(attrs: Any) -> bool:
 
 
 def read(path: str) -> rec.CoordinateRecord:
-    h5py = require_h5py("reading CLAM coordinates")
-    with h5py.File(path, "r") as f:
-        if "coords" not in f:
-            raise CoordinateFileError(path, "no 'coords' dataset: not a CLAM patch file")
-        dset = f["coords"]
-        attrs = dict(dset.attrs)
-        coords = rec.coords_array(dset[()], file=path)
-        labels = tuple(f[rec.LABELS].asstr()[()]) if rec.LABELS in f else None
+    attrs, coords, labels = read_coords_h5(path, tool="CLAM")
     for key in ("patch_size", "patch_level"):
         if key not in attrs:
             raise CoordinateFileError(path, f"the 'coords' dataset has no {key!r} attribute")

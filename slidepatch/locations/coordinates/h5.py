@@ -8,8 +8,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
-from slidepatch.errors import MissingDependencyError
+from slidepatch.errors import CoordinateFileError, MissingDependencyError
 from slidepatch.locations.coordinates import record as rec
 
 if TYPE_CHECKING:
@@ -64,3 +65,19 @@ def coords_h5_bytes(patch_set: PatchSet, attrs: dict[str, Any], *, what: str) ->
         f.create_dataset(rec.LABELS, data=list(patch_set.labels), dtype=h5py.string_dtype())
 
     return h5_bytes(h5py, fill)
+
+
+def read_coords_h5(
+    path: str, *, tool: str
+) -> tuple[dict[str, Any], npt.NDArray[np.int64], tuple[str, ...] | None]:
+    """A TRIDENT/CLAM file's ``coords`` attributes, its (N, 2) coordinates and slidepatch's
+    ``labels`` when present (``tool`` names the format in errors)."""
+    h5py = require_h5py(f"reading {tool} coordinates")
+    with h5py.File(path, "r") as f:
+        if "coords" not in f:
+            raise CoordinateFileError(path, f"no 'coords' dataset: not a {tool} patch file")
+        dset = f["coords"]
+        attrs = dict(dset.attrs)
+        coords = rec.coords_array(dset[()], file=path)
+        labels = tuple(f[rec.LABELS].asstr()[()]) if rec.LABELS in f else None
+    return attrs, coords, labels

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from slidepatch.errors import CoordinateFileError
 from slidepatch.locations.coordinates import record as rec
 from slidepatch.locations.coordinates.geometry import PatchGeometry, SlideGeometry
-from slidepatch.locations.coordinates.h5 import coords_h5_bytes, require_h5py
+from slidepatch.locations.coordinates.h5 import coords_h5_bytes, read_coords_h5
 from slidepatch.locations.patchset import PatchSet
 
 Magnification = Literal["bucket", "exact"]
@@ -133,14 +133,7 @@ def is_trident(attrs: Any) -> bool:
 
 def read(path: str) -> rec.CoordinateRecord:
     """A TRIDENT file (or slidepatch's) as a record; its level-0 footprint decides the reading."""
-    h5py = require_h5py("reading TRIDENT coordinates")
-    with h5py.File(path, "r") as f:
-        if "coords" not in f:
-            raise CoordinateFileError(path, "no 'coords' dataset: not a TRIDENT patch file")
-        dset = f["coords"]
-        attrs = dict(dset.attrs)
-        coords = rec.coords_array(dset[()], file=path)
-        labels = tuple(f[rec.LABELS].asstr()[()]) if rec.LABELS in f else None
+    attrs, coords, labels = read_coords_h5(path, tool="TRIDENT")
     if "patch_size" not in attrs:
         raise CoordinateFileError(path, "the 'coords' dataset has no 'patch_size' attribute")
     size = rec.as_int(attrs["patch_size"], file=path, what="patch_size")
