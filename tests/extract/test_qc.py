@@ -69,6 +69,21 @@ def _csv(extractor: DiskPatchExtractor) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def _pool(ps: PatchSet, out: Path, **kw: object) -> DiskPatchExtractorPool:
+    """The one-slide PNG pool these tests run: one process, one thread unless given."""
+    args: dict[str, object] = {"thread_num_workers": 1, **kw}
+    return DiskPatchExtractorPool(
+        patches_pool=[ps], proc_num_workers=1, output_dir=out, image_type="png", **args
+    )  # type: ignore[arg-type]
+
+
+def _manifest_rows(out: Path) -> list[dict[str, str]]:
+    """The rows of the one CSV manifest in ``out``."""
+    (csv_path,) = (out / "manifests").glob("*.csv")
+    with open(csv_path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def test_scores_in_csv_index_and_sample_json(known_slide: Path, tmp_path: Path) -> None:
     files, shards = tmp_path / "files", tmp_path / "shards"
     files.mkdir()
@@ -107,18 +122,9 @@ def test_filters_drop_before_encoding_and_count(known_slide: Path, tmp_path: Pat
     tiles_blur = [qc_scores(t).blur for t in _tiles_of(known_slide)]
     threshold = (tiles_blur[3] * tiles_blur[4]) ** 0.5
     qc = {"max_white": 0.5, "max_black": 0.5, "max_gray": 0.5, "min_blur": threshold}
-    pool = DiskPatchExtractorPool(
-        patches_pool=[ps],
-        proc_num_workers=1,
-        thread_num_workers=2,
-        output_dir=tmp_path,
-        image_type="png",
-        qc=qc,
-    )
+    pool = _pool(ps, tmp_path, thread_num_workers=2, qc=qc)
     assert pool.patch_count == 1
-    (csv_path,) = (tmp_path / "manifests").glob("*.csv")
-    with open(csv_path, newline="") as f:
-        (row,) = list(csv.DictReader(f))
+    (row,) = _manifest_rows(tmp_path)
     assert row["label"] == "tissue"
     assert [p.name for p in tmp_path.glob("*.png")] == [Path(row["path"]).name]
     (txt,) = (tmp_path / "manifests").glob("*.txt")
@@ -131,24 +137,8 @@ def test_filters_drop_before_encoding_and_count(known_slide: Path, tmp_path: Pat
     assert "Disk file count:        1" in text
     # the thresholds decide the files: resume with others is another run
     with pytest.raises(RunMismatchError, match="qc="):
-        DiskPatchExtractorPool(
-            patches_pool=[ps],
-            proc_num_workers=1,
-            thread_num_workers=1,
-            output_dir=tmp_path,
-            image_type="png",
-            qc={"max_white": 0.9},
-            resume=True,
-        )
-    again = DiskPatchExtractorPool(
-        patches_pool=[ps],
-        proc_num_workers=1,
-        thread_num_workers=1,
-        output_dir=tmp_path,
-        image_type="png",
-        qc=qc,
-        resume=True,
-    )
+        _pool(ps, tmp_path, qc={"max_white": 0.9}, resume=True)
+    again = _pool(ps, tmp_path, qc=qc, resume=True)
     assert again.resumed_slides == [str(known_slide)] and again.patch_count == 1
 
 
@@ -193,15 +183,7 @@ def test_artifact_mask_excludes_patches(known_slide: Path, tmp_path: Path) -> No
     out = tmp_path / "out"
     out.mkdir()
     ps = _patches(known_slide)
-    pool = DiskPatchExtractorPool(
-        patches_pool=[ps],
-        proc_num_workers=1,
-        thread_num_workers=1,
-        output_dir=out,
-        image_type="png",
-        artifact_masks=[mask_path],
-        output_format="webdataset",
-    )
+    pool = _pool(ps, out, artifact_masks=[mask_path], output_format="webdataset")
     assert pool.patch_count == 4
     dataset = open_shards(out)
     assert [dataset.metadata(i)["label"] for i in range(len(dataset))] == [
@@ -216,33 +198,14 @@ def test_artifact_mask_excludes_patches(known_slide: Path, tmp_path: Path) -> No
     # a looser threshold keeps the half-covered patch and records its score
     loose = tmp_path / "loose"
     loose.mkdir()
-    DiskPatchExtractorPool(
-        patches_pool=[ps],
-        proc_num_workers=1,
-        thread_num_workers=1,
-        output_dir=loose,
-        image_type="png",
-        artifact_masks=[mask_path],
-        qc={"max_artifact": 0.6},
-    )
-    (csv_path,) = (loose / "manifests").glob("*.csv")
-    with open(csv_path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    _pool(ps, loose, artifact_masks=[mask_path], qc={"max_artifact": 0.6})
+    rows = _manifest_rows(loose)
     assert [float(r["qc_artifact"]) for r in rows] == [0, 0, 0, 0.5, 0]
     # the mask decides the files: resume with another is another run
     other = tmp_path / "other.png"
     Image.fromarray(np.zeros_like(mask)).save(other)
     with pytest.raises(RunMismatchError, match="artifact_mask"):
-        DiskPatchExtractorPool(
-            patches_pool=[ps],
-            proc_num_workers=1,
-            thread_num_workers=1,
-            output_dir=loose,
-            image_type="png",
-            artifact_masks=[other],
-            qc={"max_artifact": 0.6},
-            resume=True,
-        )
+        _pool(ps, loose, artifact_masks=[other], qc={"max_artifact": 0.6}, resume=True)
 
 
 def test_tissue_mask_fraction_and_filter(known_slide: Path, tmp_path: Path) -> None:
@@ -256,27 +219,17 @@ def test_tissue_mask_fraction_and_filter(known_slide: Path, tmp_path: Path) -> N
     assert [float(r["qc_mask_tissue"]) for r in _csv(scored)] == [0, 0, 0.5, 1, 1]
     kept = tmp_path / "kept"
     kept.mkdir()
-    pool = DiskPatchExtractorPool(
-        patches_pool=[ps],
-        proc_num_workers=1,
-        thread_num_workers=1,
-        output_dir=kept,
-        image_type="png",
-        tissue_masks=[mask],
-        qc={"min_mask_tissue": 0.4},
-        output_format="webdataset",
+    pool = _pool(
+        ps, kept, tissue_masks=[mask], qc={"min_mask_tissue": 0.4}, output_format="webdataset"
     )
     assert pool.patch_count == 3
     dataset = open_shards(kept)
     assert [dataset.metadata(i)["label"] for i in range(3)] == ["gray", "tissue", "blurred"]
     (txt,) = (kept / "manifests").glob("*.txt")
     assert "{'artifact': 0, 'mask_tissue': 2," in txt.read_text()
-    again = DiskPatchExtractorPool(
-        patches_pool=[ps],
-        proc_num_workers=1,
-        thread_num_workers=1,
-        output_dir=kept,
-        image_type="png",
+    again = _pool(
+        ps,
+        kept,
         tissue_masks=[mask],
         qc={"min_mask_tissue": 0.4},
         output_format="webdataset",
@@ -309,34 +262,15 @@ def test_geojson_artifact_mask(known_slide: Path, tmp_path: Path) -> None:
     for name, mask in (("path", geojson), ("polygon-mask", polygon_mask)):
         out = tmp_path / name
         out.mkdir()
-        pool = DiskPatchExtractorPool(
-            patches_pool=[ps],
-            proc_num_workers=1,
-            thread_num_workers=1,
-            output_dir=out,
-            image_type="png",
-            artifact_masks=[mask],
-        )
+        pool = _pool(ps, out, artifact_masks=[mask])
         assert pool.patch_count == 4, name  # the covered patch is dropped ...
         assert len(list(out.glob("*.png"))) == 4, name
-        (csv_path,) = (out / "manifests").glob("*.csv")
-        with open(csv_path, newline="") as f:
-            labels = [r["label"] for r in csv.DictReader(f)]
+        labels = [r["label"] for r in _manifest_rows(out)]
         assert labels == ["white", "black", "gray", "blurred"], name
         (txt,) = (out / "manifests").glob("*.txt")
         assert "{'artifact': 1," in txt.read_text(), name  # ... and counted
         loose = tmp_path / f"{name}-loose"
         loose.mkdir()
-        DiskPatchExtractorPool(
-            patches_pool=[ps],
-            proc_num_workers=1,
-            thread_num_workers=1,
-            output_dir=loose,
-            image_type="png",
-            artifact_masks=[mask],
-            qc={"max_artifact": 0.6},
-        )
-        (csv_path,) = (loose / "manifests").glob("*.csv")
-        with open(csv_path, newline="") as f:
-            rows = list(csv.DictReader(f))
+        _pool(ps, loose, artifact_masks=[mask], qc={"max_artifact": 0.6})
+        rows = _manifest_rows(loose)
         assert [float(r["qc_artifact"]) for r in rows] == [0, 0, 0, 0.5, 0], name
