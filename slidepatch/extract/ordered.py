@@ -36,27 +36,6 @@ def run_ordered(tasks: Iterable[Callable[[], T]], *, num_workers: int, window: i
                 fut.cancel()
 
 
-def read_ahead(results: Iterator[T], count: int) -> Iterator[T]:
-    """Yield ``results`` in order, each once ``count`` later ones have arrived (or the end).
-
-    The shards writer reads a sample's quality scores as it writes the sample; reading
-    ahead lets a whole batch of them be scored at once (see
-    :class:`~slidepatch.extract.qc_batch.QcBatch`). Closing this closes ``results``.
-    """
-    held: deque[T] = deque()
-    try:
-        for item in results:
-            held.append(item)
-            if len(held) > count:
-                yield held.popleft()
-        while held:
-            yield held.popleft()
-    finally:
-        close = getattr(results, "close", None)
-        if close is not None:
-            close()
-
-
 def run_in_order(
     work: Callable[[int], T],
     count: int,

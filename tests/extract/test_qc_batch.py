@@ -17,7 +17,6 @@ import tifffile
 
 from slidepatch import PatchSet, Slide, open_shards
 from slidepatch.extract import DiskPatchExtractor
-from slidepatch.extract.ordered import read_ahead
 from slidepatch.extract.qc import QC_COLUMNS, qc_scores
 from slidepatch.extract.qc_batch import QC_BATCH_SIZE, QcBatch, is_scored, read_ahead_count
 
@@ -116,22 +115,6 @@ def test_read_ahead_holds_a_batch_within_a_memory_bound() -> None:
     assert read_ahead_count(256 * 256 * 3) == QC_BATCH_SIZE
     assert 1 < read_ahead_count(2048 * 2048 * 3) < QC_BATCH_SIZE  # 12 MB images: fewer
     assert read_ahead_count(8192 * 8192 * 3) == 1
-
-
-def test_read_ahead_keeps_order_and_closes() -> None:
-    closed = []
-
-    def source() -> object:
-        try:
-            yield from range(10)
-        finally:
-            closed.append(True)
-
-    assert list(read_ahead(iter(range(10)), 3)) == list(range(10))
-    it = read_ahead(source(), 4)  # type: ignore[arg-type]
-    assert next(it) == 0
-    it.close()
-    assert closed == [True]
 
 
 @pytest.mark.parametrize("output_format", ["files", "webdataset"])
